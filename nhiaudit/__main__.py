@@ -1,0 +1,3 @@
+from nhiaudit.cli import main
+
+main()

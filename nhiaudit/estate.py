@@ -1,0 +1,31 @@
+"""One loading path for every command: snapshots, imported exports and live collection -> one Snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from nhiaudit.connectors.options import LiveOptions
+from nhiaudit.errors import UsageError
+from nhiaudit.inventory.snapshot import Snapshot, load_snapshot, merge_snapshots
+
+
+def load_estate(
+    snapshot_paths: list[Path],
+    import_paths: list[Path],
+    live: LiveOptions,
+    console: Console,
+) -> Snapshot:
+    parts: list[Snapshot] = [load_snapshot(p) for p in snapshot_paths]
+    if import_paths:
+        from nhiaudit.connectors.imports import import_files  # lazy: only when used
+
+        parts.append(import_files(import_paths))
+    if live.aws.enabled:
+        from nhiaudit.connectors.aws.live import collect_aws  # lazy: boto3 is heavy
+
+        parts.extend(collect_aws(live.aws, concurrency=live.concurrency, console=console))
+    if not parts:
+        raise UsageError("no input: give --snapshot FILE, --import FILE or a live source such as --aws")
+    return merge_snapshots(parts)

@@ -1,0 +1,174 @@
+"""The provider-neutral inventory model.
+
+Everything analysis needs is in these records, so a snapshot can be scanned offline.
+Secret values are never part of the model: credentials carry ids and fingerprints only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Provider(StrEnum):
+    AWS = "aws"
+    GCP = "gcp"
+    AZURE = "azure"
+
+
+class IdentityKind(StrEnum):
+    USER = "user"  # AWS IAM user
+    ROLE = "role"  # AWS IAM role
+    SERVICE_ACCOUNT = "service_account"  # GCP service account
+    SERVICE_PRINCIPAL = "service_principal"  # Entra ID service principal
+    MANAGED_IDENTITY = "managed_identity"  # Azure managed identity
+    APPLICATION = "application"  # Entra ID app registration
+    OTHER = "other"
+
+
+class CredentialType(StrEnum):
+    ACCESS_KEY = "access_key"
+    SA_KEY = "sa_key"
+    CLIENT_SECRET = "client_secret"
+    CERTIFICATE = "certificate"
+    TOKEN = "token"
+    PASSWORD = "password"
+    FEDERATED = "federated"
+
+
+# Credential types that are long-lived secrets a workload has to store ("static keys").
+STATIC_CREDENTIAL_TYPES = frozenset(
+    {CredentialType.ACCESS_KEY, CredentialType.SA_KEY, CredentialType.CLIENT_SECRET, CredentialType.CERTIFICATE,
+     CredentialType.TOKEN}
+)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HumanUse(_Record):
+    """Signs that a person uses the identity interactively."""
+
+    console_password: bool = False
+    password_last_used: datetime | None = None
+    mfa_active: bool = False
+    interactive_sign_in: datetime | None = None
+
+
+class Identity(_Record):
+    id: str  # ARN, service-account email, or Entra object id
+    provider: Provider
+    account: str  # AWS account id, GCP project id, Entra tenant id
+    kind: IdentityKind
+    name: str
+    created: datetime | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    owner: str | None = None
+    last_activity: datetime | None = None
+    last_activity_detail: str | None = None  # e.g. "sts.amazonaws.com in us-east-1"
+    policy_ids: tuple[str, ...] = ()  # policies granting permissions (incl. via groups)
+    policy_sources: dict[str, str] = Field(default_factory=dict)  # policy id -> how attached ("group:devs")
+    boundary_policy_id: str | None = None  # AWS permissions boundary
+    human_use: HumanUse | None = None
+    disabled: bool = False
+    attributes: dict[str, str] = Field(default_factory=dict)  # provider-specific extras (path, app id...)
+
+
+class Credential(_Record):
+    id: str  # access key id, SA key name, secret keyId: never a secret value
+    identity_id: str
+    provider: Provider
+    type: CredentialType
+    created: datetime | None = None
+    expires: datetime | None = None
+    last_used: datetime | None = None
+    last_used_service: str | None = None
+    last_used_region: str | None = None
+    active: bool = True
+    managed_by: Literal["user", "system"] = "user"
+    fingerprint: str | None = None  # e.g. a hash used to spot one secret shared by several identities
+
+
+class Statement(_Record):
+    """One normalised permission statement (AWS IAM shape; GCP/Azure role permissions map onto it)."""
+
+    effect: Literal["Allow", "Deny"] = "Allow"
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ("*",)
+    not_resources: tuple[str, ...] = ()
+    conditions: dict[str, Any] = Field(default_factory=dict)
+    sid: str | None = None
+
+
+class Policy(_Record):
+    """A permission document, stored once and referenced by id from every identity it is attached to."""
+
+    id: str  # policy ARN, "inline:<identity id>:<name>", GCP role name, Azure role definition id
+    provider: Provider
+    name: str
+    kind: Literal["managed", "customer", "inline", "role", "boundary"] = "customer"
+    statements: tuple[Statement, ...] = ()
+
+
+class TrustKind(StrEnum):
+    ASSUME_ROLE = "assume_role"  # AWS sts:AssumeRole trust policy
+    IMPERSONATE = "impersonate"  # GCP TokenCreator / serviceAccountUser
+    OWNER = "owner"  # Entra application/service principal owner
+    FEDERATED = "federated"  # OIDC/SAML federation (web identity, federated credential)
+    SERVICE = "service"  # a cloud service may act as the identity (lambda.amazonaws.com)
+
+
+class Trust(_Record):
+    """`principal` may act as `identity_id`."""
+
+    identity_id: str
+    principal: str  # ARN, "arn:aws:iam::123:root", "*", service name, SA email, OIDC issuer
+    kind: TrustKind
+    conditions: dict[str, Any] = Field(default_factory=dict)
+    reason: str = ""  # human-readable source, e.g. "trust policy of role/x, statement 0"
+
+
+class Workload(_Record):
+    id: str
+    provider: Provider
+    account: str
+    kind: str  # lambda, ec2_instance, ecs_task, gce_instance, cloud_run, azure_vm, ...
+    name: str
+    identity_id: str
+    region: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class DelegatedGrant(_Record):
+    """An OAuth2 permission grant or app role assignment held by a client identity."""
+
+    id: str
+    provider: Provider
+    identity_id: str  # the client (service principal) holding the grant
+    resource: str  # resource application, e.g. "Microsoft Graph", "Azure OpenAI"
+    scopes: tuple[str, ...] = ()
+    consent_type: str | None = None  # AllPrincipals | Principal | application
+    principal_id: str | None = None
+
+
+class SourceInfo(_Record):
+    provider: Provider
+    account: str
+    method: Literal["live", "import", "demo", "synthetic"] = "live"
+    collected_at: datetime | None = None
+    detail: str | None = None
+
+
+class CollectionIssue(_Record):
+    """A call that failed or was denied; the snapshot is incomplete for what it names."""
+
+    provider: Provider
+    account: str
+    operation: str
+    message: str
+    missing: str | None = None  # what analysis lacks because of it

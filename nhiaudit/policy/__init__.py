@@ -1,0 +1,1 @@
+"""The written policy: model, loader (with line numbers), JSON Schema and starter template."""

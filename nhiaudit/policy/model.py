@@ -1,0 +1,110 @@
+"""The written AI-usage policy: pydantic models (the JSON Schema is generated from these)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CredentialRules(_Strict):
+    """Credential requirements. In `defaults` unset values take the built-in default; in an
+    integration, unset values inherit from `defaults`."""
+
+    max_age_days: int | None = Field(None, ge=0, description="Static credentials older than this violate.")
+    max_unused_days: int | None = Field(None, ge=0, description="Active credentials unused this long violate.")
+    require_expiry: bool | None = Field(None, description="Credentials must have an expiry date.")
+    static_keys: Literal["allowed", "forbidden"] | None = Field(
+        None, description="Whether static keys (access keys, SA keys, client secrets) may be used."
+    )
+    grace_days: int | None = Field(
+        None, ge=0, description="A credential younger than this is never reported as unused."
+    )
+
+
+BUILTIN_CREDENTIAL_RULES = CredentialRules(
+    max_age_days=90, max_unused_days=30, require_expiry=False, static_keys="allowed", grace_days=7
+)
+
+
+class Defaults(_Strict):
+    credentials: CredentialRules = Field(default_factory=CredentialRules)
+
+
+class System(_Strict):
+    """A downstream system the policy talks about, matched by resource patterns (`*` and `?` globs)."""
+
+    kind: str | None = Field(None, description="e.g. data, ai-model, saas, code")
+    description: str | None = None
+    environment: str | None = Field(None, description="e.g. prod, staging, dev")
+    classification: str | None = Field(None, description="e.g. public, internal, confidential, restricted")
+    resources: list[str] = Field(default_factory=list, min_length=1)
+
+
+class Integration(_Strict):
+    """An approved AI agent, copilot or integration and what it may touch."""
+
+    name: str = Field(min_length=1)
+    kind: str | None = Field(None, description="agent, copilot, integration, pipeline, ...")
+    owner: str | None = None
+    purpose: str | None = None
+    environment: str | None = None
+    identities: list[str] = Field(
+        default_factory=list, description="Identity ids (ARN, SA email, object id); `*` globs allowed."
+    )
+    may_reach: list[str] = Field(default_factory=list, description="Names of systems it may reach.")
+    must_not_reach: list[str] = Field(default_factory=list, description="Names of systems it must never reach.")
+    credentials: CredentialRules = Field(default_factory=CredentialRules)
+
+
+class PolicyException(_Strict):
+    """A time-bound, owned, reasoned exception. After `expires` the finding is a violation again."""
+
+    rule: str = Field(min_length=1, description="A rule id or a finding category.")
+    identity: str = Field(min_length=1, description="Identity id (globs allowed).")
+    reason: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    expires: date
+    credential: str | None = Field(None, description="Limit the exception to one credential id.")
+
+
+class WrittenPolicy(_Strict):
+    version: Literal[1]
+    defaults: Defaults = Field(default_factory=Defaults)
+    systems: dict[str, System] = Field(default_factory=dict)
+    integrations: list[Integration] = Field(default_factory=list)
+    exceptions: list[PolicyException] = Field(default_factory=list)
+
+    # Where each entry came from: filled by the loader, keyed by the YAML path.
+    _source_file: str = PrivateAttr(default="")
+    _lines: dict[tuple[str | int, ...], tuple[int, int]] = PrivateAttr(default_factory=dict)
+
+    @property
+    def source_file(self) -> str:
+        return self._source_file
+
+    def line_of(self, *path: str | int) -> int:
+        """1-based line of the YAML node at `path` (e.g. ("integrations", 0)), or of its nearest parent."""
+        key = tuple(path)
+        while key:
+            if key in self._lines:
+                return self._lines[key][0]
+            key = key[:-1]
+        return 1
+
+    def effective_credentials(self, integration: Integration | None) -> CredentialRules:
+        """Built-in defaults <- policy defaults <- the integration's overrides."""
+        merged = BUILTIN_CREDENTIAL_RULES.model_dump()
+        for layer in (self.defaults.credentials, integration.credentials if integration else None):
+            if layer is None:
+                continue
+            merged.update({k: v for k, v in layer.model_dump().items() if v is not None})
+        return CredentialRules(**merged)
+
+
+EMPTY_POLICY = WrittenPolicy(version=1)
