@@ -10,6 +10,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nhiaudit.errors import CollectionError, InputError, NhiauditError, UsageError
 from nhiaudit.exit_status import ExitStatus
@@ -37,16 +38,16 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except InputError as exc:
             for problem in exc.problems:
-                console.print(f"[red]error[/red]: {problem}", markup=True, highlight=False)
+                console.print(f"[red]error[/red]: {escape(str(problem))}", soft_wrap=True)
             raise typer.Exit(ExitStatus.USAGE_ERROR) from None
         except UsageError as exc:
-            console.print(f"[red]error[/red]: {exc}")
+            console.print(f"[red]error[/red]: {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(ExitStatus.USAGE_ERROR) from None
         except CollectionError as exc:
-            console.print(f"[red]collection failed[/red]: {exc}")
+            console.print(f"[red]collection failed[/red]: {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(ExitStatus.INCOMPLETE) from None
         except NhiauditError as exc:
-            console.print(f"[red]error[/red]: {exc}")
+            console.print(f"[red]error[/red]: {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(ExitStatus.USAGE_ERROR) from None
 
     return wrapper

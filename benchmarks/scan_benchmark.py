@@ -1,0 +1,51 @@
+"""Scan benchmark: time per stage of an offline scan of a synthetic estate, on one core.
+
+    .venv/bin/python benchmarks/scan_benchmark.py [--identities 10000]
+
+Target (issue 2): a 10,000-identity snapshot scans in under 10 s. Prints the figure, the per-stage split
+(load, graph, facts, rules, findings, report) and the peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate_estate import generate  # noqa: E402
+
+from nhiaudit.analysis import StageTimer  # noqa: E402
+from nhiaudit.inventory.snapshot import load_snapshot  # noqa: E402
+from nhiaudit.reporters.interface import RenderContext, get_reporter  # noqa: E402
+from nhiaudit.scan import run_scan  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--identities", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        snapshot, policy_text = generate(args.identities)
+        snap_path, policy_path = Path(tmp) / "snapshot.json", Path(tmp) / "policy.yaml"
+        snapshot.write(snap_path)
+        policy_path.write_text(policy_text, encoding="utf-8")
+        timer = StageTimer()
+        start = time.perf_counter()
+        loaded = timer.run("load", load_snapshot, snap_path)
+        result = run_scan(loaded, policy_path, [], date(2026, 11, 28), timer)
+        timer.run("report", get_reporter("json").render, result.report, RenderContext())
+        total = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"identities={args.identities} findings={len(result.report.findings)} total={total:.2f}s "
+          f"peak_rss={peak:.0f}MiB")
+    print("stages: " + ", ".join(f"{k}={v:.2f}s" for k, v in timer.seconds.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The analysis pipeline: snapshot + policy -> graph -> facts -> rules -> findings. Never calls a cloud."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from nhiaudit.facts.context import FactContext, load_ai_capability
+from nhiaudit.facts.credential import credential_facts, shared_fingerprints
+from nhiaudit.facts.identity import identity_facts
+from nhiaudit.facts.policy_entries import binding_facts, exception_facts, integration_facts
+from nhiaudit.facts.schema import SubjectKind
+from nhiaudit.findings import Finding
+from nhiaudit.graph.build import EstateGraph, build_graph
+from nhiaudit.graph.reach import Reachability
+from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.policy.model import WrittenPolicy
+from nhiaudit.report import AccessPath
+from nhiaudit.rules_engine.engine import RuleRunner
+from nhiaudit.rules_engine.findings_builder import FindingsBuilder
+from nhiaudit.rules_engine.loader import CompiledRule
+
+
+@dataclass
+class StageTimer:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def run(self, name: str, fn, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class Analysis:
+    estate: EstateGraph
+    reach: Reachability
+    context: FactContext
+    findings: list[Finding]
+    access_paths: list[AccessPath]
+    timer: StageTimer
+
+
+def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
+            timer: StageTimer | None = None) -> FactContext:
+    """Graph and reachability: shared by scan, explain and graph."""
+    timer = timer or StageTimer()
+    policies = {p.id: p for p in snapshot.policies}
+    evaluator = Evaluator(policies)
+    estate = timer.run("graph", build_graph, snapshot, policy, evaluator)
+    reach = timer.run("graph", Reachability, estate)
+    return FactContext(estate=estate, reach=reach, evaluator=evaluator, as_of=as_of,
+                       ai_capability=load_ai_capability())
+
+
+def _access_path(facts: dict[str, Any], integration: str | None, ctx: FactContext) -> AccessPath:
+    identity = ctx.estate.identities[facts["id"]]
+    reachable = [
+        {"system": r["system"], "access": r["access"], "via_chain": r["via_chain"],
+         "verdict": next((o["verdict"] for o in facts["out_of_scope"]
+                          if o["system"] == r["system"] and o["integration"] == integration),
+                         "allowed" if integration else "undeclared"),
+         "path": r["path"]}
+        for r in facts["reach"]
+    ]
+    return AccessPath(
+        integration=integration, identity=identity.id, identity_name=identity.name,
+        provider=identity.provider.value,
+        workloads=[f"{w['kind']}:{w['name']}" for w in facts["workloads"]],
+        credentials=facts["credentials"], reachable_systems=reachable, can_invoke_ai=facts["can_invoke_ai"],
+    )
+
+
+def analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule],
+            timer: StageTimer | None = None) -> Analysis:
+    timer = timer or StageTimer()
+    ctx = prepare(snapshot, policy, as_of, timer)
+    runner = RuleRunner(rules)
+    builder = FindingsBuilder(policy, ctx.estate.identities, as_of)
+    access_paths: list[AccessPath] = []
+
+    def identity_subjects() -> Iterator[dict[str, Any]]:
+        for identity in snapshot.identities:
+            start = time.perf_counter()
+            facts = identity_facts(ctx, identity)
+            if facts["declared"] or facts["can_invoke_ai"]:
+                for name in facts["integrations"] or [None]:
+                    access_paths.append(_access_path(facts, name, ctx))
+            timer.seconds["facts"] = timer.seconds.get("facts", 0.0) + time.perf_counter() - start
+            yield facts
+
+    def credential_subjects() -> Iterator[dict[str, Any]]:
+        shared = shared_fingerprints(ctx)
+        for cred in snapshot.credentials:
+            yield credential_facts(ctx, cred, ctx.estate.identities.get(cred.identity_id), shared)
+
+    sources = {
+        SubjectKind.IDENTITY: identity_subjects,
+        SubjectKind.CREDENTIAL: credential_subjects,
+        SubjectKind.BINDING: lambda: binding_facts(ctx),
+        SubjectKind.INTEGRATION: lambda: integration_facts(ctx),
+        SubjectKind.EXCEPTION: lambda: exception_facts(ctx),
+    }
+    violations = []
+    start = time.perf_counter()
+    for kind, source in sources.items():
+        violations.extend(runner.run(kind, source()))
+    elapsed = time.perf_counter() - start
+    timer.seconds["rules"] = timer.seconds.get("rules", 0.0) + elapsed - timer.seconds.get("facts", 0.0)
+    findings = timer.run("findings", lambda: builder.apply_exceptions([builder.build(v) for v in violations]))
+    findings.sort(key=lambda f: (-f.severity.rank, f.category.value, f.identity.id if f.identity else "",
+                                 f.fingerprint))
+    return Analysis(ctx.estate, ctx.reach, ctx, findings, access_paths, timer)

@@ -1,0 +1,82 @@
+"""`nhiaudit policy validate | schema | init`: check, describe and start a written AI-usage policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nhiaudit.cli.common import handle_errors, stderr_console, write_output
+from nhiaudit.cli.options import AsOfOpt, parse_as_of
+from nhiaudit.errors import UsageError
+
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")]
+
+
+def register(app: typer.Typer) -> None:
+    policy_app = typer.Typer(
+        help="Check, describe and start a written AI-usage policy (YAML).", no_args_is_help=True
+    )
+
+    @policy_app.command("validate")
+    @handle_errors
+    def validate(
+        file: Annotated[Path, typer.Argument(help="Policy file to check.")],
+        as_of: AsOfOpt = None,
+        rules: Annotated[
+            list[Path] | None,
+            typer.Option("--rules", help="Extra rule directory (repeatable), so its rule ids are known."),
+        ] = None,
+    ) -> None:
+        """Report every problem as file:line:col (exit 2), or print a summary (exit 0).
+
+        Exception `rule:` values must be a finding category or the id of a shipped (or --rules) rule.
+        Exceptions that already expired on --as-of (default today) are warnings, not errors.
+        """
+        from nhiaudit.policy.loader import load_policy, policy_warnings
+        from nhiaudit.rules_engine.loader import load_rules
+
+        day = parse_as_of(as_of)
+        rule_ids = {r.rule.id for r in load_rules(list(rules or []))}
+        policy = load_policy(file, known_rule_ids=rule_ids)
+        console = stderr_console()
+        for warning in policy_warnings(policy, day):
+            console.print(f"warning: {warning}", markup=False, soft_wrap=True)
+        typer.echo(
+            f"{file}: ok ({len(policy.integrations)} integrations, {len(policy.systems)} systems, "
+            f"{len(policy.exceptions)} exceptions)"
+        )
+
+    @policy_app.command("schema")
+    @handle_errors
+    def schema(output: OutputOpt = None) -> None:
+        """Print the JSON Schema of the policy format (for editors and CI)."""
+        from nhiaudit.policy.schema import policy_json_schema_text
+
+        write_output(policy_json_schema_text(), output)
+
+    @policy_app.command("init")
+    @handle_errors
+    def init(
+        output: OutputOpt = None,
+        force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --output file.")] = False,
+        schema_ref: Annotated[
+            str | None,
+            typer.Option("--schema-ref", help="URL or path of the JSON Schema for the editor header."),
+        ] = None,
+    ) -> None:
+        """Write a commented starter policy (stdout, or --output)."""
+        from nhiaudit.policy.schema import SCHEMA_ID
+        from nhiaudit.policy.template import starter_policy
+
+        if output is not None and output.exists() and not force:
+            raise UsageError(f"{output} already exists; use --force to overwrite it")
+        hint = str(output) if output is not None else "policy.yaml"
+        write_output(starter_policy(schema_ref or SCHEMA_ID, hint), output)
+        if output is not None:
+            stderr_console().print(
+                f"wrote {output}; edit it, then run: nhiaudit policy validate {output}", markup=False
+            )
+
+    app.add_typer(policy_app, name="policy")

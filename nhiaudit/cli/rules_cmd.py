@@ -1,0 +1,124 @@
+"""`nhiaudit rules`: list, show, validate and test rules; list the facts rules can read."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nhiaudit.cli.common import handle_errors, stderr_console, stdout_console
+from nhiaudit.exit_status import ExitStatus
+
+FRAMEWORK_KEYS = {"owasp-nhi": "owasp_nhi", "nist-csf": "nist_csf"}
+RulesDirOpt = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule directory (repeatable).")]
+
+
+def register(app: typer.Typer) -> None:
+    rules_app = typer.Typer(help="List, show, validate and test rules.", no_args_is_help=True)
+    rules_app.command("list")(list_rules)
+    rules_app.command("show")(show_rule)
+    rules_app.command("validate")(validate_rules)
+    rules_app.command("test")(test_rules)
+    rules_app.command("facts")(list_facts)
+    app.add_typer(rules_app, name="rules")
+
+
+@handle_errors
+def list_rules(
+    rules: RulesDirOpt = None,
+    framework: Annotated[str | None, typer.Option("--framework", help="Coverage per item: owasp-nhi | nist-csf")]
+    = None,
+) -> None:
+    """List rules (shipped and --rules), or coverage per framework item."""
+    from rich.table import Table
+
+    from nhiaudit.errors import UsageError
+    from nhiaudit.rules_engine.loader import load_rules
+
+    loaded = load_rules(list(rules or []))
+    console = stdout_console()
+    if framework is None:
+        table = Table("id", "category", "severity", "subject", "title", "frameworks")
+        for r in sorted(loaded, key=lambda c: (c.rule.category.value, c.rule.id)):
+            fw = r.rule.frameworks
+            table.add_row(r.rule.id, r.rule.category.value, r.rule.severity.value, r.rule.subject.value,
+                          r.rule.title, " ".join(fw.owasp_nhi + fw.nist_csf))
+        console.print(table)
+        return
+    key = FRAMEWORK_KEYS.get(framework)
+    if key is None:
+        raise UsageError(f"--framework must be one of {', '.join(FRAMEWORK_KEYS)}, got {framework!r}")
+    coverage: dict[str, list[str]] = defaultdict(list)
+    for r in loaded:
+        for item in getattr(r.rule.frameworks, key):
+            coverage[item].append(r.rule.id)
+    if key == "owasp_nhi":
+        for n in range(1, 11):
+            coverage.setdefault(f"NHI{n}:2025", [])
+    table = Table(framework, "rules", title=f"coverage of {framework}")
+    for item in sorted(coverage, key=lambda x: (len(x), x)):
+        table.add_row(item, ", ".join(sorted(coverage[item])) or "[red]not covered[/red]")
+    console.print(table)
+
+
+@handle_errors
+def show_rule(rule_id: Annotated[str, typer.Argument(help="Rule id.")], rules: RulesDirOpt = None) -> None:
+    """Render a rule's documentation: what, why, how to fix, example, references, frameworks."""
+    from rich.markdown import Markdown
+
+    from nhiaudit.errors import UsageError
+    from nhiaudit.rules_engine.docs import rule_markdown
+    from nhiaudit.rules_engine.loader import load_rules
+
+    by_id = {r.rule.id: r.rule for r in load_rules(list(rules or []))}
+    if rule_id not in by_id:
+        raise UsageError(f"no rule {rule_id!r}; `nhiaudit rules list` shows them")
+    stdout_console().print(Markdown(rule_markdown(by_id[rule_id])))
+
+
+@handle_errors
+def validate_rules(directory: Annotated[Path, typer.Argument(help="Directory of rule YAML files.")]) -> None:
+    """Check rule files: schema, CEL compiles, referenced facts exist. Errors as file:line:col."""
+    from nhiaudit.rules_engine.loader import load_rules
+
+    loaded = load_rules([directory], include_shipped=False)
+    stderr_console().print(f"{directory}: ok ({len(loaded)} rules)")
+
+
+@handle_errors
+def test_rules(directory: Annotated[Path | None, typer.Argument(help="Rule directory (default: shipped).")]
+               = None) -> None:
+    """Run each rule's own pass/fail test cases."""
+    from nhiaudit.rules_engine.cases import run_rule_cases
+    from nhiaudit.rules_engine.loader import load_rules
+
+    loaded = load_rules([directory], include_shipped=False) if directory else load_rules()
+    console = stdout_console()
+    passed = failed = 0
+    for compiled in loaded:
+        for result in run_rule_cases(compiled):
+            if result.ok:
+                passed += 1
+            else:
+                failed += 1
+                console.print(f"[red]FAIL[/red] {result.rule_id} / {result.case}: {result.detail}")
+    console.print(f"{passed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(ExitStatus.FINDINGS)
+
+
+@handle_errors
+def list_facts() -> None:
+    """The facts each rule subject exposes (what `subject.*` can read)."""
+    from rich.table import Table
+
+    from nhiaudit.facts.schema import FACTS
+
+    console = stdout_console()
+    for kind, facts in FACTS.items():
+        table = Table("fact", "default", "description", title=f"subject: {kind.value}")
+        for name, (default, description) in facts.items():
+            table.add_row(f"subject.{name}", repr(default), description)
+        console.print(table)

@@ -1,0 +1,216 @@
+"""Collect one account: a fixed set of calls, each failure recorded as a CollectionIssue, never fatal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from nhiaudit.connectors.aws import iam as iam_api
+from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
+from nhiaudit.connectors.aws.iam import ReportTimeout
+from nhiaudit.connectors.aws.raw import RawDataError
+from nhiaudit.connectors.aws.session import Clients
+from nhiaudit.connectors.aws.transform_credentials import (
+    ReportRow,
+    keys_needing_last_used,
+    parse_credential_report,
+)
+from nhiaudit.connectors.aws.transform_iam import merge_authorization_pages
+from nhiaudit.connectors.aws.workloads import get_ec2_instances, get_enabled_regions, get_lambda_functions
+from nhiaudit.inventory.model import CollectionIssue, Provider, SourceInfo
+from nhiaudit.inventory.snapshot import Snapshot
+
+T = TypeVar("T")
+
+MISSING_GAAD = "users, groups, roles, their policies and trust policies"
+MISSING_REPORT = "console password use, MFA and access-key last use from the credential report"
+MISSING_KEYS = "access key ids and creation dates"
+MISSING_KEY_USE = "access key last use (service and region)"
+MISSING_REGIONS = "the account's enabled regions (workloads were read from the default region only)"
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    gaad_page_size: int = 1000
+    # Credential report polling backoff, in seconds (about two minutes in all).
+    report_poll_delays: tuple[float, ...] = (0.25, 0.5, 1, 2, 4, 8, 15, 30, 30, 30)
+    inner_concurrency: int = 8  # per-user and per-region calls of one account
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line message without request details (no credentials are ever part of it)."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".rstrip(": ")
+    return str(exc) or type(exc).__name__
+
+
+class _Issues:
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self.items: list[CollectionIssue] = []
+
+    def add(self, operation: str, message: str, missing: str) -> None:
+        self.items.append(
+            CollectionIssue(
+                provider=Provider.AWS,
+                account=self.account,
+                operation=operation,
+                message=message,
+                missing=missing,
+            )
+        )
+
+    def attempt(self, operation: str, missing: str, fn: Callable[..., T], *args: Any) -> T | None:
+        try:
+            return fn(*args)
+        except (ClientError, BotoCoreError, ReportTimeout, RawDataError) as exc:
+            self.add(operation, describe_error(exc), missing)
+            return None
+
+    def attempt_many(
+        self, operation: str, missing: str, fn: Callable[[str], T], keys: list[str], pool: ThreadPoolExecutor
+    ) -> dict[str, T]:
+        """Call fn for each key in parallel; failures become one issue naming the keys that failed."""
+        results: dict[str, T] = {}
+        failures: list[tuple[str, BaseException]] = []
+
+        def one(key: str) -> None:
+            try:
+                results[key] = fn(key)
+            except (ClientError, BotoCoreError) as exc:
+                failures.append((key, exc))
+
+        list(pool.map(one, keys))
+        if failures:
+            names = ", ".join(sorted(k for k, _ in failures)[:10]) + (", ..." if len(failures) > 10 else "")
+            self.add(
+                operation,
+                f"{describe_error(failures[0][1])} ({len(failures)} of {len(keys)} calls: {names})",
+                missing,
+            )
+        return results
+
+
+def collect_account(
+    clients: Clients, account: str, regions: tuple[str, ...], settings: CollectSettings, detail: str
+) -> Snapshot:
+    issues = _Issues(account)
+    raw = RawAccount(account=account, issues=issues.items)
+    iam = clients.client("iam")
+    started = datetime.now(UTC)
+    with ThreadPoolExecutor(settings.inner_concurrency, thread_name_prefix=f"nhiaudit-{account}") as pool:
+        # Report generation runs on AWS's side while authorization details are fetched.
+        state = issues.attempt(
+            "iam:GenerateCredentialReport", MISSING_REPORT, iam_api.start_credential_report, iam
+        )
+        pages = issues.attempt(
+            "iam:GetAccountAuthorizationDetails",
+            MISSING_GAAD,
+            iam_api.get_authorization_details,
+            iam,
+            settings.gaad_page_size,
+        )
+        if pages is not None:
+            raw.authorization_details = merge_authorization_pages(pages)
+        if state is not None:
+            content = issues.attempt(
+                "iam:GetCredentialReport",
+                MISSING_REPORT,
+                iam_api.get_credential_report,
+                iam,
+                state,
+                settings.report_poll_delays,
+            )
+            if content is not None:
+                raw.report_rows = issues.attempt(
+                    "iam:GetCredentialReport", MISSING_REPORT, parse_credential_report, content
+                )
+        _collect_keys(iam, raw, issues, pool)
+        _collect_workloads(clients, raw, regions, issues, pool)
+    return assemble_account(
+        raw,
+        SourceInfo(
+            provider=Provider.AWS, account=account, method="live", collected_at=started, detail=detail
+        ),
+    )
+
+
+def _collect_keys(iam: Any, raw: RawAccount, issues: _Issues, pool: ThreadPoolExecutor) -> None:
+    users = [u.get("UserName") for u in (raw.authorization_details or {}).get("UserDetailList", [])]
+    rows: dict[str, ReportRow] = {r.user: r for r in raw.report_rows or []}
+    if raw.report_rows is not None:
+        # Users the report shows with keys, plus users created after the report was generated.
+        wanted = [u for u in users if u not in rows or rows[u].has_keys]
+        wanted += [r.user for r in rows.values() if r.has_keys and r.user not in wanted]
+    else:
+        wanted = users  # without the report every user has to be asked
+    raw.access_keys = issues.attempt_many(
+        "iam:ListAccessKeys", MISSING_KEYS, lambda u: iam_api.get_access_keys(iam, u), wanted, pool
+    )
+    key_ids = keys_needing_last_used(rows, raw.access_keys)
+    raw.key_last_used = issues.attempt_many(
+        "iam:GetAccessKeyLastUsed",
+        MISSING_KEY_USE,
+        lambda k: iam_api.get_access_key_last_used(iam, k),
+        key_ids,
+        pool,
+    )
+
+
+def _collect_workloads(
+    clients: Clients, raw: RawAccount, regions: tuple[str, ...], issues: _Issues, pool: ThreadPoolExecutor
+) -> None:
+    if not regions:
+        found = issues.attempt(
+            "ec2:DescribeRegions", MISSING_REGIONS, get_enabled_regions, clients.client("ec2")
+        )
+        regions = tuple(found) if found else (clients.region,)
+    # Clients are created here, in the account's own thread (boto3 sessions are not thread-safe).
+    lambdas = {r: clients.client("lambda", r) for r in regions}
+    ec2s = {r: clients.client("ec2", r) for r in regions}
+    functions = issues.attempt_many(
+        "lambda:ListFunctions",
+        "Lambda execution roles",
+        lambda r: get_lambda_functions(lambdas[r]),
+        list(regions),
+        pool,
+    )
+    instances = issues.attempt_many(
+        "ec2:DescribeInstances",
+        "EC2 instance profile associations",
+        lambda r: get_ec2_instances(ec2s[r]),
+        list(regions),
+        pool,
+    )
+    for region in regions:
+        raw.lambda_functions.extend(functions.get(region, []))
+        raw.ec2_reservations.extend((region, res) for res in instances.get(region, []))
+
+
+def failed_account(account: str, operation: str, exc: BaseException, detail: str) -> Snapshot:
+    """The snapshot of an account that could not be entered at all."""
+    issue = CollectionIssue(
+        provider=Provider.AWS,
+        account=account,
+        operation=operation,
+        message=describe_error(exc),
+        missing=f"everything in account {account}",
+    )
+    return Snapshot(
+        sources=[
+            SourceInfo(
+                provider=Provider.AWS,
+                account=account,
+                method="live",
+                collected_at=datetime.now(UTC),
+                detail=detail,
+            )
+        ],
+        collection_issues=[issue],
+    )

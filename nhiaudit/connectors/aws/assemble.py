@@ -1,0 +1,78 @@
+"""Assemble one account's snapshot from raw parts. Shared by live collection and file import, so the two
+give the same inventory for the same estate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nhiaudit.connectors.aws.transform_credentials import (
+    ReportRow,
+    minimal_user,
+    transform_user_credentials,
+    with_user_activity,
+)
+from nhiaudit.connectors.aws.transform_iam import IamInventory, transform_authorization_details
+from nhiaudit.connectors.aws.workloads import transform_ec2_reservations, transform_lambda_functions
+from nhiaudit.inventory.model import CollectionIssue, Credential, SourceInfo
+from nhiaudit.inventory.snapshot import Snapshot
+
+
+@dataclass
+class RawAccount:
+    """Everything collected (or imported) for one account, still in raw AWS shapes."""
+
+    account: str
+    authorization_details: Mapping[str, Any] | None = None  # merged GAAD document; None: unavailable
+    report_rows: list[ReportRow] | None = None  # None: no credential report
+    access_keys: dict[str, list[Mapping[str, Any]]] = field(
+        default_factory=dict
+    )  # user name -> ListAccessKeys
+    key_last_used: dict[str, Mapping[str, Any]] = field(
+        default_factory=dict
+    )  # key id -> GetAccessKeyLastUsed
+    lambda_functions: list[Mapping[str, Any]] = field(default_factory=list)
+    ec2_reservations: list[tuple[str | None, Mapping[str, Any]]] = field(
+        default_factory=list
+    )  # (region, raw)
+    issues: list[CollectionIssue] = field(default_factory=list)
+
+
+def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
+    iam = (
+        transform_authorization_details(raw.authorization_details)
+        if raw.authorization_details is not None
+        else IamInventory()
+    )
+    rows_by_arn: dict[str, ReportRow] = {r.arn: r for r in raw.report_rows or []}
+    identities = list(iam.identities)
+    if raw.authorization_details is None:
+        identities.extend(minimal_user(r, raw.account) for r in rows_by_arn.values())
+
+    credentials: list[Credential] = []
+    updated = []
+    for identity in identities:
+        row = rows_by_arn.get(identity.id)
+        keys: Sequence[Mapping[str, Any]] | None = raw.access_keys.get(identity.name)
+        mine = (
+            transform_user_credentials(identity.id, row, keys, raw.key_last_used)
+            if identity.kind == "user"
+            else []
+        )
+        credentials.extend(mine)
+        updated.append(with_user_activity(identity, row, mine))
+
+    workloads = transform_lambda_functions(raw.lambda_functions)
+    for region, reservation in raw.ec2_reservations:
+        workloads.extend(transform_ec2_reservations([reservation], iam.instance_profile_roles, region))
+
+    return Snapshot(
+        sources=[source],
+        identities=updated,
+        credentials=credentials,
+        policies=list(iam.policies),
+        trusts=list(iam.trusts),
+        workloads=workloads,
+        collection_issues=list(raw.issues),
+    )

@@ -1,0 +1,59 @@
+"""Per-account progress on stderr: a bar and one line per account on a terminal, nothing otherwise.
+Collection issues are printed as warnings unless the console is quiet (they also land in the snapshot)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from nhiaudit.inventory.snapshot import Snapshot
+
+
+class AccountProgress:
+    def __init__(self, console: Console, total: int) -> None:
+        self.console = console
+        self.interactive = console.is_terminal and not console.quiet
+        self._progress: Progress | None = None
+        self._task = None
+        self.total = total
+
+    def __enter__(self) -> AccountProgress:
+        if self.interactive:
+            self._progress = Progress(
+                TextColumn("[bold]AWS[/bold] accounts"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("collect", total=self.total)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def done(self, account: str, name: str | None, snapshot: Snapshot) -> None:
+        label = f"{account} ({name})" if name else account
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+            detail = snapshot.sources[0].detail if snapshot.sources else ""
+            mark = "[yellow]![/yellow]" if snapshot.collection_issues else "[green]✓[/green]"
+            self.console.print(
+                f"{mark} {escape(label)}: {len(snapshot.identities)} identities, "
+                f"{len(snapshot.credentials)} credentials, {len(snapshot.workloads)} workloads "
+                f"[dim]{escape(detail or '')}[/dim]"
+            )
+        if not self.console.quiet:
+            for issue in snapshot.collection_issues:
+                self.console.print(
+                    f"[yellow]warning[/yellow]: {escape(label)}: {escape(issue.operation)} failed "
+                    f"({escape(issue.message)}); missing: {escape(issue.missing or 'unknown')}"
+                )

@@ -1,0 +1,88 @@
+"""Read-only by construction: every client nhiaudit creates refuses operations outside an allowlist.
+
+The guard runs on botocore's `before-parameter-build` event, i.e. before the request is serialised,
+signed or sent, so a refused operation never reaches AWS.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from nhiaudit.errors import CollectionError
+
+# (botocore service name, operation name). Every operation here is "List" or "Read" in AWS's service
+# authorization reference, except sts:AssumeRole, which only obtains credentials for the audited account.
+ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("sts", "GetCallerIdentity"),
+        ("sts", "AssumeRole"),
+        ("organizations", "ListAccounts"),
+        ("iam", "GetAccountAuthorizationDetails"),
+        ("iam", "GenerateCredentialReport"),
+        ("iam", "GetCredentialReport"),
+        ("iam", "ListAccessKeys"),
+        ("iam", "GetAccessKeyLastUsed"),
+        ("ec2", "DescribeRegions"),
+        ("ec2", "DescribeInstances"),
+        ("lambda", "ListFunctions"),
+    }
+)
+
+# botocore service names whose IAM action prefix differs from the service name (none used today).
+_IAM_PREFIX: dict[str, str] = {}
+
+
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action that authorises `operation`, e.g. ("iam", "ListAccessKeys") -> "iam:ListAccessKeys"."""
+    return f"{_IAM_PREFIX.get(service, service)}:{operation}"
+
+
+def allowed_iam_actions() -> frozenset[str]:
+    return frozenset(iam_action(s, o) for s, o in ALLOWED_OPERATIONS)
+
+
+class ReadOnlyViolation(CollectionError):
+    """nhiaudit tried to call an AWS operation outside its read-only allowlist (a bug, never sent)."""
+
+
+def refuse_unlisted(model: Any, **_: Any) -> None:
+    """botocore `before-parameter-build` handler: raise before anything is serialised or sent."""
+    service = model.service_model.service_name
+    if (service, model.name) not in ALLOWED_OPERATIONS:
+        raise ReadOnlyViolation(
+            f"refused {iam_action(service, model.name)}: nhiaudit only calls read operations "
+            "(see docs/aws-permissions.md)"
+        )
+
+
+def install_guard(events: Any) -> None:
+    """Register the guard first on a botocore event emitter (a session's or a client's)."""
+    events.register_first("before-parameter-build", refuse_unlisted, unique_id="nhiaudit-readonly-guard")
+
+
+class RequestLog:
+    """Thread-safe count of HTTP requests actually sent (botocore `before-send`, retries included)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()  # "iam:GetAccountAuthorizationDetails" -> n
+
+    def on_send(self, event_name: str, **_: Any) -> None:
+        # event_name is "before-send.<service id>.<Operation>"
+        _, service, operation = event_name.split(".", 2)
+        with self._lock:
+            self.counts[f"{service}:{operation}"] += 1
+
+    def install(self, events: Any) -> None:
+        events.register("before-send", self.on_send, unique_id=f"nhiaudit-request-log-{id(self)}")
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.counts.values())
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)

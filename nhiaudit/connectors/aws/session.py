@@ -1,0 +1,67 @@
+"""boto3 sessions and clients: every client is read-only guarded, retries adaptively and can be counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from nhiaudit.connectors.aws.readonly import RequestLog, install_guard
+
+DEFAULT_REGION = "us-east-1"
+SESSION_NAME = "nhiaudit"
+
+
+def client_config(max_pool: int) -> Config:
+    # Adaptive mode adds client-side rate limiting on throttling errors to the standard retry backoff.
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": 10},
+        connect_timeout=10,
+        read_timeout=60,
+        max_pool_connections=max_pool,
+        user_agent_extra="nhiaudit",
+    )
+
+
+@dataclass
+class Clients:
+    """Creates guarded clients for one boto3 session. A boto3 Session is not thread-safe, so each account
+    task owns its Clients; the clients it creates are thread-safe and may be shared by that task's threads."""
+
+    session: boto3.Session
+    request_logs: tuple[RequestLog, ...] = ()
+    max_pool: int = 10
+    _config: Config | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        install_guard(self.session.events)  # also covers clients made from the session elsewhere
+        self._config = client_config(self.max_pool)
+
+    @property
+    def region(self) -> str:
+        return self.session.region_name or DEFAULT_REGION
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        client = self.session.client(service, region_name=region or self.region, config=self._config)
+        install_guard(client.meta.events)
+        for log in self.request_logs:
+            log.install(client.meta.events)
+        return client
+
+
+def base_session(profile: str | None) -> boto3.Session:
+    """The default credential chain (profile, environment, SSO, container or instance role)."""
+    return boto3.Session(profile_name=profile) if profile else boto3.Session()
+
+
+def assumed_session(sts_client: Any, role_arn: str, region: str) -> boto3.Session:
+    """A session with temporary credentials for `role_arn`. The credentials stay in memory only."""
+    creds = sts_client.assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )

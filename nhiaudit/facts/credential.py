@@ -1,0 +1,51 @@
+"""Facts about one credential: the subject of credential rules."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from nhiaudit.facts.context import FactContext, days_between
+from nhiaudit.inventory.model import STATIC_CREDENTIAL_TYPES, Credential, Identity
+
+
+def shared_fingerprints(ctx: FactContext) -> dict[str, list[str]]:
+    """Fingerprint -> identities holding a credential with it (one secret copied to several identities)."""
+    holders: dict[str, set[str]] = defaultdict(set)
+    for cred in ctx.estate.snapshot.credentials:
+        if cred.fingerprint:
+            holders[cred.fingerprint].add(cred.identity_id)
+    return {fp: sorted(ids) for fp, ids in holders.items() if len(ids) > 1}
+
+
+def credential_facts(ctx: FactContext, cred: Credential, identity: Identity | None,
+                     shared: dict[str, list[str]]) -> dict[str, Any]:
+    now = ctx.now
+    age = days_between(now, cred.created)
+    since_use = days_between(now, cred.last_used)
+    days_to_expiry = (cred.expires - now).days if cred.expires else 0
+    integrations = ctx.integrations_of(identity) if identity else []
+    rules = ctx.credential_rules_for(identity) if identity else ctx.policy.effective_credentials(None)
+    return {
+        "id": cred.id, "type": cred.type.value, "static": cred.type in STATIC_CREDENTIAL_TYPES,
+        "active": cred.active, "managed_by": cred.managed_by,
+        "age_days": age or 0, "age_known": age is not None,
+        "never_used": cred.last_used is None,
+        "days_unused": since_use if since_use is not None else (age or 0),
+        "last_used_service": cred.last_used_service or "",
+        "has_expiry": cred.expires is not None,
+        "expires": cred.expires.date().isoformat() if cred.expires else "",
+        "days_to_expiry": days_to_expiry,
+        "shared_with": [i for i in shared.get(cred.fingerprint or "", []) if i != cred.identity_id],
+        "identity": {
+            "id": cred.identity_id,
+            "name": identity.name if identity else cred.identity_id,
+            "kind": identity.kind.value if identity else "",
+            "provider": cred.provider.value,
+            "account": identity.account if identity else "",
+            "declared": bool(integrations),
+            "integrations": [i.name for i in integrations],
+            "exists": identity is not None,
+        },
+        "policy": rules.model_dump(),
+    }

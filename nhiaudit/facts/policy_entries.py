@@ -1,0 +1,55 @@
+"""Facts about entries of the written policy: integration bindings, exceptions, integrations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from fnmatch import fnmatchcase
+from typing import Any
+
+from nhiaudit.facts.context import FactContext
+
+
+def binding_facts(ctx: FactContext) -> list[dict[str, Any]]:
+    """One subject per identity entry of every integration, with how many identities it matched."""
+    unmatched = {(i, j) for i, j, _ in ctx.estate.unmatched_bindings}
+    out = []
+    for i, integration in enumerate(ctx.policy.integrations):
+        for j, pattern in enumerate(integration.identities):
+            out.append({
+                "integration": integration.name, "pattern": pattern,
+                "is_glob": any(ch in pattern for ch in "*?["),
+                "matched": (i, j) not in unmatched,
+                "policy_path": ["integrations", i, "identities", j],
+            })
+    return out
+
+
+def integration_facts(ctx: FactContext) -> list[dict[str, Any]]:
+    by_integration: dict[str, list[str]] = defaultdict(list)
+    for iid, names in ctx.estate.bindings.items():
+        for name in names:
+            by_integration[name].append(iid)
+    out = []
+    for i, integration in enumerate(ctx.policy.integrations):
+        out.append({
+            "name": integration.name, "kind": integration.kind or "", "owner": integration.owner or "",
+            "environment": (integration.environment or "").lower(),
+            "identities": sorted(by_integration.get(integration.name, [])),
+            "may_reach": list(integration.may_reach), "must_not_reach": list(integration.must_not_reach),
+            "policy_path": ["integrations", i],
+        })
+    return out
+
+
+def exception_facts(ctx: FactContext) -> list[dict[str, Any]]:
+    out = []
+    for i, exc in enumerate(ctx.policy.exceptions):
+        matched = any(fnmatchcase(iid, exc.identity) for iid in ctx.estate.identities)
+        days_expired = (ctx.as_of - exc.expires).days
+        out.append({
+            "rule": exc.rule, "identity": exc.identity, "owner": exc.owner, "reason": exc.reason,
+            "expires": exc.expires.isoformat(), "expired": days_expired > 0, "days_expired": max(0, days_expired),
+            "days_to_expiry": max(0, -days_expired), "matched": matched, "index": i,
+            "policy_path": ["exceptions", i],
+        })
+    return out

@@ -1,0 +1,145 @@
+"""The documented facts each rule subject exposes, with a neutral default and a description.
+
+Used three ways: docs/rules.md lists them, `rules validate` checks that a rule only references facts
+that exist, and rule test cases only give the facts they care about (the rest take these defaults).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from enum import StrEnum
+from typing import Any
+
+
+class SubjectKind(StrEnum):
+    IDENTITY = "identity"
+    CREDENTIAL = "credential"
+    INTEGRATION = "integration"
+    BINDING = "binding"
+    EXCEPTION = "exception"
+
+
+_CRED_RULES = {
+    "max_age_days": (90, "effective max credential age (strictest across the identity's integrations)"),
+    "max_unused_days": (30, "effective max days unused"),
+    "require_expiry": (False, "whether credentials must expire"),
+    "static_keys": ("allowed", "'allowed' or 'forbidden'"),
+    "grace_days": (7, "credentials younger than this are never 'unused'"),
+}
+
+FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
+    SubjectKind.IDENTITY: {
+        "id": ("", "identity id: ARN, service-account email or object id"),
+        "name": ("", "short name"),
+        "provider": ("aws", "aws, gcp or azure"),
+        "account": ("", "AWS account, GCP project or Entra tenant"),
+        "kind": ("role", "user, role, service_account, service_principal, managed_identity, application"),
+        "tags": ({}, "tags / labels, map of string to string"),
+        "owner": ("", "owner from the inventory or the `owner` tag"),
+        "age_days": (0, "days since the identity was created"),
+        "never_used": (False, "no recorded activity at all"),
+        "days_inactive": (0, "days since last activity (since creation when never used)"),
+        "disabled": (False, "the identity is disabled"),
+        "declared": (False, "at least one policy integration lists this identity"),
+        "integrations": ([], "names of the integrations listing this identity"),
+        "environments": ([], "environments from tags (environment/env/stage) and from its integrations"),
+        "workloads": ([], "workloads running as it: list of {id, kind, name, integration}"),
+        "credentials": ([], "its credentials: list of {id, type, static, active, age_days}"),
+        "can_invoke_ai": (False, "it can call an AI model (rules/ai_capability.yaml)"),
+        "ai_explicit": (False, "the AI capability comes from a grant naming AI actions, not only a full `*`"),
+        "ai_access": ([], "how it can call AI models: list of {via, reason, wildcard_only, ...}"),
+        "reach": ([], "systems reachable directly or via chains: list of {system, access, via_chain, "
+                      "environment, classification, kind, path, hops, verdict}"),
+        "out_of_scope": ([], "reach entries its integration does not allow: {system, integration, verdict "
+                             "(must_not_reach|not_in_may_reach), access, path, key, ...}"),
+        "is_admin": (False, "allowed every action on every resource"),
+        "admin_evidence": ("", "the statement that makes it admin"),
+        "human_use": ({"console_password": False, "password_days_since_use": -1, "interactive_sign_in": False,
+                       "mfa_active": False}, "signs of interactive human use"),
+        "policy": ({k: v for k, (v, _) in _CRED_RULES.items()}, "effective credential rules: "
+                   + ", ".join(_CRED_RULES)),
+    },
+    SubjectKind.CREDENTIAL: {
+        "id": ("", "credential id (access key id, key name, secret keyId): never a secret"),
+        "type": ("access_key", "access_key, sa_key, client_secret, certificate, token, password, federated"),
+        "static": (True, "a long-lived secret that a workload stores"),
+        "active": (True, "the credential is active"),
+        "managed_by": ("user", "'user' or 'system' (provider-rotated)"),
+        "age_days": (0, "days since creation"),
+        "age_known": (True, "the creation date is known"),
+        "never_used": (False, "no recorded use"),
+        "days_unused": (0, "days since last use (since creation when never used)"),
+        "last_used_service": ("", "service of the last use, where known"),
+        "has_expiry": (False, "the credential has an expiry date"),
+        "expires": ("", "expiry date YYYY-MM-DD or ''"),
+        "days_to_expiry": (0, "days until expiry (negative when past)"),
+        "shared_with": ([], "other identities holding a credential with the same fingerprint"),
+        "identity": ({"id": "", "name": "", "kind": "", "provider": "aws", "account": "", "declared": False,
+                      "integrations": [], "exists": True}, "the identity it authenticates"),
+        "policy": ({k: v for k, (v, _) in _CRED_RULES.items()}, "effective credential rules"),
+    },
+    SubjectKind.INTEGRATION: {
+        "name": ("", "integration name"),
+        "kind": ("", "agent, copilot, ..."),
+        "owner": ("", "owner"),
+        "environment": ("", "declared environment"),
+        "identities": ([], "identity ids it resolved to"),
+        "may_reach": ([], "systems it may reach"),
+        "must_not_reach": ([], "systems it must not reach"),
+        "policy_path": ([], "YAML path of the entry"),
+    },
+    SubjectKind.BINDING: {
+        "integration": ("", "integration name"),
+        "pattern": ("", "the identity entry as written"),
+        "is_glob": (False, "the entry is a glob"),
+        "matched": (True, "it matched at least one identity in the inventory"),
+        "policy_path": ([], "YAML path of the entry"),
+    },
+    SubjectKind.EXCEPTION: {
+        "rule": ("", "rule id or category"),
+        "identity": ("", "identity id or glob"),
+        "owner": ("", "owner"),
+        "reason": ("", "justification"),
+        "expires": ("", "expiry date"),
+        "expired": (False, "--as-of is after the expiry date"),
+        "days_expired": (0, "days since expiry"),
+        "days_to_expiry": (0, "days until expiry"),
+        "matched": (True, "the identity entry matches an identity in the inventory"),
+        "index": (0, "position in `exceptions`"),
+        "policy_path": ([], "YAML path of the entry"),
+    },
+}
+
+
+def default_subject(kind: SubjectKind) -> dict[str, Any]:
+    return {name: copy.deepcopy(default) for name, (default, _) in FACTS[kind].items()}
+
+
+def with_defaults(kind: SubjectKind, partial: dict[str, Any]) -> dict[str, Any]:
+    """Complete a partial subject (rule test cases) with the documented defaults, nested maps included."""
+    full = default_subject(kind)
+    for key, value in partial.items():
+        if isinstance(value, dict) and isinstance(full.get(key), dict) and key != "tags":
+            full[key] = {**full[key], **value}
+        else:
+            full[key] = value
+    return full
+
+
+_REFERENCE = re.compile(r"\bsubject\.([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
+
+
+def unknown_fact_references(kind: SubjectKind, expression: str) -> list[str]:
+    """`subject.x` / `subject.x.y` references in an expression that are not documented facts."""
+    problems = []
+    facts = FACTS[kind]
+    for match in _REFERENCE.finditer(expression):
+        name, sub = match.group(1), match.group(2)
+        if name not in facts:
+            problems.append(f"subject.{name}")
+            continue
+        default = facts[name][0]
+        if sub and isinstance(default, dict) and name != "tags" and default and sub not in default:
+            problems.append(f"subject.{name}.{sub}")
+    return problems

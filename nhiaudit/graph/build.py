@@ -1,0 +1,185 @@
+"""Build the estate graph from a snapshot and the written policy.
+
+Nodes: integrations, identities, credentials, workloads, systems (and external trusted principals).
+Edges: authenticates, can_assume / can_impersonate, can_reach (with access level), runs_as, bound_to,
+trusted_by. Every edge carries `kind` and a human `reason`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+import networkx as nx
+
+from nhiaudit.graph.model import (
+    AccessLevel,
+    EdgeKind,
+    NodeKind,
+    credential_node,
+    external_node,
+    identity_node,
+    integration_node,
+    system_node,
+    workload_node,
+)
+from nhiaudit.graph.trust import act_as_edges
+from nhiaudit.inventory.model import Identity, Provider
+from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.policy.model import WrittenPolicy
+
+
+@dataclass
+class EstateGraph:
+    """The graph plus the indexes analysis needs (built once, read many times)."""
+
+    graph: nx.MultiDiGraph
+    snapshot: Snapshot
+    policy: WrittenPolicy
+    identities: dict[str, Identity]
+    bindings: dict[str, list[str]]  # identity id -> integration names binding it
+    unmatched_bindings: list[tuple[int, int, str]] = field(default_factory=list)  # (integration idx, pos, pattern)
+
+
+def system_provider(pattern: str) -> Provider | None:
+    """Which provider a system resource pattern belongs to (None: any)."""
+    if pattern.startswith("arn:"):
+        return Provider.AWS
+    if pattern.startswith("/subscriptions/") or pattern.startswith("/providers/"):
+        return Provider.AZURE
+    if pattern.startswith(("projects/", "//", "organizations/", "folders/")):
+        return Provider.GCP
+    if pattern.startswith("delegated:"):
+        return Provider.AZURE
+    return None
+
+
+def bind_integrations(
+    policy: WrittenPolicy, identities: dict[str, Identity]
+) -> tuple[dict[str, list[str]], list[tuple[int, int, str]]]:
+    """Resolve each integration's identity entries (exact ids or `*` globs) against the inventory."""
+    bindings: dict[str, list[str]] = defaultdict(list)
+    unmatched: list[tuple[int, int, str]] = []
+    for i, integration in enumerate(policy.integrations):
+        for j, pattern in enumerate(integration.identities):
+            if any(ch in pattern for ch in "*?["):
+                matched = [iid for iid in identities if fnmatchcase(iid, pattern)]
+            else:
+                matched = [pattern] if pattern in identities else []
+            if not matched:
+                unmatched.append((i, j, pattern))
+            for iid in matched:
+                if integration.name not in bindings[iid]:
+                    bindings[iid].append(integration.name)
+    return dict(bindings), unmatched
+
+
+def _add_identity_nodes(g: nx.MultiDiGraph, snapshot: Snapshot) -> None:
+    for ident in snapshot.identities:
+        g.add_node(
+            identity_node(ident.id), kind=NodeKind.IDENTITY.value, label=ident.name, provider=ident.provider.value,
+            account=ident.account, identity_kind=ident.kind.value, ref=ident.id,
+        )
+    for cred in snapshot.credentials:
+        node = credential_node(cred.identity_id, cred.id)
+        g.add_node(node, kind=NodeKind.CREDENTIAL.value, label=cred.id, provider=cred.provider.value,
+                   credential_type=cred.type.value, ref=cred.id)
+        g.add_edge(node, identity_node(cred.identity_id), kind=EdgeKind.AUTHENTICATES.value,
+                   reason=f"{cred.type.value} {cred.id} authenticates as this identity")
+    for wl in snapshot.workloads:
+        node = workload_node(wl.id)
+        g.add_node(node, kind=NodeKind.WORKLOAD.value, label=wl.name, provider=wl.provider.value,
+                   account=wl.account, workload_kind=wl.kind, ref=wl.id)
+        g.add_edge(node, identity_node(wl.identity_id), kind=EdgeKind.RUNS_AS.value,
+                   reason=f"{wl.kind} {wl.name} runs as this identity")
+
+
+def _add_policy_nodes(g: nx.MultiDiGraph, policy: WrittenPolicy, bindings: dict[str, list[str]]) -> None:
+    for name, system in policy.systems.items():
+        g.add_node(system_node(name), kind=NodeKind.SYSTEM.value, label=name, ref=name,
+                   environment=system.environment or "", classification=system.classification or "",
+                   system_kind=system.kind or "")
+    for i, integration in enumerate(policy.integrations):
+        g.add_node(integration_node(integration.name), kind=NodeKind.INTEGRATION.value, label=integration.name,
+                   ref=integration.name, environment=integration.environment or "", owner=integration.owner or "")
+    for iid, names in bindings.items():
+        for name in names:
+            g.add_edge(integration_node(name), identity_node(iid), kind=EdgeKind.BOUND_TO.value,
+                       reason=f"policy integration '{name}' lists this identity")
+
+
+def _add_reach_edges(
+    g: nx.MultiDiGraph, snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator
+) -> None:
+    """Direct identity -> system edges, from each identity's effective permissions."""
+    systems_by_provider: dict[Provider | None, list[tuple[str, list[str]]]] = defaultdict(list)
+    for name, system in policy.systems.items():
+        per_provider: dict[Provider | None, list[str]] = defaultdict(list)
+        for pattern in system.resources:
+            per_provider[system_provider(pattern)].append(pattern)
+        for prov, patterns in per_provider.items():
+            systems_by_provider[prov].append((name, patterns))
+    delegated = _delegated_by_identity(snapshot)
+    for ident in snapshot.identities:
+        candidates = systems_by_provider.get(ident.provider, []) + systems_by_provider.get(None, [])
+        for name, patterns in candidates:
+            arn_patterns = [p for p in patterns if not p.startswith("delegated:")]
+            reach = evaluator.reach(ident, arn_patterns) if arn_patterns else None
+            if reach is not None:
+                g.add_edge(identity_node(ident.id), system_node(name), kind=EdgeKind.CAN_REACH.value,
+                           access=reach.access.value, reason=reach.reason, evidence=reach.to_evidence())
+            grant_hit = _delegated_reach(delegated.get(ident.id, ()), patterns)
+            if grant_hit is not None:
+                access, reason = grant_hit
+                g.add_edge(identity_node(ident.id), system_node(name), kind=EdgeKind.CAN_REACH.value,
+                           access=access.value, reason=reason, evidence={"delegated_grant": reason})
+
+
+def _delegated_by_identity(snapshot: Snapshot) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for grant in snapshot.delegated_grants:
+        for scope in grant.scopes:
+            out[grant.identity_id].append((f"delegated:{grant.resource}/{scope}", grant.id))
+    return out
+
+
+def scope_access(scope: str) -> AccessLevel:
+    """Access level of an OAuth scope or app role string (Graph naming conventions)."""
+    lowered = scope.lower()
+    if any(word in lowered for word in ("fullcontrol", "rolemanagement", "approleassignment", ".manage")):
+        return AccessLevel.ADMIN
+    if "write" in lowered or "send" in lowered:
+        return AccessLevel.WRITE
+    return AccessLevel.READ
+
+
+def _delegated_reach(grants: Iterable[tuple[str, str]], patterns: list[str]) -> tuple[AccessLevel, str] | None:
+    best: tuple[AccessLevel, str] | None = None
+    for scope_ref, grant_id in grants:
+        if any(fnmatchcase(scope_ref, p) for p in patterns if p.startswith("delegated:")):
+            level = scope_access(scope_ref)
+            if best is None or level.rank > best[0].rank:
+                best = (level, f"delegated grant {grant_id} gives scope {scope_ref.removeprefix('delegated:')}")
+    return best
+
+
+def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator) -> EstateGraph:
+    g = nx.MultiDiGraph()
+    identities = {i.id: i for i in snapshot.identities}
+    bindings, unmatched = bind_integrations(policy, identities)
+    _add_identity_nodes(g, snapshot)
+    _add_policy_nodes(g, policy, bindings)
+    _add_reach_edges(g, snapshot, policy, evaluator)
+    for edge in act_as_edges(snapshot, identities, evaluator):
+        if edge.source in identities:
+            source = identity_node(edge.source)
+        else:
+            source = external_node(edge.source)
+            g.add_node(source, kind=NodeKind.EXTERNAL_PRINCIPAL.value, label=edge.source, ref=edge.source)
+        g.add_edge(source, identity_node(edge.target), kind=edge.kind.value, reason=edge.reason,
+                   conditions=edge.conditions)
+    return EstateGraph(graph=g, snapshot=snapshot, policy=policy, identities=identities, bindings=bindings,
+                       unmatched_bindings=unmatched)

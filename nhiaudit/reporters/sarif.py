@@ -1,0 +1,321 @@
+"""SARIF 2.1.0 for GitHub code scanning (see docs/reports.md for the mapping).
+
+Every result points at the line of the written policy the finding is about, so alerts land on
+the file the CI job watches; the cloud identity is the logical location.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from nhiaudit import __version__
+from nhiaudit.findings import Finding, FindingStatus, Severity
+from nhiaudit.report import Report
+from nhiaudit.reporters.interface import RenderContext, Reporter, RuleDoc, rule_docs
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+
+# Inside GitHub's bands: >9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
+SECURITY_SEVERITY: dict[Severity, str] = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
+LEVEL: dict[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub rejects more than 20 tags per rule and shows only the first 10.
+MAX_TAGS_PER_RULE = 10
+PLACEHOLDER_ARTIFACT = "nhiaudit"
+FRAMEWORK_NAMES = {
+    "owasp_nhi": "OWASP Non-Human Identities Top 10 (2025)",
+    "nist_csf": "NIST CSF 2.0",
+}
+_CATEGORY_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
+
+
+class SarifReporter(Reporter):
+    def render(self, report: Report, context: RenderContext) -> str:
+        return json.dumps(build_sarif(report, context), indent=2, ensure_ascii=False) + "\n"
+
+
+def build_sarif(report: Report, context: RenderContext) -> dict[str, Any]:
+    docs = rule_docs(report, context)
+    rule_ids = sorted(docs)
+    rule_index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    findings = _capped(report.findings, context)
+    locator = _Locator(report, context)
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if notifications := _notifications(report, context, len(findings)):
+        invocation["toolExecutionNotifications"] = notifications
+    run: dict[str, Any] = {
+        "tool": {"driver": _driver(report, [docs[r] for r in rule_ids])},
+        "automationDetails": {"id": sarif_category(report, context)},
+        "invocations": [invocation],
+        "results": [_result(f, rule_index[f.rule_id], locator, context) for f in findings],
+        "properties": {
+            "asOf": report.as_of.isoformat(),
+            "generatedAt": report.generated_at.isoformat(),
+            "reportSchemaVersion": report.schema_version,
+            "collectionComplete": report.collection.complete,
+        },
+    }
+    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+
+
+def sarif_category(report: Report, context: RenderContext) -> str:
+    """automationDetails.id: `nhiaudit/<provider>/<account>/` for one account, `nhiaudit/multi/` otherwise.
+
+    The trailing slash makes the whole id the code scanning category (GitHub treats the part after
+    the last slash as a run id), matching what upload-sarif's `category` input would produce.
+    """
+    if context.sarif_category:
+        return context.sarif_category.strip("/") + "/"
+    pairs = {
+        (str(s.get("provider") or ""), str(s.get("account") or ""))
+        for s in report.collection.sources
+        if s.get("provider") and s.get("account")
+    }
+    if not pairs:
+        pairs = {(f.identity.provider, f.identity.account) for f in report.findings if f.identity}
+    if len(pairs) != 1:
+        return "nhiaudit/multi/"
+    provider, account = next(iter(pairs))
+    return f"nhiaudit/{_CATEGORY_UNSAFE.sub('_', provider)}/{_CATEGORY_UNSAFE.sub('_', account)}/"
+
+
+def default_sarif_root(start: Path) -> Path:
+    """The git work tree containing `start` (where code scanning resolves paths), else `start`."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return start
+
+
+def _capped(findings: list[Finding], context: RenderContext) -> list[Finding]:
+    limit = context.max_sarif_results
+    if len(findings) <= limit:
+        return findings
+    # Keep what matters most: open findings first, then by severity; report order otherwise.
+    ranked = sorted(findings, key=lambda f: (f.status != FindingStatus.OPEN, -f.severity.rank))
+    context.warn(
+        f"SARIF: {len(findings)} findings exceed GitHub's limit of {limit} results per run; "
+        f"kept the {limit} most severe open ones (the JSON report has all of them)"
+    )
+    return ranked[:limit]
+
+
+def _notifications(report: Report, context: RenderContext, kept: int) -> list[dict[str, Any]]:
+    notes = [
+        {
+            "level": "warning",
+            "message": {
+                "text": f"collection incomplete: {issue.provider} {issue.account}: {issue.operation}: "
+                f"{issue.message}" + (f" (missing: {issue.missing})" if issue.missing else "")
+            },
+        }
+        for issue in report.collection.errors
+    ]
+    if kept < len(report.findings):
+        notes.append(
+            {
+                "level": "warning",
+                "message": {"text": f"results capped at {kept} of {len(report.findings)} findings"},
+            }
+        )
+    return notes
+
+
+def _driver(report: Report, docs: list[RuleDoc]) -> dict[str, Any]:
+    version = report.tool.get("version") or __version__
+    driver: dict[str, Any] = {
+        "name": report.tool.get("name") or "nhiaudit",
+        "version": version,
+        "semanticVersion": version,
+        "rules": [_rule(doc) for doc in docs],
+    }
+    info = report.tool.get("information_uri") or report.tool.get("url")
+    if info and info.startswith(("https://", "http://")):
+        driver["informationUri"] = info
+    return driver
+
+
+def _rule(doc: RuleDoc) -> dict[str, Any]:
+    tags: list[str] = []
+    for tag in ("security", doc.category, *(i for ids in doc.frameworks.values() for i in ids)):
+        if tag and tag not in tags:
+            tags.append(tag)
+    rule: dict[str, Any] = {
+        "id": doc.id,
+        "name": "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", doc.id) if part) or doc.id,
+        "shortDescription": {"text": doc.title or doc.id},
+        "fullDescription": {"text": doc.description or doc.title or doc.id},
+        "help": {"text": _help_text(doc), "markdown": _help_markdown(doc)},
+        "defaultConfiguration": {"level": LEVEL[doc.severity]},
+        "properties": {
+            "tags": tags[:MAX_TAGS_PER_RULE],
+            "security-severity": SECURITY_SEVERITY[doc.severity],
+            "category": doc.category,
+            "frameworks": {k: list(v) for k, v in doc.frameworks.items()},
+        },
+    }
+    help_uri = doc.help_uri or next((r for r in doc.references if r.startswith("https://")), None)
+    if help_uri and help_uri.startswith(("https://", "http://")):
+        rule["helpUri"] = help_uri
+    return rule
+
+
+def _sections(doc: RuleDoc, markdown: bool = False) -> list[tuple[str, str]]:
+    example = doc.example
+    if markdown and "\n" in example and "```" not in example:
+        example = f"```\n{example}\n```"  # multi-line examples are code (policy or rule YAML)
+    return [
+        (title, body)
+        for title, body in (
+            ("What it does", doc.description),
+            ("Why it matters", doc.rationale),
+            ("How to fix", doc.remediation),
+            ("Example", example),
+        )
+        if body
+    ]
+
+
+def _frameworks_lines(doc: RuleDoc) -> list[str]:
+    return [f"{FRAMEWORK_NAMES.get(k, k)}: {', '.join(v)}" for k, v in doc.frameworks.items() if v]
+
+
+def _help_text(doc: RuleDoc) -> str:
+    parts = [doc.title or doc.id]
+    parts += [f"{title}:\n{body}" for title, body in _sections(doc)]
+    if doc.references:
+        parts.append("References:\n" + "\n".join(f"- {r}" for r in doc.references))
+    if frameworks := _frameworks_lines(doc):
+        parts.append("Frameworks:\n" + "\n".join(f"- {line}" for line in frameworks))
+    return "\n\n".join(parts)
+
+
+def _help_markdown(doc: RuleDoc) -> str:
+    parts = [f"**{doc.title or doc.id}** (`{doc.id}`, {doc.severity}, {doc.category or 'uncategorised'})"]
+    parts += [f"### {title}\n\n{body}" for title, body in _sections(doc, markdown=True)]
+    if doc.references:
+        refs = (f"- <{r}>" if "://" in r else f"- {r}" for r in doc.references)
+        parts.append("### References\n\n" + "\n".join(refs))
+    if frameworks := _frameworks_lines(doc):
+        parts.append("### Frameworks\n\n" + "\n".join(f"- {line}" for line in frameworks))
+    return "\n\n".join(parts)
+
+
+class _Locator:
+    """Turns policy file paths into SARIF uris relative to the SARIF root."""
+
+    def __init__(self, report: Report, context: RenderContext) -> None:
+        self.context = context
+        self.root = (context.sarif_root or default_sarif_root(Path.cwd())).resolve()
+        policy_file = context.policy.source_file if context.policy is not None else ""
+        default = policy_file or report.policy_file or context.fallback_artifact
+        self.default_file = str(default) if default else None
+        self._uris: dict[str, str] = {}
+
+    def uri(self, file: str) -> str:
+        if file not in self._uris:
+            self._uris[file] = self._relative_uri(file)
+        return self._uris[file]
+
+    def _relative_uri(self, file: str) -> str:
+        path = Path(file)
+        path = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        try:
+            relative = path.relative_to(self.root).as_posix()
+        except ValueError:
+            relative = Path(os.path.relpath(path, self.root)).as_posix()
+            self.context.warn(
+                f"SARIF: {file} is outside the SARIF root {self.root}; code scanning cannot show it "
+                "(run from the repository or pass --sarif-root)"
+            )
+        return quote(relative, safe="/-._~@")
+
+    def physical(self, finding: Finding) -> dict[str, Any]:
+        where = finding.policy_location
+        if where is not None and where.file:
+            file, line = where.file, where.line
+        elif self.default_file:
+            file, line = self.default_file, 1
+        else:
+            self.context.warn(
+                f"SARIF: no policy file or fallback artifact; results point at the placeholder "
+                f"path '{PLACEHOLDER_ARTIFACT}'"
+            )
+            return {"artifactLocation": {"uri": PLACEHOLDER_ARTIFACT}, "region": {"startLine": 1}}
+        return {"artifactLocation": {"uri": self.uri(file)}, "region": {"startLine": max(1, line)}}
+
+
+def _logical_locations(finding: Finding) -> list[dict[str, Any]]:
+    if finding.identity is not None:
+        ident = finding.identity
+        return [{"name": ident.name, "fullyQualifiedName": ident.id, "kind": "resource"}]
+    if finding.policy_location is not None:
+        entry = finding.policy_location.entry
+        return [{"name": entry.split(":", 1)[-1], "fullyQualifiedName": entry, "kind": "object"}]
+    if finding.integration:
+        return [{"name": finding.integration, "fullyQualifiedName": f"integration:{finding.integration}",
+                 "kind": "object"}]
+    return []
+
+
+def _message(finding: Finding) -> str:
+    text = finding.message
+    ident = finding.identity
+    if ident is not None and ident.id not in text and ident.name not in text:
+        text += f" (identity {ident.id})"
+    return text
+
+
+def _result(finding: Finding, index: int, locator: _Locator, context: RenderContext) -> dict[str, Any]:
+    location: dict[str, Any] = {"physicalLocation": locator.physical(finding)}
+    if logical := _logical_locations(finding):
+        location["logicalLocations"] = logical
+    properties: dict[str, Any] = {
+        "severity": str(finding.severity),
+        "category": str(finding.category),
+        "status": str(finding.status),
+        "fingerprint": finding.fingerprint,
+    }
+    if finding.identity is not None:
+        properties["identity"] = finding.identity.model_dump()
+    if finding.integration:
+        properties["integration"] = finding.integration
+    if finding.credential_id:
+        properties["credentialId"] = finding.credential_id
+    if finding.frameworks:
+        properties["frameworks"] = finding.frameworks
+    result: dict[str, Any] = {
+        "ruleId": finding.rule_id,
+        "ruleIndex": index,
+        "level": LEVEL[finding.severity],
+        "message": {"text": _message(finding)},
+        "locations": [location],
+        "partialFingerprints": {"primaryLocationLineHash": finding.fingerprint},
+        "properties": properties,
+    }
+    if context.baseline is not None and finding.status != FindingStatus.EXCEPTED:
+        result["baselineState"] = "unchanged" if finding.status == FindingStatus.BASELINED else "new"
+    if finding.status == FindingStatus.EXCEPTED:
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted",
+             "justification": finding.status_reason or "excepted in the written policy"}
+        ]
+    return result

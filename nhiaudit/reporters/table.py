@@ -1,0 +1,126 @@
+"""Terminal view: findings grouped by integration, answering the four questions per AI access path."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections import defaultdict
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from nhiaudit.findings import Finding, FindingStatus, Severity
+from nhiaudit.report import AccessPath, Report
+from nhiaudit.reporters.interface import RenderContext, Reporter
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red", Severity.HIGH: "bold red", Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan", Severity.INFO: "dim",
+}
+VERDICT_STYLE = {"allowed": "green", "must_not_reach": "bold red", "not_in_may_reach": "yellow",
+                 "undeclared": "magenta"}
+MAX_ROWS = 200
+
+
+def _severity(f: Finding) -> Text:
+    label = f.severity.value.upper()
+    if f.status is not FindingStatus.OPEN:
+        return Text(f"{label} ({f.status.value})", style="dim")
+    return Text(label, style=SEVERITY_STYLE[f.severity])
+
+
+def _path_tree(path: AccessPath, findings: list[Finding]) -> Tree:
+    who = Text.assemble(("who: ", "bold"), f"{path.identity_name} ", (f"[{path.provider}] {path.identity}", "dim"))
+    tree = Tree(who)
+    if path.workloads:
+        tree.add(Text.assemble(("runs in: ", "bold"), ", ".join(path.workloads)))
+    creds = tree.add(Text("with: ", style="bold") + Text(
+        "no stored credential (role / workload identity)" if not path.credentials else ""))
+    for c in path.credentials:
+        kind = "static" if c.get("static") else "short-lived"
+        state = "" if c.get("active", True) else ", inactive"
+        creds.add(f"{c['type']} {c['id']} ({kind}, {c.get('age_days', 0)} days old{state})")
+    task = "undeclared: no integration in the policy" if path.integration is None else path.integration
+    tree.add(Text.assemble(("for: ", "bold"), (task, "magenta" if path.integration is None else "")))
+    reach = tree.add(Text("reaches: ", style="bold") + Text("no policy system" if not path.reachable_systems
+                                                            else ""))
+    for r in path.reachable_systems:
+        verdict = r["verdict"]
+        chain = f" via {len(r['path']) - 1}-hop chain" if r.get("via_chain") else ""
+        reach.add(Text.assemble(f"{r['system']} ({r['access']}{chain}) ", (verdict, VERDICT_STYLE.get(verdict, ""))))
+    if path.can_invoke_ai:
+        tree.add(Text("can call AI models", style="bold magenta"))
+    for f in findings:
+        tree.add(Text.assemble(_severity(f), " ", (f.rule_id, "dim"), " ", f.message))
+    return tree
+
+
+def _other_findings_table(findings: list[Finding]) -> Table:
+    table = Table(title="Other findings", show_lines=False, expand=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("identity", overflow="fold")
+    table.add_column("finding", overflow="fold")
+    for f in findings[:MAX_ROWS]:
+        table.add_row(_severity(f), f.rule_id, f.identity.name if f.identity else "-", f.message)
+    if len(findings) > MAX_ROWS:
+        table.caption = f"{len(findings) - MAX_ROWS} more: use --format json or --output-json for all"
+    return table
+
+
+class TableReporter(Reporter):
+    def __init__(self, width: int | None = None, color: bool | None = None) -> None:
+        self._width = width
+        self._color = color
+
+    def render(self, report: Report, context: RenderContext) -> str:
+        buffer = io.StringIO()
+        color = sys.stdout.isatty() if self._color is None else self._color
+        console = Console(file=buffer, width=self._width or (None if color else 120), force_terminal=color,
+                          highlight=False, no_color=not color)
+        for renderable in self._renderables(report):
+            console.print(renderable)
+        return buffer.getvalue()
+
+    def _renderables(self, report: Report) -> list:
+        by_path: dict[tuple[str | None, str], list[Finding]] = defaultdict(list)
+        placed: set[str] = set()
+        path_keys = {(p.integration, p.identity) for p in report.access_paths}
+        for f in report.findings:
+            key = (f.integration, f.identity.id if f.identity else "")
+            if key in path_keys:
+                by_path[key].append(f)
+                placed.add(f.fingerprint)
+        groups: dict[str | None, list[AccessPath]] = defaultdict(list)
+        for p in report.access_paths:
+            groups[p.integration].append(p)
+        out: list = [self._summary(report)]
+        for integration, paths in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
+            title = f"integration: {integration}" if integration else "undeclared AI access (shadow AI)"
+            body = Group(*[_path_tree(p, by_path.get((p.integration, p.identity), [])) for p in paths[:MAX_ROWS]])
+            out.append(Panel(body, title=title, title_align="left",
+                             border_style="magenta" if integration is None else "blue"))
+        integration_only = [f for f in report.findings if f.fingerprint not in placed]
+        if integration_only:
+            out.append(_other_findings_table(integration_only))
+        return out
+
+    @staticmethod
+    def _summary(report: Report) -> Text:
+        s = report.summary
+        text = Text.assemble(
+            ("nhiaudit ", "bold"), f"as of {report.as_of}: {s.identities} identities, {s.credentials} credentials, "
+            f"{s.integrations} integrations, {s.findings} findings ",
+        )
+        for sev in reversed(Severity):
+            if s.by_severity.get(sev.value):
+                text.append(f" {sev.value}={s.by_severity[sev.value]}", style=SEVERITY_STYLE[sev])
+        if not report.collection.complete:
+            text.append(f"\nINCOMPLETE: {len(report.collection.errors)} collection error(s); results are partial",
+                        style="bold red")
+            for err in report.collection.errors[:10]:
+                text.append(f"\n  {err.provider}/{err.account} {err.operation}: {err.message}", style="red")
+        return text

@@ -1,0 +1,1 @@
+"""Rules as data (rules/*.yaml): model, loader, CEL evaluation against facts."""

@@ -1,0 +1,119 @@
+"""Turn rule violations into findings: identity, integration, policy location, fingerprint, exceptions."""
+
+from __future__ import annotations
+
+from datetime import date
+from fnmatch import fnmatchcase
+from typing import Any
+
+from nhiaudit.facts.schema import SubjectKind
+from nhiaudit.findings import Finding, FindingStatus, IdentityRef, PolicyLocation, fingerprint
+from nhiaudit.inventory.model import Identity
+from nhiaudit.policy.model import WrittenPolicy
+from nhiaudit.rules_engine.engine import Violation
+
+
+def _identity_ref(identity: Identity | None) -> IdentityRef | None:
+    if identity is None:
+        return None
+    return IdentityRef(id=identity.id, provider=identity.provider.value, account=identity.account,
+                       kind=identity.kind.value, name=identity.name)
+
+
+def _subject_identity_id(kind: SubjectKind, subject: dict[str, Any]) -> str | None:
+    if kind is SubjectKind.IDENTITY:
+        return subject["id"]
+    if kind is SubjectKind.CREDENTIAL:
+        return subject["identity"]["id"]
+    if kind is SubjectKind.EXCEPTION:
+        return subject["identity"]
+    if kind is SubjectKind.BINDING:
+        return subject["pattern"]
+    return None
+
+
+def _integration(kind: SubjectKind, subject: dict[str, Any], item: dict[str, Any] | None) -> str | None:
+    if item and item.get("integration"):
+        return item["integration"]
+    if kind is SubjectKind.INTEGRATION:
+        return subject["name"]
+    if kind is SubjectKind.BINDING:
+        return subject["integration"]
+    names = subject.get("integrations") or subject.get("identity", {}).get("integrations") or []
+    return names[0] if len(names) == 1 else None
+
+
+class FindingsBuilder:
+    def __init__(self, policy: WrittenPolicy, identities: dict[str, Identity], as_of: date) -> None:
+        self._policy = policy
+        self._identities = identities
+        self._as_of = as_of
+        self._integration_index = {i.name: n for n, i in enumerate(policy.integrations)}
+
+    def _location(self, subject: dict[str, Any], item: dict[str, Any] | None,
+                  integration: str | None) -> PolicyLocation | None:
+        if not self._policy.source_file:
+            return None
+        path = (item or {}).get("policy_path") or subject.get("policy_path")
+        if path:
+            entry = f"{path[0]}:{path[1]}" if len(path) > 1 else str(path[0])
+            return PolicyLocation(file=self._policy.source_file, line=self._policy.line_of(*path), entry=entry)
+        system = (item or {}).get("system")
+        if integration in self._integration_index:
+            idx = self._integration_index[integration]
+            return PolicyLocation(file=self._policy.source_file, line=self._policy.line_of("integrations", idx),
+                                  entry=f"integration:{integration}")
+        if system and system in self._policy.systems:
+            return PolicyLocation(file=self._policy.source_file, line=self._policy.line_of("systems", system),
+                                  entry=f"system:{system}")
+        return PolicyLocation(file=self._policy.source_file, line=1, entry="policy")
+
+    def build(self, v: Violation) -> Finding:
+        rule = v.rule.rule
+        kind = rule.subject
+        identity_id = _subject_identity_id(kind, v.subject)
+        identity = self._identities.get(identity_id) if identity_id else None
+        integration = _integration(kind, v.subject, v.item)
+        credential_id = v.subject["id"] if kind is SubjectKind.CREDENTIAL else None
+        item_key = None
+        if v.item is not None:
+            item_key = str(v.item.get("key") or v.item.get("system") or v.item.get("id") or sorted(v.item.items()))
+        subject_key = v.subject.get("name") if kind is SubjectKind.INTEGRATION else None
+        if kind is SubjectKind.EXCEPTION:
+            subject_key = f"{v.subject['rule']}|{v.subject['expires']}"
+        evidence = dict(v.evidence)
+        if v.item is not None and not evidence:
+            evidence = {k: val for k, val in v.item.items() if k != "policy_path"}
+        return Finding(
+            rule_id=rule.id, title=rule.title, category=rule.category, severity=v.severity,
+            identity=_identity_ref(identity), credential_id=credential_id, integration=integration,
+            message=v.message, evidence=evidence,
+            frameworks={k: list(val) for k, val in rule.frameworks.model_dump().items() if val},
+            remediation=rule.remediation.strip().splitlines()[0] if rule.remediation.strip() else None,
+            fingerprint=fingerprint(rule.id, identity_id, credential_id, item_key, subject_key),
+            policy_location=self._location(v.subject, v.item, integration),
+        )
+
+    def apply_exceptions(self, findings: list[Finding]) -> list[Finding]:
+        """Mark findings covered by an unexpired exception as excepted (expired ones no longer apply)."""
+        active = [(i, e) for i, e in enumerate(self._policy.exceptions) if e.expires >= self._as_of]
+        if not active:
+            return findings
+        out = []
+        for finding in findings:
+            target = finding.identity.id if finding.identity else None
+            for i, exc in active:
+                if exc.rule not in (finding.rule_id, finding.category.value):
+                    continue
+                if target is None or not fnmatchcase(target, exc.identity):
+                    continue
+                if exc.credential and exc.credential != finding.credential_id:
+                    continue
+                finding = finding.model_copy(update={
+                    "status": FindingStatus.EXCEPTED,
+                    "status_reason": f"policy exception #{i + 1} (owner {exc.owner}, until {exc.expires}): "
+                                     f"{exc.reason}",
+                })
+                break
+            out.append(finding)
+        return out

@@ -1,0 +1,137 @@
+"""Load rule files (one YAML document per rule), validate them and compile their CEL once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cel
+import yaml
+from pydantic import ValidationError
+
+from nhiaudit.errors import InputError, InputProblem, SourceLocation
+from nhiaudit.facts.schema import unknown_fact_references
+from nhiaudit.limits import MAX_RULE_BYTES, read_text_limited
+from nhiaudit.rules_engine.model import Rule
+
+
+def shipped_rules_dir() -> Path:
+    """The rules shipped with nhiaudit: `rules/` beside the package (editable install or source tree)."""
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    when: Any  # cel.Program
+    for_each: Any | None
+    evidence: dict[str, Any]
+    severity_overrides: list[tuple[Any, str]]
+
+
+def _key_lines(text: str) -> dict[str, tuple[int, int]]:
+    """Line/column of each top-level key, for error messages."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {k.value: (k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in node.value}
+
+
+def _compile(expr: str, problems: list[InputProblem], where: SourceLocation, what: str) -> Any | None:
+    try:
+        return cel.compile(expr)
+    except (ValueError, RuntimeError) as exc:
+        first = str(exc).splitlines()[0]
+        problems.append(InputProblem(where, f"{what}: CEL does not compile: {first}"))
+        return None
+
+
+def compile_rule(rule: Rule, lines: dict[str, tuple[int, int]], file: str) -> CompiledRule:
+    problems: list[InputProblem] = []
+
+    def loc(key: str) -> SourceLocation:
+        line, col = lines.get(key, (1, 1))
+        return SourceLocation(file, line, col)
+
+    expressions = [("when", rule.when), *([("for_each", rule.for_each)] if rule.for_each else [])]
+    expressions += [("evidence", e) for e in rule.evidence.values()]
+    expressions += [("severity_overrides", o.when) for o in rule.severity_overrides]
+    for key, expr in expressions:
+        for ref in unknown_fact_references(rule.subject, expr):
+            problems.append(InputProblem(loc(key), f"{key}: unknown fact {ref} for subject '{rule.subject}' "
+                                         "(see `nhiaudit rules facts`)"))
+    when = _compile(rule.when, problems, loc("when"), "when")
+    for_each = _compile(rule.for_each, problems, loc("for_each"), "for_each") if rule.for_each else None
+    evidence = {k: _compile(v, problems, loc("evidence"), f"evidence.{k}") for k, v in rule.evidence.items()}
+    overrides = [(_compile(o.when, problems, loc("severity_overrides"), "severity_overrides"), o.severity)
+                 for o in rule.severity_overrides]
+    if problems:
+        raise InputError(problems)
+    return CompiledRule(rule, when, for_each, evidence, overrides)
+
+
+def load_rule_file(path: Path) -> CompiledRule:
+    text = read_text_limited(path, MAX_RULE_BYTES, "rule file")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise InputError.single(path, f"YAML syntax error: {getattr(exc, 'problem', exc)}", line, col) from None
+    if not isinstance(data, dict):
+        raise InputError.single(path, "a rule file must be a YAML mapping")
+    lines = _key_lines(text)
+    try:
+        rule = Rule.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            top = str(err["loc"][0]) if err["loc"] else ""
+            line, col = lines.get(top, (1, 1))
+            where = ".".join(str(p) for p in err["loc"])
+            problems.append(InputProblem(SourceLocation(str(path), line, col), f"{where}: {err['msg']}"))
+        raise InputError(problems) from None
+    object.__setattr__(rule, "__pydantic_private__", {"_source_file": str(path)})
+    return compile_rule(rule, lines, str(path))
+
+
+def rule_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise InputError.single(directory, "rules directory not found")
+    return sorted(p for p in directory.glob("*.y*ml") if p.is_file())
+
+
+def load_rules(extra_dirs: list[Path] | None = None, include_shipped: bool = True) -> list[CompiledRule]:
+    """Shipped rules, then user rules; a user rule with a shipped rule's id replaces it."""
+    dirs = ([shipped_rules_dir()] if include_shipped else []) + list(extra_dirs or [])
+    problems: list[InputProblem] = []
+    by_id: dict[str, CompiledRule] = {}
+    seen_in: dict[str, str] = {}
+    for directory in dirs:
+        try:
+            files = rule_files(directory)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        local: set[str] = set()
+        for path in files:
+            try:
+                compiled = load_rule_file(path)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                continue
+            rid = compiled.rule.id
+            if rid in local:
+                problems.append(InputProblem(SourceLocation(str(path)), f"duplicate rule id {rid} "
+                                             f"(also in {seen_in[rid]})"))
+                continue
+            local.add(rid)
+            seen_in[rid] = str(path)
+            by_id[rid] = compiled
+    if problems:
+        raise InputError(problems)
+    return [r for r in by_id.values() if r.rule.enabled]

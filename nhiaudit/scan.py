@@ -1,0 +1,69 @@
+"""Run a scan and assemble the versioned report (shared by the CLI commands)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from nhiaudit import __version__
+from nhiaudit.analysis import Analysis, StageTimer, analyse
+from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.policy.model import EMPTY_POLICY, WrittenPolicy
+from nhiaudit.report import CollectionStatus, Report, Summary
+from nhiaudit.rules_engine.loader import CompiledRule, load_rules
+
+
+@dataclass
+class ScanResult:
+    report: Report
+    analysis: Analysis
+    rules: list[CompiledRule]
+
+
+def load_policy_file(path: Path | None, rules: list[CompiledRule]) -> WrittenPolicy:
+    if path is None:
+        return EMPTY_POLICY
+    from nhiaudit.policy.loader import load_policy
+
+    return load_policy(path, known_rule_ids={r.rule.id for r in rules})
+
+
+def build_report(snapshot: Snapshot, policy: WrittenPolicy, analysis: Analysis, rules: list[CompiledRule],
+                 as_of: date) -> Report:
+    findings = analysis.findings
+    used_rules = {f.rule_id for f in findings}
+    return Report(
+        tool={"name": "nhiaudit", "version": __version__},
+        generated_at=datetime.now(UTC),
+        as_of=as_of,
+        policy_file=policy.source_file or None,
+        collection=CollectionStatus(
+            complete=snapshot.complete,
+            errors=list(snapshot.collection_issues),
+            sources=[s.model_dump(mode="json") for s in snapshot.sources],
+        ),
+        summary=Summary(
+            identities=len(snapshot.identities),
+            credentials=len(snapshot.credentials),
+            integrations=len(policy.integrations),
+            findings=len(findings),
+            by_severity=dict(Counter(f.severity.value for f in findings)),
+            by_status=dict(Counter(f.status.value for f in findings)),
+            by_category=dict(Counter(f.category.value for f in findings)),
+        ),
+        access_paths=analysis.access_paths,
+        findings=findings,
+        rules=[r.rule.doc() for r in rules if r.rule.id in used_rules],
+    )
+
+
+def run_scan(snapshot: Snapshot, policy_path: Path | None, rule_dirs: list[Path], as_of: date,
+             timer: StageTimer | None = None) -> ScanResult:
+    timer = timer or StageTimer()
+    rules = timer.run("load", load_rules, rule_dirs)
+    policy = timer.run("load", load_policy_file, policy_path, rules)
+    analysis = analyse(snapshot, policy, as_of, rules, timer)
+    report = timer.run("report", build_report, snapshot, policy, analysis, rules, as_of)
+    return ScanResult(report, analysis, rules)
