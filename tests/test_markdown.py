@@ -117,3 +117,17 @@ def test_default_budget_fits_github_step_summary():
     text = render(rf.report(findings))
     assert len(text.encode()) < 1024 * 1024
     assert "more findings not shown" in text
+
+
+def test_a_cut_down_remediation_is_completed_from_the_rule_doc_and_names_accompany_opaque_ids():
+    hop = "Remove the permission at the hop."
+    doc = rf.rule_doc("r", Category.SCOPE_DRIFT, Severity.HIGH,
+                      remediation=f"{hop}\nFor a chain, remove the trust.\n\nMore.")
+    ident = rf.identity("x").model_copy(update={"id": "0b7e5a52-6d1f", "name": "hr-assistant"})
+    finding = rf.finding("r").model_copy(update={"identity": ident, "remediation": hop})
+    row = next(line for line in render(rf.report([finding], rules=[doc])).splitlines() if "`r`" in line)
+    assert row.endswith("| Remove the permission at the hop. For a chain, remove the trust. |")
+    assert "| hr-assistant `0b7e5a52-6d1f` |" in row
+    own = rf.finding("r").model_copy(update={"remediation": "Something specific to this finding."})
+    row = next(line for line in render(rf.report([own], rules=[doc])).splitlines() if "`r`" in line)
+    assert row.endswith("| Something specific to this finding. |")

@@ -15,10 +15,11 @@ def ai_access(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
     actions = data.get("actions", [])
     if actions:
         for ev in ctx.evaluator.allowed_actions(identity, actions):
-            item = ev.to_evidence()
-            item["via"] = "permission"
-            item["wildcard_only"] = ev.wildcard_only
-            found.append(item)
+            found.append({
+                "via": "permission", "reason": ev.reason, "policy_id": ev.policy_id,
+                "actions": list(ev.actions), "conditional": bool(ev.conditions),
+                "wildcard_only": ev.not_action or all(a == "*" for a in ev.statement_actions),
+            })
     vendors = {v.lower() for v in data.get("delegated_resources", [])}
     for grant in ctx.estate.snapshot.delegated_grants:
         if grant.identity_id == identity.id and grant.resource.lower() in vendors:

@@ -29,6 +29,7 @@ from nhiaudit.graph.trust import act_as_edges
 from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.results import Reach
 from nhiaudit.policy.model import WrittenPolicy
 
 
@@ -130,12 +131,23 @@ def _add_reach_edges(
             reach = evaluator.reach(ident, arn_patterns) if arn_patterns else None
             if reach is not None:
                 g.add_edge(identity_node(ident.id), system_node(name), kind=EdgeKind.CAN_REACH.value,
-                           access=reach.access.value, reason=reach.reason, evidence=reach.to_evidence())
+                           access=reach.level.value, reason=reach.reason, evidence=compact_reach_evidence(reach))
             grant_hit = _delegated_reach(delegated.get(ident.id, ()), patterns)
             if grant_hit is not None:
                 access, reason = grant_hit
                 g.add_edge(identity_node(ident.id), system_node(name), kind=EdgeKind.CAN_REACH.value,
                            access=access.value, reason=reason, evidence={"delegated_grant": reason})
+
+
+def compact_reach_evidence(reach: Reach) -> dict:
+    """What an edge keeps of a permission result: enough to explain it, small enough for 100k edges."""
+    return {
+        "statements": [s.reason for s in reach.statements[:5]],
+        "statement_count": len(reach.statements),
+        "unknown_actions": list(reach.unknown_actions),
+        "conditional": reach.conditional,
+        "missing_policy_ids": list(reach.missing_policy_ids),
+    }
 
 
 def _delegated_by_identity(snapshot: Snapshot) -> dict[str, list[tuple[str, str]]]:

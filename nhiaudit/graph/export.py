@@ -121,8 +121,7 @@ def to_dot(g: nx.MultiDiGraph) -> str:
         first, second = _node_label(node, data)
         attrs = {"label": f"{first}\n{second}", "tooltip": node, "shape": _DOT_SHAPES.get(data.get("kind"), "box")}
         attrs.update({f"nhi_{k}": str(data[k]) for k in _DOT_ATTRS if data.get(k)})
-        body = ", ".join(f"{k}={dot_string(v).replace(chr(10), '')}" if k != "label"
-                         else f"{k}={_dot_label(v)}" for k, v in attrs.items())
+        body = ", ".join(f"{k}={_dot_label(v) if k == 'label' else dot_string(v)}" for k, v in attrs.items())
         lines.append(f"  {ids[node]} [{body}];")
     for u, v, data in g.edges(data=True):
         attrs = {"label": _edge_label(data), "tooltip": str(data.get("reason", "")),

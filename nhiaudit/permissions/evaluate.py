@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from nhiaudit.inventory.model import Identity, Policy
 from nhiaudit.permissions._core import (
@@ -30,8 +31,10 @@ from nhiaudit.permissions._core import (
     Residual,
     Stmt,
     Universe,
+    allow_targets,
     compile_policy,
     deny_covers,
+    intact_wildcards,
     make_universe,
     spec_covers,
     spec_may_match,
@@ -76,6 +79,9 @@ class _Contribution:
 
 
 _EMPTY = _Contribution((), (), frozenset())
+# Deny statements seen while evaluating one question: (policy, index, source, note) ->
+# (statement, source, matched catalogue actions, matched residual entries by name).
+_Notes = dict[tuple[object, ...], tuple[Stmt, str, set[str], dict[str, Residual]]]
 
 
 class Evaluator:
@@ -87,7 +93,8 @@ class Evaluator:
         self._b = GrantBuilder(self.catalogue)
         self._stmts: dict[str, tuple[Stmt, ...]] = {}
         self._universes: dict[tuple[object, ...], Universe] = {}
-        self._contrib: dict[tuple[str, str, tuple[object, ...]], _Contribution] = {}
+        self._tables: dict[tuple[object, ...], dict[str, _Contribution]] = {}
+        self._restricted: dict[tuple[object, ...], tuple[Grant | None, list[Any]]] = {}
         self._reach_cache: dict[tuple[object, ...], Reach | None] = {}
 
     # --- public API ------------------------------------------------------------------------------------
@@ -102,7 +109,7 @@ class Evaluator:
         key = (identity.policy_ids, identity.boundary_policy_id, patterns)
         if key in self._reach_cache:
             return self._reach_cache[key]
-        notes: dict[tuple[object, ...], tuple[Stmt, str, set[str], list[Residual]]] = {}
+        notes: _Notes = {}
         grants: list[Grant] = []
         for p in patterns:
             grants.extend(self._effective(identity, p, self._reach_universe(p), notes))
@@ -138,12 +145,12 @@ class Evaluator:
             denies += b_denies
         candidates.sort(key=lambda s: bool(s.conditions))
         best = candidates[0]
-        targets = best.not_resources and ("*",) or best.wide_resources
+        targets = tuple(r for r in best.wide_resources if is_broad_resource(r))
         restricting = []
         for d in denies:
             if not d.conditions and spec_covers(d, "*") and any(deny_covers(d, t) for t in targets):
-                return None
-            if any(not d.conditions and deny_covers(d, t) for t in targets) or spec_may_match(d, "*"):
+                return None  # everything is denied
+            if any(allow_targets(d, t) for t in targets):
                 restricting.append(f"{d.policy_name} statement {d.index}")
         note = f"restricted by Deny in {', '.join(restricting[:5])}" if restricting else None
         ev = self._b.evidence(best, "identity", (), (), ReachLevel.ADMIN, note)
@@ -251,99 +258,107 @@ class Evaluator:
                 (allows if s.effect == "Allow" else denies).append(s)
         return allows, denies
 
-    def _contribution(self, policy_id: str, p: str, u: Universe) -> _Contribution | None:
-        key = (policy_id, p, u.key)
-        hit = self._contrib.get(key)
+    def _table(self, p: str, u: Universe) -> dict[str, _Contribution]:
+        key = (p, u.key)
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = {}
+        return table
+
+    def _contribution(self, policy_id: str, p: str, u: Universe, table: dict[str, _Contribution]) -> _Contribution:
+        hit = table.get(policy_id)
         if hit is not None:
             return hit
         stmts = self._compiled(policy_id)
         if stmts is None:
-            return None
+            return _EMPTY
         allows = tuple(g for s in stmts if (g := self._b.grant(s, p, u)) is not None)
         denies = tuple(s for s in stmts if s.effect == "Deny" and self._deny_relevant(s, p, u))
-        c = _Contribution(allows, denies, frozenset().union(*(g.known for g in allows))) if allows or denies else _EMPTY
+        c = _EMPTY
+        if allows or denies:
+            c = _Contribution(allows, denies, frozenset().union(*(g.known for g in allows)))
         # Inline policies belong to one identity: caching them would only cost memory.
-        policy = self._policies[policy_id]
-        if policy.kind != "inline" and len(self._contrib) < _CACHE_LIMIT:
-            self._contrib[key] = c
+        if self._policies[policy_id].kind != "inline" and len(table) < _CACHE_LIMIT:
+            table[policy_id] = c
         return c
 
     def _deny_relevant(self, d: Stmt, p: str, u: Universe) -> bool:
-        if not (u.aws if d.aws else u.cloud):
-            return False
-        if d.not_resources:
-            overlaps = not all(deny_covers_nr(nr, p) for nr in d.not_resources)
-        else:
-            overlaps = any(_overlaps(r, p) for r in d.wide_resources)
-        if not overlaps:
+        if not (u.aws if d.aws else u.cloud) or not allow_targets(d, p):
             return False
         if not d.aws or u.unknown_targets or self._b.spec_known(d, u):
             return True
-        return any(has_wildcard(a.partition(":")[0]) or self._b._explicit_unknown(a) for a in d.actions)
+        return any(has_wildcard(a.partition(":")[0]) or self._b.explicit_unknown(a) for a in d.actions)
 
-    def _effective(
-        self, identity: Identity, p: str, u: Universe, notes: dict[tuple[object, ...], tuple[Stmt, str, set[str], list[Residual]]]
-    ) -> list[Grant]:
+    def _effective(self, identity: Identity, p: str, u: Universe, notes: _Notes) -> list[Grant]:
+        table = self._table(p, u)
         allows: list[Grant] = []
         denies: list[tuple[Stmt, str]] = []
         for pid in identity.policy_ids:
-            c = self._contribution(pid, p, u)
-            if c is not None:
+            c = table.get(pid) or self._contribution(pid, p, u, table)
+            if c.allows:
                 allows.extend(c.allows)
+            if c.denies:
                 denies.extend((d, "identity") for d in c.denies)
         if not allows:
             return []
+        bid = identity.boundary_policy_id
         boundary = None
-        if identity.boundary_policy_id:
-            boundary = self._contribution(identity.boundary_policy_id, p, u)
-            if boundary is not None:
-                denies.extend((d, "boundary") for d in boundary.denies)
+        if bid and bid in self._policies:
+            boundary = table.get(bid) or self._contribution(bid, p, u, table)
+            denies.extend((d, "boundary") for d in boundary.denies)
         if boundary is None and not denies:
             return allows
+        deny_key = tuple((d.policy_id, d.index, src) for d, src in denies)
         out = []
         for g in allows:
-            r = self._restrict(g, p, u, boundary, denies, notes)
-            if r is not None:
-                out.append(r)
+            key = (g.stmt.policy_id, g.stmt.index, p, u.key, bid if boundary else None, deny_key)
+            hit = self._restricted.get(key)
+            if hit is None:
+                if len(self._restricted) > _CACHE_LIMIT:
+                    self._restricted.clear()
+                hit = self._restricted[key] = self._restrict(g, p, u, boundary, denies)
+            grant, grant_notes = hit
+            for note_key, d, src, mk, mr in grant_notes:
+                entry = notes.setdefault(note_key, (d, src, set(), {}))
+                entry[2].update(mk)
+                entry[3].update((r.name, r) for r in mr)
+            if grant is not None:
+                out.append(grant)
         return out
 
     def _restrict(
-        self, g: Grant, p: str, u: Universe, boundary: _Contribution | None, denies: list[tuple[Stmt, str]],
-        notes: dict[tuple[object, ...], tuple[Stmt, str, set[str], list[Residual]]],
-    ) -> Grant | None:
+        self, g: Grant, p: str, u: Universe, boundary: _Contribution | None, denies: list[tuple[Stmt, str]]
+    ) -> tuple[Grant | None, list[tuple[tuple[object, ...], Stmt, str, frozenset[str], tuple[Residual, ...]]]]:
         known, residual = g.known, g.residual
         if boundary is not None:
             b_stmts = [b.stmt for b in boundary.allows]
             known = known & boundary.known_union
             residual = tuple(r for r in residual if any(spec_may_match(b, r.name) for b in b_stmts))
+        notes = []
         for d, source in denies:
             mk = self._b.spec_known(d, u) & known
-            mr = [r for r in residual if spec_may_match(d, r.name)]
+            mr = tuple(r for r in residual if spec_may_match(d, r.name))
             if not mk and not mr:
                 continue
             if d.conditions:
                 note = "conditional Deny: recorded, not applied"
             elif deny_covers(d, p) or all(deny_covers(d, t) for t in g.targets):
-                removed = {r for r in mr if spec_covers(d, r.name)}
-                mr = [r for r in mr if r in removed]
+                mr = tuple(r for r in mr if spec_covers(d, r.name))
                 known = known - mk
-                residual = tuple(r for r in residual if r not in removed)
+                residual = tuple(r for r in residual if r not in mr)
                 note = "Deny applied: removes these actions"
             else:
                 note = "Deny covers only part of the resources: recorded, not applied"
-            entry = notes.setdefault((d.policy_id, d.index, source, note), (d, source, set(), []))
-            entry[2].update(mk)
-            entry[3].extend(r for r in mr if r not in entry[3])
+            notes.append(((d.policy_id, d.index, source, note), d, source, mk, mr))
         if known is g.known and residual is g.residual:
-            return g
+            return g, notes
         if not known and not residual:
-            return None
-        ws = frozenset(s for s in g.wildcard_services if u.known_by_service[s] <= known)
-        return self._b.build(g.stmt, g.targets, known, residual, ws)
+            return None, notes
+        ws = intact_wildcards(g.wildcard_services, u, known)
+        return self._b.build(g.stmt, g.targets, known, residual, ws), notes
 
     def _assemble(
-        self, identity: Identity, patterns: tuple[str, ...], grants: list[Grant],
-        notes: dict[tuple[object, ...], tuple[Stmt, str, set[str], list[Residual]]],
+        self, identity: Identity, patterns: tuple[str, ...], grants: list[Grant], notes: _Notes
     ) -> Reach:
         by_stmt: dict[tuple[str, int], list[Grant]] = {}
         for g in grants:
@@ -353,37 +368,22 @@ class Evaluator:
             if len(gs) == 1:
                 evidence.append(gs[0].evidence)
                 continue
-            known = frozenset().union(*(g.known for g in gs))
             residual = tuple({r.name: r for g in gs for r in g.residual}.values())
+            names = {r.name for r in residual}
+            heads = {a for g in gs for a in g.evidence.actions if a not in names}
+            count = len(frozenset().union(*(g.known for g in gs))) + len(residual)
             level = max((g.level for g in gs), key=lambda lv: lv.rank)
-            evidence.append(self._b.evidence(gs[0].stmt, "identity", known, residual, level))
+            evidence.append(self._b.evidence(gs[0].stmt, "identity", heads, residual, level, count=count))
         evidence.sort(key=lambda e: -e.level.rank if e.level else 0)
         denies = tuple(
-            self._b.evidence(d, source, mk, mr, None, note) for (_, _, _, note), (d, source, mk, mr) in notes.items()
+            self._b.evidence(d, src, mk, mr.values(), None, note) for (*_, note), (d, src, mk, mr) in notes.items()
         )
         unknown = sorted({a for e in evidence for a in e.unknown_actions})
         return Reach(
-            level=evidence[0].level or ReachLevel.WRITE, resource_patterns=patterns, statements=tuple(evidence),
-            denies=denies, unknown_actions=tuple(unknown), boundary_policy_id=identity.boundary_policy_id,
-            missing_policy_ids=self.missing_policy_ids(identity),
+            level=evidence[0].level or ReachLevel.WRITE, resource_patterns=patterns,
+            statements=tuple(evidence), denies=denies, unknown_actions=tuple(unknown),
+            boundary_policy_id=identity.boundary_policy_id, missing_policy_ids=self.missing_policy_ids(identity),
         )
-
-
-def _overlaps(r: str, p: str) -> bool:
-    from nhiaudit.permissions._core import allow_targets  # noqa: PLC0415 - tiny helper reuse
-
-    del allow_targets
-    from nhiaudit.permissions.patterns import resources_intersect
-
-    return resources_intersect(r, p) or (
-        not r.startswith("arn:") and r != "*" and not r.endswith("*") and resources_intersect(r + "/*", p)
-    )
-
-
-def deny_covers_nr(nr: str, p: str) -> bool:
-    from nhiaudit.permissions.patterns import has_variable, resource_covers
-
-    return not has_variable(nr) and resource_covers(nr, p)
 
 
 def _star_on_broad(s: Stmt) -> bool:
@@ -397,6 +397,4 @@ def _star_on_broad(s: Stmt) -> bool:
 
 
 def _replace_actions(ev: StatementEvidence, actions: tuple[str, ...], count: int) -> StatementEvidence:
-    from dataclasses import replace
-
     return replace(ev, actions=actions, action_count=count)

@@ -148,8 +148,21 @@ def _resource_case_sensitive(a: str, b: str) -> bool:
     return not (a.startswith("/") or b.startswith("/"))
 
 
+@lru_cache(maxsize=262144)
 def resources_intersect(a: str, b: str) -> bool:
-    return globs_intersect(a, b, _resource_case_sensitive(a, b))
+    """Can the two resource patterns name a common resource?
+
+    Two full ARNs (six fields) are compared field by field: real partitions, services, regions and
+    accounts never contain `:`, so a `*` in those fields stays inside its field. Without this, the
+    template `arn:*:ssm:*:*:document/*` would "overlap" `arn:aws:s3:::bucket*` (the star after
+    `bucket` could spell `:ssm:...`). Anything else uses plain IAM glob semantics.
+    """
+    cs = _resource_case_sensitive(a, b)
+    if a.startswith("arn:") and b.startswith("arn:"):
+        fa, fb = a.split(":", 5), b.split(":", 5)
+        if len(fa) == 6 and len(fb) == 6:
+            return all(globs_intersect(x, y, cs) for x, y in zip(fa, fb, strict=True))
+    return globs_intersect(a, b, cs)
 
 
 def resource_covers(general: str, specific: str) -> bool:

@@ -157,7 +157,9 @@ def _severity_cell(severity: Severity) -> str:
 def _identity_cell(finding: Finding) -> str:
     if finding.identity is None:
         return code(finding.policy_location.entry) if finding.policy_location else "—"
-    cell = code(finding.identity.id)
+    ident = finding.identity
+    # Object ids and emails do not say what the identity is: show its name too.
+    cell = code(ident.id) if ident.name in ident.id else f"{esc(ident.name, 80)} {code(ident.id)}"
     if finding.credential_id:
         cell += f" key {code(finding.credential_id)}"
     return cell
@@ -170,8 +172,11 @@ def _integration_cell(finding: Finding) -> str:
 
 
 def _fix(finding: Finding, doc: RuleDoc | None) -> str:
-    text = finding.remediation or (doc.remediation if doc else "")
-    first = text.strip().split("\n\n", 1)[0]  # the first paragraph: one line per finding
+    text = (finding.remediation or "").strip()
+    full = doc.remediation.strip() if doc else ""
+    if full and (not text or full.startswith(text)):
+        text = full  # the finding carries a cut-down copy of the rule's text: use the whole paragraph
+    first = text.split("\n\n", 1)[0]  # the first paragraph, on one line
     return esc(first) if first else "—"
 
 

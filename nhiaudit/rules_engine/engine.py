@@ -103,14 +103,15 @@ class RuleRunner:
 
     def _violation(self, compiled: CompiledRule, subject: dict[str, Any], item: dict[str, Any] | None) -> Violation:
         rule = compiled.rule
-        scope = {"subject": subject, "item": item, "params": self._params[rule.id]}
+        values = {"subject": subject, "item": item, "params": self._params[rule.id]}
+        scope = cel.Context(values) if compiled.evidence or compiled.severity_overrides else None
         severity = rule.severity
         for program, level in compiled.severity_overrides:
             if program.execute(scope) is True:
                 severity = Severity(level)
                 break
         evidence = {name: _python(prog.execute(scope)) for name, prog in compiled.evidence.items()}
-        return Violation(compiled, subject, item, severity, render_message(rule.message, scope), evidence)
+        return Violation(compiled, subject, item, severity, render_message(rule.message, values), evidence)
 
 
 def run_case(compiled: CompiledRule, subject: dict[str, Any], params: dict[str, Any] | None = None) -> int:

@@ -39,7 +39,12 @@ def _integration(kind: SubjectKind, subject: dict[str, Any], item: dict[str, Any
         return subject["name"]
     if kind is SubjectKind.BINDING:
         return subject["integration"]
-    names = subject.get("integrations") or subject.get("identity", {}).get("integrations") or []
+    if kind is SubjectKind.IDENTITY:
+        names = subject["integrations"]
+    elif kind is SubjectKind.CREDENTIAL:
+        names = subject["identity"]["integrations"]
+    else:
+        names = []
     return names[0] if len(names) == 1 else None
 
 

@@ -1,0 +1,40 @@
+"""Render an explanation or a --can-reach answer as a Rich tree (table), JSON or Markdown."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from enum import StrEnum
+
+from rich.console import Console
+
+from nhiaudit.explain.markdown import can_reach_markdown, explanation_markdown
+from nhiaudit.explain.model import CanReach, Explanation
+from nhiaudit.explain.tree import can_reach_tree, explanation_tree
+
+
+class ExplainFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def _rich(renderable: object, color: bool, width: int | None) -> str:
+    buffer = io.StringIO()
+    width = width or (shutil.get_terminal_size((120, 24)).columns if color else 120)
+    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False,
+                      soft_wrap=False)
+    console.print(renderable)
+    return buffer.getvalue()
+
+
+def render(result: Explanation | CanReach, fmt: ExplainFormat | str, color: bool = False,
+           width: int | None = None) -> str:
+    fmt = ExplainFormat(fmt)
+    if fmt is ExplainFormat.JSON:
+        return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+    if isinstance(result, Explanation):
+        return explanation_markdown(result) if fmt is ExplainFormat.MARKDOWN else \
+            _rich(explanation_tree(result), color, width)
+    return can_reach_markdown(result) if fmt is ExplainFormat.MARKDOWN else _rich(can_reach_tree(result), color, width)

@@ -1,0 +1,179 @@
+"""Rich tree views of an explanation and of a --can-reach answer (the terminal format)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from rich.tree import Tree
+
+from nhiaudit.explain.model import (
+    CanReach,
+    CredentialView,
+    Explanation,
+    FindingView,
+    HopView,
+    IdentityView,
+    PathView,
+    ReachView,
+)
+
+VERDICT_STYLE = {"allowed": "green", "must_not_reach": "bold red", "not_in_may_reach": "yellow",
+                 "undeclared": "magenta"}
+SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
+                  "info": "dim"}
+MAX_LISTED = 200  # rows per list in the terminal; JSON always has everything
+MAX_ACTORS = 20
+
+
+def _hop_branch(parent: Tree, hops: tuple[HopView, ...]) -> None:
+    for i, hop in enumerate(hops, 1):
+        edge = hop.kind + (f": {hop.access}" if hop.access else "")
+        node = parent.add(Text.assemble(f"{i}. ", (hop.source_label, "bold"), f" --[{edge}]--> ",
+                                        (hop.target_label, "bold")))
+        node.add(Text.assemble(("because ", "dim"), hop.reason or "(no reason recorded)"))
+
+
+def _who(tree: Tree, identity: IdentityView, path: PathView) -> None:
+    who = tree.add(Text.assemble(("who: ", "bold"), f"{identity.name} ",
+                                 (f"[{identity.provider} {identity.kind} {identity.account}] {identity.id}", "dim")))
+    if identity.owner:
+        who.add(f"owner: {identity.owner}")
+    if identity.disabled:
+        who.add(Text("disabled", style="dim"))
+    who.add(f"last activity: {identity.last_activity or 'never recorded'}")
+    for w in path.workloads:
+        who.add(Text.assemble(("runs in: ", "bold"), f"{w.kind} {w.name}", (f" {w.region or ''} {w.id}", "dim")))
+    for actor in identity.acted_as_by[:MAX_ACTORS]:
+        who.add(Text.assemble(("acted as by: ", "bold"), f"{actor.label} ({actor.kind}) ", (actor.reason, "dim")))
+    if len(identity.acted_as_by) > MAX_ACTORS:
+        who.add(Text(f"(+{len(identity.acted_as_by) - MAX_ACTORS} more: use --format json)", style="dim"))
+
+
+def credential_text(c: CredentialView) -> Text:
+    parts = ["static" if c.static else "short-lived", "active" if c.active else "inactive"]
+    parts.append(f"{c.age_days} days old" if c.age_days is not None else "age unknown")
+    if c.expires:
+        parts.append(f"expires {c.expires[:10]}" + (" (expired)" if (c.days_to_expiry or 0) < 0 else ""))
+    else:
+        parts.append("no expiry")
+    if c.last_used:
+        parts.append(f"last used {c.days_since_use} days ago" + (f" ({c.last_used_service})"
+                                                                 if c.last_used_service else ""))
+    else:
+        parts.append("never used")
+    text = Text.assemble((f"{c.type} ", "bold"), f"{c.id} ", (f"({', '.join(parts)})", "dim"))
+    if c.forbidden:
+        text.append(" FORBIDDEN", style="bold red")
+    return text
+
+
+def _with(tree: Tree, path: PathView) -> None:
+    if not path.credentials:
+        tree.add(Text.assemble(("with: ", "bold"), "no stored credential (temporary credentials through the "
+                               "trust policy or the workload)"))
+        return
+    branch = tree.add(Text("with:", style="bold"))
+    for c in path.credentials:
+        node = branch.add(credential_text(c))
+        for note in c.policy_notes:
+            node.add(Text(note, style="red" if "forbidden" in note else "yellow"))
+        if c.shared_with_identities:
+            node.add(Text("same secret held by " + ", ".join(c.shared_with_identities), style="yellow"))
+
+
+def _for(tree: Tree, path: PathView) -> None:
+    task = path.task
+    if not task.declared:
+        tree.add(Text.assemble(("for: ", "bold"), ("undeclared: no integration in the policy (shadow AI)",
+                                                   "magenta")))
+        return
+    node = tree.add(Text.assemble(("for: ", "bold"), f"integration {task.integration}",
+                                  (f" ({task.kind})" if task.kind else "", "dim"),
+                                  (f"  policy line {task.policy_line}" if task.policy_line else "", "dim")))
+    node.add(f"owner: {task.owner or 'not set'}")
+    node.add(f"purpose: {task.purpose or 'not set'}")
+    node.add(f"environment: {task.environment or 'not set'}")
+    node.add(f"may reach: {', '.join(task.may_reach) or 'nothing listed'}")
+    if task.must_not_reach:
+        node.add(f"must not reach: {', '.join(task.must_not_reach)}")
+
+
+def reach_text(r: ReachView) -> Text:
+    how = f"through a {len(r.hops) - 1}-step chain" if r.via_chain else "directly"
+    detail = ", ".join(x for x in (r.environment, r.classification, r.system_kind) if x)
+    return Text.assemble((r.system, "bold"), (f" [{detail}]" if detail else "", "dim"), f" {r.access} {how} ",
+                         (r.verdict, VERDICT_STYLE.get(r.verdict, "")))
+
+
+def _reaches(tree: Tree, path: PathView) -> None:
+    if not path.reach:
+        tree.add(Text.assemble(("reaches: ", "bold"), "no system named in the policy"))
+        return
+    branch = tree.add(Text("reaches:", style="bold"))
+    for r in path.reach:
+        _hop_branch(branch.add(reach_text(r)), r.hops)
+
+
+def finding_text(f: FindingView) -> Text:
+    sev = f.severity.upper() + ("" if f.status == "open" else f" ({f.status})")
+    return Text.assemble((sev, SEVERITY_STYLE.get(f.severity, "") if f.status == "open" else "dim"), " ",
+                         (f.rule_id, "dim"), " ", f.message)
+
+
+def _findings(tree: Tree, findings: tuple[FindingView, ...], included: bool, title: str = "findings") -> None:
+    if not included:
+        tree.add(Text(f"{title}: not evaluated (--no-findings)", style="dim"))
+        return
+    branch = tree.add(Text(f"{title}: " + ("none" if not findings else str(len(findings))), style="bold"))
+    for f in findings:
+        branch.add(finding_text(f))
+
+
+def explanation_tree(expl: Explanation) -> Tree:
+    title = Text.assemble(("explain ", "bold"), f"{expl.target_kind} ", (expl.target, "bold cyan"),
+                          (f" ({expl.target_label})" if expl.target_label and expl.target_label != expl.target
+                           else "", "dim"), (f"  as of {expl.as_of}", "dim"))
+    root = Tree(title)
+    for note in expl.notes:
+        root.add(Text(note, style="yellow"))
+    for path in expl.paths:
+        label = path.task.integration or "undeclared"
+        node = root.add(Text.assemble(("AI access path: ", "bold"), label, " -> ", path.identity.name,
+                                      ("  can call AI models" if path.can_invoke_ai else "  no AI model access found",
+                                       "magenta" if path.can_invoke_ai else "dim")))
+        _who(node, path.identity, path)
+        _with(node, path)
+        _for(node, path)
+        for reason in path.ai_access:
+            node.add(Text.assemble(("calls AI: ", "bold"), reason))
+        _reaches(node, path)
+        _findings(node, path.findings, expl.findings_included)
+    if expl.other_findings or not expl.paths:
+        _findings(root, expl.other_findings, expl.findings_included, "other findings about the target")
+    return root
+
+
+def can_reach_tree(result: CanReach, limit: int = MAX_LISTED) -> Tree:
+    detail = ", ".join(x for x in (result.environment, result.classification, result.system_kind) if x)
+    root = Tree(Text.assemble(("who can reach ", "bold"), (result.system, "bold cyan"),
+                              (f" [{detail}]" if detail else "", "dim"),
+                              f": {len(result.identities)} identities, {len(result.integrations)} integrations",
+                              (f"  as of {result.as_of}", "dim")))
+    if result.by_verdict:
+        root.add(Text("by verdict: " + ", ".join(f"{k}={v}" for k, v in sorted(result.by_verdict.items()))))
+    if result.integrations:
+        branch = root.add(Text("integrations:", style="bold"))
+        for item in result.integrations:
+            branch.add(Text.assemble((item.integration, "bold"), " ", (item.verdict, VERDICT_STYLE.get(item.verdict, "")),
+                                     f" via {', '.join(item.identities)}"))
+    branch = root.add(Text("identities:", style="bold"))
+    for r in result.identities[:limit]:
+        how = f"through a {len(r.hops) - 1}-step chain" if r.via_chain else "directly"
+        names = ", ".join(v.integration for v in r.integrations) or "no integration"
+        node = branch.add(Text.assemble((r.identity.name, "bold"),
+                                        (f" [{r.identity.provider} {r.identity.kind}] {r.identity.id}", "dim"),
+                                        f" {r.access} {how} ", (r.verdict, VERDICT_STYLE.get(r.verdict, "")),
+                                        (f" ({names})", "dim")))
+        _hop_branch(node, r.hops)
+    if len(result.identities) > limit:
+        branch.add(Text(f"(+{len(result.identities) - limit} more: use --format json for all)", style="dim"))
+    return root
