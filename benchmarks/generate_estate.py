@@ -31,7 +31,7 @@ from nhiaudit.inventory.snapshot import Snapshot
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "dynamodb:GetItem", "dynamodb:PutItem", "sqs:SendMessage",
            "lambda:InvokeFunction", "bedrock:InvokeModel", "kms:Decrypt", "ec2:Describe*", "logs:PutLogEvents",
-           "iam:PassRole", "sts:AssumeRole", "s3:*", "secretsmanager:GetSecretValue"]
+           "iam:PassRole", "s3:*", "secretsmanager:GetSecretValue", "sqs:ReceiveMessage", "sns:Publish"]
 
 
 def generate(n_identities: int, n_policies: int = 300, n_accounts: int | None = None,
@@ -49,6 +49,9 @@ def generate(n_identities: int, n_policies: int = 300, n_accounts: int | None = 
             bucket = f"arn:aws:s3:::bucket-{rng.randint(0, 200)}*"
             res = ("*",) if rng.random() < 0.3 else (bucket, f"arn:aws:dynamodb:*:*:table/t{rng.randint(0, 50)}")
             statements.append(Statement(actions=acts, resources=res, sid=f"S{s}"))
+        if rng.random() < 0.08:  # a few policies let their holders assume roles of the account
+            statements.append(Statement(actions=("sts:AssumeRole",), resources=(
+                f"arn:aws:iam::{accounts[p % n_accounts]}:role/*" if rng.random() < 0.5 else "*",)))
         if rng.random() < 0.1:
             statements.append(Statement(effect="Deny", actions=("s3:DeleteObject",), resources=("*",)))
         policies.append(Policy(id=f"arn:aws:iam::{accounts[p % n_accounts]}:policy/p{p}", provider=Provider.AWS,
@@ -80,7 +83,7 @@ def generate(n_identities: int, n_policies: int = 300, n_accounts: int | None = 
                                               created=created + timedelta(days=rng.randint(0, 30)),
                                               last_used=last, active=rng.random() < 0.8))
         if kind is IdentityKind.ROLE:
-            if rng.random() < 0.3:
+            if rng.random() < 0.15:
                 trusts.append(Trust(identity_id=ident_id, principal=f"arn:aws:iam::{account}:root",
                                     kind=TrustKind.ASSUME_ROLE, reason=f"trust policy of {ident_id}, statement 0"))
             elif i > 10 and rng.random() < 0.5:

@@ -66,7 +66,7 @@ def _access_path(facts: dict[str, Any], integration: str | None, ctx: FactContex
          "verdict": next((o["verdict"] for o in facts["out_of_scope"]
                           if o["system"] == r["system"] and o["integration"] == integration),
                          "allowed" if integration else "undeclared"),
-         "path": r["path"]}
+         "path": ctx.reach.reach(identity.id, r["system"]).path_text()}
         for r in facts["reach"]
     ]
     return AccessPath(

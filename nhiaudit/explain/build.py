@@ -64,8 +64,8 @@ def identity_view(identity: Identity, actors: tuple[ActorView, ...] = ()) -> Ide
     return IdentityView(
         id=identity.id, name=identity.name, provider=identity.provider.value, account=identity.account,
         kind=identity.kind.value, owner=identity.owner or identity.tags.get("owner") or None,
-        created=_iso(identity.created), last_activity=_iso(identity.last_activity), disabled=identity.disabled,
-        acted_as_by=actors,
+        created=_iso(identity.created), last_activity=_iso(identity.last_activity),
+        disabled=identity.disabled, acted_as_by=actors,
     )
 
 
@@ -75,7 +75,8 @@ def _actors(ctx: FactContext, identity: Identity, service_trusts: dict[str, list
     out = [ActorView(str(g.nodes[u].get("ref") or u), _label(ctx, u), d["kind"], d.get("reason", ""))
            for u, _, d in g.in_edges(node, data=True) if d.get("kind") in _ACTOR_EDGES]
     # Cloud services (lambda.amazonaws.com...) are not graph nodes but answer "who calls" for roles.
-    out.extend(ActorView(t.principal, t.principal, "service_trust", t.reason) for t in service_trusts[identity.id])
+    out.extend(ActorView(t.principal, t.principal, "service_trust", t.reason)
+               for t in service_trusts[identity.id])
     return tuple(sorted(out, key=lambda a: (a.kind, a.principal)))
 
 
@@ -84,8 +85,8 @@ def _task(ctx: FactContext, integration: Integration | None) -> TaskView:
         return TaskView(declared=False)
     idx = ctx.integrations[integration.name][0]
     line = ctx.policy.line_of("integrations", idx) if ctx.policy.source_file else None
-    return TaskView(declared=True, integration=integration.name, kind=integration.kind, owner=integration.owner,
-                    purpose=integration.purpose, environment=integration.environment,
+    return TaskView(declared=True, integration=integration.name, kind=integration.kind,
+                    owner=integration.owner, purpose=integration.purpose, environment=integration.environment,
                     may_reach=tuple(integration.may_reach), must_not_reach=tuple(integration.must_not_reach),
                     policy_line=line)
 
@@ -112,7 +113,8 @@ def _credential(ctx: FactContext, cred: Credential, identity: Identity, integrat
     if rules.require_expiry and cred.expires is None:
         notes.append(f"no expiry; {scope} requires one")
     unused = since_use if since_use is not None else age
-    if (cred.active and unused is not None and rules.max_unused_days is not None and unused > rules.max_unused_days
+    limit = rules.max_unused_days
+    if (cred.active and unused is not None and limit is not None and unused > limit
             and (age or 0) >= (rules.grace_days or 0)):
         notes.append(f"unused for {unused} days; {scope} allows {rules.max_unused_days}")
     if sharing:
@@ -143,8 +145,9 @@ def _reach(ctx: FactContext, identity: Identity, integration: Integration | None
 
 def finding_view(f: Finding) -> FindingView:
     return FindingView(rule_id=f.rule_id, severity=f.severity.value, category=f.category.value,
-                       status=f.status.value, message=f.message, identity=f.identity.id if f.identity else None,
-                       integration=f.integration, credential_id=f.credential_id, fingerprint=f.fingerprint)
+                       status=f.status.value, message=f.message,
+                       identity=f.identity.id if f.identity else None, integration=f.integration,
+                       credential_id=f.credential_id, fingerprint=f.fingerprint)
 
 
 def _concerns(f: Finding, target: Target, identity_ids: set[str]) -> bool:
@@ -193,8 +196,8 @@ def explain(ctx: FactContext, target: Target, findings: list[Finding] | None) ->
     paths = []
     for identity, integration in pairs:
         name = integration.name if integration else None
-        mine = [f for f in concerning if f.fingerprint not in placed and f.identity and f.identity.id == identity.id
-                and f.integration in (name, None)]
+        mine = [f for f in concerning if f.fingerprint not in placed and f.identity
+                and f.identity.id == identity.id and f.integration in (name, None)]
         placed.update(f.fingerprint for f in mine)
         ai = ai_access(ctx, identity)
         paths.append(PathView(
@@ -210,8 +213,9 @@ def explain(ctx: FactContext, target: Target, findings: list[Finding] | None) ->
             findings=tuple(finding_view(f) for f in mine),
         ))
     return Explanation(
-        target_kind=target.kind.value, target=target.key, target_label=target.label, as_of=ctx.as_of.isoformat(),
-        policy_file=ctx.policy.source_file or None, findings_included=findings is not None, paths=tuple(paths),
+        target_kind=target.kind.value, target=target.key, target_label=target.label,
+        as_of=ctx.as_of.isoformat(), policy_file=ctx.policy.source_file or None,
+        findings_included=findings is not None, paths=tuple(paths),
         other_findings=tuple(finding_view(f) for f in concerning if f.fingerprint not in placed),
         notes=tuple(_notes(ctx, target, paths)),
     )
@@ -227,7 +231,8 @@ def can_reach(ctx: FactContext, system: str) -> CanReach:
         if sr is None:  # pragma: no cover - identities_reaching and reach agree by construction
             continue
         identity = ctx.estate.identities[iid]
-        verdicts = tuple(IntegrationVerdict(i.name, verdict(i, system)) for i in ctx.integrations_of(identity))
+        verdicts = tuple(IntegrationVerdict(i.name, verdict(i, system))
+                         for i in ctx.integrations_of(identity))
         for v in verdicts:
             by_integration[v.integration].append((iid, v.verdict))
         worst = min((v.verdict for v in verdicts), key=VERDICT_RANK.__getitem__, default="undeclared")
@@ -235,7 +240,8 @@ def can_reach(ctx: FactContext, system: str) -> CanReach:
                                     via_chain=sr.via_chain, verdict=worst, integrations=verdicts,
                                     hops=hop_views(ctx, sr)))
     access_rank = {"admin": 0, "write": 1, "read": 2}
-    reachers.sort(key=lambda r: (VERDICT_RANK[r.verdict], access_rank.get(r.access, 3), r.via_chain, r.identity.id))
+    reachers.sort(key=lambda r: (VERDICT_RANK[r.verdict], access_rank.get(r.access, 3), r.via_chain,
+                                 r.identity.id))
     integrations = sorted(
         (IntegrationReach(name, min((v for _, v in items), key=VERDICT_RANK.__getitem__),
                           tuple(sorted(i for i, _ in items))) for name, items in by_integration.items()),
@@ -245,5 +251,6 @@ def can_reach(ctx: FactContext, system: str) -> CanReach:
         system=system, environment=spec.environment or "", classification=spec.classification or "",
         system_kind=spec.kind or "", as_of=ctx.as_of.isoformat(), policy_file=ctx.policy.source_file or None,
         identities=tuple(reachers), integrations=tuple(integrations),
-        by_verdict=dict(Counter(r.verdict for r in reachers)), by_access=dict(Counter(r.access for r in reachers)),
+        by_verdict=dict(Counter(r.verdict for r in reachers)),
+        by_access=dict(Counter(r.access for r in reachers)),
     )

@@ -13,27 +13,46 @@ from nhiaudit.analysis import StageTimer, prepare
 from nhiaudit.facts.context import FactContext
 from nhiaudit.findings import Finding
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.policy.model import WrittenPolicy
 
 
 @dataclass
 class Prepared:
     context: FactContext
     findings: list[Finding] | None  # None: the rules were not run
+    system: str | None = None  # the resolved system name when prepared for one system (--can-reach)
+
+
+def load_policy(policy_path: Path | None, rule_dirs: list[Path], timer: StageTimer) -> WrittenPolicy:
+    """The policy, validated against the known rule ids exactly as scan does."""
+    from nhiaudit.rules_engine.loader import load_rules
+    from nhiaudit.scan import load_policy_file
+
+    rules = timer.run("load", load_rules, rule_dirs)
+    return timer.run("load", load_policy_file, policy_path, rules)
 
 
 def prepare_inputs(snapshot: Snapshot, policy_path: Path | None, rule_dirs: list[Path], as_of: date,
-                   with_findings: bool, timer: StageTimer | None = None) -> Prepared:
-    """With findings: the full scan. Without: the policy (validated against the rule ids, as scan does),
-    the graph and reachability only, which is what --can-reach and graph export need."""
+                   with_findings: bool, timer: StageTimer | None = None,
+                   only_system: str | None = None) -> Prepared:
+    """With findings: the full scan. Without: graph and reachability only (graph export, --no-findings).
+
+    With `only_system` (what the user typed after --can-reach): the graph gets reach edges for that one
+    system only. Reachability of a system depends only on its own edges and the act-as edges, so the
+    answer is the same as on the full graph, for a fraction of the permission evaluation.
+    """
     timer = timer or StageTimer()
     if with_findings:
         from nhiaudit.scan import run_scan
 
         result = run_scan(snapshot, policy_path, rule_dirs, as_of, timer)
         return Prepared(result.analysis.context, result.analysis.findings)
-    from nhiaudit.rules_engine.loader import load_rules
-    from nhiaudit.scan import load_policy_file
+    policy = load_policy(policy_path, rule_dirs, timer)
+    system = None
+    if only_system is not None:
+        from nhiaudit.explain.target import resolve_system
 
-    rules = timer.run("load", load_rules, rule_dirs)
-    policy = timer.run("load", load_policy_file, policy_path, rules)
-    return Prepared(prepare(snapshot, policy, as_of, timer), None)
+        system = resolve_system(policy, only_system)
+        # model_copy keeps the loader's private source file and line map.
+        policy = policy.model_copy(update={"systems": {system: policy.systems[system]}})
+    return Prepared(prepare(snapshot, policy, as_of, timer), None, system)

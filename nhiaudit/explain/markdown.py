@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nhiaudit.explain.model import CanReach, Explanation, FindingView, HopView, PathView
-from nhiaudit.explain.tree import MAX_ACTORS
+from nhiaudit.explain.tree import MAX_ACTORS, days, no_credential_text
 from nhiaudit.reporters.markdown import code, esc
 
 LONG = 2000  # reasons are evidence: keep them whole unless absurd
@@ -34,7 +34,9 @@ def _path(path: PathView, included: bool) -> list[str]:
     lines = [f"## {esc(task.integration or 'undeclared')} → {esc(ident.name)}", "",
              f"**Who:** {code(ident.id)} ({ident.provider} {ident.kind}, account {code(ident.account)})"
              + (f", owner {esc(ident.owner)}" if ident.owner else "")
-             + (" — can call AI models" if path.can_invoke_ai else " — no AI model access found"), ""]
+             + (" — can call AI models" if path.can_invoke_ai else " — no AI model access found")]
+    if path.workloads or path.identity.acted_as_by or path.ai_access:
+        lines.append("")
     for w in path.workloads:
         lines.append(f"- runs in {esc(w.kind)} {code(w.name)} ({code(w.id)})")
     for actor in path.identity.acted_as_by[:MAX_ACTORS]:
@@ -43,14 +45,16 @@ def _path(path: PathView, included: bool) -> list[str]:
         lines.append(f"- calls AI: {esc(reason, LONG)}")
     lines += ["", "**With:**", ""]
     if not path.credentials:
-        lines.append("No stored credential (temporary credentials through the trust policy or the workload).")
+        lines.append(no_credential_text(ident.kind).capitalize() + ".")
     else:
-        lines += ["| credential | type | static | age (days) | expires | last used | policy |", "|---|---|---|---|---|---|---|"]
+        lines += ["| credential | type | static | age (days) | expires | last used | policy |",
+                  "|---|---|---|---|---|---|---|"]
         for c in path.credentials:
-            used = f"{c.days_since_use} days ago" if c.last_used else "never"
+            used = f"{days(c.days_since_use)} ago" if c.last_used else "never"
             notes = "; ".join(c.policy_notes) or "ok"
             lines.append(f"| {code(c.id)} | {c.type} | {'yes' if c.static else 'no'} | "
-                         f"{c.age_days if c.age_days is not None else '?'} | {esc(c.expires or 'never')} | {used} | "
+                         f"{c.age_days if c.age_days is not None else '?'} | {esc(c.expires or 'never')} | "
+                         f"{used} | "
                          f"{'**FORBIDDEN** ' if c.forbidden else ''}{esc(notes)} |")
     lines += ["", "**For:** " + (f"integration {code(task.integration or '')}" if task.declared
                                  else "undeclared — no integration in the policy (shadow AI)"), ""]
@@ -71,7 +75,8 @@ def _path(path: PathView, included: bool) -> list[str]:
 
 def explanation_markdown(expl: Explanation) -> str:
     lines = [f"# Explain {expl.target_kind} {code(expl.target)}", "",
-             f"As of {expl.as_of}" + (f", policy {code(expl.policy_file)}" if expl.policy_file else "") + ".", ""]
+             f"As of {expl.as_of}" + (f", policy {code(expl.policy_file)}" if expl.policy_file else "") + ".",
+             ""]
     lines += [f"> {esc(note)}" for note in expl.notes]
     if expl.notes:
         lines.append("")
@@ -86,7 +91,8 @@ def explanation_markdown(expl: Explanation) -> str:
 def can_reach_markdown(result: CanReach, limit: int = MAX_MARKDOWN_ROWS) -> str:
     detail = ", ".join(x for x in (result.environment, result.classification, result.system_kind) if x)
     lines = [f"# Who can reach {code(result.system)}" + (f" ({esc(detail)})" if detail else ""), "",
-             f"As of {result.as_of}: {len(result.identities)} identities, {len(result.integrations)} integrations.", ""]
+             f"As of {result.as_of}: {len(result.identities)} identities, "
+             f"{len(result.integrations)} integrations.", ""]
     if result.integrations:
         lines += ["| integration | verdict | identities |", "|---|---|---|"]
         lines += [f"| {code(i.integration)} | {i.verdict} | {', '.join(code(x) for x in i.identities)} |"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 EXPLAIN_SCHEMA_VERSION = 1
@@ -10,6 +10,23 @@ EXPLAIN_SCHEMA_VERSION = 1
 # Policy verdict of one reachable system for one access path, worst first.
 VERDICTS = ("must_not_reach", "not_in_may_reach", "undeclared", "allowed")
 VERDICT_RANK = {v: i for i, v in enumerate(VERDICTS)}
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def plain(obj: Any) -> Any:
+    """Dataclasses -> dicts, tuples -> lists (like dataclasses.asdict, without its deep copies: a
+    --can-reach answer can hold thousands of paths)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        names = _FIELDS.get(type(obj))
+        if names is None:
+            names = _FIELDS[type(obj)] = tuple(f.name for f in fields(obj))
+        return {n: plain(getattr(obj, n)) for n in names}
+    if isinstance(obj, tuple | list):
+        return [plain(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    return obj
 
 
 @dataclass(frozen=True)
@@ -142,7 +159,7 @@ class Explanation:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": "nhiaudit-explain", "schema_version": EXPLAIN_SCHEMA_VERSION, **asdict(self)}
+        return {"schema": "nhiaudit-explain", "schema_version": EXPLAIN_SCHEMA_VERSION, **plain(self)}
 
 
 @dataclass(frozen=True)
@@ -184,4 +201,4 @@ class CanReach:
     by_access: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": "nhiaudit-can-reach", "schema_version": EXPLAIN_SCHEMA_VERSION, **asdict(self)}
+        return {"schema": "nhiaudit-can-reach", "schema_version": EXPLAIN_SCHEMA_VERSION, **plain(self)}

@@ -5,19 +5,13 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from enum import StrEnum
 
 from rich.console import Console
 
+from nhiaudit.explain.formats import ExplainFormat
 from nhiaudit.explain.markdown import can_reach_markdown, explanation_markdown
 from nhiaudit.explain.model import CanReach, Explanation
 from nhiaudit.explain.tree import can_reach_tree, explanation_tree
-
-
-class ExplainFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
 
 
 def _rich(renderable: object, color: bool, width: int | None) -> str:
@@ -37,4 +31,6 @@ def render(result: Explanation | CanReach, fmt: ExplainFormat | str, color: bool
     if isinstance(result, Explanation):
         return explanation_markdown(result) if fmt is ExplainFormat.MARKDOWN else \
             _rich(explanation_tree(result), color, width)
-    return can_reach_markdown(result) if fmt is ExplainFormat.MARKDOWN else _rich(can_reach_tree(result), color, width)
+    if fmt is ExplainFormat.MARKDOWN:
+        return can_reach_markdown(result)
+    return _rich(can_reach_tree(result), color, width)

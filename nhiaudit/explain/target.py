@@ -1,4 +1,4 @@
-"""Resolve what the user typed (integration name, identity id, system name, unique fragment) to graph nodes."""
+"""Resolve what the user typed (integration name, identity id, system name, fragment) to a graph node."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import networkx as nx
 from nhiaudit.errors import UsageError
 from nhiaudit.graph.build import EstateGraph
 from nhiaudit.graph.model import NodeKind
+from nhiaudit.policy.model import WrittenPolicy
 
 MAX_LISTED_CANDIDATES = 20
 
@@ -28,7 +29,8 @@ class Target:
     node: str  # graph node id
 
     def describe(self) -> str:
-        return f"{self.kind.value} {self.key}" + (f" ({self.label})" if self.label and self.label != self.key else "")
+        named = f" ({self.label})" if self.label and self.label != self.key else ""
+        return f"{self.kind.value} {self.key}{named}"
 
 
 def _target(g: nx.MultiDiGraph, node: str) -> Target:
@@ -50,6 +52,24 @@ def _ambiguous(text: str, g: nx.MultiDiGraph, nodes: list[str]) -> UsageError:
                       + "\n".join(shown))
 
 
+def _covering_integration(estate: EstateGraph, nodes: list[str]) -> str | None:
+    """"copilot" matching integration support-copilot and only the identities it binds means the integration
+    (explaining it shows those identities anyway)."""
+    g = estate.graph
+    integrations = [n for n in nodes if g.nodes[n].get("kind") == NodeKind.INTEGRATION.value]
+    if len(integrations) != 1:
+        return None
+    name = g.nodes[integrations[0]]["ref"]
+    for n in nodes:
+        if n == integrations[0]:
+            continue
+        data = g.nodes[n]
+        bound = estate.bindings.get(str(data.get("ref")), [])
+        if data.get("kind") != NodeKind.IDENTITY.value or name not in bound:
+            return None
+    return integrations[0]
+
+
 def resolve(estate: EstateGraph, text: str, kinds: Iterable[NodeKind] = EXPLAINABLE) -> Target:
     """Exact node id, then exact ref (integration name, identity id, system name...), then exact
     name, then a case-insensitive fragment of ref or name that matches exactly one node."""
@@ -69,16 +89,30 @@ def resolve(estate: EstateGraph, text: str, kinds: Iterable[NodeKind] = EXPLAINA
                 return _target(g, same_kind[0])
             raise _ambiguous(text, g, exact)
     needle = text.lower()
-    partial = _ranked(g, (n for n, d in candidates
-                          if needle in str(d.get("ref", "")).lower() or needle in str(d.get("label", "")).lower()))
+    partial = _ranked(g, (n for n, d in candidates if needle in str(d.get("ref", "")).lower()
+                          or needle in str(d.get("label", "")).lower()))
     if len(partial) == 1:
         return _target(g, partial[0])
+    covering = _covering_integration(estate, partial)
+    if covering is not None:
+        return _target(g, covering)
     if partial:
         raise _ambiguous(text, g, partial)
-    what = " or ".join(sorted(wanted))
-    hint = ""
-    if wanted == {NodeKind.SYSTEM.value}:
-        names = sorted(estate.policy.systems)
-        hint = ("; systems in the policy: " + ", ".join(names)) if names else \
-            "; the policy declares no systems (give --policy with a `systems:` section)"
-    raise UsageError(f"no {what} matches {text!r}{hint}")
+    raise UsageError(f"no {' or '.join(sorted(wanted))} matches {text!r}")
+
+
+def resolve_system(policy: WrittenPolicy, text: str) -> str:
+    """A system of the written policy: exact name, else a unique case-insensitive fragment."""
+    names = sorted(policy.systems)
+    if not names:
+        raise UsageError("the policy declares no systems: give --policy with a `systems:` section")
+    text = text.strip()
+    if text in policy.systems:
+        return text
+    partial = [n for n in names if text.lower() in n.lower()] if text else []
+    if len(partial) == 1:
+        return partial[0]
+    if partial:
+        raise UsageError(f"{text!r} matches {len(partial)} systems; give the full name: "
+                         + ", ".join(partial))
+    raise UsageError(f"no system matches {text!r}; systems in the policy: " + ", ".join(names))

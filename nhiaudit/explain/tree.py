@@ -33,30 +33,36 @@ def _hop_branch(parent: Tree, hops: tuple[HopView, ...]) -> None:
 
 
 def _who(tree: Tree, identity: IdentityView, path: PathView) -> None:
-    who = tree.add(Text.assemble(("who: ", "bold"), f"{identity.name} ",
-                                 (f"[{identity.provider} {identity.kind} {identity.account}] {identity.id}", "dim")))
+    where = f"[{identity.provider} {identity.kind} {identity.account}] {identity.id}"
+    who = tree.add(Text.assemble(("who: ", "bold"), f"{identity.name} ", (where, "dim")))
     if identity.owner:
         who.add(f"owner: {identity.owner}")
     if identity.disabled:
         who.add(Text("disabled", style="dim"))
     who.add(f"last activity: {identity.last_activity or 'never recorded'}")
     for w in path.workloads:
-        who.add(Text.assemble(("runs in: ", "bold"), f"{w.kind} {w.name}", (f" {w.region or ''} {w.id}", "dim")))
+        who.add(Text.assemble(("runs in: ", "bold"), f"{w.kind} {w.name}",
+                              (f" {w.region or ''} {w.id}", "dim")))
     for actor in identity.acted_as_by[:MAX_ACTORS]:
-        who.add(Text.assemble(("acted as by: ", "bold"), f"{actor.label} ({actor.kind}) ", (actor.reason, "dim")))
+        who.add(Text.assemble(("acted as by: ", "bold"), f"{actor.label} ({actor.kind}) ",
+                              (actor.reason, "dim")))
     if len(identity.acted_as_by) > MAX_ACTORS:
         who.add(Text(f"(+{len(identity.acted_as_by) - MAX_ACTORS} more: use --format json)", style="dim"))
 
 
+def days(n: int | None) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def credential_text(c: CredentialView) -> Text:
     parts = ["static" if c.static else "short-lived", "active" if c.active else "inactive"]
-    parts.append(f"{c.age_days} days old" if c.age_days is not None else "age unknown")
+    parts.append(f"{days(c.age_days)} old" if c.age_days is not None else "age unknown")
     if c.expires:
         parts.append(f"expires {c.expires[:10]}" + (" (expired)" if (c.days_to_expiry or 0) < 0 else ""))
     else:
         parts.append("no expiry")
     if c.last_used:
-        parts.append(f"last used {c.days_since_use} days ago" + (f" ({c.last_used_service})"
+        parts.append(f"last used {days(c.days_since_use)} ago" + (f" ({c.last_used_service})"
                                                                  if c.last_used_service else ""))
     else:
         parts.append("never used")
@@ -66,10 +72,15 @@ def credential_text(c: CredentialView) -> Text:
     return text
 
 
+def no_credential_text(identity_kind: str) -> str:
+    if identity_kind in ("role", "managed_identity"):
+        return "no stored credential (temporary credentials through the trust policy or the workload)"
+    return "no stored credential in the inventory"
+
+
 def _with(tree: Tree, path: PathView) -> None:
     if not path.credentials:
-        tree.add(Text.assemble(("with: ", "bold"), "no stored credential (temporary credentials through the "
-                               "trust policy or the workload)"))
+        tree.add(Text.assemble(("with: ", "bold"), no_credential_text(path.identity.kind)))
         return
     branch = tree.add(Text("with:", style="bold"))
     for c in path.credentials:
@@ -137,9 +148,8 @@ def explanation_tree(expl: Explanation) -> Tree:
         root.add(Text(note, style="yellow"))
     for path in expl.paths:
         label = path.task.integration or "undeclared"
-        node = root.add(Text.assemble(("AI access path: ", "bold"), label, " -> ", path.identity.name,
-                                      ("  can call AI models" if path.can_invoke_ai else "  no AI model access found",
-                                       "magenta" if path.can_invoke_ai else "dim")))
+        ai = ("  can call AI models", "magenta") if path.can_invoke_ai else ("  no AI access found", "dim")
+        node = root.add(Text.assemble(("AI access path: ", "bold"), label, " -> ", path.identity.name, ai))
         _who(node, path.identity, path)
         _with(node, path)
         _for(node, path)
@@ -156,21 +166,23 @@ def can_reach_tree(result: CanReach, limit: int = MAX_LISTED) -> Tree:
     detail = ", ".join(x for x in (result.environment, result.classification, result.system_kind) if x)
     root = Tree(Text.assemble(("who can reach ", "bold"), (result.system, "bold cyan"),
                               (f" [{detail}]" if detail else "", "dim"),
-                              f": {len(result.identities)} identities, {len(result.integrations)} integrations",
+                              f": {len(result.identities)} identities, "
+                              f"{len(result.integrations)} integrations",
                               (f"  as of {result.as_of}", "dim")))
     if result.by_verdict:
         root.add(Text("by verdict: " + ", ".join(f"{k}={v}" for k, v in sorted(result.by_verdict.items()))))
     if result.integrations:
         branch = root.add(Text("integrations:", style="bold"))
         for item in result.integrations:
-            branch.add(Text.assemble((item.integration, "bold"), " ", (item.verdict, VERDICT_STYLE.get(item.verdict, "")),
+            branch.add(Text.assemble((item.integration, "bold"), " ",
+                                     (item.verdict, VERDICT_STYLE.get(item.verdict, "")),
                                      f" via {', '.join(item.identities)}"))
     branch = root.add(Text("identities:", style="bold"))
     for r in result.identities[:limit]:
         how = f"through a {len(r.hops) - 1}-step chain" if r.via_chain else "directly"
         names = ", ".join(v.integration for v in r.integrations) or "no integration"
-        node = branch.add(Text.assemble((r.identity.name, "bold"),
-                                        (f" [{r.identity.provider} {r.identity.kind}] {r.identity.id}", "dim"),
+        where = f" [{r.identity.provider} {r.identity.kind}] {r.identity.id}"
+        node = branch.add(Text.assemble((r.identity.name, "bold"), (where, "dim"),
                                         f" {r.access} {how} ", (r.verdict, VERDICT_STYLE.get(r.verdict, "")),
                                         (f" ({names})", "dim")))
         _hop_branch(node, r.hops)

@@ -44,13 +44,13 @@ def reach_facts(ctx: FactContext, identity: Identity, integrations: list) -> tup
         entry = {
             "system": sr.system, "access": sr.access.value, "via_chain": sr.via_chain,
             "environment": (system.environment or "").lower(), "classification": system.classification or "",
-            "kind": system.kind or "", "path": sr.path_text(), "hops": len(sr.hops),
+            "kind": system.kind or "", "hops": len(sr.hops),
             "verdict": verdicts[0][1] if verdicts else ("allowed" if integrations else "undeclared"),
         }
         reach.append(entry)
         for integration_name, verdict in verdicts:
             out_of_scope.append({**entry, "integration": integration_name, "verdict": verdict,
-                                 "key": f"{integration_name}/{sr.system}"})
+                                 "key": f"{integration_name}/{sr.system}", "path": sr.path_text()})
     return reach, out_of_scope
 
 

@@ -50,7 +50,7 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "ai_explicit": (False, "the AI capability comes from a grant naming AI actions, not only a full `*`"),
         "ai_access": ([], "how it can call AI models: list of {via, reason, wildcard_only, ...}"),
         "reach": ([], "systems reachable directly or via chains: list of {system, access, via_chain, "
-                      "environment, classification, kind, path, hops, verdict}"),
+                      "environment, classification, kind, hops, verdict}"),
         "out_of_scope": ([], "reach entries its integration does not allow: {system, integration, verdict "
                              "(must_not_reach|not_in_may_reach), access, path, key, ...}"),
         "is_admin": (False, "allowed every action on every resource"),

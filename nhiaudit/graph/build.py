@@ -124,11 +124,28 @@ def _add_reach_edges(
         for prov, patterns in per_provider.items():
             systems_by_provider[prov].append((name, patterns))
     delegated = _delegated_by_identity(snapshot)
+    # A system is reachable only if one of the identity's policies allows something on it (boundaries and
+    # Denies only narrow), so a cheap per-policy check skips most full evaluations.
+    policy_touches: dict[tuple[str, str], bool] = {}
+
+    def touches(ident: Identity, name: str, patterns: list[str]) -> bool:
+        for pid in ident.policy_ids:
+            key = (pid, name)
+            hit = policy_touches.get(key)
+            if hit is None:
+                probe = Identity(id=f"probe:{pid}", provider=ident.provider, account="", kind=ident.kind,
+                                 name="probe", policy_ids=(pid,))
+                hit = policy_touches[key] = evaluator.reach(probe, patterns) is not None
+            if hit:
+                return True
+        return False
+
     for ident in snapshot.identities:
         candidates = systems_by_provider.get(ident.provider, []) + systems_by_provider.get(None, [])
         for name, patterns in candidates:
             arn_patterns = [p for p in patterns if not p.startswith("delegated:")]
-            reach = evaluator.reach(ident, arn_patterns) if arn_patterns else None
+            reach = evaluator.reach(ident, arn_patterns) if arn_patterns and touches(ident, name, arn_patterns) \
+                else None
             if reach is not None:
                 g.add_edge(identity_node(ident.id), system_node(name), kind=EdgeKind.CAN_REACH.value,
                            access=reach.level.value, reason=reach.reason, evidence=compact_reach_evidence(reach))

@@ -12,11 +12,12 @@ import json
 import re
 from collections.abc import Iterable
 from enum import Enum, StrEnum
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from nhiaudit.errors import UsageError
+
+if TYPE_CHECKING:  # networkx is imported where used: the CLI imports this module at start-up
+    import networkx as nx
 
 MERMAID_MAX_NODES = 300
 
@@ -30,6 +31,8 @@ class GraphFormat(StrEnum):
 
 def focus_subgraph(g: nx.MultiDiGraph, center: str, depth: int) -> nx.MultiDiGraph:
     """Nodes within `depth` hops of `center`, whatever the edge direction, with every edge between them."""
+    import networkx as nx
+
     if center not in g:
         raise UsageError(f"--focus: node {center!r} is not in the graph")
     if depth < 0:
@@ -55,6 +58,8 @@ def _flat(attrs: dict[str, Any]) -> dict[str, str | int | float | bool]:
 
 def flattened(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """A copy whose attribute values are all GraphML-compatible scalars."""
+    import networkx as nx
+
     out = nx.MultiDiGraph()
     out.add_nodes_from((n, _flat(d)) for n, d in g.nodes(data=True))
     out.add_edges_from((u, v, k, _flat(d)) for u, v, k, d in g.edges(keys=True, data=True))
@@ -62,6 +67,8 @@ def flattened(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 
 def to_graphml(g: nx.MultiDiGraph) -> str:
+    import networkx as nx
+
     buffer = io.BytesIO()
     nx.write_graphml(flattened(g), buffer, encoding="utf-8", prettyprint=True, named_key_ids=True)
     return buffer.getvalue().decode("utf-8")
@@ -69,6 +76,8 @@ def to_graphml(g: nx.MultiDiGraph) -> str:
 
 def to_json(g: nx.MultiDiGraph) -> str:
     """node-link JSON (networkx.node_link_graph(data, edges="edges") loads it back)."""
+    import networkx as nx
+
     data = nx.node_link_data(g, edges="edges")
     data["graph"] = {"generator": "nhiaudit", "nodes": g.number_of_nodes(), "edges": g.number_of_edges()}
     return json.dumps(data, indent=2, sort_keys=False, default=_json_default)
@@ -119,7 +128,8 @@ def to_dot(g: nx.MultiDiGraph) -> str:
              '  edge [fontname="Helvetica", fontsize=9];']
     for node, data in g.nodes(data=True):
         first, second = _node_label(node, data)
-        attrs = {"label": f"{first}\n{second}", "tooltip": node, "shape": _DOT_SHAPES.get(data.get("kind"), "box")}
+        attrs = {"label": f"{first}\n{second}", "tooltip": node,
+                 "shape": _DOT_SHAPES.get(str(data.get("kind")), "box")}
         attrs.update({f"nhi_{k}": str(data[k]) for k in _DOT_ATTRS if data.get(k)})
         body = ", ".join(f"{k}={_dot_label(v) if k == 'label' else dot_string(v)}" for k, v in attrs.items())
         lines.append(f"  {ids[node]} [{body}];")
@@ -141,7 +151,9 @@ def _dot_label(text: str) -> str:
 
 # ---- Mermaid -----------------------------------------------------------------------------------------
 
-_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,\-]")
+# Inside a quoted label only `"` breaks the syntax, but `#x;` is an entity, `<>&` are HTML and a leading
+# backtick starts a Markdown string: keep the characters ids are made of, encode every other one.
+_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,:/@()=+*?!-]")
 _MERMAID_CLASSES = {
     "identity": "fill:#dbeafe,stroke:#1e40af", "credential": "fill:#fef3c7,stroke:#92400e",
     "workload": "fill:#e0e7ff,stroke:#3730a3", "system": "fill:#fee2e2,stroke:#991b1b",
@@ -150,9 +162,9 @@ _MERMAID_CLASSES = {
 
 
 def mermaid_text(text: str) -> str:
-    """Text for inside a quoted Mermaid label: every character outside [A-Za-z0-9 _.,-] becomes an
-    entity code (`#34;` for a quote, `#64;` for `@`...), which Mermaid renders as the character and which
-    can never close the label, start a shape, an edge or a comment."""
+    """Text for inside a quoted Mermaid label: every character outside [A-Za-z0-9 _.,:/@()=+*?!-] becomes
+    an entity code (`#34;` for a quote, `#35;` for `#`...), which Mermaid renders as the character and which
+    can never close the label or be read as HTML, Markdown or another entity."""
     text = _CONTROL.sub(" ", text)
     return "".join(ch if _MERMAID_SAFE.fullmatch(ch) else f"#{ord(ch)};" for ch in text)
 
@@ -161,7 +173,8 @@ def to_mermaid(g: nx.MultiDiGraph, max_nodes: int = MERMAID_MAX_NODES) -> str:
     if g.number_of_nodes() > max_nodes:
         raise UsageError(
             f"the graph has {g.number_of_nodes()} nodes; Mermaid output is limited to {max_nodes} "
-            "(GitHub cannot render more). Narrow it with --focus TARGET --depth N, or use --format dot|graphml|json"
+            "(GitHub cannot render more). Narrow it with --focus TARGET --depth N, "
+            "or use --format dot|graphml|json"
         )
     ids = _safe_ids(g.nodes)
     lines = ["flowchart LR"]

@@ -1,19 +1,18 @@
 """Who can act as whom: role assumption (AWS), impersonation (GCP), ownership (Entra).
 
 Computed from an index of trust records by principal, so the cost is linear in identities plus the
-candidate trusts each one matches, never a comparison of every pair. An identity's `sts:AssumeRole`
-grants are evaluated once per distinct policy set, then matched against each candidate role's ARN.
+candidate trusts each one matches, never a comparison of every pair. Identities whose policy set grants
+no `sts:AssumeRole` at all are skipped after one cached check.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any
 
 from nhiaudit.graph.model import EdgeKind
-from nhiaudit.inventory.model import Identity, Policy, Provider, Trust, TrustKind
+from nhiaudit.inventory.model import Identity, Provider, Trust, TrustKind
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.results import StatementEvidence
@@ -34,54 +33,28 @@ def aws_account_root(account: str) -> str:
     return f"arn:aws:iam::{account}:root"
 
 
-def _resource_match(resources: tuple[str, ...], negated: bool, arn: str) -> bool:
-    hit = any(fnmatchcase(arn, r) for r in resources)
-    return not hit if negated else hit
-
-
 class _AssumeGrants:
-    """sts:AssumeRole grants and unconditional Denies per distinct (policies, boundary) combination."""
+    """Whether an identity's policy set allows sts:AssumeRole at all (cached), then the exact check."""
 
-    def __init__(self, evaluator: Evaluator, policies: dict[str, Policy]) -> None:
+    def __init__(self, evaluator: Evaluator) -> None:
         self._evaluator = evaluator
-        self._policies = policies
-        self._cache: dict[tuple, tuple[list[StatementEvidence], list[tuple[tuple[str, ...], bool]]]] = {}
+        self._any: dict[tuple, bool] = {}
 
-    def _denies(self, identity: Identity) -> list[tuple[tuple[str, ...], bool]]:
-        out = []
-        ids = (*identity.policy_ids, *((identity.boundary_policy_id,) if identity.boundary_policy_id else ()))
-        for pid in ids:
-            for st in getattr(self._policies.get(pid), "statements", ()):
-                if st.effect != "Deny" or st.conditions:
-                    continue
-                acts = st.not_actions or st.actions
-                covers = any(fnmatchcase(ASSUME_ACTION, a.lower()) or a == "*" for a in acts)
-                if covers != bool(st.not_actions):
-                    out.append((st.not_resources or st.resources, bool(st.not_resources)))
-        return out
-
-    def get(self, identity: Identity) -> tuple[list[StatementEvidence], list[tuple[tuple[str, ...], bool]]]:
+    def any(self, identity: Identity) -> bool:
         key = (identity.policy_ids, identity.boundary_policy_id)
-        hit = self._cache.get(key)
+        hit = self._any.get(key)
         if hit is None:
-            allows = self._evaluator.allowed_actions(identity, (ASSUME_ACTION,), "*")
-            hit = self._cache[key] = (allows, self._denies(identity) if allows else [])
+            hit = self._any[key] = bool(self._evaluator.allowed_actions(identity, (ASSUME_ACTION,), "*"))
         return hit
 
     def allowing(self, identity: Identity, role_arn: str) -> StatementEvidence | None:
-        allows, denies = self.get(identity)
-        if any(_resource_match(res, neg, role_arn) for res, neg in denies):
-            return None
-        for ev in sorted(allows, key=lambda e: bool(e.conditions)):
-            if _resource_match(ev.statement_resources, ev.not_resource, role_arn):
-                return ev
-        return None
+        return self._evaluator.can_perform(identity, ASSUME_ACTION, role_arn)
 
 
 def _aws_edges(ident: Identity, candidates: list[Trust], identities: dict[str, Identity],
                grants: _AssumeGrants) -> list[ActAsEdge]:
     edges = []
-    has_grants = bool(grants.get(ident)[0])
+    has_grants = grants.any(ident)
     for trust in candidates:
         target = identities.get(trust.identity_id)
         if target is None or target.id == ident.id:
@@ -106,7 +79,7 @@ def act_as_edges(snapshot: Snapshot, identities: dict[str, Identity], evaluator:
     by_principal: dict[str, list[Trust]] = defaultdict(list)
     for trust in snapshot.trusts:
         by_principal[trust.principal].append(trust)
-    grants = _AssumeGrants(evaluator, {p.id: p for p in snapshot.policies})
+    grants = _AssumeGrants(evaluator)
 
     edges: list[ActAsEdge] = []
     for ident in identities.values():

@@ -60,10 +60,12 @@ def compile_policy(policy: Policy) -> tuple[Stmt, ...]:
 
 
 def _compile(policy: Policy, index: int, s: Statement) -> Stmt:
-    conditions = []
+    conditions: list[str] = []  # "Operator key" summaries: enough to explain, no values
     for op, body in s.conditions.items():
-        keys = list(body) if isinstance(body, dict) else []
-        conditions.extend(f"{op} {k}" for k in keys) if keys else conditions.append(str(op))
+        if isinstance(body, dict) and body:
+            conditions.extend(f"{op} {k}" for k in body)
+        else:
+            conditions.append(str(op))
     return Stmt(
         policy.id, policy.name, str(policy.provider), index, s.sid, s.effect,
         tuple(a.strip() for a in s.actions), tuple(a.strip() for a in s.not_actions),
@@ -95,7 +97,8 @@ def deny_covers(stmt: Stmt, target: str) -> bool:
     if stmt.not_resources:
         return not any(resources_intersect(widen_variables(nr), target) for nr in stmt.not_resources)
     return any(
-        not has_variable(r) and (resource_covers(r, target) or (_hierarchical(r) and resource_covers(r + "/*", target)))
+        not has_variable(r)
+        and (resource_covers(r, target) or (_hierarchical(r) and resource_covers(r + "/*", target)))
         for r in stmt.resources
     )
 
@@ -110,7 +113,7 @@ class Universe:
     known_by_service: dict[str, frozenset[str]]
     aws: bool  # do AWS statements count
     cloud: bool  # do GCP/Azure statements count
-    aws_services: frozenset[str] | None  # services an explicitly unknown AWS action must belong to (None: any)
+    aws_services: frozenset[str] | None  # services an explicit unknown AWS action must be of (None: any)
     unknown_targets: tuple[str, ...] = ()  # AWS actions/patterns in question that no catalogue entry expands
     queries: tuple[str, ...] | None = None  # residual entries must overlap one of these (None: any)
     admin_only: bool = False  # keep only admin-level entries (permissions-management questions)
@@ -135,7 +138,7 @@ class Residual:
     unknown: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: grants are cached and shared
 class Grant:
     stmt: Stmt
     targets: tuple[str, ...]  # statement resources overlapping the pattern
@@ -154,6 +157,7 @@ class GrantBuilder:
         self._expand: dict[tuple[str, tuple[object, ...]], frozenset[str]] = {}
         self._rank: dict[str, int] = {}
         self._spec: dict[tuple[object, ...], frozenset[str]] = {}
+        self._unknown: dict[str, bool] = {}
 
     def rank(self, action: str) -> int:
         r = self._rank.get(action)
@@ -171,6 +175,8 @@ class GrantBuilder:
         for svc, actions in u.known_by_service.items():
             if head == "*" or actions_intersect(head, svc):
                 out.update(self.catalogue.expand(pattern, svc) & actions)
+        if len(self._expand) > _CACHE_LIMIT:
+            self._expand.clear()
         self._expand[key] = result = frozenset(out)
         return result
 
@@ -228,6 +234,12 @@ class GrantBuilder:
         return list(out.values())
 
     def explicit_unknown(self, action: str) -> bool:
+        hit = self._unknown.get(action)
+        if hit is None:
+            hit = self._unknown[action] = self._explicit_unknown(action)
+        return hit
+
+    def _explicit_unknown(self, action: str) -> bool:
         head, _, tail = action.partition(":")
         if has_wildcard(head):
             return False
@@ -235,11 +247,10 @@ class GrantBuilder:
             return True
         return not has_wildcard(tail) and self.catalogue.canonical(action) is None
 
-    def grant(self, stmt: Stmt, pattern: str, u: Universe, source: str = "identity") -> Grant | None:
+    def grant(self, stmt: Stmt, u: Universe) -> Grant | None:
+        """What the Allow statement grants within the universe, before looking at resources
+        (`targets` is left empty; `with_targets` fills it in per resource pattern)."""
         if stmt.effect != "Allow" or not (u.aws if stmt.aws else u.cloud):
-            return None
-        targets = allow_targets(stmt, pattern)
-        if not targets:
             return None
         known = self.spec_known(stmt, u)
         residual = self._residual(stmt, u)
@@ -254,7 +265,7 @@ class GrantBuilder:
                 elif is_service_wildcard(a) and a.partition(":")[0].lower() in u.known_by_service:
                     ws.add(a.partition(":")[0].lower())
             wildcard_services = intact_wildcards(ws, u, known)
-        return self.build(stmt, targets, known, tuple(residual), wildcard_services, source)
+        return self.build(stmt, (), known, tuple(residual), wildcard_services)
 
     def build(
         self, stmt: Stmt, targets: tuple[str, ...], known: frozenset[str], residual: tuple[Residual, ...],
@@ -284,7 +295,8 @@ class GrantBuilder:
         listed = sorted((r.name for r in residual), key=str.lower)
         shown = tuple((listed + ranked)[:MAX_LISTED_ACTIONS])
         if count is None:
-            count = len(known if isinstance(known, frozenset | set | tuple | list) else ranked) + len(residual)
+            count = len(known if isinstance(known, frozenset | set | tuple | list) else ranked)
+            count += len(residual)
         return StatementEvidence(
             policy_id=stmt.policy_id, policy_name=stmt.policy_name, statement_index=stmt.index, sid=stmt.sid,
             effect="Allow" if stmt.effect == "Allow" else "Deny",
@@ -295,6 +307,13 @@ class GrantBuilder:
             actions=shown, action_count=count, conditions=stmt.conditions, level=level,
             unknown_actions=tuple(sorted(r.name for r in residual if r.unknown)), note=note,
         )
+
+
+def with_targets(g: Grant, pattern: str) -> Grant | None:
+    targets = allow_targets(g.stmt, pattern)
+    if not targets:
+        return None
+    return Grant(g.stmt, targets, g.known, g.residual, g.wildcard_services, g.level, g.evidence)
 
 
 def intact_wildcards(wildcards: Iterable[str], u: Universe, known: frozenset[str]) -> frozenset[str]:
@@ -346,7 +365,8 @@ def _aws_unknown_level(name: str) -> ReachLevel:
 
 def _cloud_level(name: str, excluded: tuple[str, ...], provider: str) -> tuple[ReachLevel, bool]:
     if is_service_wildcard(name):
-        families = [f for f in PERMISSIONS_MANAGEMENT_FAMILIES.get(provider, ()) if actions_intersect(f, name)]
+        families = PERMISSIONS_MANAGEMENT_FAMILIES.get(provider, ())
+        families = tuple(f for f in families if actions_intersect(f, name))
         if excluded and all(any(action_covers(x, f) for x in excluded) for f in families):
             return ReachLevel.WRITE, True
         return ReachLevel.ADMIN, True

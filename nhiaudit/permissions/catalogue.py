@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -123,7 +122,8 @@ class ActionCatalogue:
             names = [rt["name"].lower() for rt in entry.get("resourceTypes", ())]
             # A resource type the data does not describe could be anything: treat it as `*`.
             templates = tuple(sorted({globs.get(n, "*") for n in names}))
-            actions[key] = _Action(f"{service}:{entry['name']}", _parse_level(entry["accessLevel"]), templates)
+            level = _parse_level(entry["accessLevel"])
+            actions[key] = _Action(f"{service}:{entry['name']}", level, templates)
         return actions
 
     def _arn_services(self) -> dict[str, frozenset[str]]:
@@ -215,9 +215,6 @@ class ActionCatalogue:
         return frozenset(
             a.name for s in sorted(self.services()) for a in self._service(s).values() if a.level == level
         )
-
-    def level_rank(self, actions: Iterable[str]) -> int:
-        return max((self.classify(a).level.rank for a in actions), default=-1)
 
 
 @lru_cache(maxsize=1)

@@ -19,10 +19,8 @@ Results are cached by policy id (many identities share managed policies) and by 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from nhiaudit.inventory.model import Identity, Policy
 from nhiaudit.permissions._core import (
@@ -35,40 +33,17 @@ from nhiaudit.permissions._core import (
     compile_policy,
     deny_covers,
     intact_wildcards,
-    make_universe,
     spec_covers,
     spec_may_match,
+    with_targets,
 )
-from nhiaudit.permissions.catalogue import AccessLevel, ActionCatalogue, default_catalogue
-from nhiaudit.permissions.heuristics import is_cloud_native_action
-from nhiaudit.permissions.patterns import has_wildcard
+from nhiaudit.permissions.catalogue import ActionCatalogue, default_catalogue
+from nhiaudit.permissions.patterns import has_wildcard, is_broad_resource
 from nhiaudit.permissions.results import Reach, ReachLevel, StatementEvidence
+from nhiaudit.permissions.universes import pm_universe, query_universe, reach_universe
 
-_CACHE_LIMIT = 200_000
-_CLOUD_SCOPE = re.compile(
-    r"^(?://cloudresourcemanager\.googleapis\.com/)?(projects|folders|organizations)/[^/]+(/\*)?$"
-    r"|^/subscriptions/[^/]+(/resourceGroups/[^/]+)?(/\*)?$"
-    r"|^/providers/Microsoft\.Management/managementGroups/[^/]+(/\*)?$|^/\*?$",
-    re.IGNORECASE,
-)
-
-
-def is_broad_resource(resource: str) -> bool:
-    """`*`, a whole resource type (`arn:aws:iam::1:role/*`), or a GCP/Azure project/subscription scope."""
-    if resource == "*":
-        return True
-    if not resource.startswith("arn:"):
-        return _CLOUD_SCOPE.match(resource) is not None
-    parts = resource.split(":", 5)
-    if len(parts) < 6:
-        return has_wildcard(resource)
-    res = parts[5]
-    if res in ("*", "*/*"):
-        return True
-    if parts[2] == "s3":  # bucket names have no type prefix
-        return False
-    _, sep, rest = re.split(r"([/:])", res, maxsplit=1) if re.search(r"[/:]", res) else (res, "", "")
-    return bool(sep) and rest == "*"
+_CACHE_LIMIT = 200_000  # entries per cache; caches are cleared (not grown) past it
+_PATTERN_CACHED = frozenset({"reach", "pm"})  # universes whose per-pattern contributions are cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +54,17 @@ class _Contribution:
 
 
 _EMPTY = _Contribution((), (), frozenset())
-# Deny statements seen while evaluating one question: (policy, index, source, note) ->
+
+
+def _contribution_of(allows: tuple[Grant, ...], denies: tuple[Stmt, ...]) -> _Contribution:
+    if not allows and not denies:
+        return _EMPTY
+    return _Contribution(allows, denies, frozenset().union(*(g.known for g in allows)))
+
+
+# One Deny's effect on one grant: (note key, statement, source, matched actions, matched residual).
+_NoteEntry = tuple[tuple[object, ...], Stmt, str, frozenset[str], tuple[Residual, ...]]
+# Denies seen while answering one question: (policy, index, source, note) ->
 # (statement, source, matched catalogue actions, matched residual entries by name).
 _Notes = dict[tuple[object, ...], tuple[Stmt, str, set[str], dict[str, Residual]]]
 
@@ -87,14 +72,18 @@ _Notes = dict[tuple[object, ...], tuple[Stmt, str, set[str], dict[str, Residual]
 class Evaluator:
     """Answers permission questions about identities over a fixed set of policies."""
 
-    def __init__(self, policies_by_id: Mapping[str, Policy], catalogue: ActionCatalogue | None = None) -> None:
+    def __init__(
+        self, policies_by_id: Mapping[str, Policy], catalogue: ActionCatalogue | None = None
+    ) -> None:
         self._policies = policies_by_id
         self.catalogue = catalogue or default_catalogue()
         self._b = GrantBuilder(self.catalogue)
         self._stmts: dict[str, tuple[Stmt, ...]] = {}
         self._universes: dict[tuple[object, ...], Universe] = {}
+        self._parts: dict[tuple[object, ...], _Contribution] = {}
         self._tables: dict[tuple[object, ...], dict[str, _Contribution]] = {}
-        self._restricted: dict[tuple[object, ...], tuple[Grant | None, list[Any]]] = {}
+        self._restricted: dict[tuple[object, ...], tuple[Grant | None, list[_NoteEntry]]] = {}
+        self._merged: dict[tuple[Grant, ...], StatementEvidence] = {}
         self._reach_cache: dict[tuple[object, ...], Reach | None] = {}
 
     # --- public API ------------------------------------------------------------------------------------
@@ -154,90 +143,31 @@ class Evaluator:
                 restricting.append(f"{d.policy_name} statement {d.index}")
         note = f"restricted by Deny in {', '.join(restricting[:5])}" if restricting else None
         ev = self._b.evidence(best, "identity", (), (), ReachLevel.ADMIN, note)
-        return _replace_actions(ev, ("*",), 1)
+        return replace(ev, actions=("*",), action_count=1)
 
     def permissions_management_actions(
         self, identity: Identity, *, broad_only: bool = True
     ) -> list[StatementEvidence]:
         """Statements allowing permissions-management actions (on `*` or broad resources by default)."""
-        u = self._universe(
-            ("pm",),
-            lambda: make_universe(
-                ("pm",), self.catalogue.actions_with_level(AccessLevel.PERMISSIONS_MANAGEMENT),
-                aws=True, cloud=True, aws_services=None, admin_only=True,
-            ),
-        )
+        u = self._universe(("pm",), lambda: pm_universe(self.catalogue))
         grants = self._effective(identity, "*", u, {})
         if broad_only:
-            grants = [g for g in grants if g.stmt.not_resources or any(is_broad_resource(t) for t in g.targets)]
+            grants = [g for g in grants if g.stmt.not_resources or any(map(is_broad_resource, g.targets))]
         return [g.evidence for g in grants]
 
     # --- universes -------------------------------------------------------------------------------------
 
-    def _universe(self, key: tuple[object, ...], build: object) -> Universe:
+    def _universe(self, key: tuple[object, ...], build: Callable[[], Universe]) -> Universe:
         u = self._universes.get(key)
         if u is None:
-            u = self._universes[key] = build()  # type: ignore[operator]
+            u = self._universes[key] = build()
         return u
 
     def _reach_universe(self, p: str) -> Universe:
-        return self._universe(("reach", p), lambda: self._build_reach_universe(p))
-
-    def _build_reach_universe(self, p: str) -> Universe:
-        cat = self.catalogue
-        key: tuple[object, ...] = ("reach", p)
-        if p == "*":
-            known = frozenset().union(*(cat.all_actions(s) for s in cat.services()))
-            return make_universe(key, known, aws=True, cloud=True, aws_services=None)
-        if not p.startswith("arn:"):
-            return make_universe(key, (), aws=False, cloud=True, aws_services=frozenset())
-        parts = p.split(":", 5)
-        arn_service = parts[2] if len(parts) > 2 else "*"
-        literal = bool(arn_service) and not has_wildcard(arn_service)
-        services = cat.services_for_arn_service(arn_service) if literal else cat.services()
-        known = frozenset().union(*(cat.actions_on(s, p) for s in services if cat.service_known(s)))
-        if not known and literal and cat.service_known(arn_service):
-            # No resource type matches this ARN shape: do not drop the service, consider all its actions.
-            known = cat.all_actions(arn_service)
-        unknown = (f"{arn_service}:*",) if literal and not cat.service_known(arn_service) else ()
-        return make_universe(
-            key, known, aws=True, cloud=False, aws_services=frozenset(services) if literal else None,
-            unknown_targets=unknown,
-        )
+        return self._universe(("reach", p), lambda: reach_universe(self.catalogue, p))
 
     def _query_universe(self, queries: tuple[str, ...]) -> Universe:
-        return self._universe(("query", queries), lambda: self._build_query_universe(queries))
-
-    def _build_query_universe(self, queries: tuple[str, ...]) -> Universe:
-        cat = self.catalogue
-        known: set[str] = set()
-        unknown: list[str] = []
-        aws_services: set[str] | None = set()
-        aws = cloud = False
-        for q in queries:
-            if q == "*":
-                aws = cloud = True
-                aws_services = None
-                known.update(*(cat.all_actions(s) for s in cat.services()))
-                continue
-            if is_cloud_native_action(q):
-                cloud = True
-                continue
-            aws = True
-            head = q.partition(":")[0]
-            expanded = frozenset().union(*(cat.expand(q, s) for s in cat.services_matching(head)))
-            known.update(expanded)
-            if not expanded:
-                unknown.append(q)
-            if has_wildcard(head):
-                aws_services = None
-            elif aws_services is not None:
-                aws_services.add(head.lower())
-        return make_universe(
-            ("query", queries), known, aws=aws, cloud=cloud,
-            aws_services=frozenset(aws_services) if aws_services is not None else None,
-            unknown_targets=tuple(unknown), queries=queries,
-        )
+        return self._universe(("query", queries), lambda: query_universe(self.catalogue, queries))
 
     # --- evaluation ------------------------------------------------------------------------------------
 
@@ -258,43 +188,53 @@ class Evaluator:
                 (allows if s.effect == "Allow" else denies).append(s)
         return allows, denies
 
-    def _table(self, p: str, u: Universe) -> dict[str, _Contribution]:
-        key = (p, u.key)
-        table = self._tables.get(key)
-        if table is None:
-            table = self._tables[key] = {}
-        return table
-
-    def _contribution(self, policy_id: str, p: str, u: Universe, table: dict[str, _Contribution]) -> _Contribution:
-        hit = table.get(policy_id)
+    def _action_part(self, policy_id: str, u: Universe) -> _Contribution:
+        """The policy's grants and possibly relevant Denies within a universe, resources aside."""
+        key = (policy_id, u.key)
+        hit = self._parts.get(key)
         if hit is not None:
             return hit
         stmts = self._compiled(policy_id)
         if stmts is None:
             return _EMPTY
-        allows = tuple(g for s in stmts if (g := self._b.grant(s, p, u)) is not None)
-        denies = tuple(s for s in stmts if s.effect == "Deny" and self._deny_relevant(s, p, u))
-        c = _EMPTY
-        if allows or denies:
-            c = _Contribution(allows, denies, frozenset().union(*(g.known for g in allows)))
+        allows = tuple(g for s in stmts if (g := self._b.grant(s, u)) is not None)
+        denies = tuple(s for s in stmts if s.effect == "Deny" and self._deny_relevant(s, u))
+        c = _contribution_of(allows, denies)
         # Inline policies belong to one identity: caching them would only cost memory.
-        if self._policies[policy_id].kind != "inline" and len(table) < _CACHE_LIMIT:
-            table[policy_id] = c
+        if self._policies[policy_id].kind != "inline" and len(self._parts) < _CACHE_LIMIT:
+            self._parts[key] = c
         return c
 
-    def _deny_relevant(self, d: Stmt, p: str, u: Universe) -> bool:
-        if not (u.aws if d.aws else u.cloud) or not allow_targets(d, p):
+    def _contribution(self, policy_id: str, p: str, u: Universe) -> _Contribution:
+        """The policy's grants and Denies that touch resource pattern `p`."""
+        part = self._action_part(policy_id, u)
+        if part is _EMPTY:
+            return part
+        allows = tuple(t for g in part.allows if (t := with_targets(g, p)) is not None)
+        denies = tuple(d for d in part.denies if allow_targets(d, p))
+        if not allows and not denies:
+            return _EMPTY
+        if len(allows) == len(part.allows):
+            return _Contribution(allows, denies, part.known_union)
+        return _contribution_of(allows, denies)
+
+    def _deny_relevant(self, d: Stmt, u: Universe) -> bool:
+        if not (u.aws if d.aws else u.cloud):
             return False
         if not d.aws or u.unknown_targets or self._b.spec_known(d, u):
             return True
         return any(has_wildcard(a.partition(":")[0]) or self._b.explicit_unknown(a) for a in d.actions)
 
     def _effective(self, identity: Identity, p: str, u: Universe, notes: _Notes) -> list[Grant]:
-        table = self._table(p, u)
+        # Reach questions use few patterns: cache each policy's contribution per pattern. Other
+        # questions (can_perform on thousands of role ARNs) filter the cached action part instead.
+        table = self._tables.get((p, u.key)) if u.key[0] in _PATTERN_CACHED else None
+        if table is None and u.key[0] in _PATTERN_CACHED:
+            table = self._tables[(p, u.key)] = {}
         allows: list[Grant] = []
         denies: list[tuple[Stmt, str]] = []
         for pid in identity.policy_ids:
-            c = table.get(pid) or self._contribution(pid, p, u, table)
+            c = self._cached_contribution(pid, p, u, table)
             if c.allows:
                 allows.extend(c.allows)
             if c.denies:
@@ -304,7 +244,7 @@ class Evaluator:
         bid = identity.boundary_policy_id
         boundary = None
         if bid and bid in self._policies:
-            boundary = table.get(bid) or self._contribution(bid, p, u, table)
+            boundary = self._cached_contribution(bid, p, u, table)
             denies.extend((d, "boundary") for d in boundary.denies)
         if boundary is None and not denies:
             return allows
@@ -326,9 +266,21 @@ class Evaluator:
                 out.append(grant)
         return out
 
+    def _cached_contribution(
+        self, pid: str, p: str, u: Universe, table: dict[str, _Contribution] | None
+    ) -> _Contribution:
+        if table is None:
+            return self._contribution(pid, p, u)
+        c = table.get(pid)
+        if c is None:
+            c = self._contribution(pid, p, u)
+            if self._policies.get(pid) is not None and self._policies[pid].kind != "inline":
+                table[pid] = c
+        return c
+
     def _restrict(
         self, g: Grant, p: str, u: Universe, boundary: _Contribution | None, denies: list[tuple[Stmt, str]]
-    ) -> tuple[Grant | None, list[tuple[tuple[object, ...], Stmt, str, frozenset[str], tuple[Residual, ...]]]]:
+    ) -> tuple[Grant | None, list[_NoteEntry]]:
         known, residual = g.known, g.residual
         if boundary is not None:
             b_stmts = [b.stmt for b in boundary.allows]
@@ -368,22 +320,34 @@ class Evaluator:
             if len(gs) == 1:
                 evidence.append(gs[0].evidence)
                 continue
-            residual = tuple({r.name: r for g in gs for r in g.residual}.values())
-            names = {r.name for r in residual}
-            heads = {a for g in gs for a in g.evidence.actions if a not in names}
-            count = len(frozenset().union(*(g.known for g in gs))) + len(residual)
-            level = max((g.level for g in gs), key=lambda lv: lv.rank)
-            evidence.append(self._b.evidence(gs[0].stmt, "identity", heads, residual, level, count=count))
+            key = tuple(gs)  # grants hash by identity and stay referenced by the key
+            merged = self._merged.get(key)
+            if merged is None:
+                if len(self._merged) > _CACHE_LIMIT:
+                    self._merged.clear()
+                merged = self._merged[key] = self._merge(gs)
+            evidence.append(merged)
         evidence.sort(key=lambda e: -e.level.rank if e.level else 0)
         denies = tuple(
-            self._b.evidence(d, src, mk, mr.values(), None, note) for (*_, note), (d, src, mk, mr) in notes.items()
+            self._b.evidence(d, src, mk, mr.values(), None, note)
+            for (*_, note), (d, src, mk, mr) in notes.items()
         )
         unknown = sorted({a for e in evidence for a in e.unknown_actions})
         return Reach(
             level=evidence[0].level or ReachLevel.WRITE, resource_patterns=patterns,
             statements=tuple(evidence), denies=denies, unknown_actions=tuple(unknown),
-            boundary_policy_id=identity.boundary_policy_id, missing_policy_ids=self.missing_policy_ids(identity),
+            boundary_policy_id=identity.boundary_policy_id,
+            missing_policy_ids=self.missing_policy_ids(identity),
         )
+
+    def _merge(self, gs: list[Grant]) -> StatementEvidence:
+        """One statement matched several patterns of a system: one evidence entry for all of them."""
+        residual = tuple({r.name: r for g in gs for r in g.residual}.values())
+        names = {r.name for r in residual}
+        heads = {a for g in gs for a in g.evidence.actions if a not in names}
+        count = len(frozenset().union(*(g.known for g in gs))) + len(residual)
+        level = max((g.level for g in gs), key=lambda lv: lv.rank)
+        return self._b.evidence(gs[0].stmt, "identity", heads, residual, level, count=count)
 
 
 def _star_on_broad(s: Stmt) -> bool:
@@ -395,6 +359,3 @@ def _star_on_broad(s: Stmt) -> bool:
         return "*" in s.wide_resources
     return any(is_broad_resource(r) for r in s.wide_resources)
 
-
-def _replace_actions(ev: StatementEvidence, actions: tuple[str, ...], count: int) -> StatementEvidence:
-    return replace(ev, actions=actions, action_count=count)

@@ -177,3 +177,32 @@ def widen_variables(pattern: str) -> str:
 
 def has_variable(pattern: str) -> bool:
     return "${" in pattern
+
+
+_CLOUD_SCOPE = re.compile(
+    r"^(?://cloudresourcemanager\.googleapis\.com/)?(projects|folders|organizations)/[^/]+(/\*)?$"
+    r"|^/subscriptions/[^/]+(/resourceGroups/[^/]+)?(/\*)?$"
+    r"|^/providers/Microsoft\.Management/managementGroups/[^/]+(/\*)?$|^/\*?$",
+    re.IGNORECASE,
+)
+_TYPE_SPLIT = re.compile(r"[/:]")
+
+
+@lru_cache(maxsize=65536)
+def is_broad_resource(resource: str) -> bool:
+    """`*`, a whole resource type (`arn:aws:iam::1:role/*`, `arn:aws:s3:::*`), or a GCP/Azure
+    project / folder / organization / subscription / resource-group / management-group scope."""
+    if resource == "*":
+        return True
+    if not resource.startswith("arn:"):
+        return _CLOUD_SCOPE.match(resource) is not None
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return has_wildcard(resource)
+    res = parts[5]
+    if res in ("*", "*/*"):
+        return True
+    if parts[2] == "s3":  # bucket names have no type prefix: only `*` is broad
+        return False
+    pieces = _TYPE_SPLIT.split(res, maxsplit=1)
+    return len(pieces) == 2 and pieces[1] == "*"

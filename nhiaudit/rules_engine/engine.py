@@ -35,6 +35,18 @@ class Violation:
 
 
 _PARAMS = re.compile(r"\bparams\.")
+_SUBJECT_FACT = re.compile(r"\bsubject\.([A-Za-z_][A-Za-z0-9_]*)")
+_SUBJECT_ANY = re.compile(r"\bsubject\b(?!\.)")
+
+
+def referenced_facts(sources: Iterable[str]) -> set[str] | None:
+    """Top-level facts the expressions read; None when one uses `subject` as a whole."""
+    names: set[str] = set()
+    for source in sources:
+        if _SUBJECT_ANY.search(source):
+            return None
+        names.update(_SUBJECT_FACT.findall(source))
+    return names
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,14 @@ class RuleRunner:
     def __init__(self, rules: Iterable[CompiledRule], param_overrides: Mapping[str, dict] | None = None) -> None:
         self._by_kind: dict[SubjectKind, list[_Prepared]] = {}
         self._params: dict[str, dict[str, Any]] = {}
+        rules = list(rules)
+        # Converting facts to CEL values dominates evaluation: hand CEL only the facts the rules read.
+        self._needed: dict[SubjectKind, set[str] | None] = {}
+        for compiled in rules:
+            r = compiled.rule
+            needed = referenced_facts([r.when, *([r.for_each] if r.for_each else [])])
+            current = self._needed.get(r.subject, set())
+            self._needed[r.subject] = None if needed is None or current is None else current | needed
         for compiled in rules:
             self._by_kind.setdefault(compiled.rule.subject, []).append(_prepare(compiled))
             params = dict(compiled.rule.parameters)
@@ -84,8 +104,10 @@ class RuleRunner:
         if not prepared:
             return []
         out: list[Violation] = []
+        needed = self._needed.get(kind)
         for subject in subjects:
-            ctx = cel.Context({"subject": subject, "params": self._params})
+            visible = subject if needed is None else {k: subject[k] for k in needed if k in subject}
+            ctx = cel.Context({"subject": visible, "params": self._params})
             for p in prepared:
                 try:
                     result = p.program.execute(ctx)

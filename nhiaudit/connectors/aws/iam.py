@@ -19,7 +19,7 @@ class ReportTimeout(Exception):
         self.waited_seconds = waited_seconds
 
     def __str__(self) -> str:
-        return f"credential report not ready after {self.waited_seconds:.0f} s"
+        return f"credential report not ready after {self.waited_seconds:.3g} s"
 
 
 def get_authorization_details(client: Any, page_size: int = 1000) -> list[dict[str, Any]]:

@@ -53,7 +53,9 @@ def _open(
         sts = clients.client("sts")
         if opts.role_arn:
             clients = Clients(
-                assumed_session(sts, opts.role_arn, clients.region), logs, settings.inner_concurrency + 2
+                assumed_session(sts, opts.role_arn, clients.region, clients.session),
+                logs,
+                settings.inner_concurrency + 2,
             )
             sts = clients.client("sts")
         return clients, sts, sts.get_caller_identity()
@@ -103,7 +105,7 @@ def _collect_target(
     if target.role_arn:
         try:
             # `sts` is shared by every account task (clients are thread-safe, sessions are not).
-            session = assumed_session(sts, target.role_arn, own.region)
+            session = assumed_session(sts, target.role_arn, own.region, own.session)
         except (ClientError, BotoCoreError) as exc:
             return failed_account(target.account, "sts:AssumeRole", exc, how)
         clients = Clients(session, (*logs, mine), settings.inner_concurrency + 2)

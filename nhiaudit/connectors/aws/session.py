@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from nhiaudit.connectors.aws.readonly import RequestLog, install_guard
@@ -56,12 +57,18 @@ def base_session(profile: str | None) -> boto3.Session:
     return boto3.Session(profile_name=profile) if profile else boto3.Session()
 
 
-def assumed_session(sts_client: Any, role_arn: str, region: str) -> boto3.Session:
-    """A session with temporary credentials for `role_arn`. The credentials stay in memory only."""
+def assumed_session(sts_client: Any, role_arn: str, region: str, like: boto3.Session) -> boto3.Session:
+    """A session with temporary credentials for `role_arn`. The credentials stay in memory only.
+
+    It shares `like`'s botocore data loader: service models are then parsed once per run instead of once
+    per account (about 0.3 s of CPU per account otherwise)."""
     creds = sts_client.assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
+    core = botocore.session.get_session()
+    core.register_component("data_loader", like._session.get_component("data_loader"))
     return boto3.Session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
         region_name=region,
+        botocore_session=core,
     )

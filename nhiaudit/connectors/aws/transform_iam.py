@@ -297,8 +297,6 @@ def transform_authorization_details(details: Mapping[str, Any]) -> IamInventory:
                     [
                         ("path", role.get("Path")),
                         ("unique_id", role.get("RoleId")),
-                        ("description", role.get("Description")),
-                        ("max_session_duration", role.get("MaxSessionDuration")),
                     ]
                 ),
             )
