@@ -67,7 +67,7 @@ def _path(path: PathView, included: bool) -> list[str]:
     if not path.reach:
         lines.append("No system named in the policy.")
     for r in path.reach:
-        how = f"through a {len(r.hops) - 1}-step chain" if r.via_chain else "directly"
+        how = f"through a chain of {len(r.hops)} hops" if r.via_chain else "directly"
         lines += [f"- **{esc(r.system)}** — {r.access}, {how} — **{r.verdict}**", *_hops(r.hops, "    ")]
     lines += ["", "**Findings:**", "", *_finding_lines(path.findings, included), ""]
     return lines
@@ -99,7 +99,7 @@ def can_reach_markdown(result: CanReach, limit: int = MAX_MARKDOWN_ROWS) -> str:
                   for i in result.integrations]
         lines.append("")
     for r in result.identities[:limit]:
-        how = f"through a {len(r.hops) - 1}-step chain" if r.via_chain else "directly"
+        how = f"through a chain of {len(r.hops)} hops" if r.via_chain else "directly"
         names = ", ".join(f"{v.integration} ({v.verdict})" for v in r.integrations) or "no integration"
         lines += [f"- **{esc(r.identity.name)}** {code(r.identity.id)} — {r.access}, {how} — **{r.verdict}** "
                   f"({esc(names)})", *_hops(r.hops, "    ")]

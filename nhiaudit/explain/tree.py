@@ -109,7 +109,7 @@ def _for(tree: Tree, path: PathView) -> None:
 
 
 def reach_text(r: ReachView) -> Text:
-    how = f"through a {len(r.hops) - 1}-step chain" if r.via_chain else "directly"
+    how = f"through a chain of {len(r.hops)} hops" if r.via_chain else "directly"
     detail = ", ".join(x for x in (r.environment, r.classification, r.system_kind) if x)
     return Text.assemble((r.system, "bold"), (f" [{detail}]" if detail else "", "dim"), f" {r.access} {how} ",
                          (r.verdict, VERDICT_STYLE.get(r.verdict, "")))
@@ -179,7 +179,7 @@ def can_reach_tree(result: CanReach, limit: int = MAX_LISTED) -> Tree:
                                      f" via {', '.join(item.identities)}"))
     branch = root.add(Text("identities:", style="bold"))
     for r in result.identities[:limit]:
-        how = f"through a {len(r.hops) - 1}-step chain" if r.via_chain else "directly"
+        how = f"through a chain of {len(r.hops)} hops" if r.via_chain else "directly"
         names = ", ".join(v.integration for v in r.integrations) or "no integration"
         where = f" [{r.identity.provider} {r.identity.kind}] {r.identity.id}"
         node = branch.add(Text.assemble((r.identity.name, "bold"), (where, "dim"),
