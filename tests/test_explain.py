@@ -198,3 +198,18 @@ def test_no_findings_skips_the_rules(tmp_path):
     data = json.loads(out_file.read_text())
     assert data["findings_included"] is False and data["paths"][0]["findings"] == []
     assert data["paths"][0]["reach"][0]["verdict"] == "must_not_reach"
+
+
+def test_incomplete_collection_still_answers_and_exits_3(tmp_path):
+    from nhiaudit.inventory.model import CollectionIssue, Provider
+
+    issue = CollectionIssue(provider=Provider.AWS, account="111122223333", operation="ListRoles",
+                            message="AccessDenied", missing="roles")
+    partial = load_snapshot(SNAPSHOT).model_copy(update={"collection_issues": [issue]})
+    path = tmp_path / "partial.json"
+    partial.write(path)
+    result = CliRunner().invoke(build_app(), ["explain", "--can-reach", "customer-pii", "--snapshot", str(path),
+                                              "--policy", str(POLICY), "--as-of", AS_OF, "--format", "json"])
+    assert result.exit_code == 3
+    assert COPILOT in {r["identity"]["id"] for r in json.loads(result.stdout)["identities"]}
+    assert "collection incomplete" in result.stderr

@@ -21,7 +21,7 @@ R = TypeVar("R")
 
 def stderr_console(quiet: bool = False) -> Console:
     """Progress and logs go to stderr; created per command, never at import time."""
-    return Console(stderr=True, quiet=quiet, highlight=False)
+    return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
 
 
 def stdout_console() -> Console:

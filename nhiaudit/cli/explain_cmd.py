@@ -37,10 +37,10 @@ def register(app: typer.Typer) -> None:
 def explain(
     target: Annotated[str | None, typer.Argument(
         help="Integration name, identity id (ARN, SA e-mail, object id) or a unique fragment of either.",
-        show_default=False)] = None,
+        show_default=False, metavar="TARGET")] = None,
     can_reach: Annotated[str | None, typer.Option(
-        "--can-reach", help="Instead: every identity and integration that can reach this policy system, "
-        "and how.")] = None,
+        "--can-reach", metavar="SYSTEM",
+        help="Instead: every identity and integration that can reach this policy system, and how.")] = None,
     snapshot: SnapshotOpt = None,
     imports: ImportOpt = None,
     policy: PolicyOpt = None,

@@ -41,8 +41,9 @@ def graph(
     fmt: Annotated[GraphFormat, typer.Option(
         "--format", "-f", help="graphml (Gephi, yEd), dot (Graphviz), mermaid (GitHub Markdown) or json "
         "(node-link).")] = GraphFormat.JSON,
-    focus: Annotated[str | None, typer.Option("--focus", help="Only the neighbourhood of this integration, "
-                                              "identity, system or node id.")] = None,
+    focus: Annotated[str | None, typer.Option(
+        "--focus", metavar="TARGET", help="Only the neighbourhood of this integration, identity, system or node "
+        "id.")] = None,
     depth: Annotated[int, typer.Option("--depth", min=0, help="Hops around --focus, in any direction.")] = 2,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
     aws: AwsOpt = False,

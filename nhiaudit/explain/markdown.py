@@ -80,8 +80,10 @@ def explanation_markdown(expl: Explanation) -> str:
     lines += [f"> {esc(note)}" for note in expl.notes]
     if expl.notes:
         lines.append("")
-    for path in expl.paths:
+    for path in expl.paths[:MAX_MARKDOWN_ROWS]:
         lines += _path(path, expl.findings_included)
+    if len(expl.paths) > MAX_MARKDOWN_ROWS:
+        lines += [f"*{len(expl.paths) - MAX_MARKDOWN_ROWS} more paths: use `--format json` for all.*", ""]
     if expl.other_findings or not expl.paths:
         lines += ["## Other findings about the target", "",
                   *_finding_lines(expl.other_findings, expl.findings_included), ""]

@@ -146,7 +146,7 @@ def explanation_tree(expl: Explanation) -> Tree:
     root = Tree(title)
     for note in expl.notes:
         root.add(Text(note, style="yellow"))
-    for path in expl.paths:
+    for path in expl.paths[:MAX_LISTED]:
         label = path.task.integration or "undeclared"
         ai = ("  can call AI models", "magenta") if path.can_invoke_ai else ("  no AI access found", "dim")
         node = root.add(Text.assemble(("AI access path: ", "bold"), label, " -> ", path.identity.name, ai))
@@ -157,6 +157,8 @@ def explanation_tree(expl: Explanation) -> Tree:
             node.add(Text.assemble(("calls AI: ", "bold"), reason))
         _reaches(node, path)
         _findings(node, path.findings, expl.findings_included)
+    if len(expl.paths) > MAX_LISTED:
+        root.add(Text(f"(+{len(expl.paths) - MAX_LISTED} more paths: use --format json for all)", style="dim"))
     if expl.other_findings or not expl.paths:
         _findings(root, expl.other_findings, expl.findings_included, "other findings about the target")
     return root

@@ -5,33 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from nhiaudit.facts.context import FactContext, days_between
-from nhiaudit.inventory.model import STATIC_CREDENTIAL_TYPES, Identity
+from nhiaudit.facts.escalation import ai_vendor_grants, escalation_path, estate_analysis, estate_profiles
+from nhiaudit.facts.reuse import environment_crossing, environment_sources, served_integrations, workload_integration
+from nhiaudit.facts.trust_facts import trust_facts
+from nhiaudit.inventory.model import STATIC_CREDENTIAL_TYPES, Identity, IdentityKind
+from nhiaudit.policy.model import Integration
+
+MAX_CROSSING_PATHS = 3
 
 
 def ai_access(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
     """How the identity can call AI models: allowing statements and AI vendor grants."""
-    data = ctx.ai_capability.get(identity.provider.value, {})
     found: list[dict[str, Any]] = []
-    actions = data.get("actions", [])
-    if actions:
-        for ev in ctx.evaluator.allowed_actions(identity, actions):
-            found.append({
-                "via": "permission", "reason": ev.reason, "policy_id": ev.policy_id,
-                "actions": list(ev.actions), "conditional": bool(ev.conditions),
-                "wildcard_only": ev.not_action or all(a == "*" for a in ev.statement_actions),
-            })
-    vendors = {v.lower() for v in data.get("delegated_resources", [])}
-    for grant in ctx.estate.snapshot.delegated_grants:
-        if grant.identity_id == identity.id and grant.resource.lower() in vendors:
-            found.append({"via": "delegated_grant", "reason": f"grant {grant.id} to {grant.resource}: "
-                          f"{' '.join(grant.scopes)}", "wildcard_only": False})
+    for ev in estate_profiles(ctx).get(identity).ai:
+        found.append({
+            "via": "permission", "reason": ev.reason, "policy_id": ev.policy_id,
+            "actions": list(ev.actions), "conditional": bool(ev.conditions),
+            "wildcard_only": ev.not_action or all(a == "*" for a in ev.statement_actions),
+        })
+    for grant in ai_vendor_grants(ctx).get(identity.id, ()):
+        found.append({"via": "delegated_grant", "reason": f"grant {grant.id} to {grant.resource}: "
+                      f"{' '.join(grant.scopes)}", "wildcard_only": False})
     return found
 
 
-def reach_facts(ctx: FactContext, identity: Identity, integrations: list) -> tuple[list, list]:
-    """Reachable systems with path and the policy verdict; and the out-of-scope subset."""
+def reach_facts(ctx: FactContext, identity: Identity, integrations: list[Integration],
+                environments: list[str]) -> tuple[list, list, list]:
+    """Reachable systems with the policy verdict; the out-of-scope subset; the environment crossings."""
     reach: list[dict[str, Any]] = []
     out_of_scope: list[dict[str, Any]] = []
+    crossings: list[dict[str, Any]] = []
     systems = ctx.policy.systems
     for sr in ctx.reach.systems_for(identity.id):
         system = systems[sr.system]
@@ -51,20 +54,47 @@ def reach_facts(ctx: FactContext, identity: Identity, integrations: list) -> tup
         for integration_name, verdict in verdicts:
             out_of_scope.append({**entry, "integration": integration_name, "verdict": verdict,
                                  "key": f"{integration_name}/{sr.system}", "path": sr.path_text()})
-    return reach, out_of_scope
+        if environment_crossing(entry, environments):
+            crossings.append({"system": sr.system, "environment": entry["environment"], "access": entry["access"],
+                              "via_chain": sr.via_chain, "classification": entry["classification"],
+                              "path": sr.path_text() if len(crossings) < MAX_CROSSING_PATHS else []})
+    return reach, out_of_scope, crossings
+
+
+def _ai_via_chain(ctx: FactContext, identity: Identity) -> dict[str, Any]:
+    analysis = estate_analysis(ctx)
+    found = analysis.ai_chains.path(identity.id) if identity.id not in analysis.ai_sources else None
+    if found is None:
+        return {"target": "", "target_name": "", "target_declared": False, "target_integrations": [],
+                "how": "", "hops": [], "length": 0}
+    target_id, hops = found
+    target = ctx.estate.identities[target_id]
+    how = next((a["reason"] for a in ai_access(ctx, target) if not a["wildcard_only"]), "")
+    names = ctx.estate.bindings.get(target_id, [])
+    return {"target": target_id, "target_name": target.name, "target_declared": bool(names),
+            "target_integrations": list(names), "how": how, "hops": hops, "length": len(hops)}
 
 
 def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     now = ctx.now
+    analysis = estate_analysis(ctx)
+    profile = analysis.profile(identity)
     integrations = ctx.integrations_of(identity)
     credentials = ctx.credentials_by_identity.get(identity.id, [])
     workloads = ctx.workloads_by_identity.get(identity.id, [])
-    reach, out_of_scope = reach_facts(ctx, identity, integrations)
+    env_sources = environment_sources(identity, integrations, workloads)
+    environments = sorted({e["environment"] for e in env_sources})
+    reach, out_of_scope, crossings = reach_facts(ctx, identity, integrations, environments)
     ai = ai_access(ctx, identity)
     days_inactive = days_between(now, identity.last_activity or identity.created)
     human = identity.human_use
-    admin = ctx.evaluator.is_admin(identity)
+    admin = profile.admin
     rules = ctx.credential_rules_for(identity)
+    creds = [{"id": c.id, "type": c.type.value, "static": c.type in STATIC_CREDENTIAL_TYPES,
+              "active": c.active, "age_days": days_between(now, c.created) or 0} for c in credentials]
+    interactive = bool(human and (human.console_password or human.interactive_sign_in))
+    machine_signs = bool(integrations or workloads or any(c["static"] and c["active"] for c in creds))
+    wildcard_actions, wildcard_evidence = analysis.profiles.wildcards(identity)
     return {
         "id": identity.id, "name": identity.name, "provider": identity.provider.value,
         "account": identity.account, "kind": identity.kind.value, "tags": dict(identity.tags),
@@ -75,18 +105,28 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "disabled": identity.disabled,
         "declared": bool(integrations),
         "integrations": [i.name for i in integrations],
-        "environments": ctx.environments_of(identity),
+        "served_integrations": served_integrations(integrations, workloads),
+        "environments": environments,
+        "environment_sources": env_sources,
+        "env_crossings": crossings,
         "workloads": [{"id": w.id, "kind": w.kind, "name": w.name,
-                       "integration": w.tags.get("integration", "")} for w in workloads],
-        "credentials": [{"id": c.id, "type": c.type.value, "static": c.type in STATIC_CREDENTIAL_TYPES,
-                         "active": c.active, "age_days": days_between(now, c.created) or 0} for c in credentials],
+                       "integration": workload_integration(w)} for w in workloads],
+        "credentials": creds,
         "can_invoke_ai": bool(ai),
         "ai_explicit": any(not a["wildcard_only"] for a in ai),
         "ai_access": ai,
+        "ai_via_chain": _ai_via_chain(ctx, identity),
         "reach": reach,
         "out_of_scope": out_of_scope,
         "is_admin": admin is not None,
         "admin_evidence": admin.reason if admin is not None else "",
+        "wildcard_actions": wildcard_actions,
+        "wildcard_evidence": wildcard_evidence,
+        "escalations": analysis.escalations.get(identity.id, []),
+        "escalation_path": escalation_path(ctx, analysis, identity) if admin is None else
+        {"target": "", "target_name": "", "target_reason": "", "hops": [], "length": 0},
+        "trusts": trust_facts(ctx, identity),
+        "looks_human": interactive and not machine_signs and identity.kind is IdentityKind.USER,
         "human_use": {
             "console_password": bool(human and human.console_password),
             "password_days_since_use": days_between(now, human.password_last_used) if human and

@@ -43,18 +43,44 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "disabled": (False, "the identity is disabled"),
         "declared": (False, "at least one policy integration lists this identity"),
         "integrations": ([], "names of the integrations listing this identity"),
-        "environments": ([], "environments from tags (environment/env/stage) and from its integrations"),
+        "served_integrations": ([], "integrations it serves: those listing it plus those its workloads are "
+                                    "tagged for (tag `integration`)"),
+        "environments": ([], "environments it belongs to: from its tags (environment/env/stage, comma-separated "
+                             "values allowed), its integrations and its workloads' tags"),
+        "environment_sources": ([], "where each environment comes from: list of {environment, source}"),
+        "env_crossings": ([], "reached systems whose environment is not one of its environments (both known): "
+                              "list of {system, environment, access, via_chain, classification, path}; "
+                              "`path` is filled for the first three"),
         "workloads": ([], "workloads running as it: list of {id, kind, name, integration}"),
         "credentials": ([], "its credentials: list of {id, type, static, active, age_days}"),
-        "can_invoke_ai": (False, "it can call an AI model (rules/ai_capability.yaml)"),
+        "can_invoke_ai": (False, "it can call an AI model (rules/data/ai_capability.yaml)"),
         "ai_explicit": (False, "the AI capability comes from a grant naming AI actions, not only a full `*`"),
         "ai_access": ([], "how it can call AI models: list of {via, reason, wildcard_only, ...}"),
+        "ai_via_chain": ({"target": "", "target_name": "", "target_declared": False, "target_integrations": [],
+                          "how": "", "hops": [], "length": 0},
+                         "shortest role-assumption / impersonation path to an identity that can call AI models "
+                         "explicitly (empty target when none, or when it can itself)"),
         "reach": ([], "systems reachable directly or via chains: list of {system, access, via_chain, "
                       "environment, classification, kind, hops, verdict}"),
         "out_of_scope": ([], "reach entries its integration does not allow: {system, integration, verdict "
                              "(must_not_reach|not_in_may_reach), access, path, key, ...}"),
         "is_admin": (False, "allowed every action on every resource"),
         "admin_evidence": ("", "the statement that makes it admin"),
+        "wildcard_actions": ([], "service-wide wildcard actions (`*`, `s3:*`, `Microsoft.Storage/*`, `NotAction`) "
+                                 "granted on all resources of their scope, as attached"),
+        "wildcard_evidence": ([], "the statements granting `wildcard_actions`"),
+        "escalations": ([], "single-step privilege escalations (rules/data/privilege_escalation.yaml) its effective "
+                            "permissions allow; not computed for admins: list of {technique, title, actions, how, "
+                            "statements, conditional, target_type (self|passed_role|principal|workload), targets, "
+                            "target_count, admin_targets, to_admin, key}"),
+        "escalation_path": ({"target": "", "target_name": "", "target_reason": "", "hops": [], "length": 0},
+                            "shortest role-assumption / impersonation path to an identity that is admin or can "
+                            "make itself admin (empty target when none; not computed for admins)"),
+        "trusts": ([], "who may act as it: list of {principal, kind (assume_role|impersonate|owner|federated|"
+                       "service), reason, conditions: [{operator, key (lower case), values}], principal_account, "
+                       "cross_account, foreign (account outside the scanned inventory), principal_known}"),
+        "looks_human": (False, "an IAM user with a console password / interactive sign-in and no sign of "
+                               "machine use (no integration, workload or active static credential)"),
         "human_use": ({"console_password": False, "password_days_since_use": -1, "interactive_sign_in": False,
                        "mfa_active": False}, "signs of interactive human use"),
         "policy": ({k: v for k, (v, _) in _CRED_RULES.items()}, "effective credential rules: "

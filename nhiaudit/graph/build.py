@@ -43,6 +43,9 @@ class EstateGraph:
     identities: dict[str, Identity]
     bindings: dict[str, list[str]]  # identity id -> integration names binding it
     unmatched_bindings: list[tuple[int, int, str]] = field(default_factory=list)  # (integration idx, pos, pattern)
+    # Recorded while building, so reachability does not have to scan every edge of the graph again.
+    act_as: list[tuple[str, str, str, str]] = field(default_factory=list)  # (from node, to node, kind, reason)
+    direct_reach: dict[str, dict[str, tuple[AccessLevel, str]]] = field(default_factory=dict)  # node->system
 
 
 def system_provider(pattern: str) -> Provider | None:
@@ -88,13 +91,14 @@ def _add_identity_nodes(g: nx.MultiDiGraph, snapshot: Snapshot) -> None:
         node = credential_node(cred.identity_id, cred.id)
         g.add_node(node, kind=NodeKind.CREDENTIAL.value, label=cred.id, provider=cred.provider.value,
                    credential_type=cred.type.value, ref=cred.id)
-        g.add_edge(node, identity_node(cred.identity_id), kind=EdgeKind.AUTHENTICATES.value,
+        g.add_edge(node, identity_node(cred.identity_id), key=EdgeKind.AUTHENTICATES.value,
+                   kind=EdgeKind.AUTHENTICATES.value,
                    reason=f"{cred.type.value} {cred.id} authenticates as this identity")
     for wl in snapshot.workloads:
         node = workload_node(wl.id)
         g.add_node(node, kind=NodeKind.WORKLOAD.value, label=wl.name, provider=wl.provider.value,
                    account=wl.account, workload_kind=wl.kind, ref=wl.id)
-        g.add_edge(node, identity_node(wl.identity_id), kind=EdgeKind.RUNS_AS.value,
+        g.add_edge(node, identity_node(wl.identity_id), key=EdgeKind.RUNS_AS.value, kind=EdgeKind.RUNS_AS.value,
                    reason=f"{wl.kind} {wl.name} runs as this identity")
 
 
@@ -108,12 +112,25 @@ def _add_policy_nodes(g: nx.MultiDiGraph, policy: WrittenPolicy, bindings: dict[
                    ref=integration.name, environment=integration.environment or "", owner=integration.owner or "")
     for iid, names in bindings.items():
         for name in names:
-            g.add_edge(integration_node(name), identity_node(iid), kind=EdgeKind.BOUND_TO.value,
+            g.add_edge(integration_node(name), identity_node(iid), key=EdgeKind.BOUND_TO.value,
+                       kind=EdgeKind.BOUND_TO.value,
                        reason=f"policy integration '{name}' lists this identity")
 
 
+def _add_reach_edge(g: nx.MultiDiGraph, direct: dict[str, dict[str, tuple[AccessLevel, str]]], identity_id: str,
+                    system: str, level: AccessLevel, reason: str, evidence: dict) -> None:
+    node = identity_node(identity_id)
+    key = "delegated" if "delegated_grant" in evidence else EdgeKind.CAN_REACH.value
+    g.add_edge(node, system_node(system), key=key, kind=EdgeKind.CAN_REACH.value, access=level.value,
+               reason=reason, evidence=evidence)
+    current = direct.setdefault(node, {}).get(system)
+    if current is None or level.rank > current[0].rank:
+        direct[node][system] = (level, reason)
+
+
 def _add_reach_edges(
-    g: nx.MultiDiGraph, snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator
+    g: nx.MultiDiGraph, snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator,
+    direct: dict[str, dict[str, tuple[AccessLevel, str]]],
 ) -> None:
     """Direct identity -> system edges, from each identity's effective permissions."""
     systems_by_provider: dict[Provider | None, list[tuple[str, list[str]]]] = defaultdict(list)
@@ -147,13 +164,12 @@ def _add_reach_edges(
             reach = evaluator.reach(ident, arn_patterns) if arn_patterns and touches(ident, name, arn_patterns) \
                 else None
             if reach is not None:
-                g.add_edge(identity_node(ident.id), system_node(name), kind=EdgeKind.CAN_REACH.value,
-                           access=reach.level.value, reason=reach.reason, evidence=compact_reach_evidence(reach))
+                _add_reach_edge(g, direct, ident.id, name, AccessLevel(reach.level.value), reach.reason,
+                                compact_reach_evidence(reach))
             grant_hit = _delegated_reach(delegated.get(ident.id, ()), patterns)
             if grant_hit is not None:
                 access, reason = grant_hit
-                g.add_edge(identity_node(ident.id), system_node(name), kind=EdgeKind.CAN_REACH.value,
-                           access=access.value, reason=reason, evidence={"delegated_grant": reason})
+                _add_reach_edge(g, direct, ident.id, name, access, reason, {"delegated_grant": reason})
 
 
 def compact_reach_evidence(reach: Reach) -> dict:
@@ -201,14 +217,17 @@ def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator)
     bindings, unmatched = bind_integrations(policy, identities)
     _add_identity_nodes(g, snapshot)
     _add_policy_nodes(g, policy, bindings)
-    _add_reach_edges(g, snapshot, policy, evaluator)
+    direct: dict[str, dict[str, tuple[AccessLevel, str]]] = {}
+    _add_reach_edges(g, snapshot, policy, evaluator, direct)
+    act_as: list[tuple[str, str, str, str]] = []
     for edge in act_as_edges(snapshot, identities, evaluator):
         if edge.source in identities:
             source = identity_node(edge.source)
+            act_as.append((source, identity_node(edge.target), edge.kind.value, edge.reason))
         else:
             source = external_node(edge.source)
             g.add_node(source, kind=NodeKind.EXTERNAL_PRINCIPAL.value, label=edge.source, ref=edge.source)
-        g.add_edge(source, identity_node(edge.target), kind=edge.kind.value, reason=edge.reason,
+        g.add_edge(source, identity_node(edge.target), key=edge.kind.value, kind=edge.kind.value, reason=edge.reason,
                    conditions=edge.conditions)
     return EstateGraph(graph=g, snapshot=snapshot, policy=policy, identities=identities, bindings=bindings,
-                       unmatched_bindings=unmatched)
+                       unmatched_bindings=unmatched, act_as=act_as, direct_reach=direct)

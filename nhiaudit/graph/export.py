@@ -116,9 +116,10 @@ _DOT_ATTRS = ("kind", "provider", "account", "ref")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def dot_string(text: str) -> str:
-    """A DOT double-quoted string: backslash and quote escaped, so no `\\N`-style escapes survive."""
-    text = _CONTROL.sub(" ", text).replace("\\", "\\\\").replace('"', '\\"')
+def dot_string(text: str, expansions: int = 1) -> str:
+    """A DOT double-quoted string: quotes escaped, backslashes doubled once per escString expansion the
+    attribute goes through (labels: one; SVG tooltips: two), so no `\\N`-style escape survives."""
+    text = _CONTROL.sub(" ", text).replace("\\", "\\" * (2 ** expansions)).replace('"', '\\"')
     return f'"{text}"'
 
 
@@ -131,17 +132,23 @@ def to_dot(g: nx.MultiDiGraph) -> str:
         attrs = {"label": f"{first}\n{second}", "tooltip": node,
                  "shape": _DOT_SHAPES.get(str(data.get("kind")), "box")}
         attrs.update({f"nhi_{k}": str(data[k]) for k in _DOT_ATTRS if data.get(k)})
-        body = ", ".join(f"{k}={_dot_label(v) if k == 'label' else dot_string(v)}" for k, v in attrs.items())
+        body = ", ".join(f"{k}={_dot_value(k, v)}" for k, v in attrs.items())
         lines.append(f"  {ids[node]} [{body}];")
     for u, v, data in g.edges(data=True):
         attrs = {"label": _edge_label(data), "tooltip": str(data.get("reason", "")),
                  "nhi_kind": str(data.get("kind", ""))}
         if data.get("access"):
             attrs["nhi_access"] = str(data["access"])
-        body = ", ".join(f"{k}={dot_string(val)}" for k, val in attrs.items())
+        body = ", ".join(f"{k}={_dot_value(k, val)}" for k, val in attrs.items())
         lines.append(f"  {ids[u]} -> {ids[v]} [{body}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _dot_value(key: str, value: str) -> str:
+    if key == "label":
+        return _dot_label(value)
+    return dot_string(value, expansions=2 if key == "tooltip" else 1)
 
 
 def _dot_label(text: str) -> str:

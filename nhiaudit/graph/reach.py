@@ -7,14 +7,13 @@ reconstructed on demand from "via" pointers, so no per-identity search of the wh
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
 from nhiaudit.graph.build import EstateGraph
-from nhiaudit.graph.model import ACT_AS_EDGES, AccessLevel, EdgeKind, identity_node, system_node
+from nhiaudit.graph.model import AccessLevel, EdgeKind, identity_node, system_node
 
 
 @dataclass(frozen=True)
@@ -56,22 +55,12 @@ class _Via:
 
 class Reachability:
     def __init__(self, estate: EstateGraph) -> None:
-        self._g = estate.graph
         self._act_as = nx.DiGraph()
-        self._direct: dict[str, dict[str, tuple[AccessLevel, dict]]] = defaultdict(dict)
-        for node, data in self._g.nodes(data=True):
-            if data.get("kind") == "identity":
-                self._act_as.add_node(node)
-        for u, v, data in self._g.edges(data=True):
-            kind = data.get("kind")
-            if kind in ACT_AS_EDGES and u in self._act_as and v in self._act_as:
-                self._act_as.add_edge(u, v, kind=kind, reason=data.get("reason", ""))
-            elif kind == EdgeKind.CAN_REACH:
-                system = self._g.nodes[v]["ref"]
-                level = AccessLevel(data["access"])
-                current = self._direct[u].get(system)
-                if current is None or level.rank > current[0].rank:
-                    self._direct[u][system] = (level, data)
+        self._act_as.add_nodes_from(identity_node(i) for i in estate.identities)
+        for u, v, kind, reason in estate.act_as:
+            if not self._act_as.has_edge(u, v):
+                self._act_as.add_edge(u, v, kind=kind, reason=reason)
+        self._direct = estate.direct_reach
         self._compute()
 
     def _compute(self) -> None:
@@ -152,8 +141,8 @@ class Reachability:
             via = self._best[self._component[current]][system]
             hops.extend(self._inside(current, via.member))
             if via.next_node is None:
-                direct_level, data = self._direct[via.member][system]
-                hops.append(Hop(via.member, system_node(system), EdgeKind.CAN_REACH.value, data.get("reason", ""),
+                direct_level, reason = self._direct[via.member][system]
+                hops.append(Hop(via.member, system_node(system), EdgeKind.CAN_REACH.value, reason,
                                 direct_level.value))
                 break
             hops.append(self._act_hop(via.member, via.next_node))

@@ -1,8 +1,7 @@
 """Who can act as whom: role assumption (AWS), impersonation (GCP), ownership (Entra).
 
 Computed from an index of trust records by principal, so the cost is linear in identities plus the
-candidate trusts each one matches, never a comparison of every pair. Identities whose policy set grants
-no `sts:AssumeRole` at all are skipped after one cached check.
+candidate trusts each one matches, never a comparison of every pair.
 """
 
 from __future__ import annotations
@@ -12,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nhiaudit.graph.model import EdgeKind
-from nhiaudit.inventory.model import Identity, Provider, Trust, TrustKind
+from nhiaudit.inventory.model import Identity, Policy, Provider, Trust, TrustKind
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.patterns import glob_match, widen_variables
 from nhiaudit.permissions.results import StatementEvidence
 
 ASSUME_ACTION = "sts:AssumeRole"
@@ -34,27 +34,66 @@ def aws_account_root(account: str) -> str:
 
 
 class _AssumeGrants:
-    """Whether an identity's policy set allows sts:AssumeRole at all (cached), then the exact check."""
+    """Answers "may this identity call sts:AssumeRole on that role?" with work shared per policy set.
 
-    def __init__(self, evaluator: Evaluator) -> None:
+    Per distinct (policies, boundary): the allowing statements, and whether anything could narrow them
+    (a boundary, or a Deny that may cover sts:AssumeRole). Without narrowing, matching a role ARN against
+    the allowing statements' resources is exact; otherwise the evaluator decides.
+    """
+
+    def __init__(self, evaluator: Evaluator, policies: dict[str, Policy]) -> None:
         self._evaluator = evaluator
-        self._any: dict[tuple, bool] = {}
+        self._policies = policies
+        self._cache: dict[tuple, tuple[list[StatementEvidence], bool]] = {}
+        self._reasons: dict[int, str] = {}  # evidence objects stay alive in _cache, so ids are stable
 
-    def any(self, identity: Identity) -> bool:
+    def _may_be_denied(self, identity: Identity) -> bool:
+        if identity.boundary_policy_id:
+            return True
+        for pid in identity.policy_ids:
+            policy = self._policies.get(pid)
+            for st in policy.statements if policy else ():
+                if st.effect == "Deny" and (st.not_actions or any(
+                        glob_match(a.lower(), ASSUME_ACTION.lower()) for a in st.actions)):
+                    return True
+        return False
+
+    def _get(self, identity: Identity) -> tuple[list[StatementEvidence], bool]:
         key = (identity.policy_ids, identity.boundary_policy_id)
-        hit = self._any.get(key)
+        hit = self._cache.get(key)
         if hit is None:
-            hit = self._any[key] = bool(self._evaluator.allowed_actions(identity, (ASSUME_ACTION,), "*"))
+            allows = self._evaluator.allowed_actions(identity, (ASSUME_ACTION,), "*")
+            allows.sort(key=lambda e: bool(e.conditions))
+            hit = self._cache[key] = (allows, bool(allows) and self._may_be_denied(identity))
         return hit
 
+    def reason(self, evidence: StatementEvidence) -> str:
+        """Evidence reasons are computed properties; the same statement allows many edges."""
+        text = self._reasons.get(id(evidence))
+        if text is None:
+            text = self._reasons[id(evidence)] = evidence.reason
+        return text
+
+    def any(self, identity: Identity) -> bool:
+        return bool(self._get(identity)[0])
+
     def allowing(self, identity: Identity, role_arn: str) -> StatementEvidence | None:
-        return self._evaluator.can_perform(identity, ASSUME_ACTION, role_arn)
+        allows, narrowed = self._get(identity)
+        if narrowed:
+            return self._evaluator.can_perform(identity, ASSUME_ACTION, role_arn)
+        for ev in allows:
+            hit = any(glob_match(widen_variables(r), role_arn) for r in ev.statement_resources)
+            if hit != ev.not_resource:
+                return ev
+        return None
 
 
 def _aws_edges(ident: Identity, candidates: list[Trust], identities: dict[str, Identity],
                grants: _AssumeGrants) -> list[ActAsEdge]:
     edges = []
     has_grants = grants.any(ident)
+    if not has_grants:  # only trusts naming this identity can apply
+        candidates = [t for t in candidates if t.principal == ident.id]
     for trust in candidates:
         target = identities.get(trust.identity_id)
         if target is None or target.id == ident.id:
@@ -69,7 +108,7 @@ def _aws_edges(ident: Identity, candidates: list[Trust], identities: dict[str, I
             continue
         edges.append(ActAsEdge(
             ident.id, target.id, EdgeKind.CAN_ASSUME,
-            f"{allowed.reason}; {trust.reason} trusts {trust.principal}",
+            f"{grants.reason(allowed)}; {trust.reason} trusts {trust.principal}",
             trust.conditions,
         ))
     return edges
@@ -79,7 +118,7 @@ def act_as_edges(snapshot: Snapshot, identities: dict[str, Identity], evaluator:
     by_principal: dict[str, list[Trust]] = defaultdict(list)
     for trust in snapshot.trusts:
         by_principal[trust.principal].append(trust)
-    grants = _AssumeGrants(evaluator)
+    grants = _AssumeGrants(evaluator, {p.id: p for p in snapshot.policies})
 
     edges: list[ActAsEdge] = []
     for ident in identities.values():

@@ -14,14 +14,15 @@ from typing import Any
 
 import cel
 
+from nhiaudit.errors import NhiauditError
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.findings import Severity
 from nhiaudit.rules_engine.loader import CompiledRule
 from nhiaudit.rules_engine.template import render_message
 
 
-class RuleEvaluationError(Exception):
-    """A rule's expression failed at run time (e.g. a missing map key)."""
+class RuleEvaluationError(NhiauditError):
+    """A rule's expression failed at run time (e.g. a missing map key). Exit status 2."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class RuleRunner:
                 except (KeyError, ValueError, TypeError, RuntimeError) as exc:
                     raise RuleEvaluationError(
                         f"rule {p.compiled.rule.id} ({p.compiled.rule.source_file}) failed on "
-                        f"{subject.get('id') or subject.get('name') or subject}: {exc}"
+                        f"{subject.get('id') or subject.get('name') or subject}: {type(exc).__name__}: {exc}"
                     ) from None
                 if p.compiled.rule.for_each:
                     for item in result or []:

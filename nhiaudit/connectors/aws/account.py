@@ -73,28 +73,40 @@ class _Issues:
             self.add(operation, describe_error(exc), missing)
             return None
 
+    def start_many(
+        self, operation: str, missing: str, fn: Callable[[str], T], keys: list[str], pool: ThreadPoolExecutor
+    ) -> Callable[[], dict[str, T]]:
+        """Start fn for each key on the pool; the returned function waits for them. Failures become one
+        issue naming the keys that failed."""
+        failures: list[tuple[str, BaseException]] = []
+
+        def one(key: str) -> tuple[str, T] | None:
+            try:
+                return key, fn(key)
+            except (ClientError, BotoCoreError) as exc:
+                failures.append((key, exc))
+                return None
+
+        futures = [pool.submit(one, key) for key in keys]
+
+        def gather() -> dict[str, T]:
+            results = dict(r for r in (f.result() for f in futures) if r is not None)
+            if failures:
+                names = sorted(k for k, _ in failures)
+                shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+                self.add(
+                    operation,
+                    f"{describe_error(failures[0][1])} ({len(failures)} of {len(keys)} calls: {shown})",
+                    missing,
+                )
+            return results
+
+        return gather
+
     def attempt_many(
         self, operation: str, missing: str, fn: Callable[[str], T], keys: list[str], pool: ThreadPoolExecutor
     ) -> dict[str, T]:
-        """Call fn for each key in parallel; failures become one issue naming the keys that failed."""
-        results: dict[str, T] = {}
-        failures: list[tuple[str, BaseException]] = []
-
-        def one(key: str) -> None:
-            try:
-                results[key] = fn(key)
-            except (ClientError, BotoCoreError) as exc:
-                failures.append((key, exc))
-
-        list(pool.map(one, keys))
-        if failures:
-            names = ", ".join(sorted(k for k, _ in failures)[:10]) + (", ..." if len(failures) > 10 else "")
-            self.add(
-                operation,
-                f"{describe_error(failures[0][1])} ({len(failures)} of {len(keys)} calls: {names})",
-                missing,
-            )
-        return results
+        return self.start_many(operation, missing, fn, keys, pool)()
 
 
 def collect_account(
@@ -105,10 +117,10 @@ def collect_account(
     iam = clients.client("iam")
     started = datetime.now(UTC)
     with ThreadPoolExecutor(settings.inner_concurrency, thread_name_prefix=f"nhiaudit-{account}") as pool:
-        # Report generation runs on AWS's side while authorization details are fetched.
-        state = issues.attempt(
-            "iam:GenerateCredentialReport", MISSING_REPORT, iam_api.start_credential_report, iam
-        )
+        # Regional workload calls run on the pool while IAM is read; the credential report is generated
+        # on AWS's side while authorization details are fetched.
+        finish_workloads = _start_workloads(clients, regions, issues, pool)
+        state = issues.attempt("iam:GenerateCredentialReport", MISSING_REPORT, iam_api.start_credential_report, iam)
         pages = issues.attempt(
             "iam:GetAccountAuthorizationDetails",
             MISSING_GAAD,
@@ -132,12 +144,10 @@ def collect_account(
                     "iam:GetCredentialReport", MISSING_REPORT, parse_credential_report, content
                 )
         _collect_keys(iam, raw, issues, pool)
-        _collect_workloads(clients, raw, regions, issues, pool)
+        finish_workloads(raw)
     return assemble_account(
         raw,
-        SourceInfo(
-            provider=Provider.AWS, account=account, method="live", collected_at=started, detail=detail
-        ),
+        SourceInfo(provider=Provider.AWS, account=account, method="live", collected_at=started, detail=detail),
     )
 
 
@@ -163,34 +173,37 @@ def _collect_keys(iam: Any, raw: RawAccount, issues: _Issues, pool: ThreadPoolEx
     )
 
 
-def _collect_workloads(
-    clients: Clients, raw: RawAccount, regions: tuple[str, ...], issues: _Issues, pool: ThreadPoolExecutor
-) -> None:
+def _start_workloads(
+    clients: Clients, regions: tuple[str, ...], issues: _Issues, pool: ThreadPoolExecutor
+) -> Callable[[RawAccount], None]:
     if not regions:
-        found = issues.attempt(
-            "ec2:DescribeRegions", MISSING_REGIONS, get_enabled_regions, clients.client("ec2")
-        )
+        found = issues.attempt("ec2:DescribeRegions", MISSING_REGIONS, get_enabled_regions, clients.client("ec2"))
         regions = tuple(found) if found else (clients.region,)
     # Clients are created here, in the account's own thread (boto3 sessions are not thread-safe).
     lambdas = {r: clients.client("lambda", r) for r in regions}
     ec2s = {r: clients.client("ec2", r) for r in regions}
-    functions = issues.attempt_many(
+    functions = issues.start_many(
         "lambda:ListFunctions",
         "Lambda execution roles",
         lambda r: get_lambda_functions(lambdas[r]),
         list(regions),
         pool,
     )
-    instances = issues.attempt_many(
+    instances = issues.start_many(
         "ec2:DescribeInstances",
         "EC2 instance profile associations",
         lambda r: get_ec2_instances(ec2s[r]),
         list(regions),
         pool,
     )
-    for region in regions:
-        raw.lambda_functions.extend(functions.get(region, []))
-        raw.ec2_reservations.extend((region, res) for res in instances.get(region, []))
+
+    def finish(raw: RawAccount) -> None:
+        by_region_functions, by_region_instances = functions(), instances()
+        for region in regions:
+            raw.lambda_functions.extend(by_region_functions.get(region, []))
+            raw.ec2_reservations.extend((region, res) for res in by_region_instances.get(region, []))
+
+    return finish
 
 
 def failed_account(account: str, operation: str, exc: BaseException, detail: str) -> Snapshot:

@@ -1,0 +1,210 @@
+"""Privilege escalation: single-step techniques (rules/data/privilege_escalation.yaml) and multi-step
+paths through role assumption / impersonation to an identity that is, or can make itself, admin.
+
+Built once per scan (see `estate_analysis`): techniques are evaluated once per distinct policy set,
+targets are selected once per distinct grant, and paths come from one reverse search over the act-as
+edges from every admin-capable identity at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from nhiaudit.facts.chains import ChainIndex
+from nhiaudit.facts.context import FactContext
+from nhiaudit.facts.escalation_data import Technique, load_escalation_catalogue
+from nhiaudit.facts.memo import memo
+from nhiaudit.facts.profiles import Profile, Profiles, TechniqueMatch
+from nhiaudit.inventory.model import Identity, Provider, TrustKind
+from nhiaudit.permissions.results import StatementEvidence
+
+MAX_LISTED_TARGETS = 5
+MAX_LISTED_STATEMENTS = 6
+Grants = tuple[tuple[tuple[str, ...], bool], ...]
+
+
+def target_resource(identity: Identity) -> str:
+    """The resource name a grant uses for an identity (GCP grants name `projects/P/serviceAccounts/E`)."""
+    if identity.provider is Provider.GCP and "@" in identity.id:
+        return f"projects/{identity.account}/serviceAccounts/{identity.id}"
+    return identity.id
+
+
+def _covered(resource: str, grants: Grants, aws: bool) -> bool:
+    for patterns, negated in grants:
+        hit = any(fnmatchcase(resource, p) or (not aws and resource.startswith(p.rstrip("/*") + "/"))
+                  for p in patterns)
+        if hit != negated:
+            return True
+    return False
+
+
+class _Targets:
+    """Candidate targets per account, and the targets each distinct grant selects (cached)."""
+
+    def __init__(self, ctx: FactContext, admins: set[str]) -> None:
+        snapshot = ctx.estate.snapshot
+        identities = ctx.estate.identities
+        self._identities = identities
+        self._admins = admins
+        self._by_service: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for trust in snapshot.trusts:
+            target = identities.get(trust.identity_id)
+            if trust.kind is TrustKind.SERVICE and target is not None and not target.disabled:
+                self._by_service[(trust.principal, target.account)].append((target.id, target.id))
+        self._by_kind: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
+        for ident in identities.values():
+            if not ident.disabled:
+                self._by_kind[(ident.provider.value, ident.account, ident.kind.value)].append(
+                    (target_resource(ident), ident.id))
+        self._by_workload: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for wl in snapshot.workloads:
+            if wl.identity_id in identities:
+                self._by_workload[(wl.account, wl.kind)].append((wl.id, wl.identity_id))
+        self._cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+    def select(self, identity: Identity, match: TechniqueMatch) -> list[str]:
+        spec = match.technique.target
+        assert spec is not None
+        grants: Grants = tuple(sorted({(e.statement_resources, e.not_resource) for e in match.evidence[spec.via]}))
+        key = (match.technique.id, identity.provider.value, identity.account, grants)
+        hit = self._cache.get(key)
+        if hit is None:
+            if spec.type == "passed_role":
+                pool = self._by_service.get((spec.service or "", identity.account), [])
+            elif spec.type == "principal":
+                pool = [c for kind in spec.kinds
+                        for c in self._by_kind.get((identity.provider.value, identity.account, kind), [])]
+            else:
+                pool = [c for kind in spec.workload_kinds for c in self._by_workload.get((identity.account, kind), [])]
+            aws = identity.provider is Provider.AWS
+            chosen = dict.fromkeys(iid for resource, iid in pool if _covered(resource, grants, aws))
+            hit = self._cache[key] = tuple(sorted(chosen, key=lambda i: (i not in self._admins, i)))
+        return [t for t in hit if t != identity.id]
+
+
+def _statements(evidence: dict[str, tuple[StatementEvidence, ...]]) -> list[str]:
+    reasons = dict.fromkeys(e.reason for evs in evidence.values() for e in evs)
+    return list(reasons)[:MAX_LISTED_STATEMENTS]
+
+
+def escalation_item(match: TechniqueMatch, targets: list[str], admins: set[str]) -> dict[str, Any]:
+    technique: Technique = match.technique
+    admin_targets = sum(1 for t in targets if t in admins)
+    return {
+        "technique": technique.id, "title": technique.title, "actions": list(technique.requires),
+        "how": technique.how, "statements": _statements(match.evidence),
+        "conditional": any(all(e.conditions for e in evs) for evs in match.evidence.values()),
+        "target_type": technique.target.type if technique.target else "self",
+        "targets": targets[:MAX_LISTED_TARGETS], "target_count": len(targets), "admin_targets": admin_targets,
+        "to_admin": technique.target is None or admin_targets > 0, "key": technique.id,
+    }
+
+
+@dataclass
+class EstateAnalysis:
+    """Estate-wide permission facts, built once per scan."""
+
+    profiles: Profiles
+    admins: dict[str, StatementEvidence]
+    escalations: dict[str, list[dict[str, Any]]]
+    escalation_chains: ChainIndex
+    ai_sources: set[str]
+    ai_chains: ChainIndex
+
+    def profile(self, identity: Identity) -> Profile:
+        return self.profiles.get(identity)
+
+
+def ai_actions_by_provider(ctx: FactContext) -> dict[Provider, tuple[str, ...]]:
+    out = {}
+    for prov in Provider:
+        actions = ctx.ai_capability.get(prov.value, {}).get("actions", [])
+        out[prov] = tuple(actions)
+    return out
+
+
+def ai_vendor_grants(ctx: FactContext) -> dict[str, list[Any]]:
+    """Identity id -> its delegated grants to AI vendors (rules/data/ai_capability.yaml)."""
+
+    def build() -> dict[str, list[Any]]:
+        vendors = {prov: {v.lower() for v in data.get("delegated_resources", [])}
+                   for prov, data in ctx.ai_capability.items()}
+        out: dict[str, list[Any]] = defaultdict(list)
+        for grant in ctx.estate.snapshot.delegated_grants:
+            if grant.resource.lower() in vendors.get(grant.provider.value, set()):
+                out[grant.identity_id].append(grant)
+        return dict(out)
+
+    return memo(ctx, "ai_vendor_grants", build)
+
+
+def _wildcard_only(ev: StatementEvidence) -> bool:
+    return ev.not_action or all(a == "*" for a in ev.statement_actions)
+
+
+def estate_profiles(ctx: FactContext) -> Profiles:
+    """Per policy-set permission answers (admin, AI capability, techniques), shared by every identity."""
+    return memo(ctx, "profiles", lambda: Profiles(ctx.evaluator, ctx.estate.snapshot.policies,
+                                                  load_escalation_catalogue(), ai_actions_by_provider(ctx)))
+
+
+def _build(ctx: FactContext) -> EstateAnalysis:
+    snapshot = ctx.estate.snapshot
+    profiles = estate_profiles(ctx)
+    admins: dict[str, StatementEvidence] = {}
+    ai_sources: set[str] = set(ai_vendor_grants(ctx))
+    with_techniques: list[tuple[Identity, Profile]] = []
+    for ident in snapshot.identities:
+        if ident.disabled:
+            continue
+        prof = profiles.get(ident)
+        if prof.admin is not None:
+            admins[ident.id] = prof.admin
+        if prof.techniques:
+            with_techniques.append((ident, prof))
+        if any(not _wildcard_only(e) for e in prof.ai):
+            ai_sources.add(ident.id)
+    admin_ids = set(admins)
+    targets = _Targets(ctx, admin_ids)
+    escalations: dict[str, list[dict[str, Any]]] = {}
+    for ident, prof in with_techniques:
+        items = []
+        for match in prof.techniques:
+            chosen = targets.select(ident, match) if match.technique.target else []
+            if match.technique.target and not chosen:
+                continue
+            items.append(escalation_item(match, chosen, admin_ids))
+        if items:
+            escalations[ident.id] = items
+    capable = admin_ids | {i for i, items in escalations.items() if any(x["to_admin"] for x in items)}
+    graph = ctx.estate.graph
+    return EstateAnalysis(profiles, admins, escalations, ChainIndex(graph, capable), ai_sources,
+                          ChainIndex(graph, ai_sources))
+
+
+def estate_analysis(ctx: FactContext) -> EstateAnalysis:
+    return memo(ctx, "estate_analysis", lambda: _build(ctx))
+
+
+EMPTY_PATH: dict[str, Any] = {"target": "", "target_name": "", "target_reason": "", "hops": [], "length": 0}
+
+
+def escalation_path(ctx: FactContext, analysis: EstateAnalysis, identity: Identity) -> dict[str, Any]:
+    """The shortest act-as path from the identity to one that is admin or can make itself admin."""
+    found = analysis.escalation_chains.path(identity.id)
+    if found is None:
+        return dict(EMPTY_PATH, hops=[])
+    target_id, hops = found
+    target = ctx.estate.identities[target_id]
+    admin = analysis.admins.get(target_id)
+    if admin is not None:
+        reason = f"{target.name} is administrator: {admin.reason}"
+    else:
+        names = [x["technique"] for x in analysis.escalations.get(target_id, []) if x["to_admin"]]
+        reason = f"{target.name} can make itself administrator: {', '.join(names)}"
+    return {"target": target_id, "target_name": target.name, "target_reason": reason, "hops": hops,
+            "length": len(hops)}

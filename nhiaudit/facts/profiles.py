@@ -1,0 +1,152 @@
+"""Permission questions answered once per distinct (policy ids, boundary) combination.
+
+Many identities share the same managed policies, so admin rights, AI capability and the escalation
+techniques an identity's permissions allow are evaluated once per combination and shared.
+Escalation techniques are pre-filtered per policy on the raw statements (an over-approximation:
+Denies and boundaries only remove), and only the survivors are evaluated precisely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from nhiaudit.facts.escalation_data import EscalationCatalogue, Technique
+from nhiaudit.inventory.model import Identity, Policy, Provider
+from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.patterns import is_broad_resource
+from nhiaudit.permissions.results import StatementEvidence
+
+Key = tuple[tuple[str, ...], str | None]
+
+
+@dataclass(frozen=True)
+class TechniqueMatch:
+    technique: Technique
+    evidence: dict[str, tuple[StatementEvidence, ...]]  # required action -> allowing statements
+
+
+@dataclass(frozen=True)
+class Profile:
+    admin: StatementEvidence | None
+    ai: tuple[StatementEvidence, ...]
+    techniques: tuple[TechniqueMatch, ...]
+
+
+class Profiles:
+    def __init__(self, evaluator: Evaluator, policies: Iterable[Policy], catalogue: EscalationCatalogue,
+                 ai_actions: dict[Provider, tuple[str, ...]]) -> None:
+        self._evaluator = evaluator
+        self._policies = {p.id: p for p in policies}
+        self._catalogue = catalogue
+        self._ai_actions = ai_actions
+        self._actions = tuple(sorted(catalogue.actions()))
+        self._lower = {a: a.lower() for a in self._actions}
+        self._by_pattern: dict[str, frozenset[str]] = {}
+        self._by_policy: dict[str, frozenset[str]] = {}
+        self._cache: dict[Key, Profile] = {}
+        self._wild_by_policy: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._wild_cache: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
+
+    def get(self, identity: Identity) -> Profile:
+        key = (identity.policy_ids, identity.boundary_policy_id)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = self._build(identity)
+        return hit
+
+    def _build(self, identity: Identity) -> Profile:
+        ev = self._evaluator
+        admin = ev.is_admin(identity)
+        ai_actions = self._ai_actions.get(identity.provider, ())
+        ai = tuple(ev.allowed_actions(identity, ai_actions)) if ai_actions else ()
+        techniques: list[TechniqueMatch] = []
+        if admin is None:
+            possible = frozenset().union(*(self._policy_actions(pid) for pid in identity.policy_ids))
+            for technique in self._catalogue.techniques(identity.provider):
+                if not possible.issuperset(technique.requires):
+                    continue
+                match = self._match(identity, technique)
+                if match is not None:
+                    techniques.append(match)
+        return Profile(admin, ai, tuple(techniques))
+
+    def _match(self, identity: Identity, technique: Technique) -> TechniqueMatch | None:
+        evidence = {}
+        for action in technique.requires:
+            found = self._evaluator.allowed_actions(identity, (action,), technique.resources.get(action, "*"))
+            if not found:
+                return None
+            evidence[action] = tuple(found)
+        return TechniqueMatch(technique, evidence)
+
+    # --- the cheap per-policy pre-filter ---------------------------------------------------------------
+
+    def _policy_actions(self, policy_id: str) -> frozenset[str]:
+        hit = self._by_policy.get(policy_id)
+        if hit is not None:
+            return hit
+        out: set[str] = set()
+        policy = self._policies.get(policy_id)
+        for st in policy.statements if policy else ():
+            if st.effect != "Allow":
+                continue
+            if st.not_actions:
+                excluded = frozenset().union(*(self._pattern_actions(p) for p in st.not_actions))
+                out.update(a for a in self._actions if a not in excluded)
+            else:
+                for pattern in st.actions:
+                    out.update(self._pattern_actions(pattern))
+        result = self._by_policy[policy_id] = frozenset(out)
+        return result
+
+    def _pattern_actions(self, pattern: str) -> frozenset[str]:
+        hit = self._by_pattern.get(pattern)
+        if hit is None:
+            lowered = pattern.lower()
+            hit = self._by_pattern[pattern] = frozenset(
+                a for a in self._actions if fnmatchcase(self._lower[a], lowered)
+            )
+        return hit
+
+    # --- service-wide wildcards, as written -------------------------------------------------------------
+
+    def wildcards(self, identity: Identity) -> tuple[list[str], list[str]]:
+        """Wildcard action patterns (`*`, `s3:*`, `Microsoft.Storage/*`, NotAction) granted on every resource
+        of their scope, and the statements granting them; as attached, before boundaries."""
+        key = identity.policy_ids
+        hit = self._wild_cache.get(key)
+        if hit is None:
+            found = [w for pid in key for w in self._policy_wildcards(pid)]
+            hit = self._wild_cache[key] = (sorted({p for p, _ in found}), list(dict.fromkeys(r for _, r in found)))
+        return hit
+
+    def _policy_wildcards(self, policy_id: str) -> tuple[tuple[str, str], ...]:
+        hit = self._wild_by_policy.get(policy_id)
+        if hit is not None:
+            return hit
+        out: list[tuple[str, str]] = []
+        policy = self._policies.get(policy_id)
+        for i, st in enumerate(policy.statements if policy else ()):
+            if st.effect != "Allow" or not (st.not_resources or any(is_broad_resource(r) for r in st.resources)):
+                continue
+            ref = f"policy {policy.name} ({policy.id}) statement {st.sid or i}"  # type: ignore[union-attr]
+            if st.not_actions:
+                out.append(("NotAction", f"{ref} allows every action except {', '.join(st.not_actions)}"))
+                continue
+            for pattern in st.actions:
+                if _service_wildcard(pattern):
+                    out.append((pattern, f"{ref} allows {pattern} on {', '.join(st.resources)}"))
+        result = self._wild_by_policy[policy_id] = tuple(out)
+        return result
+
+
+def _service_wildcard(pattern: str) -> bool:
+    """`*`, `svc:*`, `Microsoft.Svc/*`, `svc.*`: every action of a service (or of all of them)."""
+    if pattern in ("*", "*:*"):
+        return True
+    head, sep, tail = pattern.partition(":")
+    if sep:
+        return tail == "*"
+    return pattern.endswith(("/*", ".*")) and pattern.count("/") <= 1 and "*" not in pattern[:-1]

@@ -1,0 +1,67 @@
+"""Who may act as an identity, as facts: one entry per trust record (AWS trust policy principal, GCP
+impersonation binding, Entra owner or federated credential), with its conditions flattened."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from nhiaudit.facts.context import FactContext
+from nhiaudit.facts.memo import memo
+from nhiaudit.inventory.model import Identity, Trust
+
+_ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d{12}):")
+_BARE_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+def principal_account(principal: str) -> str:
+    """The AWS account of an ARN principal ('' when it names none: '*', services, OIDC issuers...)."""
+    match = _ACCOUNT_IN_ARN.match(principal)
+    if match:
+        return match.group(1)
+    return principal if _BARE_ACCOUNT.match(principal) else ""
+
+
+def flatten_conditions(conditions: dict[str, Any]) -> list[dict[str, Any]]:
+    """{"StringEquals": {"sts:ExternalId": "x"}} -> [{operator, key (lower case), values}]."""
+    out = []
+    for operator, block in conditions.items():
+        if isinstance(block, dict):
+            for key, value in block.items():
+                values = value if isinstance(value, list | tuple) else [value]
+                out.append({"operator": str(operator), "key": str(key).lower(), "values": [str(v) for v in values]})
+        else:  # provider-neutral shapes: {"subject": "repo:acme/app:ref:refs/heads/main"}
+            values = block if isinstance(block, list | tuple) else [block]
+            out.append({"operator": "", "key": str(operator).lower(), "values": [str(v) for v in values]})
+    return out
+
+
+class _TrustIndex:
+    def __init__(self, ctx: FactContext) -> None:
+        snapshot = ctx.estate.snapshot
+        self.by_identity: dict[str, list[Trust]] = defaultdict(list)
+        for trust in snapshot.trusts:
+            self.by_identity[trust.identity_id].append(trust)
+        self.known_accounts = {i.account for i in snapshot.identities} | {s.account for s in snapshot.sources}
+        self.identities = ctx.estate.identities
+
+
+def _index(ctx: FactContext) -> _TrustIndex:
+    return memo(ctx, "trust_index", lambda: _TrustIndex(ctx))
+
+
+def trust_facts(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
+    index = _index(ctx)
+    out = []
+    for trust in index.by_identity.get(identity.id, ()):
+        account = principal_account(trust.principal)
+        out.append({
+            "principal": trust.principal, "kind": trust.kind.value, "reason": trust.reason,
+            "conditions": flatten_conditions(trust.conditions),
+            "principal_account": account,
+            "cross_account": bool(account) and account != identity.account,
+            "foreign": bool(account) and account not in index.known_accounts,
+            "principal_known": trust.principal in index.identities,
+        })
+    return out

@@ -1,0 +1,109 @@
+"""--aws-org: an organisation with three member accounts in moto, each entered through AssumeRole, in
+parallel; one failed account never loses the others."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from aws_support import MOTO_ACCOUNT, Moto, Response, aws_env, backdate_key, days_ago, moto  # noqa: F401
+from rich.console import Console
+from typer.testing import CliRunner
+
+from nhiaudit.cli import build_app
+from nhiaudit.connectors.aws.live import collect_aws
+from nhiaudit.connectors.aws.readonly import allowed_iam_actions
+from nhiaudit.connectors.options import AwsOptions
+from nhiaudit.inventory.snapshot import load_snapshot
+
+ONE_REGION = (b'<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><regionInfo><item>'
+              b"<regionName>us-east-1</regionName><optInStatus>opt-in-not-required</optInStatus></item>"
+              b"</regionInfo></DescribeRegionsResponse>")
+
+
+@pytest.fixture(scope="module")
+def org(moto: Moto) -> Iterator[list[str]]:  # noqa: F811
+    """The management account (moto's default) and three members, each with a key-holding user and a role.
+
+    These accounts need no AWS-managed policies, and without moto's ~1,500 of them each account's
+    authorization details are small: the module stays fast."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+        yield _seed_org(moto)
+
+
+def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
+    moto.reset()
+    client = moto.client("organizations")
+    client.create_organization(FeatureSet="ALL")
+    members = [client.create_account(Email=f"member{i}@acme.example", AccountName=f"member-{i}")
+               ["CreateAccountStatus"]["AccountId"] for i in range(3)]
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    for account in [MOTO_ACCOUNT, *members]:
+        iam = moto.client("iam", None if account == MOTO_ACCOUNT else account)
+        iam.create_user(UserName="svc")
+        iam.create_access_key(UserName="svc")
+        iam.create_role(RoleName=f"worker-{account}", AssumeRolePolicyDocument=trust)
+        backdate_key("svc", days_ago(30), days_ago(1), account=account)  # used: last use needs a lookup
+    return [MOTO_ACCOUNT, *sorted(members)]
+
+
+def run(tmp_path, *extra: str):
+    out = tmp_path / "org.json"
+    result = CliRunner().invoke(build_app(), ["collect", "--aws-org", "--concurrency", "3", "-o", str(out),
+                                              *extra])
+    return result, load_snapshot(out)
+
+
+def test_every_account_is_collected_with_only_allowlisted_calls(org, aws_env, tmp_path):  # noqa: F811
+    aws_env.front.replay("ec2:DescribeRegions", lambda r: Response(200, ONE_REGION))  # moto has 38 regions
+    result, snap = run(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert [s.account for s in snap.sources] == sorted(org)
+    for account in org:
+        expected = {f"arn:aws:iam::{account}:user/svc", f"arn:aws:iam::{account}:role/worker-{account}"}
+        if account != MOTO_ACCOUNT:  # Organizations creates the access role in accounts it creates
+            expected.add(f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole")
+        assert {i.id for i in snap.identities if i.account == account} == expected
+    assert {c.identity_id.split(":")[4] for c in snap.credentials} == set(org)
+    sent = Counter(aws_env.front.operations())
+    assert sent["sts:AssumeRole"] == 3  # the members; the management account uses the caller's credentials
+    assert sent["iam:GetAccountAuthorizationDetails"] == 4 and sent["organizations:ListAccounts"] == 1
+    # Every allowlisted operation was needed, and nothing else was sent: the allowlist is minimal.
+    assert set(sent) == allowed_iam_actions()
+
+
+def test_one_failed_account_keeps_the_others(org, aws_env, tmp_path):  # noqa: F811
+    broken = org[2]
+    aws_env.front.deny("sts:AssumeRole", when=lambda req: broken in req.params.get("RoleArn", ""))
+    result, snap = run(tmp_path, "--aws-regions", "us-east-1")
+    assert result.exit_code == 3
+    (issue,) = snap.collection_issues
+    assert (issue.account, issue.operation) == (broken, "sts:AssumeRole")
+    assert issue.missing == f"everything in account {broken}"
+    assert {i.account for i in snap.identities} == set(org) - {broken}
+    assert broken in result.stderr and "AccessDenied" in result.stderr
+
+
+def test_org_role_option_names_the_role_assumed(org, aws_env, tmp_path):  # noqa: F811
+    seen: list[str] = []
+
+    def record(req):
+        seen.append(req.params["RoleArn"])
+
+    aws_env.front.replay("sts:AssumeRole", lambda req: record(req))  # records, then falls through to moto
+    result, _ = run(tmp_path, "--aws-regions", "us-east-1", "--aws-org-role", "audit/nhiaudit-readonly")
+    assert result.exit_code == 0
+    assert sorted(seen) == [f"arn:aws:iam::{a}:role/audit/nhiaudit-readonly" for a in org[1:]]
+
+
+def test_progress_per_account_on_a_terminal(org, aws_env):  # noqa: F811
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=200, color_system=None)
+    snaps = collect_aws(AwsOptions(enabled=True, org=True, regions=("us-east-1",)), 2, console)
+    text = out.getvalue()
+    assert len(snaps) == 4 and all(f"✓ {a}" in text for a in org) and "3 identities" in text
