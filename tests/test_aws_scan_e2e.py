@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import aws_planted as planted
 import pytest
-from aws_support import Moto, aws_env, export_like_cli, moto  # noqa: F401
+from aws_support import Moto, aws_environment, export_like_cli, moto  # noqa: F401
 from typer.testing import CliRunner
 
 from nhiaudit.cli import build_app
@@ -19,6 +19,15 @@ def estate(moto: Moto) -> Moto:  # noqa: F811
     moto.reset()
     planted.seed_planted(moto)
     return moto
+
+
+@pytest.fixture(scope="module")
+def live(estate: Moto, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict]:
+    with pytest.MonkeyPatch.context() as env:
+        tmp = tmp_path_factory.mktemp("live")
+        estate.front.reset()
+        aws_environment(env, estate.front.url, tmp)
+        return scan(tmp, "--aws", "--aws-regions", "us-east-1")
 
 
 def scan(tmp_path, *source: str) -> tuple[int, dict]:
@@ -37,8 +46,8 @@ def categories(report: dict) -> dict[str, set[str]]:
     return found
 
 
-def test_scan_finds_every_planted_gap_and_nothing_on_clean_identities(estate, aws_env, tmp_path):  # noqa: F811
-    code, report = scan(tmp_path, "--aws", "--aws-regions", "us-east-1")
+def test_scan_finds_every_planted_gap_and_nothing_on_clean_identities(live):
+    code, report = live
     assert code == 0 and report["collection"]["complete"]
     found = categories(report)
     missing = {who: sorted(want - found[who]) for who, want in planted.EXPECTED.items() if want - found[who]}
@@ -47,8 +56,7 @@ def test_scan_finds_every_planted_gap_and_nothing_on_clean_identities(estate, aw
     assert "stale-policy" in {f["category"] for f in report["findings"]}  # the ghost integration
 
 
-def test_scan_of_cli_exports_finds_the_same(estate, aws_env, tmp_path):  # noqa: F811
-    _, live = scan(tmp_path, "--aws", "--aws-regions", "us-east-1")
+def test_scan_of_cli_exports_finds_the_same(estate, live, tmp_path):
     files = export_like_cli(estate, tmp_path / "exports", key_users=list(planted.USERS))
     functions = estate.client("lambda").list_functions()["Functions"]
     (tmp_path / "exports" / "functions.json").write_text(json.dumps({"Functions": functions}))
@@ -59,4 +67,4 @@ def test_scan_of_cli_exports_finds_the_same(estate, aws_env, tmp_path):  # noqa:
         return {(f["rule_id"], f["category"], (f.get("identity") or {}).get("id"), f.get("credential_id"))
                 for f in report["findings"]}
 
-    assert keyed(imported) == keyed(live)
+    assert keyed(imported) == keyed(live[1]) and imported["findings"]

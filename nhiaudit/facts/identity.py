@@ -6,13 +6,16 @@ from typing import Any
 
 from nhiaudit.facts.context import FactContext, days_between
 from nhiaudit.facts.escalation import ai_vendor_grants, escalation_path, estate_analysis, estate_profiles
-from nhiaudit.facts.reuse import environment_crossing, environment_sources, served_integrations, workload_integration
+from nhiaudit.facts.reuse import (
+    add_crossing,
+    environment_crossing,
+    environment_sources,
+    served_integrations,
+    workload_integration,
+)
 from nhiaudit.facts.trust_facts import trust_facts
 from nhiaudit.inventory.model import STATIC_CREDENTIAL_TYPES, Identity, IdentityKind
 from nhiaudit.policy.model import Integration
-
-MAX_CROSSING_PATHS = 3
-
 
 def ai_access(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
     """How the identity can call AI models: allowing statements and AI vendor grants."""
@@ -34,7 +37,7 @@ def reach_facts(ctx: FactContext, identity: Identity, integrations: list[Integra
     """Reachable systems with the policy verdict; the out-of-scope subset; the environment crossings."""
     reach: list[dict[str, Any]] = []
     out_of_scope: list[dict[str, Any]] = []
-    crossings: list[dict[str, Any]] = []
+    crossings: dict[str, dict[str, Any]] = {}
     systems = ctx.policy.systems
     for sr in ctx.reach.systems_for(identity.id):
         system = systems[sr.system]
@@ -55,10 +58,8 @@ def reach_facts(ctx: FactContext, identity: Identity, integrations: list[Integra
             out_of_scope.append({**entry, "integration": integration_name, "verdict": verdict,
                                  "key": f"{integration_name}/{sr.system}", "path": sr.path_text()})
         if environment_crossing(entry, environments):
-            crossings.append({"system": sr.system, "environment": entry["environment"], "access": entry["access"],
-                              "via_chain": sr.via_chain, "classification": entry["classification"],
-                              "path": sr.path_text() if len(crossings) < MAX_CROSSING_PATHS else []})
-    return reach, out_of_scope, crossings
+            add_crossing(crossings, entry, sr)
+    return reach, out_of_scope, list(crossings.values())
 
 
 def _ai_via_chain(ctx: FactContext, identity: Identity) -> dict[str, Any]:

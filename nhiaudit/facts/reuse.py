@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 from nhiaudit.facts.context import ENVIRONMENT_TAG_KEYS
+from nhiaudit.graph.model import AccessLevel
+from nhiaudit.graph.reach import SystemReach
 from nhiaudit.inventory.model import Identity, Workload
 from nhiaudit.policy.model import Integration
 
@@ -43,3 +45,20 @@ def environment_sources(identity: Identity, integrations: list[Integration],
 def environment_crossing(entry: dict[str, Any], environments: list[str]) -> bool:
     """A reached system of a declared environment the identity does not belong to."""
     return bool(entry["environment"]) and bool(environments) and entry["environment"] not in environments
+
+
+def add_crossing(crossings: dict[str, dict[str, Any]], entry: dict[str, Any], reach: SystemReach) -> None:
+    """Group crossings per foreign environment: systems, highest access, and the path to the first one."""
+    env = entry["environment"]
+    current = crossings.get(env)
+    if current is None:
+        crossings[env] = {"environment": env, "systems": [entry["system"]], "access": entry["access"],
+                          "via_chain": reach.via_chain, "classifications": [entry["classification"]],
+                          "path": reach.path_text(), "key": env}
+        return
+    current["systems"].append(entry["system"])
+    if AccessLevel(entry["access"]).rank > AccessLevel(current["access"]).rank:
+        current["access"] = entry["access"]
+    current["via_chain"] = current["via_chain"] or reach.via_chain
+    if entry["classification"] not in current["classifications"]:
+        current["classifications"].append(entry["classification"])

@@ -48,9 +48,9 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "environments": ([], "environments it belongs to: from its tags (environment/env/stage, comma-separated "
                              "values allowed), its integrations and its workloads' tags"),
         "environment_sources": ([], "where each environment comes from: list of {environment, source}"),
-        "env_crossings": ([], "reached systems whose environment is not one of its environments (both known): "
-                              "list of {system, environment, access, via_chain, classification, path}; "
-                              "`path` is filled for the first three"),
+        "env_crossings": ([], "reached systems whose environment is not one of its environments (both known), "
+                              "one entry per foreign environment: list of {environment, systems, access (highest), "
+                              "via_chain (any), classifications, path (to the first system), key}"),
         "workloads": ([], "workloads running as it: list of {id, kind, name, integration}"),
         "credentials": ([], "its credentials: list of {id, type, static, active, age_days}"),
         "can_invoke_ai": (False, "it can call an AI model (rules/data/ai_capability.yaml)"),

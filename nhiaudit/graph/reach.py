@@ -55,8 +55,8 @@ class _Via:
 
 class Reachability:
     def __init__(self, estate: EstateGraph) -> None:
-        self._act_as = nx.DiGraph()
-        self._act_as.add_nodes_from(identity_node(i) for i in estate.identities)
+        self._act_as = nx.DiGraph()  # only identities with act-as edges; the rest are singletons
+        self._identity_nodes = [identity_node(i) for i in estate.identities]
         for u, v, kind, reason in estate.act_as:
             if not self._act_as.has_edge(u, v):
                 self._act_as.add_edge(u, v, kind=kind, reason=reason)
@@ -65,17 +65,26 @@ class Reachability:
 
     def _compute(self) -> None:
         cond = nx.condensation(self._act_as)
-        self._component: dict[str, int] = cond.graph["mapping"]
-        self._members: dict[int, list[str]] = {c: data["members"] for c, data in cond.nodes(data=True)}
+        self._component: dict[str, int] = dict(cond.graph["mapping"])
+        self._members: dict[int, list[str]] = {c: list(data["members"]) for c, data in cond.nodes(data=True)}
+        singletons = []
+        for node in self._identity_nodes:
+            if node not in self._component:
+                comp = len(self._members)
+                self._component[node] = comp
+                self._members[comp] = [node]
+                singletons.append(comp)
         self._best: dict[int, dict[str, _Via]] = {}
         self._next_hop: dict[str, dict[str, str]] = {}
-        for comp in reversed(list(nx.topological_sort(cond))):
+        for comp in singletons + list(reversed(list(nx.topological_sort(cond)))):
             best: dict[str, _Via] = {}
             for member in self._members[comp]:
                 for system, (level, _) in self._direct.get(member, {}).items():
                     if system not in best or level.rank > best[system].access.rank:
                         best[system] = _Via(level, member, None)
             for member in self._members[comp]:
+                if member not in self._act_as:
+                    continue
                 for succ in self._act_as.successors(member):
                     succ_comp = self._component[succ]
                     if succ_comp == comp:
@@ -125,6 +134,8 @@ class Reachability:
         return nxt
 
     def _inside(self, start: str, end: str) -> list[Hop]:
+        if start == end:
+            return []
         hops = []
         nxt = self._toward(end)
         while start != end:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,7 +91,8 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         identities=_unique((x for s in snapshots for x in s.identities), lambda x: x.id),
         credentials=_unique((x for s in snapshots for x in s.credentials), lambda x: (x.identity_id, x.id)),
         policies=_unique((x for s in snapshots for x in s.policies), lambda x: x.id),
-        trusts=_unique((x for s in snapshots for x in s.trusts), lambda x: (x.identity_id, x.principal, x.kind)),
+        trusts=_unique((x for s in snapshots for x in s.trusts),
+                       lambda x: (x.identity_id, x.principal, x.kind, json.dumps(x.conditions, sort_keys=True))),
         workloads=_unique((x for s in snapshots for x in s.workloads), lambda x: x.id),
         delegated_grants=_unique((x for s in snapshots for x in s.delegated_grants), lambda x: x.id),
         collection_issues=[x for s in snapshots for x in s.collection_issues],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -72,7 +72,3 @@ def get_access_keys(client: Any, user_name: str) -> list[dict[str, Any]]:
 def get_access_key_last_used(client: Any, access_key_id: str) -> dict[str, Any]:
     response = client.get_access_key_last_used(AccessKeyId=access_key_id)
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}
-
-
-def unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))

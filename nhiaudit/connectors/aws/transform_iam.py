@@ -309,13 +309,11 @@ def transform_authorization_details(details: Mapping[str, Any]) -> IamInventory:
         if identity.boundary_policy_id:
             builder.referenced.add(identity.boundary_policy_id)
     for item in details.get("Policies") or []:
-        policy = _managed_policy(item)
-        if (
-            policy.kind == "customer"
-            or policy.id in builder.referenced
-            or int(item.get("AttachmentCount") or 0)
-        ):
-            builder.policies.setdefault(policy.id, policy)
+        arn = str(item.get("Arn"))
+        aws_managed = arn_parts(arn)[3] == "aws"
+        # Decide before transforming: an account lists ~1,500 AWS-managed policies it mostly does not use.
+        if not aws_managed or arn in builder.referenced or int(item.get("AttachmentCount") or 0):
+            builder.policies.setdefault(arn, _managed_policy(item))
 
     return IamInventory(
         identities=tuple(identities),
