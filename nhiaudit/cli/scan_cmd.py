@@ -53,6 +53,9 @@ def scan(
     output_markdown: Annotated[Path | None, typer.Option("--output-markdown", help="Also write Markdown.")] = None,
     sarif_root: Annotated[Path | None, typer.Option("--sarif-root", help="SARIF paths are relative to this "
                                                     "(default: the git root).")] = None,
+    sarif_category: Annotated[str | None, typer.Option("--sarif-category", help="SARIF automationDetails.id "
+                                                       "(code scanning category); default per provider/account.")]
+    = None,
     timings: Annotated[bool, typer.Option("--timings", help="Print the time spent per stage on stderr.")] = False,
     aws: AwsOpt = False,
     aws_profile: AwsProfileOpt = None,
@@ -86,7 +89,8 @@ def scan(
         report = apply_baseline(report, baseline)
     context = RenderContext(policy=result.analysis.estate.policy if policy else None, sarif_root=sarif_root,
                             fallback_artifact=(snapshot or imports or [None])[0],
-                            rules={r.rule.id: r.rule.doc() for r in result.rules}, baseline=baseline)
+                            rules={r.rule.id: r.rule.doc() for r in result.rules}, baseline=baseline,
+                            sarif_category=sarif_category)
     write_output(get_reporter(fmt).render(report, context), output)
     for extra_fmt, path in ((OutputFormat.JSON, output_json), (OutputFormat.SARIF, output_sarif),
                             (OutputFormat.MARKDOWN, output_markdown)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -71,6 +72,10 @@ def default_catalogue_path() -> Path:
     return shipped_rules_dir() / "data" / "privilege_escalation.yaml"
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=4)
 def _entry_lines(text: str) -> dict[tuple[str, int], int]:
     """(provider, index) -> 1-based line of each technique, for error messages."""
     try:
@@ -90,14 +95,13 @@ def load_escalation_catalogue(path: Path | None = None) -> EscalationCatalogue:
     source = path or default_catalogue_path()
     text = read_text_limited(source, MAX_RULE_BYTES, "privilege-escalation catalogue")
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError.single(source, f"YAML syntax error: {getattr(exc, 'problem', exc)}",
                                 mark.line + 1 if mark else 1, mark.column + 1 if mark else 1) from None
     if not isinstance(data, dict):
         raise InputError.single(source, "the catalogue must map providers to lists of techniques")
-    lines = _entry_lines(text)
     problems: list[InputProblem] = []
     by_provider: dict[Provider, tuple[Technique, ...]] = {}
     seen: set[str] = set()
@@ -112,13 +116,13 @@ def load_escalation_catalogue(path: Path | None = None) -> EscalationCatalogue:
             try:
                 technique = Technique.model_validate(entry)
             except ValidationError as exc:
-                loc = SourceLocation(str(source), lines.get((provider, i), 1))
+                loc = SourceLocation(str(source), _entry_lines(text).get((provider, i), 1))
                 for err in exc.errors():
                     where = ".".join(str(p) for p in (provider, i, *err["loc"]))
                     problems.append(InputProblem(loc, f"{where}: {err['msg']}"))
                 continue
             if technique.id in seen:
-                problems.append(InputProblem(SourceLocation(str(source), lines.get((provider, i), 1)),
+                problems.append(InputProblem(SourceLocation(str(source), _entry_lines(text).get((provider, i), 1)),
                                              f"duplicate technique id {technique.id}"))
             seen.add(technique.id)
             techniques.append(technique)

@@ -66,8 +66,7 @@ def _ai_via_chain(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     analysis = estate_analysis(ctx)
     found = analysis.ai_chains.path(identity.id) if identity.id not in analysis.ai_sources else None
     if found is None:
-        return {"target": "", "target_name": "", "target_declared": False, "target_integrations": [],
-                "how": "", "hops": [], "length": 0}
+        return {}
     target_id, hops = found
     target = ctx.estate.identities[target_id]
     how = next((a["reason"] for a in ai_access(ctx, target) if not a["wildcard_only"]), "")
@@ -96,6 +95,7 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     interactive = bool(human and (human.console_password or human.interactive_sign_in))
     machine_signs = bool(integrations or workloads or any(c["static"] and c["active"] for c in creds))
     wildcard_actions, wildcard_evidence = analysis.profiles.wildcards(identity)
+    trusts = trust_facts(ctx, identity)
     return {
         "id": identity.id, "name": identity.name, "provider": identity.provider.value,
         "account": identity.account, "kind": identity.kind.value, "tags": dict(identity.tags),
@@ -124,9 +124,9 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "wildcard_actions": wildcard_actions,
         "wildcard_evidence": wildcard_evidence,
         "escalations": analysis.escalations.get(identity.id, []),
-        "escalation_path": escalation_path(ctx, analysis, identity) if admin is None else
-        {"target": "", "target_name": "", "target_reason": "", "hops": [], "length": 0},
-        "trusts": trust_facts(ctx, identity),
+        "escalation_path": escalation_path(ctx, analysis, identity) if admin is None else {},
+        "trusts": trusts,
+        "external_trusts": [t for t in trusts if t["external"]],
         "looks_human": interactive and not machine_signs and identity.kind is IdentityKind.USER,
         "human_use": {
             "console_password": bool(human and human.console_password),

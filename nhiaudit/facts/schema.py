@@ -56,10 +56,8 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "can_invoke_ai": (False, "it can call an AI model (rules/data/ai_capability.yaml)"),
         "ai_explicit": (False, "the AI capability comes from a grant naming AI actions, not only a full `*`"),
         "ai_access": ([], "how it can call AI models: list of {via, reason, wildcard_only, ...}"),
-        "ai_via_chain": ({"target": "", "target_name": "", "target_declared": False, "target_integrations": [],
-                          "how": "", "hops": [], "length": 0},
-                         "shortest role-assumption / impersonation path to an identity that can call AI models "
-                         "explicitly (empty target when none, or when it can itself)"),
+        "ai_via_chain": ({}, "shortest role-assumption / impersonation path to an identity that can call AI "
+                             "models explicitly; {} when there is none or when it can itself (see shapes)"),
         "reach": ([], "systems reachable directly or via chains: list of {system, access, via_chain, "
                       "environment, classification, kind, hops, verdict}"),
         "out_of_scope": ([], "reach entries its integration does not allow: {system, integration, verdict "
@@ -69,16 +67,13 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "wildcard_actions": ([], "service-wide wildcard actions (`*`, `s3:*`, `Microsoft.Storage/*`, `NotAction`) "
                                  "granted on all resources of their scope, as attached"),
         "wildcard_evidence": ([], "the statements granting `wildcard_actions`"),
-        "escalations": ([], "single-step privilege escalations (rules/data/privilege_escalation.yaml) its effective "
-                            "permissions allow; not computed for admins: list of {technique, title, actions, how, "
-                            "statements, conditional, target_type (self|passed_role|principal|workload), targets, "
-                            "target_count, admin_targets, to_admin, key}"),
-        "escalation_path": ({"target": "", "target_name": "", "target_reason": "", "hops": [], "length": 0},
-                            "shortest role-assumption / impersonation path to an identity that is admin or can "
-                            "make itself admin (empty target when none; not computed for admins)"),
-        "trusts": ([], "who may act as it: list of {principal, kind (assume_role|impersonate|owner|federated|"
-                       "service), reason, conditions: [{operator, key (lower case), values}], principal_account, "
-                       "cross_account, foreign (account outside the scanned inventory), principal_known}"),
+        "escalations": ([], "single-step privilege escalations (rules/data/privilege_escalation.yaml) its "
+                            "effective permissions allow; not computed for admins (see shapes)"),
+        "escalation_path": ({}, "shortest role-assumption / impersonation path to an identity that is admin or "
+                                "can make itself admin; {} when there is none, and for admins (see shapes)"),
+        "trusts": ([], "who may act as it: one entry per trust record (see shapes)"),
+        "external_trusts": ([], "the `trusts` whose principal is outside its own account: anybody (`*`, "
+                                "`allUsers`), federated issuers, other accounts, principals outside the inventory"),
         "looks_human": (False, "an IAM user with a console password / interactive sign-in and no sign of "
                                "machine use (no integration, workload or active static credential)"),
         "human_use": ({"console_password": False, "password_days_since_use": -1, "interactive_sign_in": False,
@@ -138,6 +133,65 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
 }
 
 
+_TRUST_SHAPE = {
+    "principal": "ARN, `*`, service principal, OIDC issuer, service-account email ...",
+    "kind": "assume_role, impersonate, owner, federated or service",
+    "reason": "where the trust comes from (trust policy statement, binding)",
+    "conditions": "list of {operator, key (lower case), values}",
+    "principal_account": "AWS account / GCP project of the principal, '' when it names none",
+    "cross_account": "the principal's account differs from the identity's",
+    "foreign": "the principal's account is outside the scanned inventory",
+    "principal_known": "the principal is an identity of the inventory",
+    "external": "the principal is outside the identity's own account (see external_trusts)",
+}
+
+# Keys of the entries of list facts and of map facts: documented in docs/rules.md, and used by
+# `rules validate` to check `subject.<map>.<key>` references of maps whose default is empty.
+SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
+    SubjectKind.IDENTITY: {
+        "environment_sources": {"environment": "environment name (lower case)",
+                                "source": "`tag`, `integration NAME` or `workload KIND:NAME`"},
+        "env_crossings": {"environment": "the foreign environment", "systems": "its systems the identity reaches",
+                          "access": "highest access: read, write or admin", "via_chain": "one is reached via a chain",
+                          "classifications": "the systems' classifications",
+                          "path": "hops to the first system", "key": "the environment (finding identity)"},
+        "workloads": {"id": "workload id (ARN ...)", "kind": "lambda, ec2_instance, ecs_task, cloud_run, ...",
+                      "name": "name", "integration": "its `integration` tag, or ''"},
+        "credentials": {"id": "credential id", "type": "credential type", "static": "long-lived secret",
+                        "active": "active", "age_days": "days since creation"},
+        "ai_access": {"via": "`permission` or `delegated_grant`", "reason": "the statement or grant",
+                      "policy_id": "allowing policy (permission)", "actions": "AI actions it matched",
+                      "conditional": "the statement has conditions",
+                      "wildcard_only": "the statement only grants a full `*` (or NotAction)"},
+        "ai_via_chain": {"target": "id of the AI-capable identity at the end", "target_name": "its name",
+                         "target_declared": "an integration lists it", "target_integrations": "those integrations",
+                         "how": "how it can call AI models", "hops": "the path, one hop per entry",
+                         "length": "number of hops"},
+        "reach": {"system": "system name", "access": "read, write or admin", "via_chain": "through a chain",
+                  "environment": "system environment", "classification": "system classification",
+                  "kind": "system kind", "hops": "number of hops", "verdict": "allowed, undeclared, "
+                  "must_not_reach or not_in_may_reach"},
+        "out_of_scope": {"system": "system name", "integration": "the integration whose policy it breaks",
+                         "verdict": "must_not_reach or not_in_may_reach", "access": "read, write or admin",
+                         "path": "hops, with the statement or trust behind each", "key": "integration/system",
+                         "classification": "system classification", "environment": "system environment"},
+        "escalations": {"technique": "technique id", "title": "what it does", "actions": "required actions",
+                        "how": "how it is abused", "statements": "allowing statements",
+                        "conditional": "every statement allowing some required action has conditions",
+                        "target_type": "self, passed_role, principal or workload",
+                        "targets": "identities whose privileges it yields (first 5, admins first)",
+                        "target_count": "number of targets", "admin_targets": "targets with admin access",
+                        "to_admin": "it yields admin: raises its own privileges or reaches an admin target",
+                        "key": "technique id (finding identity)"},
+        "escalation_path": {"target": "id of the admin(-capable) identity at the end", "target_name": "its name",
+                            "target_reason": "why it is admin or how it makes itself admin",
+                            "hops": "the path, one hop per entry", "length": "number of hops"},
+        "trusts": _TRUST_SHAPE,
+        "external_trusts": _TRUST_SHAPE,
+    },
+}
+
+
 def default_subject(kind: SubjectKind) -> dict[str, Any]:
     return {name: copy.deepcopy(default) for name, (default, _) in FACTS[kind].items()}
 
@@ -153,19 +207,24 @@ def with_defaults(kind: SubjectKind, partial: dict[str, Any]) -> dict[str, Any]:
     return full
 
 
-_REFERENCE = re.compile(r"\bsubject\.([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
+# `subject.x` or `subject.x.y`; a `.y(` is a method call (size, exists, ...), not a key.
+_REFERENCE = re.compile(r"\bsubject\.([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\())?")
 
 
 def unknown_fact_references(kind: SubjectKind, expression: str) -> list[str]:
     """`subject.x` / `subject.x.y` references in an expression that are not documented facts."""
     problems = []
     facts = FACTS[kind]
+    shapes = SHAPES.get(kind, {})
     for match in _REFERENCE.finditer(expression):
         name, sub = match.group(1), match.group(2)
         if name not in facts:
             problems.append(f"subject.{name}")
             continue
         default = facts[name][0]
-        if sub and isinstance(default, dict) and name != "tags" and default and sub not in default:
+        if not sub or not isinstance(default, dict) or name == "tags":
+            continue
+        keys = default or shapes.get(name, {})
+        if keys and sub not in keys:
             problems.append(f"subject.{name}.{sub}")
     return problems

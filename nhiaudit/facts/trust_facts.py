@@ -9,18 +9,25 @@ from typing import Any
 
 from nhiaudit.facts.context import FactContext
 from nhiaudit.facts.memo import memo
-from nhiaudit.inventory.model import Identity, Trust
+from nhiaudit.inventory.model import Identity, Trust, TrustKind
 
 _ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d{12}):")
 _BARE_ACCOUNT = re.compile(r"^\d{12}$")
+_GCP_SA = re.compile(r"@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$")
+# Principals that stand for anybody (AWS "*", GCP public members).
+ANY_PRINCIPALS = frozenset({"*", "allUsers", "allAuthenticatedUsers"})
 
 
 def principal_account(principal: str) -> str:
-    """The AWS account of an ARN principal ('' when it names none: '*', services, OIDC issuers...)."""
+    """The account / project a principal belongs to: an AWS ARN's account, a GCP service account's
+    project; '' when it names none ('*', service principals, OIDC issuers, ...)."""
     match = _ACCOUNT_IN_ARN.match(principal)
     if match:
         return match.group(1)
-    return principal if _BARE_ACCOUNT.match(principal) else ""
+    if _BARE_ACCOUNT.match(principal):
+        return principal
+    gcp = _GCP_SA.search(principal)
+    return gcp.group(1) if gcp else ""
 
 
 def flatten_conditions(conditions: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,12 +63,17 @@ def trust_facts(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
     out = []
     for trust in index.by_identity.get(identity.id, ()):
         account = principal_account(trust.principal)
+        known = trust.principal in index.identities
+        cross = bool(account) and account != identity.account
+        external = (trust.principal in ANY_PRINCIPALS or trust.kind is TrustKind.FEDERATED or cross
+                    or (trust.kind in (TrustKind.IMPERSONATE, TrustKind.OWNER) and not known))
         out.append({
             "principal": trust.principal, "kind": trust.kind.value, "reason": trust.reason,
             "conditions": flatten_conditions(trust.conditions),
             "principal_account": account,
-            "cross_account": bool(account) and account != identity.account,
+            "cross_account": cross,
             "foreign": bool(account) and account not in index.known_accounts,
-            "principal_known": trust.principal in index.identities,
+            "principal_known": known,
+            "external": external,
         })
     return out

@@ -94,7 +94,7 @@ class FindingsBuilder:
             identity=_identity_ref(identity), credential_id=credential_id, integration=integration,
             message=v.message, evidence=evidence,
             frameworks={k: list(val) for k, val in rule.frameworks.model_dump().items() if val},
-            remediation=rule.remediation.strip().splitlines()[0] if rule.remediation.strip() else None,
+            remediation=" ".join(rule.remediation.strip().split("\n\n")[0].split()) or None,
             fingerprint=fingerprint(rule.id, identity_id, credential_id, item_key, subject_key),
             policy_location=self._location(v.subject, v.item, integration),
         )

@@ -17,8 +17,8 @@ from nhiaudit.rules_engine.model import Rule
 
 
 def shipped_rules_dir() -> Path:
-    """The rules shipped with nhiaudit: `rules/` beside the package (editable install or source tree)."""
-    return Path(__file__).resolve().parents[2] / "rules"
+    """The rules shipped with nhiaudit (the top-level `rules/`, linked into the package as shipped_rules)."""
+    return Path(__file__).resolve().parents[1] / "shipped_rules"
 
 
 @dataclass(frozen=True)
