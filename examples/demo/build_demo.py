@@ -58,6 +58,19 @@ def allow(actions: list[str], resources: list[str], sid: str | None = None) -> S
     return Statement(effect="Allow", actions=tuple(actions), resources=tuple(resources), sid=sid)
 
 
+def trust(role: str, principal: str, kind: TrustKind = TrustKind.ASSUME_ROLE, account: str = PROD,
+          conditions: dict | None = None) -> Trust:
+    role_arn = arn(account, "role", role)
+    return Trust(identity_id=role_arn, principal=principal, kind=kind, conditions=conditions or {},
+                 reason=f"trust policy of {role_arn}, statement 0")
+
+
+def lambda_fn(name: str, role: str, integration: str) -> Workload:
+    return Workload(id=f"arn:aws:lambda:eu-west-1:{PROD}:function:{name}", provider=Provider.AWS, account=PROD,
+                    kind="lambda", name=name, identity_id=arn(PROD, "role", role), region="eu-west-1",
+                    tags={"integration": integration})
+
+
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 P_COPILOT = f"arn:aws:iam::{PROD}:policy/support-copilot"
 P_ANALYTICS = f"arn:aws:iam::{PROD}:policy/analytics-reader"
@@ -129,6 +142,79 @@ def aws_part() -> tuple[list, list, list, list, list]:
     return identities, credentials, policies, trusts, workloads
 
 
+P_DEPLOY_HELPER = f"arn:aws:iam::{PROD}:policy/deploy-helper"
+P_CODE_REVIEW = f"arn:aws:iam::{DEV}:policy/code-review-bot"
+P_BI = f"arn:aws:iam::{PROD}:policy/bi-insights"
+P_GENAI = f"arn:aws:iam::{PROD}:policy/genai-worker"
+P_PARTNER = f"arn:aws:iam::{PROD}:policy/partner-drop"
+P_WEBSITE = f"arn:aws:iam::{PROD}:policy/website-deploy"
+P_EXPORTER = f"arn:aws:iam::{PROD}:policy/ticket-exporter"
+P_VENDOR = f"arn:aws:iam::{PROD}:policy/vendor-analytics"
+GITHUB_OIDC = f"arn:aws:iam::{PROD}:oidc-provider/token.actions.githubusercontent.com"
+
+
+def aws_catalogue_part() -> tuple[list, list, list, list, list]:
+    """Gaps for the rest of the catalogue: escalation, risky trust, human use, reuse, environments."""
+    bedrock = allow(["bedrock:InvokeModel"], ["arn:aws:bedrock:*::foundation-model/*"], "InvokeModels")
+    policies = [
+        # Planted: PassRole on every role + Lambda create/invoke: runs code as role/ops-admin (admin).
+        policy(P_DEPLOY_HELPER, "deploy-helper",
+               allow(["iam:PassRole"], [arn(PROD, "role", "*")], "PassAnyRole"),
+               allow(["lambda:CreateFunction", "lambda:InvokeFunction", "lambda:GetFunction"], ["*"], "Functions")),
+        # Planted: a dev AI agent that may assume a production admin role (multi-step escalation, dev -> prod).
+        policy(P_CODE_REVIEW, "code-review-bot", bedrock,
+               allow(["sts:AssumeRole"], [arn(PROD, "role", "deploy-admin")], "DeployToProd")),
+        policy(P_BI, "bi-insights", bedrock,
+               allow(["s3:GetObject"], ["arn:aws:s3:::acme-support-tickets/*"], "ReadTickets")),
+        # Planted: service-wide wildcard on an integration identity.
+        policy(P_GENAI, "genai-worker", allow(["bedrock:*"], ["*"], "AllBedrock")),
+        policy(P_PARTNER, "partner-drop", allow(["s3:PutObject"], ["arn:aws:s3:::acme-partner-drop/*"])),
+        policy(P_WEBSITE, "website-deploy", allow(["s3:PutObject", "s3:DeleteObject"], ["arn:aws:s3:::acme-www/*"])),
+        policy(P_EXPORTER, "ticket-exporter", allow(["sts:AssumeRole"], [arn(PROD, "role", "support-copilot")])),
+        policy(P_VENDOR, "vendor-analytics", allow(["s3:GetObject"], ["arn:aws:s3:::acme-support-tickets/*"])),
+    ]
+    prod = {"environment": "prod"}
+    identities = [
+        aws_identity(PROD, IdentityKind.ROLE, "deploy-helper", 200, 2, [P_DEPLOY_HELPER], prod),
+        aws_identity(PROD, IdentityKind.ROLE, "ops-admin", 700, 10, [ADMIN], prod),
+        aws_identity(DEV, IdentityKind.ROLE, "code-review-bot", 90, 0, [P_CODE_REVIEW], {"environment": "dev"}),
+        aws_identity(PROD, IdentityKind.ROLE, "deploy-admin", 600, 4, [ADMIN], prod),
+        # Planted: an integration's machine user that someone also logs in with (console password, no MFA).
+        aws_identity(PROD, IdentityKind.USER, "bi-dashboard-bot", 200, 1, [P_BI], prod,
+                     human=HumanUse(console_password=True, password_last_used=ago(3), mfa_active=False)),
+        # Planted: one role for two integrations, tagged staging but used by production integrations.
+        aws_identity(PROD, IdentityKind.ROLE, "genai-worker", 150, 0, [P_GENAI], {"environment": "staging"}),
+        # Planted: trusts every AWS principal; an external id is no identity check.
+        aws_identity(PROD, IdentityKind.ROLE, "partner-upload", 500, 20, [P_PARTNER], prod),
+        # Planted: GitHub OIDC trust without a `sub` condition: any repository's workflow can assume it.
+        aws_identity(PROD, IdentityKind.ROLE, "github-deploy", 300, 1, [P_WEBSITE], prod),
+        # Planted: trusted by an unknown vendor account without sts:ExternalId.
+        aws_identity(PROD, IdentityKind.ROLE, "vendor-analytics", 800, 5, [P_VENDOR], prod),
+        # Planted: undeclared role that can assume the support copilot's role (AI through a chain).
+        aws_identity(PROD, IdentityKind.ROLE, "ticket-exporter", 100, 1, [P_EXPORTER], prod),
+        # Planted: never used since it was created 400 days ago.
+        aws_identity(PROD, IdentityKind.ROLE, "old-etl", 400, None, [P_ANALYTICS], prod),
+    ]
+    credentials = [
+        Credential(id="AKIADEMOBIDASHBOT001", identity_id=arn(PROD, "user", "bi-dashboard-bot"), provider=Provider.AWS,
+                   type=CredentialType.ACCESS_KEY, created=ago(60), last_used=ago(1), last_used_service="bedrock"),
+    ]
+    trusts = [
+        trust("ops-admin", "lambda.amazonaws.com", TrustKind.SERVICE),
+        trust("deploy-admin", arn(DEV, "role", "code-review-bot")),
+        trust("genai-worker", "lambda.amazonaws.com", TrustKind.SERVICE),
+        trust("partner-upload", "*", conditions={"StringEquals": {"sts:ExternalId": "acme-partner-7731"}}),
+        trust("github-deploy", GITHUB_OIDC, TrustKind.FEDERATED,
+              conditions={"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}),
+        trust("vendor-analytics", "arn:aws:iam::999988887777:root"),
+        trust("support-copilot", arn(PROD, "role", "ticket-exporter")),
+        trust("old-etl", f"arn:aws:iam::{PROD}:root"),
+    ]
+    workloads = [lambda_fn("faq-bot", "genai-worker", "faq-bot"),
+                 lambda_fn("sales-email-drafter", "genai-worker", "sales-email-drafter")]
+    return identities, credentials, policies, trusts, workloads
+
+
 def gcp_part() -> tuple[list, list, list]:
     summariser = f"vertex-summariser@{GCP_PROJECT}.iam.gserviceaccount.com"
     scorer = f"batch-scorer@{GCP_PROJECT}.iam.gserviceaccount.com"
@@ -154,6 +240,9 @@ def gcp_part() -> tuple[list, list, list]:
     return identities, credentials, [vertex_user, docs_reader]
 
 
+SHARED_SECRET = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
 def azure_part() -> tuple[list, list, list, list]:
     hr_sp = "0b7e5a52-6d1f-4c1e-8b0e-5c3a9d2f4e61"
     marketing_sp = "9a4d2c71-3e8b-4f0a-b6d5-1e2f3a4b5c6d"
@@ -172,7 +261,12 @@ def azure_part() -> tuple[list, list, list, list]:
     credentials = [
         # Planted: client secret without expiry on an integration that requires one.
         Credential(id="c1d2e3f4-0000-4a5b-8c9d-000000000001", identity_id=hr_sp, provider=Provider.AZURE,
-                   type=CredentialType.CLIENT_SECRET, created=ago(20), last_used=ago(0), expires=None),
+                   type=CredentialType.CLIENT_SECRET, created=ago(20), last_used=ago(0), expires=None,
+                   fingerprint=SHARED_SECRET),
+        # Planted: the same secret copied to a second app registration.
+        Credential(id="5b6c7d8e-0000-4f1a-9b2c-000000000002", identity_id=marketing_sp, provider=Provider.AZURE,
+                   type=CredentialType.CLIENT_SECRET, created=ago(20), last_used=ago(2), expires=ago(-180),
+                   fingerprint=SHARED_SECRET),
     ]
     grants = [
         DelegatedGrant(id="oauth2grant-hr-1", provider=Provider.AZURE, identity_id=hr_sp,
@@ -184,6 +278,8 @@ def azure_part() -> tuple[list, list, list, list]:
 
 def build() -> Snapshot:
     ids, creds, pols, trusts, workloads = aws_part()
+    for extra, more in zip((ids, creds, pols, trusts, workloads), aws_catalogue_part(), strict=True):
+        extra.extend(more)
     g_ids, g_creds, g_pols = gcp_part()
     a_ids, a_creds, a_pols, grants = azure_part()
     return Snapshot(

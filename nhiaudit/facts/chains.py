@@ -39,7 +39,7 @@ class ChainIndex:
     def __len__(self) -> int:
         return len(self._next)
 
-    def path(self, identity_id: str) -> tuple[str, list[str]] | None:
+    def path(self, identity_id: str) -> tuple[str, tuple[str, ...]] | None:
         """(target identity id, hop descriptions) of a shortest path, or None when there is none."""
         node = identity_node(identity_id)
         if node not in self._next:
@@ -49,7 +49,7 @@ class ChainIndex:
             step = self._next[node]
             hops.append(self._hop_text(node, step))
             node = step
-        return node.removeprefix(_PREFIX), hops
+        return node.removeprefix(_PREFIX), tuple(hops)
 
     def _hop_text(self, u: str, v: str) -> str:
         edges: dict[Any, dict[str, Any]] = self._g.get_edge_data(u, v) or {}

@@ -26,6 +26,7 @@ def credential_facts(ctx: FactContext, cred: Credential, identity: Identity | No
     days_to_expiry = (cred.expires - now).days if cred.expires else 0
     integrations = ctx.integrations_of(identity) if identity else []
     rules = ctx.credential_rules_for(identity) if identity else ctx.policy.effective_credentials(None)
+    shared_with = [i for i in shared.get(cred.fingerprint or "", ()) if i != cred.identity_id] if shared else []
     return {
         "id": cred.id, "type": cred.type.value, "static": cred.type in STATIC_CREDENTIAL_TYPES,
         "active": cred.active, "managed_by": cred.managed_by,
@@ -36,7 +37,8 @@ def credential_facts(ctx: FactContext, cred: Credential, identity: Identity | No
         "has_expiry": cred.expires is not None,
         "expires": cred.expires.date().isoformat() if cred.expires else "",
         "days_to_expiry": days_to_expiry,
-        "shared_with": [i for i in shared.get(cred.fingerprint or "", []) if i != cred.identity_id],
+        "shared_with": shared_with,
+        "shared_with_names": [ctx.estate.identities[i].name if i in ctx.estate.identities else i for i in shared_with],
         "identity": {
             "id": cred.identity_id,
             "name": identity.name if identity else cred.identity_id,

@@ -86,20 +86,20 @@ class _Targets:
         return [t for t in hit if t != identity.id]
 
 
-def _statements(evidence: dict[str, tuple[StatementEvidence, ...]]) -> list[str]:
+def _statements(evidence: dict[str, tuple[StatementEvidence, ...]]) -> tuple[str, ...]:
     reasons = dict.fromkeys(e.reason for evs in evidence.values() for e in evs)
-    return list(reasons)[:MAX_LISTED_STATEMENTS]
+    return tuple(reasons)[:MAX_LISTED_STATEMENTS]
 
 
 def escalation_item(match: TechniqueMatch, targets: list[str], admins: set[str]) -> dict[str, Any]:
     technique: Technique = match.technique
     admin_targets = sum(1 for t in targets if t in admins)
     return {
-        "technique": technique.id, "title": technique.title, "actions": list(technique.requires),
+        "technique": technique.id, "title": technique.title, "actions": technique.requires,
         "how": technique.how, "statements": _statements(match.evidence),
         "conditional": any(all(e.conditions for e in evs) for evs in match.evidence.values()),
         "target_type": technique.target.type if technique.target else "self",
-        "targets": targets[:MAX_LISTED_TARGETS], "target_count": len(targets), "admin_targets": admin_targets,
+        "targets": tuple(targets[:MAX_LISTED_TARGETS]), "target_count": len(targets), "admin_targets": admin_targets,
         "to_admin": technique.target is None or admin_targets > 0, "key": technique.id,
     }
 

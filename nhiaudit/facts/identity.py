@@ -59,7 +59,7 @@ def reach_facts(ctx: FactContext, identity: Identity, integrations: list[Integra
                                  "key": f"{integration_name}/{sr.system}", "path": sr.path_text()})
         if environment_crossing(entry, environments):
             add_crossing(crossings, entry, sr)
-    return reach, out_of_scope, list(crossings.values())
+    return reach, out_of_scope, tuple(crossings.values())
 
 
 def _ai_via_chain(ctx: FactContext, identity: Identity) -> dict[str, Any]:
@@ -70,9 +70,9 @@ def _ai_via_chain(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     target_id, hops = found
     target = ctx.estate.identities[target_id]
     how = next((a["reason"] for a in ai_access(ctx, target) if not a["wildcard_only"]), "")
-    names = ctx.estate.bindings.get(target_id, [])
+    names = ctx.estate.bindings.get(target_id, ())
     return {"target": target_id, "target_name": target.name, "target_declared": bool(names),
-            "target_integrations": list(names), "how": how, "hops": hops, "length": len(hops)}
+            "target_integrations": tuple(names), "how": how, "hops": hops, "length": len(hops)}
 
 
 def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
@@ -123,10 +123,10 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "admin_evidence": admin.reason if admin is not None else "",
         "wildcard_actions": wildcard_actions,
         "wildcard_evidence": wildcard_evidence,
-        "escalations": analysis.escalations.get(identity.id, []),
+        "escalations": analysis.escalations.get(identity.id, ()),
         "escalation_path": escalation_path(ctx, analysis, identity) if admin is None else {},
         "trusts": trusts,
-        "external_trusts": [t for t in trusts if t["external"]],
+        "external_trusts": tuple(t for t in trusts if t["external"]),
         "looks_human": interactive and not machine_signs and identity.kind is IdentityKind.USER,
         "human_use": {
             "console_password": bool(human and human.console_password),

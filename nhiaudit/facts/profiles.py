@@ -62,8 +62,9 @@ class Profiles:
         ai_actions = self._ai_actions.get(identity.provider, ())
         ai = tuple(ev.allowed_actions(identity, ai_actions)) if ai_actions else ()
         techniques: list[TechniqueMatch] = []
-        if admin is None:
-            possible = frozenset().union(*(self._policy_actions(pid) for pid in identity.policy_ids))
+        possible = (frozenset().union(*(self._policy_actions(pid) for pid in identity.policy_ids))
+                    if admin is None else frozenset())
+        if possible:  # most identities hold no escalation-relevant action at all
             for technique in self._catalogue.techniques(identity.provider):
                 if not possible.issuperset(technique.requires):
                     continue

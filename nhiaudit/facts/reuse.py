@@ -12,6 +12,7 @@ from nhiaudit.graph.reach import SystemReach
 from nhiaudit.inventory.model import Identity, Workload
 from nhiaudit.policy.model import Integration
 
+_RANK = {level.value: level.rank for level in AccessLevel}
 INTEGRATION_TAG_KEYS = ("integration", "Integration", "nhiaudit:integration")
 _SPLIT = re.compile(r"[,;/+\s]+")
 
@@ -32,14 +33,15 @@ def _tag_environments(tags: dict[str, str]) -> list[str]:
 
 
 def environment_sources(identity: Identity, integrations: list[Integration],
-                        workloads: list[Workload]) -> list[dict[str, str]]:
-    """Every place that assigns the identity an environment: its tags, its integrations, its workloads."""
+                        workloads: list[Workload]) -> tuple[dict[str, str], ...]:
+    """Every place that assigns the identity an environment: its tags, its integrations, its workloads.
+    (Tuples of flat dicts: the garbage collector need not track them, which matters at 100k identities.)"""
     out = [{"environment": env, "source": "tag"} for env in _tag_environments(identity.tags)]
     out += [{"environment": i.environment.lower(), "source": f"integration {i.name}"}
             for i in integrations if i.environment]
     out += [{"environment": env, "source": f"workload {w.kind}:{w.name}"}
             for w in workloads for env in _tag_environments(w.tags)]
-    return out
+    return tuple(out)
 
 
 def environment_crossing(entry: dict[str, Any], environments: list[str]) -> bool:
@@ -52,13 +54,13 @@ def add_crossing(crossings: dict[str, dict[str, Any]], entry: dict[str, Any], re
     env = entry["environment"]
     current = crossings.get(env)
     if current is None:
-        crossings[env] = {"environment": env, "systems": [entry["system"]], "access": entry["access"],
-                          "via_chain": reach.via_chain, "classifications": [entry["classification"]],
-                          "path": reach.path_text(), "key": env}
+        crossings[env] = {"environment": env, "systems": (entry["system"],), "access": entry["access"],
+                          "via_chain": reach.via_chain, "classifications": (entry["classification"],),
+                          "path": tuple(reach.path_text()), "key": env}
         return
-    current["systems"].append(entry["system"])
-    if AccessLevel(entry["access"]).rank > AccessLevel(current["access"]).rank:
+    current["systems"] += (entry["system"],)
+    if _RANK[entry["access"]] > _RANK[current["access"]]:
         current["access"] = entry["access"]
     current["via_chain"] = current["via_chain"] or reach.via_chain
     if entry["classification"] not in current["classifications"]:
-        current["classifications"].append(entry["classification"])
+        current["classifications"] += (entry["classification"],)

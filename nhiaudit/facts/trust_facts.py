@@ -30,18 +30,18 @@ def principal_account(principal: str) -> str:
     return gcp.group(1) if gcp else ""
 
 
-def flatten_conditions(conditions: dict[str, Any]) -> list[dict[str, Any]]:
+def flatten_conditions(conditions: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     """{"StringEquals": {"sts:ExternalId": "x"}} -> [{operator, key (lower case), values}]."""
     out = []
     for operator, block in conditions.items():
         if isinstance(block, dict):
             for key, value in block.items():
                 values = value if isinstance(value, list | tuple) else [value]
-                out.append({"operator": str(operator), "key": str(key).lower(), "values": [str(v) for v in values]})
+                out.append({"operator": str(operator), "key": str(key).lower(), "values": tuple(str(v) for v in values)})
         else:  # provider-neutral shapes: {"subject": "repo:acme/app:ref:refs/heads/main"}
             values = block if isinstance(block, list | tuple) else [block]
-            out.append({"operator": "", "key": str(operator).lower(), "values": [str(v) for v in values]})
-    return out
+            out.append({"operator": "", "key": str(operator).lower(), "values": tuple(str(v) for v in values)})
+    return tuple(out)
 
 
 class _TrustIndex:
@@ -58,10 +58,13 @@ def _index(ctx: FactContext) -> _TrustIndex:
     return memo(ctx, "trust_index", lambda: _TrustIndex(ctx))
 
 
-def trust_facts(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
+def trust_facts(ctx: FactContext, identity: Identity) -> tuple[dict[str, Any], ...]:
     index = _index(ctx)
+    trusts = index.by_identity.get(identity.id)
+    if not trusts:
+        return ()
     out = []
-    for trust in index.by_identity.get(identity.id, ()):
+    for trust in trusts:
         account = principal_account(trust.principal)
         known = trust.principal in index.identities
         cross = bool(account) and account != identity.account
@@ -76,4 +79,4 @@ def trust_facts(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
             "principal_known": known,
             "external": external,
         })
-    return out
+    return tuple(out)
