@@ -72,7 +72,8 @@ def generate(n_identities: int, n_policies: int = 300, n_accounts: int | None = 
         else:
             kind, ident_id = IdentityKind.SERVICE_ACCOUNT, f"sa{i}@proj-{account}.iam.gserviceaccount.com"
         provider = Provider.GCP if kind is IdentityKind.SERVICE_ACCOUNT else Provider.AWS
-        identities.append(Identity(id=ident_id, provider=provider, account=account, kind=kind, name=ident_id.split("/")[-1],
+        identities.append(Identity(id=ident_id, provider=provider, account=account, kind=kind,
+                                   name=ident_id.split("/")[-1],
                                    created=created, last_activity=last,
                                    policy_ids=attached if provider is Provider.AWS else (),
                                    tags={"environment": rng.choice(["prod", "dev", "staging"])}))

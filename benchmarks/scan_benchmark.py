@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate_estate import generate  # noqa: E402
+from generate_estate import generate
 
-from nhiaudit.analysis import StageTimer  # noqa: E402
-from nhiaudit.inventory.snapshot import load_snapshot  # noqa: E402
-from nhiaudit.reporters.interface import RenderContext, get_reporter  # noqa: E402
-from nhiaudit.scan import run_scan  # noqa: E402
+from nhiaudit.analysis import StageTimer
+from nhiaudit.inventory.snapshot import load_snapshot
+from nhiaudit.reporters.interface import RenderContext, get_reporter
+from nhiaudit.scan import run_scan
 
 
 def main() -> None:

@@ -150,6 +150,8 @@ P_PARTNER = f"arn:aws:iam::{PROD}:policy/partner-drop"
 P_WEBSITE = f"arn:aws:iam::{PROD}:policy/website-deploy"
 P_EXPORTER = f"arn:aws:iam::{PROD}:policy/ticket-exporter"
 P_VENDOR = f"arn:aws:iam::{PROD}:policy/vendor-analytics"
+P_GUARDRAIL = f"arn:aws:iam::{PROD}:policy/deny-customer-data"
+P_ETL = f"arn:aws:iam::{PROD}:policy/etl-staging"
 GITHUB_OIDC = f"arn:aws:iam::{PROD}:oidc-provider/token.actions.githubusercontent.com"
 
 
@@ -170,15 +172,22 @@ def aws_catalogue_part() -> tuple[list, list, list, list, list]:
         policy(P_GENAI, "genai-worker", allow(["bedrock:*"], ["*"], "AllBedrock")),
         policy(P_PARTNER, "partner-drop", allow(["s3:PutObject"], ["arn:aws:s3:::acme-partner-drop/*"])),
         policy(P_WEBSITE, "website-deploy", allow(["s3:PutObject", "s3:DeleteObject"], ["arn:aws:s3:::acme-www/*"])),
-        policy(P_EXPORTER, "ticket-exporter", allow(["sts:AssumeRole"], [arn(PROD, "role", "support-copilot")])),
+        policy(P_EXPORTER, "ticket-exporter", allow(["sts:AssumeRole"], [arn(PROD, "role", "genai-worker")])),
         policy(P_VENDOR, "vendor-analytics", allow(["s3:GetObject"], ["arn:aws:s3:::acme-support-tickets/*"])),
+        # Guardrail on the admin roles: they stay admin, but cannot touch customer data.
+        policy(P_GUARDRAIL, "deny-customer-data",
+               Statement(effect="Deny", actions=("*",), resources=("arn:aws:s3:::acme-customer-pii*",),
+                         sid="NoCustomerData"),
+               Statement(effect="Deny", actions=("sts:AssumeRole",), resources=(arn(PROD, "role", "analytics-reader"),),
+                         sid="NoPiiReaderRole")),
+        policy(P_ETL, "etl-staging", allow(["s3:GetObject", "s3:PutObject"], ["arn:aws:s3:::acme-etl-staging/*"])),
     ]
     prod = {"environment": "prod"}
     identities = [
         aws_identity(PROD, IdentityKind.ROLE, "deploy-helper", 200, 2, [P_DEPLOY_HELPER], prod),
-        aws_identity(PROD, IdentityKind.ROLE, "ops-admin", 700, 10, [ADMIN], prod),
+        aws_identity(PROD, IdentityKind.ROLE, "ops-admin", 700, 10, [ADMIN, P_GUARDRAIL], prod),
         aws_identity(DEV, IdentityKind.ROLE, "code-review-bot", 90, 0, [P_CODE_REVIEW], {"environment": "dev"}),
-        aws_identity(PROD, IdentityKind.ROLE, "deploy-admin", 600, 4, [ADMIN], prod),
+        aws_identity(PROD, IdentityKind.ROLE, "deploy-admin", 600, 4, [ADMIN, P_GUARDRAIL], prod),
         # Planted: an integration's machine user that someone also logs in with (console password, no MFA).
         aws_identity(PROD, IdentityKind.USER, "bi-dashboard-bot", 200, 1, [P_BI], prod,
                      human=HumanUse(console_password=True, password_last_used=ago(3), mfa_active=False)),
@@ -190,10 +199,10 @@ def aws_catalogue_part() -> tuple[list, list, list, list, list]:
         aws_identity(PROD, IdentityKind.ROLE, "github-deploy", 300, 1, [P_WEBSITE], prod),
         # Planted: trusted by an unknown vendor account without sts:ExternalId.
         aws_identity(PROD, IdentityKind.ROLE, "vendor-analytics", 800, 5, [P_VENDOR], prod),
-        # Planted: undeclared role that can assume the support copilot's role (AI through a chain).
+        # Planted: undeclared role that can assume genai-worker, an integration's AI role (AI through a chain).
         aws_identity(PROD, IdentityKind.ROLE, "ticket-exporter", 100, 1, [P_EXPORTER], prod),
         # Planted: never used since it was created 400 days ago.
-        aws_identity(PROD, IdentityKind.ROLE, "old-etl", 400, None, [P_ANALYTICS], prod),
+        aws_identity(PROD, IdentityKind.ROLE, "old-etl", 400, None, [P_ETL], prod),
     ]
     credentials = [
         Credential(id="AKIADEMOBIDASHBOT001", identity_id=arn(PROD, "user", "bi-dashboard-bot"), provider=Provider.AWS,
@@ -207,7 +216,7 @@ def aws_catalogue_part() -> tuple[list, list, list, list, list]:
         trust("github-deploy", GITHUB_OIDC, TrustKind.FEDERATED,
               conditions={"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}),
         trust("vendor-analytics", "arn:aws:iam::999988887777:root"),
-        trust("support-copilot", arn(PROD, "role", "ticket-exporter")),
+        trust("genai-worker", arn(PROD, "role", "ticket-exporter")),
         trust("old-etl", f"arn:aws:iam::{PROD}:root"),
     ]
     workloads = [lambda_fn("faq-bot", "genai-worker", "faq-bot"),
@@ -223,7 +232,7 @@ def gcp_part() -> tuple[list, list, list]:
                                [f"projects/{GCP_PROJECT}/*"]), provider=Provider.GCP)
     docs_reader = policy(f"projects/{GCP_PROJECT}/roles/docsReader", "docsReader",
                          allow(["storage.objects.get", "storage.objects.list"],
-                               [f"projects/_/buckets/acme-contracts*"]), provider=Provider.GCP)
+                               ["projects/_/buckets/acme-contracts*"]), provider=Provider.GCP)
     identities = [
         Identity(id=summariser, provider=Provider.GCP, account=GCP_PROJECT, kind=IdentityKind.SERVICE_ACCOUNT,
                  name="vertex-summariser", created=ago(400), last_activity=ago(0),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Annotated
 
@@ -25,13 +24,33 @@ def register(app: typer.Typer) -> None:
     app.add_typer(rules_app, name="rules")
 
 
+def framework_items(key: str) -> dict[str, str]:
+    """Item id -> title from rules/data/frameworks.yaml (framework key: owasp_nhi | nist_csf)."""
+    import yaml
+
+    from nhiaudit.rules_engine.loader import shipped_rules_dir
+
+    with (shipped_rules_dir() / "data" / "frameworks.yaml").open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    return {str(k): str(v) for k, v in ((data.get(key) or {}).get("items") or {}).items()}
+
+
+def _item_order(item: str) -> tuple:
+    head, _, tail = item.partition("-") if "-" in item else item.partition(":")
+    digits = "".join(ch for ch in (tail if "-" in item else head) if ch.isdigit())
+    return (head.rstrip("0123456789") if ":" in item else head, int(digits or 0), item)
+
+
 @handle_errors
 def list_rules(
     rules: RulesDirOpt = None,
     framework: Annotated[str | None, typer.Option("--framework", help="Coverage per item: owasp-nhi | nist-csf")]
     = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List rules (shipped and --rules), or coverage per framework item."""
+    import json
+
     from rich.table import Table
 
     from nhiaudit.errors import UsageError
@@ -40,8 +59,12 @@ def list_rules(
     loaded = load_rules(list(rules or []))
     console = stdout_console()
     if framework is None:
+        ordered = sorted(loaded, key=lambda c: (c.rule.category.value, c.rule.id))
+        if as_json:
+            typer.echo(json.dumps([c.rule.doc() | {"subject": c.rule.subject.value} for c in ordered], indent=1))
+            return
         table = Table("id", "category", "severity", "subject", "title", "frameworks")
-        for r in sorted(loaded, key=lambda c: (c.rule.category.value, c.rule.id)):
+        for r in ordered:
             fw = r.rule.frameworks
             table.add_row(r.rule.id, r.rule.category.value, r.rule.severity.value, r.rule.subject.value,
                           r.rule.title, " ".join(fw.owasp_nhi + fw.nist_csf))
@@ -50,16 +73,24 @@ def list_rules(
     key = FRAMEWORK_KEYS.get(framework)
     if key is None:
         raise UsageError(f"--framework must be one of {', '.join(FRAMEWORK_KEYS)}, got {framework!r}")
-    coverage: dict[str, list[str]] = defaultdict(list)
+    titles = framework_items(key)
+    coverage: dict[str, list[str]] = {item: [] for item in titles}
     for r in loaded:
         for item in getattr(r.rule.frameworks, key):
-            coverage[item].append(r.rule.id)
-    if key == "owasp_nhi":
-        for n in range(1, 11):
-            coverage.setdefault(f"NHI{n}:2025", [])
-    table = Table(framework, "rules", title=f"coverage of {framework}")
-    for item in sorted(coverage, key=lambda x: (len(x), x)):
-        table.add_row(item, ", ".join(sorted(coverage[item])) or "[red]not covered[/red]")
+            coverage.setdefault(item, []).append(r.rule.id)
+    ordered_items = sorted(coverage, key=_item_order)
+    if as_json:
+        typer.echo(json.dumps([{"item": i, "title": titles.get(i, ""), "rules": sorted(coverage[i])}
+                               for i in ordered_items], indent=1))
+        return
+    covered = sum(1 for i in ordered_items if coverage[i])
+    table = Table(title=f"coverage of {framework}: {covered}/{len(ordered_items)} items have rules")
+    table.add_column(framework, no_wrap=True)
+    table.add_column("title", ratio=2)
+    table.add_column("rules", ratio=3, overflow="fold")
+    for item in ordered_items:
+        table.add_row(item, titles.get(item, "[yellow]unknown item[/yellow]"),
+                      ", ".join(sorted(coverage[item])) or "[red]not covered[/red]")
     console.print(table)
 
 
@@ -110,12 +141,20 @@ def test_rules(directory: Annotated[Path | None, typer.Argument(help="Rule direc
 
 
 @handle_errors
-def list_facts() -> None:
+def list_facts(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown tables of docs/rules.md.")]
+    = False,
+) -> None:
     """The facts each rule subject exposes (what `subject.*` can read)."""
     from rich.table import Table
 
     from nhiaudit.facts.schema import FACTS
 
+    if markdown:
+        from nhiaudit.facts.docs import facts_markdown
+
+        typer.echo(facts_markdown(), nl=False)
+        return
     console = stdout_console()
     for kind, facts in FACTS.items():
         table = Table("fact", "default", "description", title=f"subject: {kind.value}")

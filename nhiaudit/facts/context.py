@@ -17,7 +17,6 @@ from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.policy.model import CredentialRules, Integration, WrittenPolicy
 
 
-
 def load_ai_capability(path: Path | None = None) -> dict[str, dict[str, list[str]]]:
     """The AI capability data (rules/ai_capability.yaml): provider -> {actions, delegated_resources}."""
     from nhiaudit.rules_engine.loader import shipped_rules_dir

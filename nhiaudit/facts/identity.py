@@ -17,6 +17,7 @@ from nhiaudit.facts.trust_facts import trust_facts
 from nhiaudit.inventory.model import STATIC_CREDENTIAL_TYPES, Identity, IdentityKind
 from nhiaudit.policy.model import Integration
 
+
 def ai_access(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
     """How the identity can call AI models: allowing statements and AI vendor grants."""
     found: list[dict[str, Any]] = []

@@ -147,7 +147,7 @@ def _service_wildcard(pattern: str) -> bool:
     """`*`, `svc:*`, `Microsoft.Svc/*`, `svc.*`: every action of a service (or of all of them)."""
     if pattern in ("*", "*:*"):
         return True
-    head, sep, tail = pattern.partition(":")
+    _, sep, tail = pattern.partition(":")
     if sep:
         return tail == "*"
     return pattern.endswith(("/*", ".*")) and pattern.count("/") <= 1 and "*" not in pattern[:-1]

@@ -47,31 +47,28 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
                                     "tagged for (tag `integration`)"),
         "environments": ([], "environments it belongs to: from its tags (environment/env/stage, comma-separated "
                              "values allowed), its integrations and its workloads' tags"),
-        "environment_sources": ([], "where each environment comes from: list of {environment, source}"),
+        "environment_sources": ([], "where each environment comes from"),
         "env_crossings": ([], "reached systems whose environment is not one of its environments (both known), "
-                              "one entry per foreign environment: list of {environment, systems, access (highest), "
-                              "via_chain (any), classifications, path (to the first system), key}"),
-        "workloads": ([], "workloads running as it: list of {id, kind, name, integration}"),
-        "credentials": ([], "its credentials: list of {id, type, static, active, age_days}"),
+                              "one entry per foreign environment"),
+        "workloads": ([], "workloads running as it"),
+        "credentials": ([], "its credentials"),
         "can_invoke_ai": (False, "it can call an AI model (rules/data/ai_capability.yaml)"),
         "ai_explicit": (False, "the AI capability comes from a grant naming AI actions, not only a full `*`"),
-        "ai_access": ([], "how it can call AI models: list of {via, reason, wildcard_only, ...}"),
+        "ai_access": ([], "how it can call AI models: allowing statements and AI vendor grants"),
         "ai_via_chain": ({}, "shortest role-assumption / impersonation path to an identity that can call AI "
-                             "models explicitly; {} when there is none or when it can itself (see shapes)"),
-        "reach": ([], "systems reachable directly or via chains: list of {system, access, via_chain, "
-                      "environment, classification, kind, hops, verdict}"),
-        "out_of_scope": ([], "reach entries its integration does not allow: {system, integration, verdict "
-                             "(must_not_reach|not_in_may_reach), access, path, key, ...}"),
+                             "models explicitly; `{}` when there is none or when it can itself"),
+        "reach": ([], "systems of the policy it can reach, directly or through role assumption / impersonation"),
+        "out_of_scope": ([], "reach entries one of its integrations does not allow, one per integration"),
         "is_admin": (False, "allowed every action on every resource"),
         "admin_evidence": ("", "the statement that makes it admin"),
         "wildcard_actions": ([], "service-wide wildcard actions (`*`, `s3:*`, `Microsoft.Storage/*`, `NotAction`) "
                                  "granted on all resources of their scope, as attached"),
         "wildcard_evidence": ([], "the statements granting `wildcard_actions`"),
         "escalations": ([], "single-step privilege escalations (rules/data/privilege_escalation.yaml) its "
-                            "effective permissions allow; not computed for admins (see shapes)"),
+                            "effective permissions allow; not computed for admins"),
         "escalation_path": ({}, "shortest role-assumption / impersonation path to an identity that is admin or "
-                                "can make itself admin; {} when there is none, and for admins (see shapes)"),
-        "trusts": ([], "who may act as it: one entry per trust record (see shapes)"),
+                                "can make itself admin; `{}` when there is none, and for admins"),
+        "trusts": ([], "who may act as it: one entry per trust record"),
         "external_trusts": ([], "the `trusts` whose principal is outside its own account: anybody (`*`, "
                                 "`allUsers`), federated issuers, other accounts, principals outside the inventory"),
         "looks_human": (False, "an IAM user with a console password / interactive sign-in and no sign of "
@@ -144,6 +141,7 @@ _TRUST_SHAPE = {
     "foreign": "the principal's account is outside the scanned inventory",
     "principal_known": "the principal is an identity of the inventory",
     "external": "the principal is outside the identity's own account (see external_trusts)",
+    "key": "kind|principal|reason (finding identity)",
 }
 
 # Keys of the entries of list facts and of map facts: documented in docs/rules.md, and used by

@@ -37,7 +37,8 @@ def flatten_conditions(conditions: dict[str, Any]) -> tuple[dict[str, Any], ...]
         if isinstance(block, dict):
             for key, value in block.items():
                 values = value if isinstance(value, list | tuple) else [value]
-                out.append({"operator": str(operator), "key": str(key).lower(), "values": tuple(str(v) for v in values)})
+                out.append({"operator": str(operator), "key": str(key).lower(),
+                            "values": tuple(str(v) for v in values)})
         else:  # provider-neutral shapes: {"subject": "repo:acme/app:ref:refs/heads/main"}
             values = block if isinstance(block, list | tuple) else [block]
             out.append({"operator": "", "key": str(operator).lower(), "values": tuple(str(v) for v in values)})
@@ -78,5 +79,6 @@ def trust_facts(ctx: FactContext, identity: Identity) -> tuple[dict[str, Any], .
             "foreign": bool(account) and account not in index.known_accounts,
             "principal_known": known,
             "external": external,
+            "key": f"{trust.kind.value}|{trust.principal}|{trust.reason}",  # stable finding identity
         })
     return tuple(out)

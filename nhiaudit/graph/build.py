@@ -107,7 +107,7 @@ def _add_policy_nodes(g: nx.MultiDiGraph, policy: WrittenPolicy, bindings: dict[
         g.add_node(system_node(name), kind=NodeKind.SYSTEM.value, label=name, ref=name,
                    environment=system.environment or "", classification=system.classification or "",
                    system_kind=system.kind or "")
-    for i, integration in enumerate(policy.integrations):
+    for integration in policy.integrations:
         g.add_node(integration_node(integration.name), kind=NodeKind.INTEGRATION.value, label=integration.name,
                    ref=integration.name, environment=integration.environment or "", owner=integration.owner or "")
     for iid, names in bindings.items():

@@ -43,7 +43,9 @@ class System(_Strict):
     description: str | None = None
     environment: str | None = Field(None, description="e.g. prod, staging, dev")
     classification: str | None = Field(None, description="e.g. public, internal, confidential, restricted")
-    resources: list[str] = Field(min_length=1, description="Resource patterns (ARNs, GCP/Azure resource names, `delegated:<app>/<scope>`).")
+    resources: list[str] = Field(
+        min_length=1, description="Resource patterns (ARNs, GCP/Azure resource names, `delegated:<app>/<scope>`)."
+    )
 
 
 class Integration(_Strict):

@@ -63,10 +63,7 @@ def _prepare(compiled: CompiledRule) -> _Prepared:
     def scope(expr: str) -> str:
         return _PARAMS.sub(scoped, expr)
 
-    if rule.for_each:
-        source = f"({scope(rule.for_each)}).filter(item, {scope(rule.when)})"
-    else:
-        source = scope(rule.when)
+    source = f"({scope(rule.for_each)}).filter(item, {scope(rule.when)})" if rule.for_each else scope(rule.when)
     return _Prepared(compiled, cel.compile(source))
 
 
