@@ -48,6 +48,8 @@ class FactContext:
     credentials_by_identity: dict[str, list[Credential]] = field(default_factory=lambda: defaultdict(list))
     workloads_by_identity: dict[str, list[Workload]] = field(default_factory=lambda: defaultdict(list))
 
+    _rules_cache: dict[tuple[str, ...], CredentialRules] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         for cred in self.estate.snapshot.credentials:
             self.credentials_by_identity[cred.identity_id].append(cred)
@@ -72,7 +74,13 @@ class FactContext:
 
     def credential_rules_for(self, identity: Identity) -> CredentialRules:
         """The strictest rules across every integration binding the identity (defaults if none)."""
-        integrations = self.integrations_of(identity)
+        key = tuple(self.estate.bindings.get(identity.id, ()))
+        hit = self._rules_cache.get(key)
+        if hit is None:
+            hit = self._rules_cache[key] = self._strictest(self.integrations_of(identity))
+        return hit
+
+    def _strictest(self, integrations: list[Integration]) -> CredentialRules:
         if not integrations:
             return self.policy.effective_credentials(None)
         layers = [self.policy.effective_credentials(i) for i in integrations]

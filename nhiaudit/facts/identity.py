@@ -93,8 +93,9 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     rules = ctx.credential_rules_for(identity)
     creds = [{"id": c.id, "type": c.type.value, "static": c.type in STATIC_CREDENTIAL_TYPES,
               "active": c.active, "age_days": days_between(now, c.created) or 0} for c in credentials]
+    active_static = sum(1 for c in creds if c["static"] and c["active"])
     interactive = bool(human and (human.console_password or human.interactive_sign_in))
-    machine_signs = bool(integrations or workloads or any(c["static"] and c["active"] for c in creds))
+    machine_signs = bool(integrations or workloads or active_static)
     wildcard_actions, wildcard_evidence = analysis.profiles.wildcards(identity)
     trusts = trust_facts(ctx, identity)
     return {
@@ -114,6 +115,7 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "workloads": [{"id": w.id, "kind": w.kind, "name": w.name,
                        "integration": workload_integration(w)} for w in workloads],
         "credentials": creds,
+        "active_static_credentials": active_static,
         "can_invoke_ai": bool(ai),
         "ai_explicit": any(not a["wildcard_only"] for a in ai),
         "ai_access": ai,

@@ -52,6 +52,7 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
                               "one entry per foreign environment"),
         "workloads": ([], "workloads running as it"),
         "credentials": ([], "its credentials"),
+        "active_static_credentials": (0, "how many of its credentials are active static ones (keys, secrets)"),
         "can_invoke_ai": (False, "it can call an AI model (rules/data/ai_capability.yaml)"),
         "ai_explicit": (False, "the AI capability comes from a grant naming AI actions, not only a full `*`"),
         "ai_access": ([], "how it can call AI models: allowing statements and AI vendor grants"),

@@ -8,7 +8,7 @@ trusted_by. Every edge carries `kind` and a human `reason`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -25,11 +25,12 @@ from nhiaudit.graph.model import (
     system_node,
     workload_node,
 )
+from nhiaudit.graph.system_reach import SystemReachEvaluator
 from nhiaudit.graph.trust import act_as_edges
 from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
-from nhiaudit.permissions.results import Reach
+from nhiaudit.permissions.results import Reach, StatementEvidence
 from nhiaudit.policy.model import WrittenPolicy
 
 
@@ -141,41 +142,43 @@ def _add_reach_edges(
         for prov, patterns in per_provider.items():
             systems_by_provider[prov].append((name, patterns))
     delegated = _delegated_by_identity(snapshot)
-    # A system is reachable only if one of the identity's policies allows something on it (boundaries and
-    # Denies only narrow), so a cheap per-policy check skips most full evaluations.
-    policy_touches: dict[tuple[str, str], bool] = {}
-
-    def touches(ident: Identity, name: str, patterns: list[str]) -> bool:
-        for pid in ident.policy_ids:
-            key = (pid, name)
-            hit = policy_touches.get(key)
-            if hit is None:
-                probe = Identity(id=f"probe:{pid}", provider=ident.provider, account="", kind=ident.kind,
-                                 name="probe", policy_ids=(pid,))
-                hit = policy_touches[key] = evaluator.reach(probe, patterns) is not None
-            if hit:
-                return True
-        return False
+    system_reach = SystemReachEvaluator(evaluator, {p.id: p for p in snapshot.policies})
+    reason_of = ReasonTexts()
 
     for ident in snapshot.identities:
         candidates = systems_by_provider.get(ident.provider, []) + systems_by_provider.get(None, [])
         for name, patterns in candidates:
             arn_patterns = [p for p in patterns if not p.startswith("delegated:")]
-            reach = evaluator.reach(ident, arn_patterns) if arn_patterns and touches(ident, name, arn_patterns) \
-                else None
+            reach = system_reach.reach(ident, name, arn_patterns) if arn_patterns else None
             if reach is not None:
                 _add_reach_edge(g, direct, ident.id, name, AccessLevel(reach.level.value), reach.reason,
-                                compact_reach_evidence(reach))
+                                compact_reach_evidence(reach, reason_of))
             grant_hit = _delegated_reach(delegated.get(ident.id, ()), patterns)
             if grant_hit is not None:
                 access, reason = grant_hit
                 _add_reach_edge(g, direct, ident.id, name, access, reason, {"delegated_grant": reason})
 
 
-def compact_reach_evidence(reach: Reach) -> dict:
+class ReasonTexts:
+    """Evidence objects are cached and shared by many identities: build each one's reason text once.
+
+    Keyed by id() while holding the object itself, so an id cannot be reused by another object.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[StatementEvidence, str]] = {}
+
+    def __call__(self, statement: StatementEvidence) -> str:
+        hit = self._texts.get(id(statement))
+        if hit is None:
+            hit = self._texts[id(statement)] = (statement, statement.reason)
+        return hit[1]
+
+
+def compact_reach_evidence(reach: Reach, reason_of: Callable[[StatementEvidence], str] | None = None) -> dict:
     """What an edge keeps of a permission result: enough to explain it, small enough for 100k edges."""
     return {
-        "statements": [s.reason for s in reach.statements[:5]],
+        "statements": [reason_of(s) if reason_of else s.reason for s in reach.statements[:5]],
         "statement_count": len(reach.statements),
         "unknown_actions": list(reach.unknown_actions),
         "conditional": reach.conditional,

@@ -45,7 +45,7 @@ class _AssumeGrants:
         self._evaluator = evaluator
         self._policies = policies
         self._cache: dict[tuple, tuple[list[StatementEvidence], bool]] = {}
-        self._reasons: dict[int, str] = {}  # evidence objects stay alive in _cache, so ids are stable
+        self._reasons: dict[int, tuple[StatementEvidence, str]] = {}
 
     def _may_be_denied(self, identity: Identity) -> bool:
         if identity.boundary_policy_id:
@@ -69,10 +69,10 @@ class _AssumeGrants:
 
     def reason(self, evidence: StatementEvidence) -> str:
         """Evidence reasons are computed properties; the same statement allows many edges."""
-        text = self._reasons.get(id(evidence))
-        if text is None:
-            text = self._reasons[id(evidence)] = evidence.reason
-        return text
+        hit = self._reasons.get(id(evidence))
+        if hit is None:  # the object is held with its text, so its id cannot be reused meanwhile
+            hit = self._reasons[id(evidence)] = (evidence, evidence.reason)
+        return hit[1]
 
     def any(self, identity: Identity) -> bool:
         return bool(self._get(identity)[0])

@@ -88,7 +88,11 @@ class RuleRunner:
             needed = referenced_facts([r.when, *([r.for_each] if r.for_each else [])])
             current = self._needed.get(r.subject, set())
             self._needed[r.subject] = None if needed is None or current is None else current | needed
+        self._violation_facts: dict[str, set[str] | None] = {}
         for compiled in rules:
+            r = compiled.rule
+            self._violation_facts[r.id] = referenced_facts(
+                [*r.evidence.values(), *(o.when for o in r.severity_overrides)])
             self._by_kind.setdefault(compiled.rule.subject, []).append(_prepare(compiled))
             params = dict(compiled.rule.parameters)
             params.update((param_overrides or {}).get(compiled.rule.id, {}))
@@ -124,7 +128,11 @@ class RuleRunner:
     def _violation(self, compiled: CompiledRule, subject: dict[str, Any], item: dict[str, Any] | None) -> Violation:
         rule = compiled.rule
         values = {"subject": subject, "item": item, "params": self._params[rule.id]}
-        scope = cel.Context(values) if compiled.evidence or compiled.severity_overrides else None
+        scope = None
+        if compiled.evidence or compiled.severity_overrides:
+            needed = self._violation_facts[rule.id]
+            visible = subject if needed is None else {k: subject[k] for k in needed if k in subject}
+            scope = cel.Context({**values, "subject": visible})
         severity = rule.severity
         for program, level in compiled.severity_overrides:
             if program.execute(scope) is True:

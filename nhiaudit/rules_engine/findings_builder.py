@@ -11,6 +11,7 @@ from nhiaudit.findings import Finding, FindingStatus, IdentityRef, PolicyLocatio
 from nhiaudit.inventory.model import Identity
 from nhiaudit.policy.model import WrittenPolicy
 from nhiaudit.rules_engine.engine import Violation
+from nhiaudit.rules_engine.model import Rule
 
 
 def _identity_ref(identity: Identity | None) -> IdentityRef | None:
@@ -54,6 +55,8 @@ class FindingsBuilder:
         self._identities = identities
         self._as_of = as_of
         self._integration_index = {i.name: n for n, i in enumerate(policy.integrations)}
+        self._rule_frameworks: dict[str, dict[str, list[str]]] = {}
+        self._rule_remediation: dict[str, str | None] = {}
 
     def _location(self, subject: dict[str, Any], item: dict[str, Any] | None,
                   integration: str | None) -> PolicyLocation | None:
@@ -72,6 +75,18 @@ class FindingsBuilder:
             return PolicyLocation(file=self._policy.source_file, line=self._policy.line_of("systems", system),
                                   entry=f"system:{system}")
         return PolicyLocation(file=self._policy.source_file, line=1, entry="policy")
+
+    def _frameworks(self, rule: Rule) -> dict[str, list[str]]:
+        hit = self._rule_frameworks.get(rule.id)
+        if hit is None:
+            hit = self._rule_frameworks[rule.id] = {k: list(v) for k, v in rule.frameworks.model_dump().items() if v}
+        return {k: list(v) for k, v in hit.items()}
+
+    def _remediation(self, rule: Rule) -> str | None:
+        """The first paragraph of the rule's remediation, on one line."""
+        if rule.id not in self._rule_remediation:
+            self._rule_remediation[rule.id] = " ".join(rule.remediation.strip().split("\n\n")[0].split()) or None
+        return self._rule_remediation[rule.id]
 
     def build(self, v: Violation) -> Finding:
         rule = v.rule.rule
@@ -93,8 +108,8 @@ class FindingsBuilder:
             rule_id=rule.id, title=rule.title, category=rule.category, severity=v.severity,
             identity=_identity_ref(identity), credential_id=credential_id, integration=integration,
             message=v.message, evidence=evidence,
-            frameworks={k: list(val) for k, val in rule.frameworks.model_dump().items() if val},
-            remediation=" ".join(rule.remediation.strip().split("\n\n")[0].split()) or None,
+            frameworks=self._frameworks(rule),
+            remediation=self._remediation(rule),
             fingerprint=fingerprint(rule.id, identity_id, credential_id, item_key, subject_key),
             policy_location=self._location(v.subject, v.item, integration),
         )
