@@ -55,12 +55,9 @@ def add_crossing(crossings: dict[str, dict[str, Any]], entry: dict[str, Any], re
     current = crossings.get(env)
     if current is None:
         crossings[env] = {"environment": env, "systems": (entry["system"],), "access": entry["access"],
-                          "via_chain": reach.via_chain, "classifications": (entry["classification"],),
-                          "path": tuple(reach.path_text()), "key": env}
+                          "via_chain": reach.via_chain, "path": tuple(reach.path_text()), "key": env}
         return
     current["systems"] += (entry["system"],)
     if _RANK[entry["access"]] > _RANK[current["access"]]:
         current["access"] = entry["access"]
     current["via_chain"] = current["via_chain"] or reach.via_chain
-    if entry["classification"] not in current["classifications"]:
-        current["classifications"] += (entry["classification"],)

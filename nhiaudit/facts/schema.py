@@ -153,7 +153,6 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
                                 "source": "`tag`, `integration NAME` or `workload KIND:NAME`"},
         "env_crossings": {"environment": "the foreign environment", "systems": "its systems the identity reaches",
                           "access": "highest access: read, write or admin", "via_chain": "one is reached via a chain",
-                          "classifications": "the systems' classifications",
                           "path": "hops to the first system", "key": "the environment (finding identity)"},
         "workloads": {"id": "workload id (ARN ...)", "kind": "lambda, ec2_instance, ecs_task, cloud_run, ...",
                       "name": "name", "integration": "its `integration` tag, or ''"},

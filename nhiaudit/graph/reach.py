@@ -1,19 +1,21 @@
 """Which systems each identity can reach, directly or through chains of role assumption/impersonation.
 
-Computed once for the whole graph on the condensation DAG of the act-as subgraph: every strongly
-connected component inherits the systems of its successors in reverse topological order. Paths are
-reconstructed on demand from "via" pointers, so no per-identity search of the whole graph is needed.
+Per system, computed once for every identity together: breadth-first searches over the reversed act-as
+edges, starting from the identities with direct access, highest access level first. Each identity keeps
+its best access level and the next hop of a shortest route to it, so paths are rebuilt by following
+pointers. The cost is linear in act-as edges per system, and a system nobody asks about costs nothing.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
-
 from nhiaudit.graph.build import EstateGraph
 from nhiaudit.graph.model import AccessLevel, EdgeKind, identity_node, system_node
+
+_LEVELS_HIGH_FIRST = sorted(AccessLevel, key=lambda level: -level.rank)
 
 
 @dataclass(frozen=True)
@@ -46,121 +48,72 @@ class SystemReach:
                 for h in self.hops]
 
 
-@dataclass(frozen=True)
-class _Via:
-    access: AccessLevel
-    member: str  # identity node inside the component where the route leaves it
-    next_node: str | None  # identity node in a successor component, or None: direct reach from `member`
-
-
 class Reachability:
     def __init__(self, estate: EstateGraph) -> None:
-        self._act_as = nx.DiGraph()  # only identities with act-as edges; the rest are singletons
-        self._identity_nodes = [identity_node(i) for i in estate.identities]
+        self._systems = list(estate.policy.systems)
+        self._pred: dict[str, list[str]] = defaultdict(list)
+        self._succ: dict[str, list[str]] = defaultdict(list)
+        self._edge: dict[tuple[str, str], tuple[str, str]] = {}
         for u, v, kind, reason in estate.act_as:
-            if not self._act_as.has_edge(u, v):
-                self._act_as.add_edge(u, v, kind=kind, reason=reason)
-        self._direct = estate.direct_reach
-        self._compute()
+            if (u, v) not in self._edge:
+                self._edge[u, v] = (kind, reason)
+                self._pred[v].append(u)
+                self._succ[u].append(v)
+        self._direct = estate.direct_reach  # node -> system -> (level, reason)
+        self._sources: dict[str, list[tuple[str, AccessLevel]]] = defaultdict(list)
+        for node, systems in self._direct.items():
+            for system, (level, _) in systems.items():
+                self._sources[system].append((node, level))
+        self._routes: dict[str, dict[str, tuple[AccessLevel, str | None]]] = {}
 
-    def _compute(self) -> None:
-        cond = nx.condensation(self._act_as)
-        self._component: dict[str, int] = dict(cond.graph["mapping"])
-        self._members: dict[int, list[str]] = {c: list(data["members"]) for c, data in cond.nodes(data=True)}
-        singletons = []
-        for node in self._identity_nodes:
-            if node not in self._component:
-                comp = len(self._members)
-                self._component[node] = comp
-                self._members[comp] = [node]
-                singletons.append(comp)
-        self._best: dict[int, dict[str, _Via]] = {}
-        self._next_hop: dict[str, dict[str, str]] = {}
-        for comp in singletons + list(reversed(list(nx.topological_sort(cond)))):
-            best: dict[str, _Via] = {}
-            for member in self._members[comp]:
-                for system, (level, _) in self._direct.get(member, {}).items():
-                    if system not in best or level.rank > best[system].access.rank:
-                        best[system] = _Via(level, member, None)
-            for member in self._members[comp]:
-                if member not in self._act_as:
-                    continue
-                for succ in self._act_as.successors(member):
-                    succ_comp = self._component[succ]
-                    if succ_comp == comp:
-                        continue
-                    for system, via in self._best[succ_comp].items():
-                        if system not in best or via.access.rank > best[system].access.rank:
-                            best[system] = _Via(via.access, member, succ)
-            self._best[comp] = best
+    def _routes_to(self, system: str) -> dict[str, tuple[AccessLevel, str | None]]:
+        """node -> (best access level, next node toward it or None when the node reaches it directly)."""
+        routes = self._routes.get(system)
+        if routes is not None:
+            return routes
+        routes = {}
+        sources = self._sources.get(system, [])
+        for level in _LEVELS_HIGH_FIRST:
+            frontier = [n for n, lv in sources if lv is level and n not in routes]
+            for node in frontier:
+                routes[node] = (level, None)
+            while frontier:
+                following = []
+                for node in frontier:
+                    for pred in self._pred.get(node, ()):
+                        if pred not in routes:
+                            routes[pred] = (level, node)
+                            following.append(pred)
+                frontier = following
+        self._routes[system] = routes
+        return routes
 
     def systems_for(self, identity_id: str) -> list[SystemReach]:
         node = identity_node(identity_id)
-        if node not in self._component:
-            return []
-        return [self._reach(node, system) for system in sorted(self._best[self._component[node]])]
+        return [self._path(node, system) for system in sorted(self._systems) if node in self._routes_to(system)]
 
     def reach(self, identity_id: str, system: str) -> SystemReach | None:
         node = identity_node(identity_id)
-        if node not in self._component or system not in self._best[self._component[node]]:
-            return None
-        return self._reach(node, system)
-
-    def act_as_successors(self, identity_id: str) -> list[str]:
-        node = identity_node(identity_id)
-        return [n.removeprefix("identity:") for n in self._act_as.successors(node)] if node in self._act_as else []
-
-    def _act_hop(self, u: str, v: str) -> Hop:
-        data = self._act_as.edges[u, v]
-        return Hop(u, v, data["kind"], data["reason"])
-
-    def _toward(self, end: str) -> dict[str, str]:
-        """Next hop toward `end` for every member of its component (one reverse BFS, cached)."""
-        hit = self._next_hop.get(end)
-        if hit is not None:
-            return hit
-        comp = self._component[end]
-        nxt: dict[str, str] = {end: end}
-        frontier = [end]
-        while frontier:
-            following = []
-            for node in frontier:
-                for pred in self._act_as.predecessors(node):
-                    if pred not in nxt and self._component[pred] == comp:
-                        nxt[pred] = node
-                        following.append(pred)
-            frontier = following
-        self._next_hop[end] = nxt
-        return nxt
-
-    def _inside(self, start: str, end: str) -> list[Hop]:
-        if start == end:
-            return []
-        hops = []
-        nxt = self._toward(end)
-        while start != end:
-            step = nxt[start]
-            hops.append(self._act_hop(start, step))
-            start = step
-        return hops
-
-    def _reach(self, node: str, system: str) -> SystemReach:
-        hops: list[Hop] = []
-        current = node
-        level = self._best[self._component[node]][system].access
-        for _ in range(len(self._members) + 1):  # bounded walk down the DAG
-            via = self._best[self._component[current]][system]
-            hops.extend(self._inside(current, via.member))
-            if via.next_node is None:
-                direct_level, reason = self._direct[via.member][system]
-                hops.append(Hop(via.member, system_node(system), EdgeKind.CAN_REACH.value, reason,
-                                direct_level.value))
-                break
-            hops.append(self._act_hop(via.member, via.next_node))
-            current = via.next_node
-        return SystemReach(system, level, tuple(hops))
+        return self._path(node, system) if node in self._routes_to(system) else None
 
     def identities_reaching(self, system: str) -> list[str]:
         """Every identity that can reach `system`, directly or through a chain (for --can-reach)."""
-        comps = {c for c, best in self._best.items() if system in best}
-        return sorted(m.removeprefix("identity:") for c in comps for m in self._members[c])
+        return sorted(n.removeprefix("identity:") for n in self._routes_to(system))
+
+    def act_as_successors(self, identity_id: str) -> list[str]:
+        return [n.removeprefix("identity:") for n in self._succ.get(identity_node(identity_id), ())]
+
+    def _path(self, node: str, system: str) -> SystemReach:
+        routes = self._routes_to(system)
+        level = routes[node][0]
+        hops: list[Hop] = []
+        current = node
+        while True:
+            _, following = routes[current]
+            if following is None:
+                direct_level, reason = self._direct[current][system]
+                hops.append(Hop(current, system_node(system), EdgeKind.CAN_REACH.value, reason, direct_level.value))
+                return SystemReach(system, level, tuple(hops))
+            kind, reason = self._edge[current, following]
+            hops.append(Hop(current, following, kind, reason))
+            current = following
