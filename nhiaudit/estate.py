@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from nhiaudit.analysis import paused_gc
 from nhiaudit.connectors.options import LiveOptions
 from nhiaudit.errors import UsageError
 from nhiaudit.inventory.snapshot import Snapshot, load_snapshot, merge_snapshots
@@ -17,7 +18,8 @@ def load_estate(
     live: LiveOptions,
     console: Console,
 ) -> Snapshot:
-    parts: list[Snapshot] = [load_snapshot(p) for p in snapshot_paths]
+    with paused_gc():  # parsing creates many long-lived objects; see nhiaudit.analysis.paused_gc
+        parts: list[Snapshot] = [load_snapshot(p) for p in snapshot_paths]
     if import_paths:
         from nhiaudit.connectors.imports import import_files  # lazy: only when used
 

@@ -63,6 +63,7 @@ def explain(
 ) -> None:
     """Who calls the model, with which credential, for which declared task, and what it can reach:
     every path hop by hop with its reason. With --can-reach: who can reach a system."""
+    from nhiaudit.analysis import paused_gc
     from nhiaudit.errors import UsageError
     from nhiaudit.estate import load_estate
     from nhiaudit.explain.build import can_reach as build_can_reach
@@ -81,12 +82,14 @@ def explain(
     prepared = prepare_inputs(estate, policy, list(rules or []), day,
                               with_findings=target is not None and not no_findings, only_system=can_reach)
     ctx = prepared.context
-    if prepared.system is not None:
-        result = build_can_reach(ctx, prepared.system)
-    else:
-        result = build_explanation(ctx, resolve(ctx.estate, target or ""), prepared.findings)
     color = output is None and fmt is ExplainFormat.TABLE and sys.stdout.isatty()
-    write_output(render(result, fmt, color=color), output)
+    with paused_gc():
+        if prepared.system is not None:
+            result = build_can_reach(ctx, prepared.system)
+        else:
+            result = build_explanation(ctx, resolve(ctx.estate, target or ""), prepared.findings)
+        text = render(result, fmt, color=color)
+    write_output(text, output)
     if not estate.complete:
         console.print("collection incomplete: results are partial (exit 3)", style="red")
         raise typer.Exit(ExitStatus.INCOMPLETE)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -49,6 +50,7 @@ class FactContext:
     workloads_by_identity: dict[str, list[Workload]] = field(default_factory=lambda: defaultdict(list))
 
     _rules_cache: dict[tuple[str, ...], CredentialRules] = field(default_factory=dict)
+    derived: dict[str, Any] = field(default_factory=dict)  # estate-wide data built once (facts/memo.py)
 
     def __post_init__(self) -> None:
         for cred in self.estate.snapshot.credentials:

@@ -7,15 +7,17 @@ act-as paths toward admins) is built once here and then read per subject.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from nhiaudit.facts.context import FactContext
 
 T = TypeVar("T")
-_SLOT = "_derived_facts"
 
 
-def memo(ctx: Any, name: str, build: Callable[[], T]) -> T:
+def memo(ctx: FactContext, name: str, build: Callable[[], T]) -> T:
     """The value named `name` for this context, built by `build()` the first time."""
-    store: dict[str, Any] = vars(ctx).setdefault(_SLOT, {})
+    store: dict[str, Any] = ctx.derived
     if name not in store:
         store[name] = build()
     return store[name]

@@ -107,9 +107,10 @@ class RuleRunner:
             return []
         out: list[Violation] = []
         needed = self._needed.get(kind)
+        ctx = cel.Context({"params": self._params})  # parameters are converted once, subjects per subject
         for subject in subjects:
             visible = subject if needed is None else {k: subject[k] for k in needed if k in subject}
-            ctx = cel.Context({"subject": visible, "params": self._params})
+            ctx.add_variable("subject", visible)
             for p in prepared:
                 try:
                     result = p.program.execute(ctx)

@@ -33,20 +33,19 @@ def _subject_identity_id(kind: SubjectKind, subject: dict[str, Any]) -> str | No
     return None
 
 
-def _integration(kind: SubjectKind, subject: dict[str, Any], item: dict[str, Any] | None) -> str | None:
+def _integrations(kind: SubjectKind, subject: dict[str, Any], item: dict[str, Any] | None) -> list[str]:
+    """The integrations a finding is about: one when known, every binding one otherwise."""
     if item and item.get("integration"):
-        return item["integration"]
+        return [item["integration"]]
     if kind is SubjectKind.INTEGRATION:
-        return subject["name"]
+        return [subject["name"]]
     if kind is SubjectKind.BINDING:
-        return subject["integration"]
+        return [subject["integration"]]
     if kind is SubjectKind.IDENTITY:
-        names = subject["integrations"]
-    elif kind is SubjectKind.CREDENTIAL:
-        names = subject["identity"]["integrations"]
-    else:
-        names = []
-    return names[0] if len(names) == 1 else None
+        return list(subject["integrations"])
+    if kind is SubjectKind.CREDENTIAL:
+        return list(subject["identity"]["integrations"])
+    return []
 
 
 class FindingsBuilder:
@@ -55,26 +54,27 @@ class FindingsBuilder:
         self._identities = identities
         self._as_of = as_of
         self._integration_index = {i.name: n for n, i in enumerate(policy.integrations)}
+        self._source_file = policy.source_file  # a pydantic private attribute: slow to read per finding
         self._rule_frameworks: dict[str, dict[str, list[str]]] = {}
         self._rule_remediation: dict[str, str | None] = {}
 
     def _location(self, subject: dict[str, Any], item: dict[str, Any] | None,
                   integration: str | None) -> PolicyLocation | None:
-        if not self._policy.source_file:
+        if not self._source_file:
             return None
         path = (item or {}).get("policy_path") or subject.get("policy_path")
         if path:
             entry = f"{path[0]}:{path[1]}" if len(path) > 1 else str(path[0])
-            return PolicyLocation(file=self._policy.source_file, line=self._policy.line_of(*path), entry=entry)
+            return PolicyLocation(file=self._source_file, line=self._policy.line_of(*path), entry=entry)
         system = (item or {}).get("system")
         if integration in self._integration_index:
             idx = self._integration_index[integration]
-            return PolicyLocation(file=self._policy.source_file, line=self._policy.line_of("integrations", idx),
+            return PolicyLocation(file=self._source_file, line=self._policy.line_of("integrations", idx),
                                   entry=f"integration:{integration}")
         if system and system in self._policy.systems:
-            return PolicyLocation(file=self._policy.source_file, line=self._policy.line_of("systems", system),
+            return PolicyLocation(file=self._source_file, line=self._policy.line_of("systems", system),
                                   entry=f"system:{system}")
-        return PolicyLocation(file=self._policy.source_file, line=1, entry="policy")
+        return PolicyLocation(file=self._source_file, line=1, entry="policy")
 
     def _frameworks(self, rule: Rule) -> dict[str, list[str]]:
         hit = self._rule_frameworks.get(rule.id)
@@ -93,7 +93,8 @@ class FindingsBuilder:
         kind = rule.subject
         identity_id = _subject_identity_id(kind, v.subject)
         identity = self._identities.get(identity_id) if identity_id else None
-        integration = _integration(kind, v.subject, v.item)
+        integrations = _integrations(kind, v.subject, v.item)
+        integration = integrations[0] if len(integrations) == 1 else None
         credential_id = v.subject["id"] if kind is SubjectKind.CREDENTIAL else None
         item_key = None
         if v.item is not None:
@@ -111,7 +112,8 @@ class FindingsBuilder:
             frameworks=self._frameworks(rule),
             remediation=self._remediation(rule),
             fingerprint=fingerprint(rule.id, identity_id, credential_id, item_key, subject_key),
-            policy_location=self._location(v.subject, v.item, integration),
+            # Several integrations: point at the first one's entry rather than the top of the file.
+            policy_location=self._location(v.subject, v.item, integrations[0] if integrations else None),
         )
 
     def apply_exceptions(self, findings: list[Finding]) -> list[Finding]:

@@ -21,7 +21,7 @@ def _lookup(scope: dict[str, Any], dotted: str) -> Any:
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return ", ".join(_text(v) for v in value) or "none"
     return str(value)
 
