@@ -53,11 +53,28 @@ def test_chain_reaches_system_with_hop_reasons():
                   date(2026, 11, 28))
     reach = ctx.reach.reach(f"arn:aws:iam::{ACCOUNT}:role/a", "pii")
     assert reach is not None and reach.via_chain
-    assert [h.kind for h in reach.hops] == ["can_assume", "can_assume", "can_reach"]
+    # b may assume every role trusting the account root: one edge to the account-principal hub, not one per role.
+    assert [h.kind for h in reach.hops] == ["can_assume", "can_assume", "can_assume", "can_reach"]
     assert all(h.reason for h in reach.hops)
     assert "trust policy of role/b" in reach.hops[0].reason
+    assert reach.hops[1].target == f"principal:arn:aws:iam::{ACCOUNT}:root"
+    assert "every role that trusts" in reach.hops[1].reason and "trust policy of role/c" in reach.hops[2].reason
     assert reach.access.value == "read"
     assert ctx.reach.identities_reaching("pii") == sorted(f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in "abc")
+
+
+def test_root_trust_hub_keeps_edges_linear():
+    """100 callers allowed sts:AssumeRole on * and 100 roles trusting the account root: 200 edges, not 10,000."""
+    callers = [role(f"c{i}", "pb") for i in range(100)]
+    targets = [role(f"t{i}", "pc") for i in range(100)]
+    trusts = [Trust(identity_id=t.id, principal=f"arn:aws:iam::{ACCOUNT}:root", kind=TrustKind.ASSUME_ROLE,
+                    reason=f"trust policy of {t.name}") for t in targets]
+    snap = Snapshot(identities=callers + targets, trusts=trusts,
+                    policies=[allow("pb", ["sts:AssumeRole"], ["*"]), allow("pc", ["s3:GetObject"], ["*"])])
+    ctx = prepare(snap, load_policy_text(POLICY, "p.yaml"), date(2026, 11, 28))
+    assert 200 <= len(ctx.estate.act_as) <= 210
+    assert len(ctx.reach.identities_reaching("pii")) == 200
+    assert f"arn:aws:iam::{ACCOUNT}:role/t5" in ctx.reach.act_as_successors(callers[0].id)
 
 
 def test_no_edge_without_caller_permission():

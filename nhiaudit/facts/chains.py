@@ -29,7 +29,7 @@ class ChainIndex:
                 for pred, _, data in graph.in_edges(node, data=True):
                     if pred in seen or data.get("kind") not in ACT_AS_EDGES:
                         continue
-                    if graph.nodes[pred].get("kind") != NodeKind.IDENTITY:
+                    if graph.nodes[pred].get("kind") not in (NodeKind.IDENTITY, NodeKind.ACCOUNT_PRINCIPAL):
                         continue
                     seen.add(pred)
                     self._next[pred] = node

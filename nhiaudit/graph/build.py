@@ -18,6 +18,7 @@ from nhiaudit.graph.model import (
     AccessLevel,
     EdgeKind,
     NodeKind,
+    account_principal_node,
     credential_node,
     external_node,
     identity_node,
@@ -224,13 +225,21 @@ def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator)
     _add_reach_edges(g, snapshot, policy, evaluator, direct)
     act_as: list[tuple[str, str, str, str]] = []
     for edge in act_as_edges(snapshot, identities, evaluator):
-        if edge.source in identities:
+        target = account_principal_node(edge.target) if edge.target_is_hub else identity_node(edge.target)
+        if edge.source_is_hub or edge.target_is_hub:
+            hub = edge.source if edge.source_is_hub else edge.target
+            g.add_node(account_principal_node(hub), kind=NodeKind.ACCOUNT_PRINCIPAL.value, label=hub, ref=hub,
+                       provider=Provider.AWS.value, account=hub.split(":")[4])
+        if edge.source_is_hub:
+            source = account_principal_node(edge.source)
+        elif edge.source in identities:
             source = identity_node(edge.source)
-            act_as.append((source, identity_node(edge.target), edge.kind.value, edge.reason))
         else:
             source = external_node(edge.source)
             g.add_node(source, kind=NodeKind.EXTERNAL_PRINCIPAL.value, label=edge.source, ref=edge.source)
-        g.add_edge(source, identity_node(edge.target), key=edge.kind.value, kind=edge.kind.value, reason=edge.reason,
+        if edge.kind is not EdgeKind.TRUSTED_BY:
+            act_as.append((source, target, edge.kind.value, edge.reason))
+        g.add_edge(source, target, key=edge.kind.value, kind=edge.kind.value, reason=edge.reason,
                    conditions=edge.conditions)
     return EstateGraph(graph=g, snapshot=snapshot, policy=policy, identities=identities, bindings=bindings,
                        unmatched_bindings=unmatched, act_as=act_as, direct_reach=direct)

@@ -12,6 +12,7 @@ class NodeKind(StrEnum):
     SYSTEM = "system"
     INTEGRATION = "integration"
     EXTERNAL_PRINCIPAL = "external_principal"  # a trusted principal outside the inventory ("*", other account)
+    ACCOUNT_PRINCIPAL = "account_principal"  # "any principal of account A with permission" (AWS root trust)
 
 
 class EdgeKind(StrEnum):
@@ -62,3 +63,7 @@ def integration_node(name: str) -> str:
 
 def external_node(principal: str) -> str:
     return f"external:{principal}"
+
+
+def account_principal_node(root_arn: str) -> str:
+    return f"principal:{root_arn}"

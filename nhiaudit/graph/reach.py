@@ -98,10 +98,14 @@ class Reachability:
 
     def identities_reaching(self, system: str) -> list[str]:
         """Every identity that can reach `system`, directly or through a chain (for --can-reach)."""
-        return sorted(n.removeprefix("identity:") for n in self._routes_to(system))
+        return sorted(n.removeprefix("identity:") for n in self._routes_to(system) if n.startswith("identity:"))
 
     def act_as_successors(self, identity_id: str) -> list[str]:
-        return [n.removeprefix("identity:") for n in self._succ.get(identity_node(identity_id), ())]
+        """Identities it can act as in one step (through an account-principal hub counts as one step)."""
+        out = []
+        for node in self._succ.get(identity_node(identity_id), ()):
+            out.extend(self._succ.get(node, ()) if node.startswith("principal:") else [node])
+        return [n.removeprefix("identity:") for n in out]
 
     def _path(self, node: str, system: str) -> SystemReach:
         routes = self._routes_to(system)

@@ -14,7 +14,7 @@ from nhiaudit.graph.model import EdgeKind
 from nhiaudit.inventory.model import Identity, Policy, Provider, Trust, TrustKind
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
-from nhiaudit.permissions.patterns import glob_match, widen_variables
+from nhiaudit.permissions.patterns import glob_covers, glob_match, widen_variables
 from nhiaudit.permissions.results import StatementEvidence
 
 ASSUME_ACTION = "sts:AssumeRole"
@@ -22,11 +22,13 @@ ASSUME_ACTION = "sts:AssumeRole"
 
 @dataclass(frozen=True)
 class ActAsEdge:
-    source: str  # identity id, or an external principal ("*", "arn:aws:iam::999:root", an OIDC issuer)
-    target: str
+    source: str  # identity id, an account-principal hub (see below), or an external principal ("*", an issuer)
+    target: str  # identity id or hub
     kind: EdgeKind
     reason: str
     conditions: dict[str, Any] = field(default_factory=dict)
+    source_is_hub: bool = False
+    target_is_hub: bool = False
 
 
 def aws_account_root(account: str) -> str:
@@ -46,6 +48,7 @@ class _AssumeGrants:
         self._policies = policies
         self._cache: dict[tuple, tuple[list[StatementEvidence], bool]] = {}
         self._reasons: dict[int, tuple[StatementEvidence, str]] = {}
+        self._covering: dict[tuple, StatementEvidence | None] = {}
 
     def _may_be_denied(self, identity: Identity) -> bool:
         if identity.boundary_policy_id:
@@ -74,6 +77,22 @@ class _AssumeGrants:
             hit = self._reasons[id(evidence)] = (evidence, evidence.reason)
         return hit[1]
 
+    def covering(self, identity: Identity, accounts: frozenset[str]) -> StatementEvidence | None:
+        """An allowing statement that covers every role of the given accounts (None: check role by role)."""
+        allows, narrowed = self._get(identity)
+        if narrowed:
+            return None
+        key = (identity.policy_ids, identity.boundary_policy_id, accounts)
+        if key not in self._covering:
+            self._covering[key] = next((
+                ev for ev in allows
+                if not ev.not_resource and all(
+                    any(glob_covers(widen_variables(r), f"arn:aws:iam::{account}:role/*")
+                        for r in ev.statement_resources)
+                    for account in accounts)
+            ), None)
+        return self._covering[key]
+
     def any(self, identity: Identity) -> bool:
         return bool(self._get(identity)[0])
 
@@ -89,11 +108,19 @@ class _AssumeGrants:
 
 
 def _aws_edges(ident: Identity, candidates: list[Trust], identities: dict[str, Identity],
-               grants: _AssumeGrants) -> list[ActAsEdge]:
+               grants: _AssumeGrants, hubs: _RootHubs) -> list[ActAsEdge]:
     edges = []
     has_grants = grants.any(ident)
     if not has_grants:  # only trusts naming this identity can apply
         candidates = [t for t in candidates if t.principal == ident.id]
+    root = aws_account_root(ident.account)
+    covering = grants.covering(ident, hubs.accounts(root)) if has_grants and hubs.accounts(root) else None
+    if covering is not None:
+        # One edge to the hub instead of one per role that trusts the account root.
+        hubs.used.add(root)
+        candidates = [t for t in candidates if t.principal != root]
+        edges.append(ActAsEdge(ident.id, root, EdgeKind.CAN_ASSUME, f"{grants.reason(covering)}; so it may assume "
+                               f"every role that trusts {root}", target_is_hub=True))
     for trust in candidates:
         target = identities.get(trust.identity_id)
         if target is None or target.id == ident.id:
@@ -114,24 +141,53 @@ def _aws_edges(ident: Identity, candidates: list[Trust], identities: dict[str, I
     return edges
 
 
+class _RootHubs:
+    """Roles that trust an account root, grouped by that root.
+
+    "Trusts arn:aws:iam::A:root" means any principal of account A whose own policies allow the call.
+    An identity allowed sts:AssumeRole on every role of the trusting accounts gets one edge to the hub
+    node of that root, and the hub one edge to each trusting role: I + R edges instead of I x R.
+    """
+
+    def __init__(self, by_principal: dict[str, list[Trust]], identities: dict[str, Identity]) -> None:
+        self._by_principal = by_principal
+        self._accounts: dict[str, frozenset[str]] = {}
+        self._identities = identities
+        self.used: set[str] = set()
+
+    def accounts(self, root: str) -> frozenset[str]:
+        if root not in self._accounts:
+            self._accounts[root] = frozenset(
+                self._identities[t.identity_id].account for t in self._by_principal.get(root, ())
+                if t.identity_id in self._identities)
+        return self._accounts[root]
+
+    def edges(self) -> list[ActAsEdge]:
+        return [ActAsEdge(root, t.identity_id, EdgeKind.CAN_ASSUME, f"{t.reason} trusts {root}", t.conditions,
+                          source_is_hub=True)
+                for root in sorted(self.used) for t in self._by_principal[root] if t.identity_id in self._identities]
+
+
 def act_as_edges(snapshot: Snapshot, identities: dict[str, Identity], evaluator: Evaluator) -> list[ActAsEdge]:
     by_principal: dict[str, list[Trust]] = defaultdict(list)
     for trust in snapshot.trusts:
         by_principal[trust.principal].append(trust)
     grants = _AssumeGrants(evaluator, {p.id: p for p in snapshot.policies})
+    hubs = _RootHubs(by_principal, identities)
 
     edges: list[ActAsEdge] = []
     for ident in identities.values():
         if ident.provider is Provider.AWS:
             candidates = (by_principal.get(ident.id, []) + by_principal.get(aws_account_root(ident.account), [])
                           + by_principal.get("*", []))
-            edges.extend(_aws_edges(ident, candidates, identities, grants))
+            edges.extend(_aws_edges(ident, candidates, identities, grants, hubs))
         else:
             for trust in by_principal.get(ident.id, []):
                 if trust.identity_id in identities and trust.identity_id != ident.id:
                     kind = EdgeKind.CAN_IMPERSONATE
                     edges.append(ActAsEdge(ident.id, trust.identity_id, kind, trust.reason, trust.conditions))
 
+    edges.extend(hubs.edges())
     known_roots = {aws_account_root(i.account) for i in identities.values() if i.provider is Provider.AWS}
     for trust in snapshot.trusts:
         external = (
