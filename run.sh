@@ -28,8 +28,8 @@ case "${1:-}" in
         install
         # Graphviz lets the DOT export test run `dot` for real; without it that one assertion is skipped.
         if ! command -v dot >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-            (apt-get install -y -qq graphviz >/dev/null 2>&1 \
-                || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq graphviz >/dev/null 2>&1; }) \
+            (timeout 120 apt-get install -y -qq graphviz >/dev/null 2>&1 \
+                || { timeout 120 apt-get update -qq >/dev/null 2>&1 && timeout 120 apt-get install -y -qq graphviz >/dev/null 2>&1; }) \
                 || echo "graphviz not installed: the DOT acceptance check will be skipped" >&2
         fi
         "$VENV/bin/ruff" check nhiaudit tests benchmarks examples
