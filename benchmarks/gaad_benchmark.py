@@ -48,7 +48,8 @@ def export(users: int, roles: int, policies: int, seed: int = 3) -> dict:
                                "CreateDate": DATE}],
     } for i in range(policies)]
     managed.append({
-        "PolicyName": "AdministratorAccess", "PolicyId": "ANPAADMIN", "Arn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        "PolicyName": "AdministratorAccess", "PolicyId": "ANPAADMIN",
+        "Arn": "arn:aws:iam::aws:policy/AdministratorAccess",
         "Path": "/", "DefaultVersionId": "v1", "AttachmentCount": 5, "IsAttachable": True, "CreateDate": DATE,
         "UpdateDate": DATE, "PolicyVersionList": [{"Document": {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "*", "Resource": "*"}]}, "VersionId": "v1", "IsDefaultVersion": True,
@@ -95,10 +96,11 @@ def run(users: int, roles: int, policies: int, cloudsplaining: str) -> None:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        findings = len(json.loads((Path(tmp) / "report.json").read_text())["findings"]) if proc.returncode in (0, 3) \
-            else proc.stderr
-    print(f"{users} users / {roles} roles / {policies} policies: wall={wall:.2f}s peak_rss={max(peak, before) / 1024:.0f}MiB"
-          f" exit={proc.returncode} findings={findings}  (Cloudsplaining 0.9.1 per the brief: {cloudsplaining})")
+        ok = proc.returncode in (0, 3)
+        findings = len(json.loads((Path(tmp) / "report.json").read_text())["findings"]) if ok else proc.stderr
+    print(f"{users} users / {roles} roles / {policies} policies: wall={wall:.2f}s "
+          f"peak_rss={max(peak, before) / 1024:.0f}MiB exit={proc.returncode} findings={findings}  "
+          f"(Cloudsplaining 0.9.1 per the brief: {cloudsplaining})")
 
 
 if __name__ == "__main__":
