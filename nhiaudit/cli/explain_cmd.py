@@ -9,22 +9,7 @@ from typing import Annotated
 import typer
 
 from nhiaudit.cli.common import handle_errors, stderr_console, write_output
-from nhiaudit.cli.options import (
-    AsOfOpt,
-    AwsOpt,
-    AwsOrgOpt,
-    AwsOrgRoleOpt,
-    AwsProfileOpt,
-    AwsRegionsOpt,
-    AwsRoleOpt,
-    ConcurrencyOpt,
-    ImportOpt,
-    PolicyOpt,
-    QuietOpt,
-    SnapshotOpt,
-    live_options,
-    parse_as_of,
-)
+from nhiaudit.cli.options import AsOfOpt, EstateInputs, PolicyOpt, parse_as_of, with_estate_inputs
 from nhiaudit.exit_status import ExitStatus
 from nhiaudit.explain.formats import ExplainFormat
 
@@ -34,15 +19,15 @@ def register(app: typer.Typer) -> None:
 
 
 @handle_errors
+@with_estate_inputs
 def explain(
+    inputs: EstateInputs,
     target: Annotated[str | None, typer.Argument(
         help="Integration name, identity id (ARN, SA e-mail, object id) or a unique fragment of either.",
         show_default=False, metavar="TARGET")] = None,
     can_reach: Annotated[str | None, typer.Option(
         "--can-reach", metavar="SYSTEM",
         help="Instead: every identity and integration that can reach this policy system, and how.")] = None,
-    snapshot: SnapshotOpt = None,
-    imports: ImportOpt = None,
     policy: PolicyOpt = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule directory (repeatable).")] \
         = None,
@@ -52,20 +37,11 @@ def explain(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
     no_findings: Annotated[bool, typer.Option("--no-findings", help="Skip running the rules (faster on large "
                                               "estates); paths and credentials are still shown.")] = False,
-    aws: AwsOpt = False,
-    aws_profile: AwsProfileOpt = None,
-    aws_role_arn: AwsRoleOpt = None,
-    aws_org: AwsOrgOpt = False,
-    aws_org_role: AwsOrgRoleOpt = "OrganizationAccountAccessRole",
-    aws_regions: AwsRegionsOpt = None,
-    concurrency: ConcurrencyOpt = 8,
-    quiet: QuietOpt = False,
 ) -> None:
     """Who calls the model, with which credential, for which declared task, and what it can reach:
     every path hop by hop with its reason. With --can-reach: who can reach a system."""
     from nhiaudit.analysis import paused_gc
     from nhiaudit.errors import UsageError
-    from nhiaudit.estate import load_estate
     from nhiaudit.explain.build import can_reach as build_can_reach
     from nhiaudit.explain.build import explain as build_explanation
     from nhiaudit.explain.inputs import prepare_inputs
@@ -75,10 +51,8 @@ def explain(
     if (target is None) == (can_reach is None):
         raise UsageError("give either a TARGET to explain or --can-reach SYSTEM (not both)")
     day = parse_as_of(as_of)
-    console = stderr_console(quiet)
-    live = live_options(aws, aws_profile, aws_role_arn, aws_org, aws_org_role, aws_regions, concurrency,
-                        quiet)
-    estate = load_estate(list(snapshot or []), list(imports or []), live, console)
+    console = stderr_console(inputs.quiet)
+    estate = inputs.load(console)
     prepared = prepare_inputs(estate, policy, list(rules or []), day,
                               with_findings=target is not None and not no_findings, only_system=can_reach)
     ctx = prepared.context

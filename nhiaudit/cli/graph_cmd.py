@@ -8,22 +8,7 @@ from typing import Annotated
 import typer
 
 from nhiaudit.cli.common import handle_errors, stderr_console, write_output
-from nhiaudit.cli.options import (
-    AsOfOpt,
-    AwsOpt,
-    AwsOrgOpt,
-    AwsOrgRoleOpt,
-    AwsProfileOpt,
-    AwsRegionsOpt,
-    AwsRoleOpt,
-    ConcurrencyOpt,
-    ImportOpt,
-    PolicyOpt,
-    QuietOpt,
-    SnapshotOpt,
-    live_options,
-    parse_as_of,
-)
+from nhiaudit.cli.options import AsOfOpt, EstateInputs, PolicyOpt, parse_as_of, with_estate_inputs
 from nhiaudit.exit_status import ExitStatus
 from nhiaudit.graph.export import GraphFormat
 
@@ -33,9 +18,9 @@ def register(app: typer.Typer) -> None:
 
 
 @handle_errors
+@with_estate_inputs
 def graph(
-    snapshot: SnapshotOpt = None,
-    imports: ImportOpt = None,
+    inputs: EstateInputs,
     policy: PolicyOpt = None,
     as_of: AsOfOpt = None,
     fmt: Annotated[GraphFormat, typer.Option(
@@ -46,27 +31,16 @@ def graph(
         "id.")] = None,
     depth: Annotated[int, typer.Option("--depth", min=0, help="Hops around --focus, in any direction.")] = 2,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
-    aws: AwsOpt = False,
-    aws_profile: AwsProfileOpt = None,
-    aws_role_arn: AwsRoleOpt = None,
-    aws_org: AwsOrgOpt = False,
-    aws_org_role: AwsOrgRoleOpt = "OrganizationAccountAccessRole",
-    aws_regions: AwsRegionsOpt = None,
-    concurrency: ConcurrencyOpt = 8,
-    quiet: QuietOpt = False,
 ) -> None:
     """Export the graph of identities, credentials, workloads, systems and integrations; every edge has a
     kind and a reason."""
-    from nhiaudit.estate import load_estate
     from nhiaudit.explain.inputs import prepare_inputs
     from nhiaudit.explain.target import KIND_PRIORITY, resolve
     from nhiaudit.graph.export import export_graph, focus_subgraph
 
     day = parse_as_of(as_of)
-    console = stderr_console(quiet)
-    live = live_options(aws, aws_profile, aws_role_arn, aws_org, aws_org_role, aws_regions, concurrency,
-                        quiet)
-    estate = load_estate(list(snapshot or []), list(imports or []), live, console)
+    console = stderr_console(inputs.quiet)
+    estate = inputs.load(console)
     ctx = prepare_inputs(estate, policy, [], day, with_findings=False).context
     g = ctx.estate.graph
     if focus is not None:

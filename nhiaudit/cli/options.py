@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from nhiaudit.connectors.options import AwsOptions, LiveOptions
 from nhiaudit.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nhiaudit.inventory.snapshot import Snapshot
+
+R = TypeVar("R")
 
 SnapshotOpt = Annotated[
     list[Path] | None,
@@ -71,3 +82,67 @@ def live_options(
         concurrency=concurrency,
         quiet=quiet,
     )
+
+
+@dataclass(frozen=True)
+class EstateInputs:
+    """Where a command's estate comes from: snapshots, imported exports and live sources."""
+
+    snapshots: list[Path]
+    imports: list[Path]
+    live: LiveOptions
+
+    @property
+    def quiet(self) -> bool:
+        return self.live.quiet
+
+    @property
+    def any(self) -> bool:
+        return bool(self.snapshots or self.imports or self.live.any)
+
+    @property
+    def first_file(self) -> Path | None:
+        return (self.snapshots or self.imports or [None])[0]
+
+    def load(self, console: Console) -> Snapshot:
+        from nhiaudit.estate import load_estate
+
+        return load_estate(self.snapshots, self.imports, self.live, console)
+
+
+# name, annotation, default: the options every estate-reading command shares, declared once.
+_ESTATE_PARAMS: tuple[tuple[str, object, object], ...] = (
+    ("snapshot", SnapshotOpt, None),
+    ("imports", ImportOpt, None),
+    ("aws", AwsOpt, False),
+    ("aws_profile", AwsProfileOpt, None),
+    ("aws_role_arn", AwsRoleOpt, None),
+    ("aws_org", AwsOrgOpt, False),
+    ("aws_org_role", AwsOrgRoleOpt, "OrganizationAccountAccessRole"),
+    ("aws_regions", AwsRegionsOpt, None),
+    ("concurrency", ConcurrencyOpt, 8),
+    ("quiet", QuietOpt, False),
+)
+
+
+def with_estate_inputs(func: Callable[..., R]) -> Callable[..., R]:
+    """Add the shared input options to a command, which receives them as one `inputs: EstateInputs`."""
+    signature = inspect.signature(func, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "inputs"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+              for name, annotation, default in _ESTATE_PARAMS]
+
+    @functools.wraps(func)
+    def wrapper(*args: object, **kwargs: object) -> R:
+        values = {name: kwargs.pop(name, default) for name, _, default in _ESTATE_PARAMS}
+        live = live_options(values["aws"], values["aws_profile"], values["aws_role_arn"], values["aws_org"],
+                            values["aws_org_role"], values["aws_regions"], values["concurrency"], values["quiet"])
+        inputs = EstateInputs(list(values["snapshot"] or []), list(values["imports"] or []), live)
+        return func(*args, inputs=inputs, **kwargs)
+
+    # Inputs first in --help, the command's own options next, live-connector options last.
+    parameters = shared[:2] + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared[2:]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    # Typer reads type hints too: give it the resolved ones, shared options included.
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": signature.return_annotation}
+    return wrapper

@@ -8,22 +8,7 @@ from typing import Annotated
 import typer
 
 from nhiaudit.cli.common import handle_errors, stderr_console, write_output
-from nhiaudit.cli.options import (
-    AsOfOpt,
-    AwsOpt,
-    AwsOrgOpt,
-    AwsOrgRoleOpt,
-    AwsProfileOpt,
-    AwsRegionsOpt,
-    AwsRoleOpt,
-    ConcurrencyOpt,
-    ImportOpt,
-    PolicyOpt,
-    QuietOpt,
-    SnapshotOpt,
-    live_options,
-    parse_as_of,
-)
+from nhiaudit.cli.options import AsOfOpt, EstateInputs, PolicyOpt, parse_as_of, with_estate_inputs
 from nhiaudit.exit_status import ExitStatus
 from nhiaudit.findings import Severity
 from nhiaudit.reporters.interface import OutputFormat
@@ -36,9 +21,9 @@ def register(app: typer.Typer) -> None:
 
 
 @handle_errors
+@with_estate_inputs
 def scan(
-    snapshot: SnapshotOpt = None,
-    imports: ImportOpt = None,
+    inputs: EstateInputs,
     policy: PolicyOpt = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule directory (repeatable).")] = None,
     as_of: AsOfOpt = None,
@@ -57,19 +42,10 @@ def scan(
                                                        "(code scanning category); default per provider/account.")]
     = None,
     timings: Annotated[bool, typer.Option("--timings", help="Print the time spent per stage on stderr.")] = False,
-    aws: AwsOpt = False,
-    aws_profile: AwsProfileOpt = None,
-    aws_role_arn: AwsRoleOpt = None,
-    aws_org: AwsOrgOpt = False,
-    aws_org_role: AwsOrgRoleOpt = "OrganizationAccountAccessRole",
-    aws_regions: AwsRegionsOpt = None,
-    concurrency: ConcurrencyOpt = 8,
-    quiet: QuietOpt = False,
 ) -> None:
     """Scan identities against the written policy and report findings."""
     from nhiaudit.analysis import StageTimer
     from nhiaudit.errors import UsageError
-    from nhiaudit.estate import load_estate
     from nhiaudit.reporters.interface import RenderContext, get_reporter
     from nhiaudit.scan import run_scan
 
@@ -77,10 +53,9 @@ def scan(
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON_CHOICES)}, got {fail_on!r}")
     threshold = None if fail_on.lower() == "none" else Severity(fail_on.lower())
     day = parse_as_of(as_of)
-    console = stderr_console(quiet)
-    live = live_options(aws, aws_profile, aws_role_arn, aws_org, aws_org_role, aws_regions, concurrency, quiet)
+    console = stderr_console(inputs.quiet)
     timer = StageTimer()
-    estate = timer.run("load", load_estate, list(snapshot or []), list(imports or []), live, console)
+    estate = timer.run("load", inputs.load, console)
     result = run_scan(estate, policy, list(rules or []), day, timer)
     report = result.report
     if baseline is not None:
@@ -88,7 +63,7 @@ def scan(
 
         report = apply_baseline(report, baseline)
     context = RenderContext(policy=result.analysis.estate.policy if policy else None, sarif_root=sarif_root,
-                            fallback_artifact=(snapshot or imports or [None])[0],
+                            fallback_artifact=inputs.first_file,
                             rules={r.rule.id: r.rule.doc() for r in result.rules}, baseline=baseline,
                             sarif_category=sarif_category)
     write_output(get_reporter(fmt).render(report, context), output)
