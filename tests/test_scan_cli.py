@@ -140,3 +140,23 @@ def test_as_a_real_process_with_timings():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["summary"]["findings"] > 0
+
+
+def test_sarif_of_the_real_demo_scan_is_accepted(tmp_path):
+    """The demo estate's SARIF, from the real CLI, passes the SARIF 2.1.0 schema and GitHub's rules."""
+    import sarif_checks
+
+    sarif_path = tmp_path / "demo.sarif"
+    result = run(*BASE, "--format", "sarif", "--output", str(sarif_path), "--sarif-root", ".")
+    assert result.exit_code == 1
+    sarif = json.loads(sarif_path.read_text())
+    assert sarif_checks.schema_errors(sarif) == []
+    assert sarif_checks.github_problems(sarif) == []
+    results = sarif["runs"][0]["results"]
+    policy_lines = Path(DEMO_POLICY).read_text().splitlines()
+    drift = next(r for r in results if r["ruleId"] == "scope-forbidden-system"
+                 and "support-copilot" in r["message"]["text"])
+    location = drift["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == DEMO_POLICY
+    assert policy_lines[location["region"]["startLine"] - 1] == "  - name: support-copilot"
+    assert any(r.get("suppressions") for r in results)  # the excepted legacy-smtp key

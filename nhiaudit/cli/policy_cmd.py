@@ -14,6 +14,9 @@ from nhiaudit.errors import UsageError
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")]
 
 
+LOCAL_SCHEMA_NAME = "nhiaudit-policy.schema.json"
+
+
 def register(app: typer.Typer) -> None:
     policy_app = typer.Typer(
         help="Check, describe and start a written AI-usage policy (YAML).", no_args_is_help=True
@@ -66,17 +69,26 @@ def register(app: typer.Typer) -> None:
             typer.Option("--schema-ref", help="URL or path of the JSON Schema for the editor header."),
         ] = None,
     ) -> None:
-        """Write a commented starter policy (stdout, or --output)."""
-        from nhiaudit.policy.schema import SCHEMA_ID
+        """Write a commented starter policy (stdout, or --output).
+
+        With --output and no --schema-ref, the JSON Schema is written beside the policy as
+        nhiaudit-policy.schema.json (unless it exists) and the editor header points at it, so
+        yaml-language-server completes and checks the file offline."""
+        from nhiaudit.policy.schema import SCHEMA_ID, policy_json_schema_text
         from nhiaudit.policy.template import starter_policy
 
         if output is not None and output.exists() and not force:
             raise UsageError(f"{output} already exists; use --force to overwrite it")
         hint = str(output) if output is not None else "policy.yaml"
+        console = stderr_console()
+        if output is not None and schema_ref is None:
+            schema_file = output.parent / LOCAL_SCHEMA_NAME
+            if not schema_file.exists():
+                write_output(policy_json_schema_text(), schema_file)
+                console.print(f"wrote {schema_file} (the policy's JSON Schema, for editors)", markup=False)
+            schema_ref = f"./{LOCAL_SCHEMA_NAME}"
         write_output(starter_policy(schema_ref or SCHEMA_ID, hint), output)
         if output is not None:
-            stderr_console().print(
-                f"wrote {output}; edit it, then run: nhiaudit policy validate {output}", markup=False
-            )
+            console.print(f"wrote {output}; edit it, then run: nhiaudit policy validate {output}", markup=False)
 
     app.add_typer(policy_app, name="policy")
