@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,6 +14,7 @@ from nhiaudit.facts.identity import identity_facts
 from nhiaudit.facts.policy_entries import binding_facts, exception_facts, integration_facts
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.findings import Finding
+from nhiaudit.gc_pause import paused_gc
 from nhiaudit.graph.build import EstateGraph, build_graph
 from nhiaudit.graph.reach import Reachability
 from nhiaudit.inventory.snapshot import Snapshot
@@ -25,20 +24,6 @@ from nhiaudit.report import AccessPath
 from nhiaudit.rules_engine.engine import RuleRunner
 from nhiaudit.rules_engine.findings_builder import FindingsBuilder
 from nhiaudit.rules_engine.loader import CompiledRule
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Analysis allocates millions of small, long-lived objects and frees almost none: the cyclic
-    collector would rescan them again and again (a third of the graph stage). Reference counting
-    still frees everything; the collector resumes afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass

@@ -14,11 +14,8 @@ from pydantic import ValidationError
 
 from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.findings import FindingStatus
-from nhiaudit.limits import read_text_limited
+from nhiaudit.limits import MAX_REPORT_BYTES, read_text_limited
 from nhiaudit.report import REPORT_SCHEMA_VERSION, Report
-
-# A report of a few hundred thousand findings stays well below this.
-MAX_REPORT_BYTES = 512 * 1024 * 1024
 
 
 def load_report(path: Path, what: str = "report") -> Report:

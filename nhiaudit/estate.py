@@ -6,9 +6,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from nhiaudit.analysis import paused_gc
 from nhiaudit.connectors.options import LiveOptions
 from nhiaudit.errors import UsageError
+from nhiaudit.gc_pause import paused_gc
 from nhiaudit.inventory.snapshot import Snapshot, load_snapshot, merge_snapshots
 
 
@@ -18,7 +18,7 @@ def load_estate(
     live: LiveOptions,
     console: Console,
 ) -> Snapshot:
-    with paused_gc():  # parsing creates many long-lived objects; see nhiaudit.analysis.paused_gc
+    with paused_gc():  # parsing creates many long-lived objects
         parts: list[Snapshot] = [load_snapshot(p) for p in snapshot_paths]
     if import_paths:
         from nhiaudit.connectors.imports import import_files  # lazy: only when used

@@ -10,6 +10,7 @@ MAX_POLICY_BYTES = 5 * 1024 * 1024
 MAX_RULE_BYTES = 1 * 1024 * 1024
 MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024 * 1024
 MAX_IMPORT_BYTES = 1 * 1024 * 1024 * 1024
+MAX_REPORT_BYTES = 512 * 1024 * 1024  # baselines and `diff` inputs: a few hundred thousand findings fit
 
 
 def read_text_limited(path: Path, max_bytes: int, what: str) -> str:

@@ -107,3 +107,24 @@ def test_every_edge_of_the_demo_has_kind_and_reason():
         assert data["kind"] in set(EdgeKind) and data["reason"]
     access = {d.get("access") for _, _, d in edges if d["kind"] == EdgeKind.CAN_REACH}
     assert access <= {"read", "write", "admin"}
+
+
+def test_chains_toward_identities_go_through_the_hub_and_restore_gc():
+    import gc
+
+    callers = [role(f"c{i}", "pb") for i in range(3)]
+    admin = role("admin", "pc")
+    trust = Trust(identity_id=admin.id, principal=f"arn:aws:iam::{ACCOUNT}:root", kind=TrustKind.ASSUME_ROLE,
+                  reason="trust policy of admin", conditions={"Bool": {"aws:MultiFactorAuthPresent": "true"}})
+    snap = Snapshot(identities=[*callers, admin], trusts=[trust],
+                    policies=[allow("pb", ["sts:AssumeRole"], ["*"]), allow("pc", ["*"], ["*"])])
+    assert gc.isenabled()
+    ctx = prepare(snap, load_policy_text(POLICY, "p.yaml"), date(2026, 11, 28))
+    assert gc.isenabled()  # paused only while building
+    from nhiaudit.facts.chains import ChainIndex
+
+    chains = ChainIndex(ctx.reach, [admin.id])
+    assert len(chains) == 3
+    target, hops = chains.path(callers[1].id)
+    assert target == admin.id and len(hops) == 2
+    assert "principal:" in hops[0] and "MultiFactorAuthPresent" in hops[1]

@@ -40,13 +40,13 @@ def explain(
 ) -> None:
     """Who calls the model, with which credential, for which declared task, and what it can reach:
     every path hop by hop with its reason. With --can-reach: who can reach a system."""
-    from nhiaudit.analysis import paused_gc
     from nhiaudit.errors import UsageError
     from nhiaudit.explain.build import can_reach as build_can_reach
     from nhiaudit.explain.build import explain as build_explanation
     from nhiaudit.explain.inputs import prepare_inputs
     from nhiaudit.explain.render import render
     from nhiaudit.explain.target import resolve
+    from nhiaudit.gc_pause import paused_gc
 
     if (target is None) == (can_reach is None):
         raise UsageError("give either a TARGET to explain or --can-reach SYSTEM (not both)")

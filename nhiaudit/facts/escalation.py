@@ -142,7 +142,8 @@ def ai_vendor_grants(ctx: FactContext) -> dict[str, list[Any]]:
     return memo(ctx, "ai_vendor_grants", build)
 
 
-def _wildcard_only(ev: StatementEvidence) -> bool:
+def wildcard_only(ev: StatementEvidence) -> bool:
+    """The statement grants the AI actions only through a full `*` (or a NotAction), not by naming them."""
     return ev.not_action or all(a == "*" for a in ev.statement_actions)
 
 
@@ -166,7 +167,7 @@ def _build(ctx: FactContext) -> EstateAnalysis:
             admins[ident.id] = prof.admin
         if prof.techniques:
             with_techniques.append((ident, prof))
-        if any(not _wildcard_only(e) for e in prof.ai):
+        if any(not wildcard_only(e) for e in prof.ai):
             ai_sources.add(ident.id)
     admin_ids = set(admins)
     targets = _Targets(ctx, admin_ids)
@@ -181,9 +182,8 @@ def _build(ctx: FactContext) -> EstateAnalysis:
         if items:
             escalations[ident.id] = items
     capable = admin_ids | {i for i, items in escalations.items() if any(x["to_admin"] for x in items)}
-    graph = ctx.estate.graph
-    return EstateAnalysis(profiles, admins, escalations, ChainIndex(graph, capable), ai_sources,
-                          ChainIndex(graph, ai_sources))
+    return EstateAnalysis(profiles, admins, escalations, ChainIndex(ctx.reach, capable), ai_sources,
+                          ChainIndex(ctx.reach, ai_sources))
 
 
 def estate_analysis(ctx: FactContext) -> EstateAnalysis:

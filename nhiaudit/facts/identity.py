@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from nhiaudit.facts.context import FactContext, days_between
-from nhiaudit.facts.escalation import ai_vendor_grants, escalation_path, estate_analysis, estate_profiles
+from nhiaudit.facts.escalation import (
+    ai_vendor_grants,
+    escalation_path,
+    estate_analysis,
+    estate_profiles,
+    wildcard_only,
+)
 from nhiaudit.facts.reuse import (
     add_crossing,
     environment_crossing,
@@ -25,7 +31,7 @@ def ai_access(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
         found.append({
             "via": "permission", "reason": ev.reason, "policy_id": ev.policy_id,
             "actions": list(ev.actions), "conditional": bool(ev.conditions),
-            "wildcard_only": ev.not_action or all(a == "*" for a in ev.statement_actions),
+            "wildcard_only": wildcard_only(ev),
         })
     for grant in ai_vendor_grants(ctx).get(identity.id, ()):
         found.append({"via": "delegated_grant", "reason": f"grant {grant.id} to {grant.resource}: "

@@ -46,7 +46,8 @@ class EstateGraph:
     bindings: dict[str, list[str]]  # identity id -> integration names binding it
     unmatched_bindings: list[tuple[int, int, str]] = field(default_factory=list)  # (integration idx, pos, pattern)
     # Recorded while building, so reachability does not have to scan every edge of the graph again.
-    act_as: list[tuple[str, str, str, str]] = field(default_factory=list)  # (from node, to node, kind, reason)
+    # (from node, to node, kind, reason, conditions) of every act-as edge
+    act_as: list[tuple[str, str, str, str, dict]] = field(default_factory=list)
     direct_reach: dict[str, dict[str, tuple[AccessLevel, str]]] = field(default_factory=dict)  # node->system
 
 
@@ -223,7 +224,7 @@ def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator)
     _add_policy_nodes(g, policy, bindings)
     direct: dict[str, dict[str, tuple[AccessLevel, str]]] = {}
     _add_reach_edges(g, snapshot, policy, evaluator, direct)
-    act_as: list[tuple[str, str, str, str]] = []
+    act_as: list[tuple[str, str, str, str, dict]] = []
     for edge in act_as_edges(snapshot, identities, evaluator):
         target = account_principal_node(edge.target) if edge.target_is_hub else identity_node(edge.target)
         if edge.source_is_hub or edge.target_is_hub:
@@ -238,7 +239,7 @@ def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator)
             source = external_node(edge.source)
             g.add_node(source, kind=NodeKind.EXTERNAL_PRINCIPAL.value, label=edge.source, ref=edge.source)
         if edge.kind is not EdgeKind.TRUSTED_BY:
-            act_as.append((source, target, edge.kind.value, edge.reason))
+            act_as.append((source, target, edge.kind.value, edge.reason, edge.conditions))
         g.add_edge(source, target, key=edge.kind.value, kind=edge.kind.value, reason=edge.reason,
                    conditions=edge.conditions)
     return EstateGraph(graph=g, snapshot=snapshot, policy=policy, identities=identities, bindings=bindings,

@@ -9,6 +9,7 @@ pointers. The cost is linear in act-as edges per system, and a system nobody ask
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +54,10 @@ class Reachability:
         self._systems = list(estate.policy.systems)
         self._pred: dict[str, list[str]] = defaultdict(list)
         self._succ: dict[str, list[str]] = defaultdict(list)
-        self._edge: dict[tuple[str, str], tuple[str, str]] = {}
-        for u, v, kind, reason in estate.act_as:
+        self._edge: dict[tuple[str, str], tuple[str, str, dict]] = {}
+        for u, v, kind, reason, conditions in estate.act_as:
             if (u, v) not in self._edge:
-                self._edge[u, v] = (kind, reason)
+                self._edge[u, v] = (kind, reason, conditions)
                 self._pred[v].append(u)
                 self._succ[u].append(v)
         self._direct = estate.direct_reach  # node -> system -> (level, reason)
@@ -71,22 +72,38 @@ class Reachability:
         routes = self._routes.get(system)
         if routes is not None:
             return routes
-        routes = {}
+        routes: dict[str, tuple[AccessLevel, str | None]] = {}
         sources = self._sources.get(system, [])
         for level in _LEVELS_HIGH_FIRST:
             frontier = [n for n, lv in sources if lv is level and n not in routes]
             for node in frontier:
                 routes[node] = (level, None)
-            while frontier:
-                following = []
-                for node in frontier:
-                    for pred in self._pred.get(node, ()):
-                        if pred not in routes:
-                            routes[pred] = (level, node)
-                            following.append(pred)
-                frontier = following
+            self._spread(frontier, routes, level)
         self._routes[system] = routes
         return routes
+
+    def _spread(self, frontier: list[str], routes: dict[str, tuple[Any, str | None]], tag: Any) -> None:
+        """Reverse breadth-first search over the act-as edges: every node not yet routed that can act as
+        one in the frontier gets (tag, that node as its next hop)."""
+        while frontier:
+            following = []
+            for node in frontier:
+                for pred in self._pred.get(node, ()):
+                    if pred not in routes:
+                        routes[pred] = (tag, node)
+                        following.append(pred)
+            frontier = following
+
+    def next_hops_toward(self, identity_ids: Iterable[str]) -> dict[str, str]:
+        """For every node that can act as one of the identities through a chain: the next node on a
+        shortest route (the identities themselves have no entry). One search for all of them."""
+        routes: dict[str, tuple[Any, str | None]] = {identity_node(i): (None, None) for i in identity_ids}
+        self._spread(list(routes), routes, None)
+        return {node: following for node, (_, following) in routes.items() if following is not None}
+
+    def act_as_edge(self, source: str, target: str) -> tuple[str, str, dict]:
+        """(kind, reason, conditions) of the act-as edge between two nodes."""
+        return self._edge[source, target]
 
     def systems_for(self, identity_id: str) -> list[SystemReach]:
         node = identity_node(identity_id)
@@ -118,6 +135,6 @@ class Reachability:
                 direct_level, reason = self._direct[current][system]
                 hops.append(Hop(current, system_node(system), EdgeKind.CAN_REACH.value, reason, direct_level.value))
                 return SystemReach(system, level, tuple(hops))
-            kind, reason = self._edge[current, following]
+            kind, reason, _ = self._edge[current, following]
             hops.append(Hop(current, following, kind, reason))
             current = following
