@@ -51,3 +51,12 @@ class UsageError(NhiauditError):
 
 class CollectionError(NhiauditError):
     """A connector could not collect at all (e.g. no credentials). Exit status 3."""
+
+
+class OutputError(NhiauditError):
+    """An output (a file or stdout) could not be written. Exit status 2, or 141 for a broken pipe; findings
+    (1) still win, because they are known before anything is written."""
+
+    def __init__(self, target: str, reason: str, *, broken_pipe: bool = False) -> None:
+        super().__init__(f"cannot write {target}: {reason}")
+        self.target, self.reason, self.broken_pipe = target, reason, broken_pipe

@@ -91,13 +91,14 @@ def test_split_pages_in_several_files_combine(tmp_path):
     ("just some text", "unrecognised export file", 1),
     ('{\n  "UserDetailList": [\n    {"Arn": }\n  ]\n}', "not valid JSON", 3),
     ('{"schema_version": 1, "identities": []}', "pass it with --snapshot", 1),
-    ('{"AccessKeyMetadata": [{"UserName": "nobody", "AccessKeyId": "AKIAX", "Status": "Active"}]}',
-     "is in no imported", 1),
+    ('{"AccessKeyMetadata": [{"UserName": "nobody", "AccessKeyId": "AKIAX", "Status": "Active", '
+     '"CreateDate": "2024-01-01T00:00:00Z"}]}', "is in no imported", 1),
     ('{"UserDetailList": [{"Arn": "arn:aws:iam::111111111111:user/a"}, '
      '{"Arn": "arn:aws:iam::222222222222:user/b"}]}', "exactly one account", 1),
     ('{"UserDetailList": [{"Arn": "not-an-arn"}]}', "not an ARN", 1),
     ('{"RoleDetailList": [{"Arn": "arn:aws:iam::111111111111:role/r", "AssumeRolePolicyDocument": '
-     '{"Statement": {"Effect": "Allow", "Principal": {"AWS": 5}}}}]}', "account 111111111111", 1),
+     '{"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": 5}}}}]}',
+     "Principal.AWS: expected a string", 1),
 ])
 def test_bad_files_are_input_errors_with_location(tmp_path, content, message, line):
     bad = tmp_path / "export.json"

@@ -37,7 +37,7 @@ def test_bad_snapshot_is_an_input_error(tmp_path):
     bad.write_text(json.dumps({"schema_version": 1, "identities": [{"id": "x"}]}))
     with pytest.raises(InputError) as exc:
         load_snapshot(bad)
-    assert "bad.json" in str(exc.value) and "identities.0" in str(exc.value)
+    assert "bad.json" in str(exc.value) and "identities[0]" in str(exc.value)
 
 
 def test_future_schema_version_is_refused(tmp_path):
@@ -48,5 +48,5 @@ def test_future_schema_version_is_refused(tmp_path):
 
 
 def test_missing_snapshot(tmp_path):
-    with pytest.raises(InputError, match="not readable"):
+    with pytest.raises(InputError, match="not found"):
         load_snapshot(tmp_path / "nope.json")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 import typer
 
 from nhiaudit import __version__
@@ -14,6 +18,8 @@ def _version(value: bool) -> None:
 
 
 def build_app() -> typer.Typer:
+    from nhiaudit.cli.failures import DEBUG_META_KEY
+
     app = typer.Typer(
         name="nhiaudit",
         help="Audit the gap between your written AI-usage policy and what non-human identities can do.",
@@ -25,9 +31,14 @@ def build_app() -> typer.Typer:
 
     @app.callback()
     def _root(
+        ctx: typer.Context,
         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+        debug: bool = typer.Option(False, "--debug", envvar="NHIAUDIT_DEBUG",
+                                   help="On an internal error, print the traceback (for a bug report)."),
     ) -> None:
-        """Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage/input error, 3 collection incomplete."""
+        """Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage/input/output error, 3 collection
+        incomplete, 4 internal error (a bug), 130 interrupted, 141 stdout's reader went away."""
+        ctx.meta[DEBUG_META_KEY] = debug
 
     from nhiaudit.cli import (
         collect_cmd,
@@ -44,5 +55,36 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _debug_in_argv(argv: list[str]) -> bool:
+    """--debug for failures outside any command (no click context left to ask)."""
+    return "--debug" in argv or os.environ.get("NHIAUDIT_DEBUG", "").lower() in ("1", "true", "yes", "on")
+
+
 def main() -> None:
-    build_app()()
+    """Run the CLI; whatever happens, exit with a documented status (never 1 for a crash)."""
+    from nhiaudit.cli.failures import report_internal_error, report_output_error
+    from nhiaudit.cli.streams import GuardedStdout
+    from nhiaudit.errors import OutputError
+    from nhiaudit.exit_status import ExitStatus
+
+    stdout = GuardedStdout(sys.stdout)
+    sys.stdout = stdout  # type: ignore[assignment]
+    code: int | str | None
+    try:
+        build_app()()
+        code = ExitStatus.OK
+    except SystemExit as exc:
+        code = exc.code
+    except KeyboardInterrupt:
+        code = ExitStatus.INTERRUPTED
+    except OutputError as exc:  # stdout failed outside a command, e.g. while printing --help
+        code = report_output_error(exc)
+    except Exception as exc:
+        code = report_internal_error(exc, _debug_in_argv(sys.argv[1:]))
+    with contextlib.suppress(OutputError):
+        stdout.flush()  # what Python would flush at exit, where a failure could only print a traceback
+    # A stdout failure nobody reported (a library swallowed it, or the final flush): the output is lost, so
+    # the run did not succeed. Findings (1) and errors already reported keep their status.
+    if stdout.failure is not None and code in (None, ExitStatus.OK, ExitStatus.INCOMPLETE):
+        code = report_output_error(stdout.failure)
+    sys.exit(code)

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from nhiaudit.cli.common import handle_errors, stderr_console, write_output
+from nhiaudit.cli.common import handle_errors, refuse_overwriting_inputs, stderr_console, write_output
 from nhiaudit.cli.options import EstateInputs, with_estate_inputs
 from nhiaudit.errors import UsageError
 from nhiaudit.exit_status import ExitStatus
+from nhiaudit.textsafe import markup_safe
 
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the snapshot JSON here (default: stdout).")
@@ -28,6 +29,7 @@ def collect(inputs: EstateInputs, output: OutputOpt = None) -> None:
     """
     if not inputs.any:
         raise UsageError("nothing to collect: give --aws (or another --aws-* source) or --import FILE")
+    refuse_overwriting_inputs([output], [*inputs.snapshots, *inputs.imports])
     console = stderr_console(inputs.quiet)
     snapshot = inputs.load(console)
     write_output(snapshot.to_json(), output)
@@ -40,7 +42,7 @@ def collect(inputs: EstateInputs, output: OutputOpt = None) -> None:
         raise typer.Exit(ExitStatus.INCOMPLETE)
     if output is not None and not inputs.quiet:
         console.print(
-            f"wrote {output}: {len(snapshot.identities)} identities, "
+            f"wrote {markup_safe(output)}: {len(snapshot.identities)} identities, "
             f"{len(snapshot.credentials)} credentials, {len(snapshot.policies)} policies, "
             f"{len(snapshot.workloads)} workloads"
         )

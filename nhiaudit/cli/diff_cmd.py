@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nhiaudit.cli.common import handle_errors, stdout_console, write_output
-from nhiaudit.exit_status import ExitStatus
+from nhiaudit.cli.common import handle_errors, refuse_overwriting_inputs, stdout_console, write_output
+from nhiaudit.cli.failures import report_output_error
+from nhiaudit.errors import OutputError
+from nhiaudit.exit_status import ExitStatus, final_status
 from nhiaudit.findings import FindingStatus, Severity
+from nhiaudit.textsafe import json_safe, rich_assemble, rich_text, utf8_safe
 
 if TYPE_CHECKING:
     from nhiaudit.drift import Drift
@@ -35,13 +38,12 @@ def _table(drift: Drift, width: int | None = None) -> str | None:
     """Rich tables; printed straight to the terminal, or returned as plain text for --output."""
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     buffer = io.StringIO() if width else None
     console = stdout_console()
     if buffer is not None:
         console = Console(file=buffer, width=width, no_color=True, highlight=False)
-    console.print(Text.assemble(
+    console.print(rich_assemble(
         "nhiaudit diff: ", (f"{len(drift.new)} new", "bold"),
         f", {len(drift.fixed)} fixed, {len(drift.unchanged)} unchanged",
         f"  ({drift.old_label} -> {drift.new_label})",
@@ -59,7 +61,7 @@ def _table(drift: Drift, width: int | None = None) -> str | None:
         for f, note in rows:
             cells = (str(f.severity), f.rule_id, f.integration or "-", f.identity.id if f.identity else "-",
                      f.message, note)
-            table.add_row(*(Text(c) for c in cells))  # Text: user content is never Rich markup
+            table.add_row(*(rich_text(c) for c in cells))  # Text: user content is never Rich markup
         console.print(table)
     return buffer.getvalue() if buffer else None
 
@@ -79,16 +81,23 @@ def register(app: typer.Typer) -> None:
         """List findings that are new, fixed or unchanged between two scans (matched by fingerprint)."""
         from nhiaudit.drift import diff_files, drift_json, drift_markdown
 
+        refuse_overwriting_inputs([output], [old, new])
         drift = diff_files(old, new)
-        if fmt == DiffFormat.JSON:
-            write_output(drift_json(drift), output)
-        elif fmt == DiffFormat.MARKDOWN:
-            write_output(drift_markdown(drift), output)
-        else:
-            text = _table(drift, width=160 if output else None)
-            if text is not None:
-                write_output(text, output)
-        if fail_on != FailOn.NONE:
-            threshold = Severity(fail_on.value)
-            if any(f.status == FindingStatus.OPEN and f.severity.rank >= threshold.rank for f in drift.new):
-                raise typer.Exit(ExitStatus.FINDINGS)
+        threshold = None if fail_on == FailOn.NONE else Severity(fail_on.value)
+        failing = threshold is not None and any(
+            f.status == FindingStatus.OPEN and f.severity.rank >= threshold.rank for f in drift.new)
+        try:
+            if fmt == DiffFormat.JSON:
+                write_output(json_safe(drift_json(drift)), output)
+            elif fmt == DiffFormat.MARKDOWN:
+                write_output(utf8_safe(drift_markdown(drift)), output)
+            else:
+                text = _table(drift, width=160 if output else None)
+                if text is not None:
+                    write_output(text, output)
+        except OutputError as exc:  # findings (1) still win over an output that could not be written
+            report_output_error(exc)
+            raise typer.Exit(final_status(findings=failing, output_failed=not exc.broken_pipe,
+                                          broken_pipe=exc.broken_pipe)) from None
+        if failing:
+            raise typer.Exit(ExitStatus.FINDINGS)

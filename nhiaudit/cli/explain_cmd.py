@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nhiaudit.cli.common import handle_errors, stderr_console, write_output
+from nhiaudit.cli.common import handle_errors, refuse_overwriting_inputs, stderr_console, write_output
 from nhiaudit.cli.options import AsOfOpt, EstateInputs, PolicyOpt, parse_as_of, with_estate_inputs
 from nhiaudit.exit_status import ExitStatus
 from nhiaudit.explain.formats import ExplainFormat
@@ -51,6 +51,7 @@ def explain(
     if (target is None) == (can_reach is None):
         raise UsageError("give either a TARGET to explain or --can-reach SYSTEM (not both)")
     day = parse_as_of(as_of)
+    refuse_overwriting_inputs([output], [policy, *inputs.snapshots, *inputs.imports], input_dirs=rules or [])
     console = stderr_console(inputs.quiet)
     estate = inputs.load(console)
     prepared = prepare_inputs(estate, policy, list(rules or []), day,

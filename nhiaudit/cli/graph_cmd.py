@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from nhiaudit.cli.common import handle_errors, stderr_console, write_output
+from nhiaudit.cli.common import handle_errors, refuse_overwriting_inputs, stderr_console, write_output
 from nhiaudit.cli.options import AsOfOpt, EstateInputs, PolicyOpt, parse_as_of, with_estate_inputs
 from nhiaudit.exit_status import ExitStatus
 from nhiaudit.graph.export import GraphFormat
+from nhiaudit.textsafe import markup_safe
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +40,7 @@ def graph(
     from nhiaudit.graph.export import export_graph, focus_subgraph
 
     day = parse_as_of(as_of)
+    refuse_overwriting_inputs([output], [policy, *inputs.snapshots, *inputs.imports])
     console = stderr_console(inputs.quiet)
     estate = inputs.load(console)
     ctx = prepare_inputs(estate, policy, [], day, with_findings=False).context
@@ -46,7 +48,7 @@ def graph(
     if focus is not None:
         center = resolve(ctx.estate, focus, kinds=KIND_PRIORITY)
         g = focus_subgraph(g, center.node, depth)
-        console.print(f"focus on {center.describe()}, depth {depth}: {g.number_of_nodes()} nodes, "
+        console.print(f"focus on {markup_safe(center.describe())}, depth {depth}: {g.number_of_nodes()} nodes, "
                       f"{g.number_of_edges()} edges")
     write_output(export_graph(g, fmt), output)
     if not estate.complete:

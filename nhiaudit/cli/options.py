@@ -49,6 +49,14 @@ AwsRegionsOpt = Annotated[
 ]
 ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, max=64, help="Accounts collected at once.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=1,
+        help="Seconds for the whole live collection; what is not read by then is reported as cut off.",
+    ),
+]
 
 
 def parse_as_of(value: str | None) -> date:
@@ -69,6 +77,7 @@ def live_options(
     aws_regions: list[str] | None,
     concurrency: int,
     quiet: bool,
+    timeout: float = 900.0,
 ) -> LiveOptions:
     return LiveOptions(
         aws=AwsOptions(
@@ -78,6 +87,7 @@ def live_options(
             org=aws_org,
             org_role=aws_org_role,
             regions=tuple(aws_regions or ()),
+            timeout=timeout,
         ),
         concurrency=concurrency,
         quiet=quiet,
@@ -121,6 +131,7 @@ _ESTATE_PARAMS: tuple[tuple[str, object, object], ...] = (
     ("aws_org_role", AwsOrgRoleOpt, "OrganizationAccountAccessRole"),
     ("aws_regions", AwsRegionsOpt, None),
     ("concurrency", ConcurrencyOpt, 8),
+    ("timeout", TimeoutOpt, 900.0),
     ("quiet", QuietOpt, False),
 )
 
@@ -136,7 +147,8 @@ def with_estate_inputs(func: Callable[..., R]) -> Callable[..., R]:
     def wrapper(*args: object, **kwargs: object) -> R:
         values = {name: kwargs.pop(name, default) for name, _, default in _ESTATE_PARAMS}
         live = live_options(values["aws"], values["aws_profile"], values["aws_role_arn"], values["aws_org"],
-                            values["aws_org_role"], values["aws_regions"], values["concurrency"], values["quiet"])
+                            values["aws_org_role"], values["aws_regions"], values["concurrency"], values["quiet"],
+                            values["timeout"])
         inputs = EstateInputs(list(values["snapshot"] or []), list(values["imports"] or []), live)
         return func(*args, inputs=inputs, **kwargs)
 

@@ -10,6 +10,7 @@ import typer
 from nhiaudit.cli.common import handle_errors, stderr_console, write_output
 from nhiaudit.cli.options import AsOfOpt, parse_as_of
 from nhiaudit.errors import UsageError
+from nhiaudit.textsafe import terminal_safe
 
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")]
 
@@ -45,9 +46,9 @@ def register(app: typer.Typer) -> None:
         policy = load_policy(file, known_rule_ids=rule_ids)
         console = stderr_console()
         for warning in policy_warnings(policy, day):
-            console.print(f"warning: {warning}", markup=False, soft_wrap=True)
+            console.print(f"warning: {terminal_safe(str(warning))}", markup=False, soft_wrap=True)
         typer.echo(
-            f"{file}: ok ({len(policy.integrations)} integrations, {len(policy.systems)} systems, "
+            f"{terminal_safe(str(file))}: ok ({len(policy.integrations)} integrations, {len(policy.systems)} systems, "
             f"{len(policy.exceptions)} exceptions)"
         )
 
@@ -85,10 +86,12 @@ def register(app: typer.Typer) -> None:
             schema_file = output.parent / LOCAL_SCHEMA_NAME
             if not schema_file.exists():
                 write_output(policy_json_schema_text(), schema_file)
-                console.print(f"wrote {schema_file} (the policy's JSON Schema, for editors)", markup=False)
+                console.print(f"wrote {terminal_safe(str(schema_file))} (the policy's JSON Schema, for editors)",
+                              markup=False)
             schema_ref = f"./{LOCAL_SCHEMA_NAME}"
         write_output(starter_policy(schema_ref or SCHEMA_ID, hint), output)
         if output is not None:
-            console.print(f"wrote {output}; edit it, then run: nhiaudit policy validate {output}", markup=False)
+            safe = terminal_safe(str(output))
+            console.print(f"wrote {safe}; edit it, then run: nhiaudit policy validate {safe}", markup=False)
 
     app.add_typer(policy_app, name="policy")

@@ -9,6 +9,7 @@ import typer
 
 from nhiaudit.cli.common import handle_errors, stderr_console, stdout_console
 from nhiaudit.exit_status import ExitStatus
+from nhiaudit.textsafe import markup_safe, rich_text, terminal_safe
 
 FRAMEWORK_KEYS = {"owasp-nhi": "owasp_nhi", "nist-csf": "nist_csf"}
 RulesDirOpt = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule directory (repeatable).")]
@@ -66,8 +67,10 @@ def list_rules(
         table = Table("id", "category", "severity", "subject", "title", "frameworks")
         for r in ordered:
             fw = r.rule.frameworks
-            table.add_row(r.rule.id, r.rule.category.value, r.rule.severity.value, r.rule.subject.value,
-                          r.rule.title, " ".join(fw.owasp_nhi + fw.nist_csf))
+            # Text cells: rule files (--rules) are input, and add_row would parse plain strings as markup.
+            table.add_row(*(rich_text(c) for c in (r.rule.id, r.rule.category.value, r.rule.severity.value,
+                                                   r.rule.subject.value, r.rule.title,
+                                                   " ".join(fw.owasp_nhi + fw.nist_csf))))
         console.print(table)
         return
     key = FRAMEWORK_KEYS.get(framework)
@@ -89,8 +92,10 @@ def list_rules(
     table.add_column("title", ratio=2)
     table.add_column("rules", ratio=3, overflow="fold")
     for item in ordered_items:
-        table.add_row(item, titles.get(item, "[yellow]unknown item[/yellow]"),
-                      ", ".join(sorted(coverage[item])) or "[red]not covered[/red]")
+        title = rich_text(titles[item]) if item in titles else rich_text("unknown item", style="yellow")
+        covering = ", ".join(sorted(coverage[item]))
+        table.add_row(rich_text(item), title,
+                      rich_text(covering) if covering else rich_text("not covered", style="red"))
     console.print(table)
 
 
@@ -106,7 +111,7 @@ def show_rule(rule_id: Annotated[str, typer.Argument(help="Rule id.")], rules: R
     by_id = {r.rule.id: r.rule for r in load_rules(list(rules or []))}
     if rule_id not in by_id:
         raise UsageError(f"no rule {rule_id!r}; `nhiaudit rules list` shows them")
-    stdout_console().print(Markdown(rule_markdown(by_id[rule_id])))
+    stdout_console().print(Markdown(terminal_safe(rule_markdown(by_id[rule_id]), keep_newlines=True)))
 
 
 @handle_errors
@@ -115,7 +120,7 @@ def validate_rules(directory: Annotated[Path, typer.Argument(help="Directory of 
     from nhiaudit.rules_engine.loader import load_rules
 
     loaded = load_rules([directory], include_shipped=False)
-    stderr_console().print(f"{directory}: ok ({len(loaded)} rules)")
+    stderr_console().print(f"{markup_safe(directory)}: ok ({len(loaded)} rules)")
 
 
 @handle_errors
@@ -134,7 +139,8 @@ def test_rules(directory: Annotated[Path | None, typer.Argument(help="Rule direc
                 passed += 1
             else:
                 failed += 1
-                console.print(f"[red]FAIL[/red] {result.rule_id} / {result.case}: {result.detail}")
+                console.print(f"[red]FAIL[/red] {markup_safe(result.rule_id)} / {markup_safe(result.case)}: "
+                              f"{markup_safe(result.detail)}")
     console.print(f"{passed} passed, {failed} failed")
     if failed:
         raise typer.Exit(ExitStatus.FINDINGS)
@@ -159,5 +165,5 @@ def list_facts(
     for kind, facts in FACTS.items():
         table = Table("fact", "default", "description", title=f"subject: {kind.value}")
         for name, (default, description) in facts.items():
-            table.add_row(f"subject.{name}", repr(default), description)
+            table.add_row(rich_text(f"subject.{name}"), rich_text(repr(default)), rich_text(description))
         console.print(table)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nhiaudit.cli.common import handle_errors, stderr_console, write_output
+from nhiaudit.cli.common import handle_errors, refuse_overwriting_inputs, stderr_console, write_outputs
 from nhiaudit.cli.options import AsOfOpt, EstateInputs, PolicyOpt, parse_as_of, with_estate_inputs
-from nhiaudit.exit_status import ExitStatus
+from nhiaudit.exit_status import final_status
 from nhiaudit.findings import Severity
 from nhiaudit.reporters.interface import OutputFormat
+from nhiaudit.textsafe import markup_safe, terminal_safe
 
 FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "none")
 
@@ -53,6 +55,8 @@ def scan(
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON_CHOICES)}, got {fail_on!r}")
     threshold = None if fail_on.lower() == "none" else Severity(fail_on.lower())
     day = parse_as_of(as_of)
+    refuse_overwriting_inputs([output, output_json, output_sarif, output_markdown],
+                              [policy, baseline, *inputs.snapshots, *inputs.imports], input_dirs=rules or [])
     console = stderr_console(inputs.quiet)
     timer = StageTimer()
     estate = timer.run("load", inputs.load, console)
@@ -66,19 +70,26 @@ def scan(
                             fallback_artifact=inputs.first_file,
                             rules={r.rule.id: r.rule.doc() for r in result.rules}, baseline=baseline,
                             sarif_category=sarif_category)
-    write_output(get_reporter(fmt).render(report, context), output)
-    for extra_fmt, path in ((OutputFormat.JSON, output_json), (OutputFormat.SARIF, output_sarif),
-                            (OutputFormat.MARKDOWN, output_markdown)):
-        if path is not None:
-            write_output(get_reporter(extra_fmt).render(report, context), path)
+    # Every output is attempted even when one fails; the failures are reported and set the status below.
+    extras = [(path, kind) for kind, path in ((OutputFormat.JSON, output_json), (OutputFormat.SARIF, output_sarif),
+                                              (OutputFormat.MARKDOWN, output_markdown)) if path is not None]
+    failures = write_outputs((path, functools.partial(get_reporter(kind).render, report, context))
+                             for path, kind in [(output, fmt), *extras])
     for warning in context.warnings:
-        console.print(f"[yellow]warning[/yellow]: {warning}")
+        console.print(f"[yellow]warning[/yellow]: {markup_safe(warning)}")
     if timings:
         console.print("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in timer.seconds.items()))
     failing = report.failing(threshold)
     if failing:
         console.print(f"{len(failing)} open finding(s) at or above {fail_on}", style="red")
-        raise typer.Exit(ExitStatus.FINDINGS)
     if not report.collection.complete:
-        console.print("collection incomplete: results are partial (exit 3)", style="red")
-        raise typer.Exit(ExitStatus.INCOMPLETE)
+        console.print("collection incomplete: results are partial", style="red")
+    not_written = [f for f in failures if not f.broken_pipe]
+    if not_written:
+        targets = ", ".join(terminal_safe(str(f.target)) for f in not_written)
+        console.print(f"{len(not_written)} output(s) not written: {targets}",
+                      style="red", markup=False)
+    status = final_status(findings=bool(failing), output_failed=bool(not_written),
+                          broken_pipe=len(not_written) < len(failures), incomplete=not report.collection.complete)
+    if status:
+        raise typer.Exit(status)

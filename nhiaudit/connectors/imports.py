@@ -9,6 +9,7 @@ from pathlib import Path
 from nhiaudit.connectors.interface import ExportFile, ExportImporter
 from nhiaudit.errors import InputError
 from nhiaudit.inventory.snapshot import Snapshot, merge_snapshots
+from nhiaudit.jsonlocate import MAX_JSON_DEPTH, first_too_deep, line_column, lone_surrogate_escape
 from nhiaudit.limits import MAX_IMPORT_BYTES, read_text_limited
 
 
@@ -19,17 +20,32 @@ def _importers() -> list[ExportImporter]:
 
 
 def read_export(path: Path) -> ExportFile:
+    """Read and parse one file. JSON duplicate keys: the last one wins, as in the AWS CLI and SDKs that
+    write these files (and in live collection, which parses replies the same way)."""
     text = read_text_limited(path, MAX_IMPORT_BYTES, "import file")
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped.startswith(("{", "[")):
         return ExportFile(path=path, text=text)
+    offset = len(text) - len(stripped)  # positions below are in the file as written
     try:
         data = json.loads(stripped)
     except json.JSONDecodeError as exc:
-        offset = len(text) - len(stripped)  # line/column of the error in the file as written
-        line = text.count("\n", 0, offset + exc.pos) + 1
-        column = offset + exc.pos - (text.rfind("\n", 0, offset + exc.pos) + 1) + 1
+        line, column = line_column(text, offset + exc.pos)
         raise InputError.single(path, f"not valid JSON: {exc.msg}", line, column) from None
+    except RecursionError:
+        # Python's parser gives up near 1,000 levels. Fields nhiaudit reads have fixed, shallow shapes, so
+        # deeper values can only sit in fields it ignores; only what the parser cannot read is refused.
+        deep = first_too_deep(text, MAX_JSON_DEPTH)
+        line, column = line_column(text, deep if deep is not None else offset)
+        raise InputError.single(
+            path, f"JSON nested too deeply to read (more than {MAX_JSON_DEPTH} levels here)", line, column
+        ) from None
+    bad = lone_surrogate_escape(text)
+    if bad is not None:
+        line, column = line_column(text, bad)
+        raise InputError.single(
+            path, f"{text[bad:bad + 6]} is half of a UTF-16 surrogate pair: not valid Unicode text", line, column
+        )
     return ExportFile(path=path, text=text, data=data, is_json=True)
 
 

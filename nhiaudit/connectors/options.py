@@ -13,6 +13,7 @@ class AwsOptions:
     org: bool = False
     org_role: str = "OrganizationAccountAccessRole"
     regions: tuple[str, ...] = ()  # empty: the account's enabled regions
+    timeout: float = 900.0  # seconds for the whole live collection (--timeout)
 
 
 @dataclass(frozen=True)

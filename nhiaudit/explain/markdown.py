@@ -14,7 +14,8 @@ def _hops(hops: tuple[HopView, ...], indent: str = "") -> list[str]:
     lines = []
     for i, hop in enumerate(hops, 1):
         edge = hop.kind + (f": {hop.access}" if hop.access else "")
-        lines.append(f"{indent}{i}. {code(hop.source_label)} → *{esc(edge)}* → {code(hop.target_label)}  ")
+        lines.append(f"{indent}{i}. {code(hop.source_label, table=False)} → *{esc(edge)}* → "
+                     f"{code(hop.target_label, table=False)}  ")
         lines.append(f"{indent}   because {esc(hop.reason or '(no reason recorded)', LONG)}")
     return lines
 
@@ -25,22 +26,24 @@ def _finding_lines(findings: tuple[FindingView, ...], included: bool) -> list[st
     if not findings:
         return ["None."]
     out = ["| severity | status | rule | finding |", "|---|---|---|---|"]
-    out += [f"| {f.severity} | {f.status} | {code(f.rule_id)} | {esc(f.message)} |" for f in findings]
+    out += [f"| {esc(f.severity)} | {esc(f.status)} | {code(f.rule_id)} | {esc(f.message)} |" for f in findings]
     return out
 
 
 def _path(path: PathView, included: bool) -> list[str]:
     ident, task = path.identity, path.task
     lines = [f"## {esc(task.integration or 'undeclared')} → {esc(ident.name)}", "",
-             f"**Who:** {code(ident.id)} ({ident.provider} {ident.kind}, account {code(ident.account)})"
+             f"**Who:** {code(ident.id, table=False)} ({esc(ident.provider)} {esc(ident.kind)}, "
+             f"account {code(ident.account, table=False)})"
              + (f", owner {esc(ident.owner)}" if ident.owner else "")
              + (" — can call AI models" if path.can_invoke_ai else " — no AI model access found")]
     if path.workloads or path.identity.acted_as_by or path.ai_access:
         lines.append("")
     for w in path.workloads:
-        lines.append(f"- runs in {esc(w.kind)} {code(w.name)} ({code(w.id)})")
+        lines.append(f"- runs in {esc(w.kind)} {code(w.name, table=False)} ({code(w.id, table=False)})")
     for actor in path.identity.acted_as_by[:MAX_ACTORS]:
-        lines.append(f"- acted as by {code(actor.principal)} ({esc(actor.kind)}): {esc(actor.reason, LONG)}")
+        lines.append(f"- acted as by {code(actor.principal, table=False)} ({esc(actor.kind)}): "
+                     f"{esc(actor.reason, LONG)}")
     for reason in path.ai_access:
         lines.append(f"- calls AI: {esc(reason, LONG)}")
     lines += ["", "**With:**", ""]
@@ -52,11 +55,11 @@ def _path(path: PathView, included: bool) -> list[str]:
         for c in path.credentials:
             used = f"{days(c.days_since_use)} ago" if c.last_used else "never"
             notes = "; ".join(c.policy_notes) or "ok"
-            lines.append(f"| {code(c.id)} | {c.type} | {'yes' if c.static else 'no'} | "
+            lines.append(f"| {code(c.id)} | {esc(c.type)} | {'yes' if c.static else 'no'} | "
                          f"{c.age_days if c.age_days is not None else '?'} | {esc(c.expires or 'never')} | "
                          f"{used} | "
                          f"{'**FORBIDDEN** ' if c.forbidden else ''}{esc(notes)} |")
-    lines += ["", "**For:** " + (f"integration {code(task.integration or '')}" if task.declared
+    lines += ["", "**For:** " + (f"integration {code(task.integration or '', table=False)}" if task.declared
                                  else "undeclared — no integration in the policy (shadow AI)"), ""]
     if task.declared:
         lines += [f"- owner: {esc(task.owner or 'not set')}", f"- purpose: {esc(task.purpose or 'not set')}",
@@ -68,14 +71,16 @@ def _path(path: PathView, included: bool) -> list[str]:
         lines.append("No system named in the policy.")
     for r in path.reach:
         how = f"through a chain of {len(r.hops)} hops" if r.via_chain else "directly"
-        lines += [f"- **{esc(r.system)}** — {r.access}, {how} — **{r.verdict}**", *_hops(r.hops, "    ")]
+        lines += [f"- **{esc(r.system)}** — {r.access}, {how} — **{r.verdict}**",
+                  *_hops(r.hops, "    ")]
     lines += ["", "**Findings:**", "", *_finding_lines(path.findings, included), ""]
     return lines
 
 
 def explanation_markdown(expl: Explanation) -> str:
-    lines = [f"# Explain {expl.target_kind} {code(expl.target)}", "",
-             f"As of {expl.as_of}" + (f", policy {code(expl.policy_file)}" if expl.policy_file else "") + ".",
+    lines = [f"# Explain {esc(expl.target_kind)} {code(expl.target, table=False)}", "",
+             f"As of {expl.as_of}" + (f", policy {code(expl.policy_file, table=False)}" if expl.policy_file
+                                      else "") + ".",
              ""]
     lines += [f"> {esc(note)}" for note in expl.notes]
     if expl.notes:
@@ -92,7 +97,7 @@ def explanation_markdown(expl: Explanation) -> str:
 
 def can_reach_markdown(result: CanReach, limit: int = MAX_MARKDOWN_ROWS) -> str:
     detail = ", ".join(x for x in (result.environment, result.classification, result.system_kind) if x)
-    lines = [f"# Who can reach {code(result.system)}" + (f" ({esc(detail)})" if detail else ""), "",
+    lines = [f"# Who can reach {code(result.system, table=False)}" + (f" ({esc(detail)})" if detail else ""), "",
              f"As of {result.as_of}: {len(result.identities)} identities, "
              f"{len(result.integrations)} integrations.", ""]
     if result.integrations:
@@ -103,7 +108,8 @@ def can_reach_markdown(result: CanReach, limit: int = MAX_MARKDOWN_ROWS) -> str:
     for r in result.identities[:limit]:
         how = f"through a chain of {len(r.hops)} hops" if r.via_chain else "directly"
         names = ", ".join(f"{v.integration} ({v.verdict})" for v in r.integrations) or "no integration"
-        lines += [f"- **{esc(r.identity.name)}** {code(r.identity.id)} — {r.access}, {how} — **{r.verdict}** "
+        lines += [f"- **{esc(r.identity.name)}** {code(r.identity.id, table=False)} — {r.access}, {how} — "
+                  f"**{r.verdict}** "
                   f"({esc(names)})", *_hops(r.hops, "    ")]
     if len(result.identities) > limit:
         lines.append(f"\n*{len(result.identities) - limit} more: use `--format json` for all.*")

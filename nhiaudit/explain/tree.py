@@ -15,6 +15,7 @@ from nhiaudit.explain.model import (
     PathView,
     ReachView,
 )
+from nhiaudit.textsafe import rich_assemble, rich_text
 
 VERDICT_STYLE = {"allowed": "green", "must_not_reach": "bold red", "not_in_may_reach": "yellow",
                  "undeclared": "magenta"}
@@ -27,27 +28,27 @@ MAX_ACTORS = 20
 def _hop_branch(parent: Tree, hops: tuple[HopView, ...]) -> None:
     for i, hop in enumerate(hops, 1):
         edge = hop.kind + (f": {hop.access}" if hop.access else "")
-        node = parent.add(Text.assemble(f"{i}. ", (hop.source_label, "bold"), f" --[{edge}]--> ",
+        node = parent.add(rich_assemble(f"{i}. ", (hop.source_label, "bold"), f" --[{edge}]--> ",
                                         (hop.target_label, "bold")))
-        node.add(Text.assemble(("because ", "dim"), hop.reason or "(no reason recorded)"))
+        node.add(rich_assemble(("because ", "dim"), hop.reason or "(no reason recorded)"))
 
 
 def _who(tree: Tree, identity: IdentityView, path: PathView) -> None:
     where = f"[{identity.provider} {identity.kind} {identity.account}] {identity.id}"
-    who = tree.add(Text.assemble(("who: ", "bold"), f"{identity.name} ", (where, "dim")))
+    who = tree.add(rich_assemble(("who: ", "bold"), f"{identity.name} ", (where, "dim")))
     if identity.owner:
-        who.add(f"owner: {identity.owner}")
+        who.add(rich_text(f"owner: {identity.owner}"))
     if identity.disabled:
-        who.add(Text("disabled", style="dim"))
-    who.add(f"last activity: {identity.last_activity or 'never recorded'}")
+        who.add(rich_text("disabled", style="dim"))
+    who.add(rich_text(f"last activity: {identity.last_activity or 'never recorded'}"))
     for w in path.workloads:
-        who.add(Text.assemble(("runs in: ", "bold"), f"{w.kind} {w.name}",
+        who.add(rich_assemble(("runs in: ", "bold"), f"{w.kind} {w.name}",
                               (f" {w.region or ''} {w.id}", "dim")))
     for actor in identity.acted_as_by[:MAX_ACTORS]:
-        who.add(Text.assemble(("acted as by: ", "bold"), f"{actor.label} ({actor.kind}) ",
+        who.add(rich_assemble(("acted as by: ", "bold"), f"{actor.label} ({actor.kind}) ",
                               (actor.reason, "dim")))
     if len(identity.acted_as_by) > MAX_ACTORS:
-        who.add(Text(f"(+{len(identity.acted_as_by) - MAX_ACTORS} more: use --format json)", style="dim"))
+        who.add(rich_text(f"(+{len(identity.acted_as_by) - MAX_ACTORS} more: use --format json)", style="dim"))
 
 
 def days(n: int | None) -> str:
@@ -66,7 +67,7 @@ def credential_text(c: CredentialView) -> Text:
                                                                  if c.last_used_service else ""))
     else:
         parts.append("never used")
-    text = Text.assemble((f"{c.type} ", "bold"), f"{c.id} ", (f"({', '.join(parts)})", "dim"))
+    text = rich_assemble((f"{c.type} ", "bold"), f"{c.id} ", (f"({', '.join(parts)})", "dim"))
     if c.forbidden:
         text.append(" FORBIDDEN", style="bold red")
     return text
@@ -80,85 +81,85 @@ def no_credential_text(identity_kind: str) -> str:
 
 def _with(tree: Tree, path: PathView) -> None:
     if not path.credentials:
-        tree.add(Text.assemble(("with: ", "bold"), no_credential_text(path.identity.kind)))
+        tree.add(rich_assemble(("with: ", "bold"), no_credential_text(path.identity.kind)))
         return
-    branch = tree.add(Text("with:", style="bold"))
+    branch = tree.add(rich_text("with:", style="bold"))
     for c in path.credentials:
         node = branch.add(credential_text(c))
         for note in c.policy_notes:
-            node.add(Text(note, style="red" if "forbidden" in note else "yellow"))
+            node.add(rich_text(note, style="red" if "forbidden" in note else "yellow"))
         if c.shared_with_identities:
-            node.add(Text("same secret held by " + ", ".join(c.shared_with_identities), style="yellow"))
+            node.add(rich_text("same secret held by " + ", ".join(c.shared_with_identities), style="yellow"))
 
 
 def _for(tree: Tree, path: PathView) -> None:
     task = path.task
     if not task.declared:
-        tree.add(Text.assemble(("for: ", "bold"), ("undeclared: no integration in the policy (shadow AI)",
+        tree.add(rich_assemble(("for: ", "bold"), ("undeclared: no integration in the policy (shadow AI)",
                                                    "magenta")))
         return
-    node = tree.add(Text.assemble(("for: ", "bold"), f"integration {task.integration}",
+    node = tree.add(rich_assemble(("for: ", "bold"), f"integration {task.integration}",
                                   (f" ({task.kind})" if task.kind else "", "dim"),
                                   (f"  policy line {task.policy_line}" if task.policy_line else "", "dim")))
-    node.add(f"owner: {task.owner or 'not set'}")
-    node.add(f"purpose: {task.purpose or 'not set'}")
-    node.add(f"environment: {task.environment or 'not set'}")
-    node.add(f"may reach: {', '.join(task.may_reach) or 'nothing listed'}")
+    node.add(rich_text(f"owner: {task.owner or 'not set'}"))
+    node.add(rich_text(f"purpose: {task.purpose or 'not set'}"))
+    node.add(rich_text(f"environment: {task.environment or 'not set'}"))
+    node.add(rich_text(f"may reach: {', '.join(task.may_reach) or 'nothing listed'}"))
     if task.must_not_reach:
-        node.add(f"must not reach: {', '.join(task.must_not_reach)}")
+        node.add(rich_text(f"must not reach: {', '.join(task.must_not_reach)}"))
 
 
 def reach_text(r: ReachView) -> Text:
     how = f"through a chain of {len(r.hops)} hops" if r.via_chain else "directly"
     detail = ", ".join(x for x in (r.environment, r.classification, r.system_kind) if x)
-    return Text.assemble((r.system, "bold"), (f" [{detail}]" if detail else "", "dim"), f" {r.access} {how} ",
+    return rich_assemble((r.system, "bold"), (f" [{detail}]" if detail else "", "dim"), f" {r.access} {how} ",
                          (r.verdict, VERDICT_STYLE.get(r.verdict, "")))
 
 
 def _reaches(tree: Tree, path: PathView) -> None:
     if not path.reach:
-        tree.add(Text.assemble(("reaches: ", "bold"), "no system named in the policy"))
+        tree.add(rich_assemble(("reaches: ", "bold"), "no system named in the policy"))
         return
-    branch = tree.add(Text("reaches:", style="bold"))
+    branch = tree.add(rich_text("reaches:", style="bold"))
     for r in path.reach:
         _hop_branch(branch.add(reach_text(r)), r.hops)
 
 
 def finding_text(f: FindingView) -> Text:
     sev = f.severity.upper() + ("" if f.status == "open" else f" ({f.status})")
-    return Text.assemble((sev, SEVERITY_STYLE.get(f.severity, "") if f.status == "open" else "dim"), " ",
+    return rich_assemble((sev, SEVERITY_STYLE.get(f.severity, "") if f.status == "open" else "dim"), " ",
                          (f.rule_id, "dim"), " ", f.message)
 
 
 def _findings(tree: Tree, findings: tuple[FindingView, ...], included: bool, title: str = "findings") -> None:
     if not included:
-        tree.add(Text(f"{title}: not evaluated (--no-findings)", style="dim"))
+        tree.add(rich_text(f"{title}: not evaluated (--no-findings)", style="dim"))
         return
-    branch = tree.add(Text(f"{title}: " + ("none" if not findings else str(len(findings))), style="bold"))
+    branch = tree.add(rich_text(f"{title}: " + ("none" if not findings else str(len(findings))), style="bold"))
     for f in findings:
         branch.add(finding_text(f))
 
 
 def explanation_tree(expl: Explanation) -> Tree:
-    title = Text.assemble(("explain ", "bold"), f"{expl.target_kind} ", (expl.target, "bold cyan"),
+    title = rich_assemble(("explain ", "bold"), f"{expl.target_kind} ", (expl.target, "bold cyan"),
                           (f" ({expl.target_label})" if expl.target_label and expl.target_label != expl.target
                            else "", "dim"), (f"  as of {expl.as_of}", "dim"))
     root = Tree(title)
     for note in expl.notes:
-        root.add(Text(note, style="yellow"))
+        root.add(rich_text(note, style="yellow"))
     for path in expl.paths[:MAX_LISTED]:
         label = path.task.integration or "undeclared"
         ai = ("  can call AI models", "magenta") if path.can_invoke_ai else ("  no AI access found", "dim")
-        node = root.add(Text.assemble(("AI access path: ", "bold"), label, " -> ", path.identity.name, ai))
+        node = root.add(rich_assemble(("AI access path: ", "bold"), label, " -> ", path.identity.name, ai))
         _who(node, path.identity, path)
         _with(node, path)
         _for(node, path)
         for reason in path.ai_access:
-            node.add(Text.assemble(("calls AI: ", "bold"), reason))
+            node.add(rich_assemble(("calls AI: ", "bold"), reason))
         _reaches(node, path)
         _findings(node, path.findings, expl.findings_included)
     if len(expl.paths) > MAX_LISTED:
-        root.add(Text(f"(+{len(expl.paths) - MAX_LISTED} more paths: use --format json for all)", style="dim"))
+        root.add(rich_text(f"(+{len(expl.paths) - MAX_LISTED} more paths: use --format json for all)", style="dim"))
     if expl.other_findings or not expl.paths:
         _findings(root, expl.other_findings, expl.findings_included, "other findings about the target")
     return root
@@ -166,28 +167,28 @@ def explanation_tree(expl: Explanation) -> Tree:
 
 def can_reach_tree(result: CanReach, limit: int = MAX_LISTED) -> Tree:
     detail = ", ".join(x for x in (result.environment, result.classification, result.system_kind) if x)
-    root = Tree(Text.assemble(("who can reach ", "bold"), (result.system, "bold cyan"),
+    root = Tree(rich_assemble(("who can reach ", "bold"), (result.system, "bold cyan"),
                               (f" [{detail}]" if detail else "", "dim"),
                               f": {len(result.identities)} identities, "
                               f"{len(result.integrations)} integrations",
                               (f"  as of {result.as_of}", "dim")))
     if result.by_verdict:
-        root.add(Text("by verdict: " + ", ".join(f"{k}={v}" for k, v in sorted(result.by_verdict.items()))))
+        root.add(rich_text("by verdict: " + ", ".join(f"{k}={v}" for k, v in sorted(result.by_verdict.items()))))
     if result.integrations:
-        branch = root.add(Text("integrations:", style="bold"))
+        branch = root.add(rich_text("integrations:", style="bold"))
         for item in result.integrations:
-            branch.add(Text.assemble((item.integration, "bold"), " ",
+            branch.add(rich_assemble((item.integration, "bold"), " ",
                                      (item.verdict, VERDICT_STYLE.get(item.verdict, "")),
                                      f" via {', '.join(item.identities)}"))
-    branch = root.add(Text("identities:", style="bold"))
+    branch = root.add(rich_text("identities:", style="bold"))
     for r in result.identities[:limit]:
         how = f"through a chain of {len(r.hops)} hops" if r.via_chain else "directly"
         names = ", ".join(v.integration for v in r.integrations) or "no integration"
         where = f" [{r.identity.provider} {r.identity.kind}] {r.identity.id}"
-        node = branch.add(Text.assemble((r.identity.name, "bold"), (where, "dim"),
+        node = branch.add(rich_assemble((r.identity.name, "bold"), (where, "dim"),
                                         f" {r.access} {how} ", (r.verdict, VERDICT_STYLE.get(r.verdict, "")),
                                         (f" ({names})", "dim")))
         _hop_branch(node, r.hops)
     if len(result.identities) > limit:
-        branch.add(Text(f"(+{len(result.identities) - limit} more: use --format json for all)", style="dim"))
+        branch.add(rich_text(f"(+{len(result.identities) - limit} more: use --format json for all)", style="dim"))
     return root

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 from nhiaudit.facts.chains import ChainIndex
@@ -19,6 +18,7 @@ from nhiaudit.facts.escalation_data import Technique, load_escalation_catalogue
 from nhiaudit.facts.memo import memo
 from nhiaudit.facts.profiles import Profile, Profiles, TechniqueMatch
 from nhiaudit.inventory.model import Identity, Provider, TrustKind
+from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.permissions.results import StatementEvidence
 
 MAX_LISTED_TARGETS = 5
@@ -35,7 +35,7 @@ def target_resource(identity: Identity) -> str:
 
 def _covered(resource: str, grants: Grants, aws: bool) -> bool:
     for patterns, negated in grants:
-        hit = any(fnmatchcase(resource, p) or (not aws and resource.startswith(p.rstrip("/*") + "/"))
+        hit = any(glob_match(p, resource) or (not aws and resource.startswith(p.rstrip("/*") + "/"))
                   for p in patterns)
         if hit != negated:
             return True

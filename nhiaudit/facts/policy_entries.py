@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from fnmatch import fnmatchcase
 from typing import Any
 
 from nhiaudit.facts.context import FactContext
+from nhiaudit.permissions.patterns import glob_match
 
 
 def binding_facts(ctx: FactContext) -> list[dict[str, Any]]:
@@ -44,7 +44,7 @@ def integration_facts(ctx: FactContext) -> list[dict[str, Any]]:
 def exception_facts(ctx: FactContext) -> list[dict[str, Any]]:
     out = []
     for i, exc in enumerate(ctx.policy.exceptions):
-        matched = any(fnmatchcase(iid, exc.identity) for iid in ctx.estate.identities)
+        matched = any(glob_match(exc.identity, iid) for iid in ctx.estate.identities)
         days_expired = (ctx.as_of - exc.expires).days
         out.append({
             "rule": exc.rule, "identity": exc.identity, "owner": exc.owner, "reason": exc.reason,

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 from nhiaudit.facts.escalation_data import EscalationCatalogue, Technique
 from nhiaudit.inventory.model import Identity, Policy, Provider
 from nhiaudit.permissions.evaluate import Evaluator
-from nhiaudit.permissions.patterns import is_broad_resource
+from nhiaudit.permissions.patterns import glob_match, is_broad_resource
 from nhiaudit.permissions.results import StatementEvidence
 
 Key = tuple[tuple[str, ...], str | None]
@@ -107,7 +106,7 @@ class Profiles:
         if hit is None:
             lowered = pattern.lower()
             hit = self._by_pattern[pattern] = frozenset(
-                a for a in self._actions if fnmatchcase(self._lower[a], lowered)
+                a for a in self._actions if glob_match(lowered, self._lower[a])
             )
         return hit
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 
 import networkx as nx
 
@@ -31,6 +30,7 @@ from nhiaudit.graph.trust import act_as_edges
 from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.permissions.results import Reach, StatementEvidence
 from nhiaudit.policy.model import WrittenPolicy
 
@@ -73,7 +73,7 @@ def bind_integrations(
     for i, integration in enumerate(policy.integrations):
         for j, pattern in enumerate(integration.identities):
             if any(ch in pattern for ch in "*?["):
-                matched = [iid for iid in identities if fnmatchcase(iid, pattern)]
+                matched = [iid for iid in identities if glob_match(pattern, iid)]
             else:
                 matched = [pattern] if pattern in identities else []
             if not matched:
@@ -209,7 +209,7 @@ def scope_access(scope: str) -> AccessLevel:
 def _delegated_reach(grants: Iterable[tuple[str, str]], patterns: list[str]) -> tuple[AccessLevel, str] | None:
     best: tuple[AccessLevel, str] | None = None
     for scope_ref, grant_id in grants:
-        if any(fnmatchcase(scope_ref, p) for p in patterns if p.startswith("delegated:")):
+        if any(glob_match(p, scope_ref) for p in patterns if p.startswith("delegated:")):
             level = scope_access(scope_ref)
             if best is None or level.rank > best[0].rank:
                 best = (level, f"delegated grant {grant_id} gives scope {scope_ref.removeprefix('delegated:')}")

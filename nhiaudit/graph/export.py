@@ -15,6 +15,7 @@ from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 from nhiaudit.errors import UsageError
+from nhiaudit.textsafe import json_safe, terminal_safe, xml_charrefs, xml_safe
 
 if TYPE_CHECKING:  # networkx is imported where used: the CLI imports this module at start-up
     import networkx as nx
@@ -53,16 +54,34 @@ def _scalar(value: Any) -> str | int | float | bool | None:
 
 
 def _flat(attrs: dict[str, Any]) -> dict[str, str | int | float | bool]:
-    return {k: v for k, v in ((k, _scalar(v)) for k, v in attrs.items()) if v is not None}
+    flat = ((k, _scalar(v)) for k, v in attrs.items())
+    return {k: xml_safe(v) if isinstance(v, str) else v for k, v in flat if v is not None}
+
+
+def _xml_ids(nodes: Iterable[str]) -> dict[str, str]:
+    """Node id -> an id XML 1.0 can hold; unique even if escaping makes two ids alike (nothing merged)."""
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    for node in nodes:
+        safe = candidate = xml_safe(str(node))
+        n = 1
+        while candidate in used:
+            n += 1
+            candidate = f"{safe}#{n}"
+        ids[node] = candidate
+        used.add(candidate)
+    return ids
 
 
 def flattened(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """A copy whose attribute values are all GraphML-compatible scalars."""
+    """A copy whose attribute values are all GraphML-compatible scalars and whose ids and strings hold only
+    characters XML 1.0 allows (ElementTree would write a control character raw: not well-formed XML)."""
     import networkx as nx
 
+    ids = _xml_ids(g.nodes)
     out = nx.MultiDiGraph()
-    out.add_nodes_from((n, _flat(d)) for n, d in g.nodes(data=True))
-    out.add_edges_from((u, v, k, _flat(d)) for u, v, k, d in g.edges(keys=True, data=True))
+    out.add_nodes_from((ids[n], _flat(d)) for n, d in g.nodes(data=True))
+    out.add_edges_from((ids[u], ids[v], k, _flat(d)) for u, v, k, d in g.edges(keys=True, data=True))
     return out
 
 
@@ -71,7 +90,7 @@ def to_graphml(g: nx.MultiDiGraph) -> str:
 
     buffer = io.BytesIO()
     nx.write_graphml(flattened(g), buffer, encoding="utf-8", prettyprint=True, named_key_ids=True)
-    return buffer.getvalue().decode("utf-8")
+    return xml_charrefs(buffer.getvalue().decode("utf-8"))
 
 
 def to_json(g: nx.MultiDiGraph) -> str:
@@ -80,7 +99,9 @@ def to_json(g: nx.MultiDiGraph) -> str:
 
     data = nx.node_link_data(g, edges="edges")
     data["graph"] = {"generator": "nhiaudit", "nodes": g.number_of_nodes(), "edges": g.number_of_edges()}
-    return json.dumps(data, indent=2, sort_keys=False, default=_json_default)
+    # ensure_ascii=False, then json_safe: lone surrogates (`\ud800` escapes are not text to strict parsers)
+    # become U+FFFD, bidi and C1 characters \u escapes; json escapes C0 controls itself.
+    return json_safe(json.dumps(data, indent=2, sort_keys=False, default=_json_default, ensure_ascii=False))
 
 
 def _json_default(value: Any) -> Any:
@@ -113,13 +134,18 @@ def _node_label(node: str, data: dict[str, Any]) -> tuple[str, str]:
 _DOT_SHAPES = {"identity": "box", "credential": "note", "workload": "component", "system": "cylinder",
                "integration": "hexagon", "external_principal": "diamond"}
 _DOT_ATTRS = ("kind", "provider", "account", "ref")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"[\t\n\r]")
+
+
+def _one_line(text: str) -> str:
+    """Tabs and line breaks as spaces, every other control, bidi or invisible character visibly escaped."""
+    return terminal_safe(_LINE_BREAKS.sub(" ", text))
 
 
 def dot_string(text: str, expansions: int = 1) -> str:
     """A DOT double-quoted string: quotes escaped, backslashes doubled once per escString expansion the
     attribute goes through (labels: one; SVG tooltips: two), so no `\\N`-style escape survives."""
-    text = _CONTROL.sub(" ", text).replace("\\", "\\" * (2 ** expansions)).replace('"', '\\"')
+    text = _one_line(text).replace("\\", "\\" * (2 ** expansions)).replace('"', '\\"')
     return f'"{text}"'
 
 
@@ -172,7 +198,7 @@ def mermaid_text(text: str) -> str:
     """Text for inside a quoted Mermaid label: every character outside [A-Za-z0-9 _.,:/@()=+*?!-] becomes
     an entity code (`#34;` for a quote, `#35;` for `#`...), which Mermaid renders as the character and which
     can never close the label or be read as HTML, Markdown or another entity."""
-    text = _CONTROL.sub(" ", text)
+    text = _one_line(text)
     return "".join(ch if _MERMAID_SAFE.fullmatch(ch) else f"#{ord(ch)};" for ch in text)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nhiaudit.errors import InputError
+from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.inventory.model import (
     CollectionIssue,
     Credential,
@@ -20,7 +21,9 @@ from nhiaudit.inventory.model import (
     Trust,
     Workload,
 )
-from nhiaudit.limits import MAX_SNAPSHOT_BYTES
+from nhiaudit.jsonlocate import MAX_JSON_DEPTH, locate
+from nhiaudit.jsonshape import format_path
+from nhiaudit.limits import MAX_SNAPSHOT_BYTES, read_text_limited
 
 SNAPSHOT_SCHEMA_VERSION = 1
 
@@ -51,27 +54,67 @@ class Snapshot(BaseModel):
 
 
 def load_snapshot(path: Path) -> Snapshot:
-    """Load and validate a snapshot file; every problem becomes an InputError naming the file."""
+    """Load and validate a snapshot file; every problem becomes an InputError naming the file, with the
+    line and column of the offending value (up to MAX_REPORTED_PROBLEMS of them)."""
+    text = read_text_limited(path, MAX_SNAPSHOT_BYTES, "snapshot")
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError.single(path, f"snapshot not readable: {exc.strerror}") from None
-    if size > MAX_SNAPSHOT_BYTES:
-        raise InputError.single(path, f"snapshot is {size} bytes; the limit is {MAX_SNAPSHOT_BYTES}")
-    raw = path.read_bytes()
-    try:
-        snapshot = Snapshot.model_validate_json(raw)
+        snapshot = Snapshot.model_validate_json(text)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise InputError.single(path, f"not a valid nhiaudit snapshot: {where}: {first['msg']}{more}") from None
+        raise _snapshot_error(path, text, exc) from None
     if snapshot.schema_version != SNAPSHOT_SCHEMA_VERSION:
-        raise InputError.single(
-            path, f"snapshot schema_version {snapshot.schema_version} is not supported "
-            f"(this nhiaudit reads version {SNAPSHOT_SCHEMA_VERSION})"
-        )
+        raise _version_error(path, text, snapshot.schema_version)
     return snapshot
+
+
+MAX_REPORTED_PROBLEMS = 20
+_JSON_POSITION = re.compile(r"\s*at line (\d+) column (\d+)$")
+
+
+def _version_error(path: Path, text: str, version: object) -> InputError:
+    line, column = locate(text, ("schema_version",))
+    return InputError.single(
+        path,
+        f"snapshot schema_version {version!r} is not supported (this nhiaudit reads version "
+        f"{SNAPSHOT_SCHEMA_VERSION})",
+        line,
+        column,
+    )
+
+
+def _snapshot_error(path: Path, text: str, exc: ValidationError) -> InputError:
+    errors = exc.errors(include_url=False, include_input=False)
+    if errors and errors[0]["type"] == "json_invalid":
+        # pydantic's parser (jiter) stops at 200 levels of nesting and at lone surrogate escapes too.
+        reason = str((errors[0].get("ctx") or {}).get("error", errors[0]["msg"]))
+        found = _JSON_POSITION.search(reason)
+        line, column = (int(found.group(1)), int(found.group(2))) if found else (1, 1)
+        reason = _JSON_POSITION.sub("", reason)
+        if "recursion limit" in reason:
+            reason = f"nested more than {MAX_JSON_DEPTH} levels deep"
+        return InputError.single(path, f"not valid JSON: {reason}", line, column)
+    version = _declared_version(text)
+    if version is not None and version != SNAPSHOT_SCHEMA_VERSION:
+        return _version_error(path, text, version)  # another version's shape: its errors would mislead
+    problems = []
+    for error in errors[:MAX_REPORTED_PROBLEMS]:
+        loc = tuple(error["loc"])
+        line, column = locate(text, loc)
+        where = format_path(loc) or "(top level)"
+        message = f"not a valid nhiaudit snapshot: {where}: {error['msg']}"
+        problems.append(InputProblem(SourceLocation(str(path), line, column), message))
+    if len(errors) > MAX_REPORTED_PROBLEMS:
+        more = len(errors) - MAX_REPORTED_PROBLEMS
+        problems.append(InputProblem(problems[-1].location, f"... and {more} more problem(s) in this snapshot"))
+    return InputError(problems)
+
+
+def _declared_version(text: str) -> object:
+    """The top-level schema_version of a snapshot that failed validation, if it can be read at all."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return data.get("schema_version") if isinstance(data, dict) else None
 
 
 def _unique(items: Iterable, key) -> list:

@@ -3,7 +3,9 @@
 Actions compare case-insensitively (AWS, GCP and Azure all treat action names that way); resources
 compare case-sensitively, except Azure resource ids (they start with `/`), which Azure treats
 case-insensitively. Everything here is pure and memoised: evaluation calls these functions for
-the same few thousand pattern pairs millions of times.
+the same few thousand pattern pairs millions of times. Patterns come from attacker-controlled estate
+data, so no function here may be super-linear in a way a pattern can exploit: matching never
+backtracks (`globbing`), and runs of `*` are collapsed before any work proportional to pattern size.
 """
 
 from __future__ import annotations
@@ -11,35 +13,38 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from nhiaudit.permissions.globbing import Glob, collapse_stars, compile_glob, intersect
+
 WILDCARDS = frozenset("*?")
-_VARIABLE = re.compile(r"\$\{[^}]*\}")
 
 
 def has_wildcard(pattern: str) -> bool:
     return "*" in pattern or "?" in pattern
 
 
-@lru_cache(maxsize=65536)
-def _compiled(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
-    parts = []
-    for ch in pattern:
-        if ch == "*":
-            parts.append(".*")
-        elif ch == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.DOTALL if case_sensitive else re.DOTALL | re.IGNORECASE)
+def _fold(text: str) -> str:
+    """Lower-case without changing the length (a few characters, e.g. `İ`, lower to two): `?` stays one."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 @lru_cache(maxsize=262144)
 def glob_match(pattern: str, value: str, case_sensitive: bool = True) -> bool:
-    """Does `pattern` match the literal string `value`?"""
+    """Does `pattern` match the literal string `value`? Linear-time, no backtracking (see `globbing`)."""
     if not has_wildcard(pattern):
-        return pattern == value if case_sensitive else pattern.lower() == value.lower()
+        return pattern == value if case_sensitive else _fold(pattern) == _fold(value)
     if pattern == "*":
         return True
-    return _compiled(pattern, case_sensitive).fullmatch(value) is not None
+    if case_sensitive:
+        return compile_glob(pattern).fullmatch(value)
+    return _folded_glob(pattern).fullmatch(_fold(value))
+
+
+@lru_cache(maxsize=65536)
+def _folded_glob(pattern: str) -> Glob:
+    return compile_glob(_fold(pattern))
 
 
 def _literal_edges_compatible(a: str, b: str, case_sensitive: bool) -> bool:
@@ -59,7 +64,7 @@ def _literal_edges_compatible(a: str, b: str, case_sensitive: bool) -> bool:
 def globs_intersect(a: str, b: str, case_sensitive: bool = True) -> bool:
     """Is there a string matched by both glob patterns `a` and `b`?
 
-    Exact: dynamic programming over suffix pairs. f(i, j) means a[i:] and b[j:] share a match. A star
+    Exact: dynamic programming over suffix pairs, bit-parallel over `b` (`globbing.intersect`). A star
     either ends (skip it) or absorbs the other side's next symbol; when both sides are at a star,
     letting either one end is enough (the other can absorb what the first would have matched).
     """
@@ -72,43 +77,8 @@ def globs_intersect(a: str, b: str, case_sensitive: bool = True) -> bool:
     if not _literal_edges_compatible(a, b, case_sensitive):
         return False
     if not case_sensitive:
-        a, b = a.lower(), b.lower()
-    n, m = len(a), len(b)
-    # nxt[j] holds f(i + 1, j) while row cur[j] = f(i, j) is computed, from the end backwards.
-    nxt = [False] * (m + 1)
-    nxt[m] = True
-    for j in range(m - 1, -1, -1):
-        nxt[j] = nxt[j + 1] and b[j] == "*"
-    for i in range(n - 1, -1, -1):
-        ca = a[i]
-        cur = [False] * (m + 1)
-        cur[m] = ca == "*" and nxt[m]
-        for j in range(m - 1, -1, -1):
-            cb = b[j]
-            if ca == "*":
-                cur[j] = nxt[j] or cur[j + 1]
-            elif cb == "*":
-                cur[j] = cur[j + 1] or nxt[j]
-            else:
-                cur[j] = (ca == cb or ca == "?" or cb == "?") and nxt[j + 1]
-        nxt = cur
-    return nxt[0]
-
-
-@lru_cache(maxsize=65536)
-def _cover_regex(general: str, case_sensitive: bool) -> re.Pattern[str]:
-    # The specific pattern is read as a string over literals plus the symbols `*` and `?`:
-    # general's `*` may absorb anything (symbols included), general's `?` one literal or `?`, never a
-    # `*` (which could stand for zero or several characters).
-    parts = []
-    for ch in general:
-        if ch == "*":
-            parts.append(".*")
-        elif ch == "?":
-            parts.append(r"[^*]")
-        else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.DOTALL if case_sensitive else re.DOTALL | re.IGNORECASE)
+        a, b = _fold(a), _fold(b)
+    return intersect(a, b)
 
 
 @lru_cache(maxsize=262144)
@@ -126,7 +96,12 @@ def glob_covers(general: str, specific: str, case_sensitive: bool = True) -> boo
         return glob_match(general, specific, case_sensitive)
     if not has_wildcard(general):
         return False
-    return _cover_regex(general, case_sensitive).fullmatch(specific) is not None
+    if not case_sensitive:
+        general, specific = _fold(general), _fold(specific)
+    # `specific` is read as text over literals plus the symbols `*` and `?`: general's `*` may absorb
+    # anything (symbols included), general's `?` one literal or `?`, never a `*` (which could stand for
+    # zero or several characters).
+    return compile_glob(general, "*").fullmatch(collapse_stars(specific))
 
 
 # --- helpers with the case rules of the two pattern kinds -------------------------------------------------
@@ -172,7 +147,19 @@ def resource_covers(general: str, specific: str) -> bool:
 @lru_cache(maxsize=65536)
 def widen_variables(pattern: str) -> str:
     """Replace IAM policy variables (`${aws:username}`) by `*`: the widest value they can take."""
-    return _VARIABLE.sub("*", pattern) if "${" in pattern else pattern
+    if "${" not in pattern:
+        return pattern
+    # A scan instead of the regex `\$\{[^}]*\}`, which is quadratic on many `${` without a `}`.
+    out, pos = [], 0
+    while (start := pattern.find("${", pos)) >= 0:
+        end = pattern.find("}", start + 2)
+        if end < 0:  # no `}` after this `${`, so none after any later one either
+            break
+        out.append(pattern[pos:start])
+        out.append("*")
+        pos = end + 1
+    out.append(pattern[pos:])
+    return "".join(out)
 
 
 def has_variable(pattern: str) -> bool:

@@ -23,6 +23,7 @@ from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.findings import Category
 from nhiaudit.limits import MAX_POLICY_BYTES, read_text_limited
 from nhiaudit.policy.model import WrittenPolicy
+from nhiaudit.yaml_guard import yaml_error_location
 
 YamlPath = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -178,16 +179,9 @@ def parse_located_yaml(text: str, file: str, max_nodes: int = MAX_POLICY_NODES) 
         out = LocatedYaml(data=None, values={(): _pos(root)})
         out.data = _Builder(loader, out, max_nodes).build(root, ())
         return out
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = exc.problem or exc.context or "invalid YAML"
-        if exc.problem and exc.context:
-            where = f", line {exc.context_mark.line + 1}" if exc.context_mark else ""
-            message += f" ({exc.context}{where})"
-        raise InputError.single(file, f"YAML syntax error: {message}", line, col) from None
     except yaml.YAMLError as exc:
-        raise InputError.single(file, f"YAML error: {exc}") from None
+        line, col, message = yaml_error_location(exc, text)
+        raise InputError.single(file, message, line, col) from None
     except _TooLarge as exc:
         raise InputError.single(file, exc.message, *_pos(exc.node)) from None
     except RecursionError:
@@ -206,6 +200,9 @@ def load_policy_text(text: str, file: str, known_rule_ids: Collection[str] | Non
     """Like load_policy, for text already in memory; `file` is only used in messages."""
     located = parse_located_yaml(text, file)
     data = located.data
+    if data is None and located.problems:  # e.g. a tag on the root node: say so, not "empty"
+        raise InputError([InputProblem(SourceLocation(file, line, col), msg)
+                          for (line, col), msg in sorted(set(located.problems))])
     if data is None:
         raise InputError.single(file, "policy file is empty; it needs at least `version: 1`")
     if not isinstance(data, dict):

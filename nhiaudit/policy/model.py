@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic_core import PydanticCustomError
+
+
+def _not_a_bool(value: object) -> object:
+    # Python's bool is an int subclass, so pydantic takes `true` for 1 unless told otherwise.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
+    return value
+
+
+def _not_a_number(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be a valid boolean (true or false), not a number")
+    return value
+
+
+PolicyDays = Annotated[int, Field(ge=0), BeforeValidator(_not_a_bool)]
+PolicyBool = Annotated[bool, BeforeValidator(_not_a_number)]
 
 
 class _Strict(BaseModel):
+    """Unknown fields are errors; integers and booleans do not stand in for each other (PolicyDays, PolicyBool)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -16,14 +36,14 @@ class CredentialRules(_Strict):
     """Credential requirements. In `defaults` unset values take the built-in default; in an
     integration, unset values inherit from `defaults`."""
 
-    max_age_days: int | None = Field(None, ge=0, description="Static credentials older than this violate.")
-    max_unused_days: int | None = Field(None, ge=0, description="Active credentials unused this long violate.")
-    require_expiry: bool | None = Field(None, description="Credentials must have an expiry date.")
+    max_age_days: PolicyDays | None = Field(None, description="Static credentials older than this violate.")
+    max_unused_days: PolicyDays | None = Field(None, description="Active credentials unused this long violate.")
+    require_expiry: PolicyBool | None = Field(None, description="Credentials must have an expiry date.")
     static_keys: Literal["allowed", "forbidden"] | None = Field(
         None, description="Whether static keys (access keys, SA keys, client secrets) may be used."
     )
-    grace_days: int | None = Field(
-        None, ge=0, description="A credential younger than this is never reported as unused."
+    grace_days: PolicyDays | None = Field(
+        None, description="A credential younger than this is never reported as unused."
     )
 
 
@@ -85,6 +105,14 @@ class WrittenPolicy(_Strict):
     # Where each entry came from: filled by the loader, keyed by the YAML path.
     _source_file: str = PrivateAttr(default="")
     _lines: dict[tuple[str | int, ...], tuple[int, int]] = PrivateAttr(default_factory=dict)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_an_integer(cls, value: object) -> object:
+        # Literal[1] alone accepts True and 1.0 (they compare equal to 1).
+        if type(value) is not int:
+            raise ValueError("the version must be the integer 1")
+        return value
 
     @property
     def source_file(self) -> str:

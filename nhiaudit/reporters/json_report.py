@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 
+from pydantic_core import PydanticSerializationError
+
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter
+from nhiaudit.textsafe import json_safe
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 class JsonReporter(Reporter):
     def render(self, report: Report, context: RenderContext) -> str:
-        return report.model_dump_json(indent=2) + "\n"
+        try:
+            return json_safe(report.model_dump_json(indent=2)) + "\n"
+        except PydanticSerializationError:
+            # A lone surrogate from an imported `\ud800` escape cannot be encoded as UTF-8: the same JSON
+            # through the json module (json_safe turns such characters into U+FFFD).
+            data = report.model_dump(mode="json")
+            return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 def report_json_schema() -> str:

@@ -7,7 +7,6 @@ what is wrong, how to fix. Baselined and excepted findings follow, folded. The o
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,9 @@ from pathlib import Path
 from nhiaudit.findings import Category, Finding, FindingStatus, Severity
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter, RuleDoc, rule_docs
+from nhiaudit.textsafe import md_code, md_text, utf8_safe
 
 MAX_CELL_CHARS = 400
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _SEVERITIES = sorted(Severity, key=lambda s: -s.rank)
 
 
@@ -27,16 +26,13 @@ class MarkdownReporter(Reporter):
 
 
 def esc(text: str, limit: int = MAX_CELL_CHARS) -> str:
-    """One line of plain text, safe inside a table cell (no HTML, no markup, no pipes)."""
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return _SPECIAL.sub(r"\\\1", text)
+    """One line of plain text, safe inside a table cell (no HTML, no markup, no link, no pipes)."""
+    return md_text(text, limit)
 
 
-def code(text: str) -> str:
-    text = " ".join(text.split()).replace("|", "\\|")
-    return f"`` {text} ``" if "`" in text else f"`{text}`"
+def code(text: str, table: bool = True) -> str:
+    """A code span on one line (pipes escaped for a table cell unless `table=False`)."""
+    return md_code(text, table=table)
 
 
 def sort_key(finding: Finding) -> tuple:
@@ -99,7 +95,7 @@ def render_markdown(report: Report, context: RenderContext) -> str:
                   "The JSON and SARIF reports have every finding._"]
         limit = context.markdown_max_bytes
         context.warn(f"Markdown: {omitted} findings left out (size limit {limit:,} bytes)")
-    return "\n".join(lines) + "\n"
+    return utf8_safe("\n".join(lines) + "\n")
 
 
 _ByStatus = dict[FindingStatus, list[Finding]]
@@ -112,11 +108,11 @@ def _header(report: Report, context: RenderContext, by_status: _ByStatus) -> lis
     title = f"## nhiaudit: {open_count} {word} {noun}" if open_count else f"## nhiaudit: no {word} findings"
     facts = [f"as of **{report.as_of.isoformat()}**"]
     if report.policy_file:
-        facts.append(f"policy {code(Path(report.policy_file).name)}")
+        facts.append(f"policy {code(Path(report.policy_file).name, table=False)}")
     summary = report.summary
     facts.append(f"{summary.identities} identities, {summary.integrations} integrations")
     if context.baseline is not None:
-        facts.append(f"compared with baseline {code(context.baseline.name)}")
+        facts.append(f"compared with baseline {code(context.baseline.name, table=False)}")
     lines = [title, "", " · ".join(facts), ""]
     if not report.collection.complete or report.collection.errors:
         lines += ["> [!WARNING]", "> Collection incomplete: the results are partial."]

@@ -17,6 +17,7 @@ from nhiaudit import __version__
 from nhiaudit.findings import Finding, FindingStatus, Severity
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter, RuleDoc, rule_docs
+from nhiaudit.textsafe import json_safe
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -44,11 +45,14 @@ FRAMEWORK_NAMES = {
     "nist_csf": "NIST CSF 2.0",
 }
 _CATEGORY_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
+# SARIF 2.1.0 §3.11.6: in a plain-text message `[text](target)` is an embedded link; literal brackets
+# (role paths such as /[/x]/, names with `[x](http://evil)`) are escaped with a backslash.
+_SARIF_BRACKET = re.compile(r"([\[\]])")
 
 
 class SarifReporter(Reporter):
     def render(self, report: Report, context: RenderContext) -> str:
-        return json.dumps(build_sarif(report, context), indent=2, ensure_ascii=False) + "\n"
+        return json_safe(json.dumps(build_sarif(report, context), indent=2, ensure_ascii=False)) + "\n"
 
 
 def build_sarif(report: Report, context: RenderContext) -> dict[str, Any]:
@@ -281,7 +285,7 @@ def _message(finding: Finding) -> str:
     ident = finding.identity
     if ident is not None and ident.id not in text and ident.name not in text:
         text += f" (identity {ident.id})"
-    return text
+    return _SARIF_BRACKET.sub(r"\\\1", text)
 
 
 def _result(finding: Finding, index: int, locator: _Locator, context: RenderContext) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from rich.tree import Tree
 from nhiaudit.findings import Finding, FindingStatus, Severity
 from nhiaudit.report import AccessPath, Report
 from nhiaudit.reporters.interface import RenderContext, Reporter
+from nhiaudit.textsafe import rich_assemble, rich_text, terminal_safe
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red", Severity.HIGH: "bold red", Severity.MEDIUM: "yellow",
@@ -33,28 +34,29 @@ def _severity(f: Finding) -> Text:
 
 
 def _path_tree(path: AccessPath, findings: list[Finding]) -> Tree:
-    who = Text.assemble(("who: ", "bold"), f"{path.identity_name} ", (f"[{path.provider}] {path.identity}", "dim"))
+    # Every value from the estate goes through rich_assemble/rich_text: terminal-safe, never markup.
+    who = rich_assemble(("who: ", "bold"), f"{path.identity_name} ", (f"[{path.provider}] {path.identity}", "dim"))
     tree = Tree(who)
     if path.workloads:
-        tree.add(Text.assemble(("runs in: ", "bold"), ", ".join(path.workloads)))
+        tree.add(rich_assemble(("runs in: ", "bold"), ", ".join(path.workloads)))
     creds = tree.add(Text("with: ", style="bold") + Text(
         "no stored credential (role / workload identity)" if not path.credentials else ""))
     for c in path.credentials:
         kind = "static" if c.get("static") else "short-lived"
         state = "" if c.get("active", True) else ", inactive"
-        creds.add(f"{c['type']} {c['id']} ({kind}, {c.get('age_days', 0)} days old{state})")
+        creds.add(rich_text(f"{c['type']} {c['id']} ({kind}, {c.get('age_days', 0)} days old{state})"))
     task = "undeclared: no integration in the policy" if path.integration is None else path.integration
-    tree.add(Text.assemble(("for: ", "bold"), (task, "magenta" if path.integration is None else "")))
+    tree.add(rich_assemble(("for: ", "bold"), (task, "magenta" if path.integration is None else "")))
     reach = tree.add(Text("reaches: ", style="bold") + Text("no policy system" if not path.reachable_systems
                                                             else ""))
     for r in path.reachable_systems:
         verdict = r["verdict"]
         chain = f" via {len(r['path']) - 1}-hop chain" if r.get("via_chain") else ""
-        reach.add(Text.assemble(f"{r['system']} ({r['access']}{chain}) ", (verdict, VERDICT_STYLE.get(verdict, ""))))
+        reach.add(rich_assemble(f"{r['system']} ({r['access']}{chain}) ", (verdict, VERDICT_STYLE.get(verdict, ""))))
     if path.can_invoke_ai:
         tree.add(Text("can call AI models", style="bold magenta"))
     for f in findings:
-        tree.add(Text.assemble(_severity(f), " ", (f.rule_id, "dim"), " ", f.message))
+        tree.add(rich_assemble(_severity(f), " ", (f.rule_id, "dim"), " ", f.message))
     return tree
 
 
@@ -65,7 +67,9 @@ def _other_findings_table(findings: list[Finding]) -> Table:
     table.add_column("identity", overflow="fold")
     table.add_column("finding", overflow="fold")
     for f in findings[:MAX_ROWS]:
-        table.add_row(_severity(f), f.rule_id, f.identity.name if f.identity else "-", f.message)
+        # add_row parses plain strings as markup: a role path such as /[/x]/ would raise MarkupError.
+        table.add_row(_severity(f), rich_text(f.rule_id), rich_text(f.identity.name if f.identity else "-"),
+                      rich_text(f.message))
     if len(findings) > MAX_ROWS:
         table.caption = f"{len(findings) - MAX_ROWS} more: use --format json or --output-json for all"
     return table
@@ -83,7 +87,9 @@ class TableReporter(Reporter):
                           highlight=False, no_color=not color)
         for renderable in self._renderables(report):
             console.print(renderable)
-        return buffer.getvalue()
+        # Every value was escaped above; without colour no control character of ours is left either,
+        # so escape whatever else might have slipped through.
+        return buffer.getvalue() if color else terminal_safe(buffer.getvalue(), keep_newlines=True)
 
     def _renderables(self, report: Report) -> list:
         by_path: dict[tuple[str | None, str], list[Finding]] = defaultdict(list)
@@ -99,7 +105,7 @@ class TableReporter(Reporter):
             groups[p.integration].append(p)
         out: list = [self._summary(report)]
         for integration, paths in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
-            title = f"integration: {integration}" if integration else "undeclared AI access (shadow AI)"
+            title = rich_text(f"integration: {integration}" if integration else "undeclared AI access (shadow AI)")
             body = Group(*[_path_tree(p, by_path.get((p.integration, p.identity), [])) for p in paths[:MAX_ROWS]])
             out.append(Panel(body, title=title, title_align="left",
                              border_style="magenta" if integration is None else "blue"))
@@ -122,5 +128,6 @@ class TableReporter(Reporter):
             text.append(f"\nINCOMPLETE: {len(report.collection.errors)} collection error(s); results are partial",
                         style="bold red")
             for err in report.collection.errors[:10]:
-                text.append(f"\n  {err.provider}/{err.account} {err.operation}: {err.message}", style="red")
+                line = terminal_safe(f"{err.provider}/{err.account} {err.operation}: {err.message}")
+                text.append(f"\n  {line}", style="red")
         return text

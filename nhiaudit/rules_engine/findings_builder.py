@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from fnmatch import fnmatchcase
 from typing import Any
 
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.findings import Finding, FindingStatus, IdentityRef, PolicyLocation, fingerprint
 from nhiaudit.inventory.model import Identity
+from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.policy.model import WrittenPolicy
 from nhiaudit.rules_engine.engine import Violation
 from nhiaudit.rules_engine.model import Rule
@@ -127,7 +127,7 @@ class FindingsBuilder:
             for i, exc in active:
                 if exc.rule not in (finding.rule_id, finding.category.value):
                     continue
-                if target is None or not fnmatchcase(target, exc.identity):
+                if target is None or not glob_match(exc.identity, target):
                     continue
                 if exc.credential and exc.credential != finding.credential_id:
                     continue

@@ -14,8 +14,11 @@ from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.facts.schema import unknown_fact_references
 from nhiaudit.limits import MAX_RULE_BYTES, read_text_limited
 from nhiaudit.rules_engine.model import Rule
+from nhiaudit.yaml_guard import YamlTooLarge, check_expansion, yaml_error_location
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same safety, faster
+MAX_RULE_NODES = 50_000
+MAX_RULE_DEPTH = 32
 
 
 def shipped_rules_dir() -> Path:
@@ -32,15 +35,32 @@ class CompiledRule:
     severity_overrides: list[tuple[Any, str]]
 
 
-def _key_lines(text: str) -> dict[str, tuple[int, int]]:
+def _key_lines(node: yaml.Node) -> dict[str, tuple[int, int]]:
     """Line/column of each top-level key, for error messages."""
-    try:
-        node = yaml.compose(text, Loader=_SAFE_LOADER)
-    except yaml.YAMLError:
-        return {}
     if not isinstance(node, yaml.MappingNode):
         return {}
-    return {k.value: (k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in node.value}
+    return {str(k.value): (k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in node.value}
+
+
+def _parse_rule_yaml(text: str, path: Path) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """Safe-load one rule document, bounded: aliases may not expand past MAX_RULE_NODES (parameters and test
+    subjects reach CEL, which copies them as trees) and nesting stays shallow."""
+    loader = _SAFE_LOADER(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        check_expansion(node, MAX_RULE_NODES, MAX_RULE_DEPTH, "rule file")
+        return loader.construct_document(node), _key_lines(node)
+    except yaml.YAMLError as exc:
+        line, col, message = yaml_error_location(exc, text)
+        raise InputError.single(path, message, line, col) from None
+    except YamlTooLarge as exc:
+        raise InputError.single(path, exc.message, *exc.position) from None
+    except RecursionError:
+        raise InputError.single(path, f"rule file nesting is deeper than {MAX_RULE_DEPTH} levels") from None
+    finally:
+        loader.dispose()
 
 
 def _compile(expr: str, problems: list[InputProblem], where: SourceLocation, what: str) -> Any | None:
@@ -78,15 +98,9 @@ def compile_rule(rule: Rule, lines: dict[str, tuple[int, int]], file: str) -> Co
 
 def load_rule_file(path: Path) -> CompiledRule:
     text = read_text_limited(path, MAX_RULE_BYTES, "rule file")
-    try:
-        data = yaml.load(text, Loader=_SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise InputError.single(path, f"YAML syntax error: {getattr(exc, 'problem', exc)}", line, col) from None
+    data, lines = _parse_rule_yaml(text, path)
     if not isinstance(data, dict):
         raise InputError.single(path, "a rule file must be a YAML mapping")
-    lines = _key_lines(text)
     try:
         rule = Rule.model_validate(data)
     except ValidationError as exc:

@@ -1,20 +1,26 @@
-"""Collect one account: a fixed set of calls, each failure recorded as a CollectionIssue, never fatal."""
+"""Collect one account: a fixed set of calls, each failure recorded as a CollectionIssue, never fatal.
+
+A call fails on its own: an AWS error, a network error or timeout, an unreadable or malformed reply, or the
+collection's --timeout. Only ReadOnlyViolation (a bug in nhiaudit) and interrupts stop the account."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from nhiaudit.connectors.aws import iam as iam_api
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
+from nhiaudit.connectors.aws.deadline import Deadline, DeadlineExceeded
 from nhiaudit.connectors.aws.iam import ReportTimeout
-from nhiaudit.connectors.aws.raw import RawDataError
-from nhiaudit.connectors.aws.session import Clients
+from nhiaudit.connectors.aws.readonly import ReadOnlyViolation
+from nhiaudit.connectors.aws.session import CONNECT_TIMEOUT, READ_TIMEOUT, CallTimeouts, Clients
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
     keys_needing_last_used,
@@ -32,6 +38,25 @@ MISSING_REPORT = "console password use, MFA and access-key last use from the cre
 MISSING_KEYS = "access key ids and creation dates"
 MISSING_KEY_USE = "access key last use (service and region)"
 MISSING_REGIONS = "the account's enabled regions (workloads were read from the default region only)"
+MISSING_FUNCTIONS = "Lambda execution roles"
+MISSING_INSTANCES = "EC2 instance profile associations"
+
+# What one failed call can raise. ResponseParserError (an HTML page or an empty body where XML/JSON was
+# expected) is not a BotoCoreError; replies of an unexpected shape raise RawDataError (a ValueError) in
+# nhiaudit's checks, and KeyError/TypeError/AttributeError/IndexError in botocore's parsers
+# (e.g. `{"Functions": "x"}` from ListFunctions).
+CALL_FAILURES: tuple[type[BaseException], ...] = (
+    ClientError,
+    BotoCoreError,
+    ResponseParserError,
+    ReportTimeout,
+    DeadlineExceeded,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+)
 
 
 @dataclass(frozen=True)
@@ -40,14 +65,35 @@ class CollectSettings:
     # Credential report polling backoff, in seconds (about two minutes in all).
     report_poll_delays: tuple[float, ...] = (0.25, 0.5, 1, 2, 4, 8, 15, 30, 30, 30)
     inner_concurrency: int = 8  # per-user and per-region calls of one account
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT  # per socket read; capped by --timeout
+    # After --timeout, how long accounts may take to finish the calls in flight (None: one read timeout).
+    grace: float | None = None
+
+    @property
+    def timeouts(self) -> CallTimeouts:
+        return CallTimeouts(self.connect_timeout, self.read_timeout)
+
+    def grace_seconds(self, deadline: Deadline) -> float:
+        return self.timeouts.within(deadline).read + 1 if self.grace is None else self.grace
 
 
 def describe_error(exc: BaseException) -> str:
     """A one-line message without request details (no credentials are ever part of it)."""
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
-        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".rstrip(": ")
-    return str(exc) or type(exc).__name__
+        text = f"{err.get('Code', 'Error')}: {err.get('Message', '')}".rstrip(": ")
+    elif isinstance(exc, ResponseParserError):
+        # botocore appends the raw body after "Further retries may succeed"; leave it out.
+        text = "unreadable reply: " + str(exc).split("Further retries", 1)[0].strip().rstrip(".,:")
+    elif isinstance(exc, KeyError):
+        text = f"malformed reply: no {exc.args[0] if exc.args else 'expected'} member"
+    elif isinstance(exc, TypeError | AttributeError | IndexError):
+        text = f"malformed reply: {exc}"
+    else:
+        text = str(exc) or type(exc).__name__
+    text = " ".join(text.split())  # one line, whatever the reply held
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 class _Issues:
@@ -69,21 +115,33 @@ class _Issues:
     def attempt(self, operation: str, missing: str, fn: Callable[..., T], *args: Any) -> T | None:
         try:
             return fn(*args)
-        except (ClientError, BotoCoreError, ReportTimeout, RawDataError) as exc:
+        except ReadOnlyViolation:
+            raise  # a bug in nhiaudit, never a per-call failure (it is a CollectionError, not listed below)
+        except CALL_FAILURES as exc:
             self.add(operation, describe_error(exc), missing)
             return None
 
     def start_many(
-        self, operation: str, missing: str, fn: Callable[[str], T], keys: list[str], pool: ThreadPoolExecutor
+        self,
+        operation: str,
+        missing: str,
+        fn: Callable[[str], T],
+        keys: list[str],
+        pool: ThreadPoolExecutor,
+        deadline: Deadline | None = None,
     ) -> Callable[[], dict[str, T]]:
         """Start fn for each key on the pool; the returned function waits for them. Failures become one
-        issue naming the keys that failed."""
+        issue naming the keys that failed. Keys whose turn comes after the deadline are not started."""
         failures: list[tuple[str, BaseException]] = []
 
         def one(key: str) -> tuple[str, T] | None:
             try:
+                if deadline is not None:
+                    deadline.check()
                 return key, fn(key)
-            except (ClientError, BotoCoreError) as exc:
+            except ReadOnlyViolation:
+                raise
+            except CALL_FAILURES as exc:
                 failures.append((key, exc))
                 return None
 
@@ -104,9 +162,15 @@ class _Issues:
         return gather
 
     def attempt_many(
-        self, operation: str, missing: str, fn: Callable[[str], T], keys: list[str], pool: ThreadPoolExecutor
+        self,
+        operation: str,
+        missing: str,
+        fn: Callable[[str], T],
+        keys: list[str],
+        pool: ThreadPoolExecutor,
+        deadline: Deadline | None = None,
     ) -> dict[str, T]:
-        return self.start_many(operation, missing, fn, keys, pool)()
+        return self.start_many(operation, missing, fn, keys, pool, deadline)()
 
 
 def collect_account(
@@ -115,6 +179,7 @@ def collect_account(
     issues = _Issues(account)
     raw = RawAccount(account=account, issues=issues.items)
     iam = clients.client("iam")
+    deadline = clients.deadline
     started = datetime.now(UTC)
     with ThreadPoolExecutor(settings.inner_concurrency, thread_name_prefix=f"nhiaudit-{account}") as pool:
         # Regional workload calls run on the pool while IAM is read; the credential report is generated
@@ -129,7 +194,9 @@ def collect_account(
             settings.gaad_page_size,
         )
         if pages is not None:
-            raw.authorization_details = merge_authorization_pages(pages)
+            raw.authorization_details = issues.attempt(
+                "iam:GetAccountAuthorizationDetails", MISSING_GAAD, merge_authorization_pages, pages
+            )
         if state is not None:
             content = issues.attempt(
                 "iam:GetCredentialReport",
@@ -138,21 +205,60 @@ def collect_account(
                 iam,
                 state,
                 settings.report_poll_delays,
+                time.sleep,
+                deadline,
             )
             if content is not None:
                 raw.report_rows = issues.attempt(
                     "iam:GetCredentialReport", MISSING_REPORT, parse_credential_report, content
                 )
-        _collect_keys(iam, raw, issues, pool)
+        _collect_keys(iam, raw, issues, pool, deadline)
         finish_workloads(raw)
-    return assemble_account(
-        raw,
-        SourceInfo(provider=Provider.AWS, account=account, method="live", collected_at=started, detail=detail),
-    )
+    source = SourceInfo(provider=Provider.AWS, account=account, method="live", collected_at=started, detail=detail)
+    return _assemble(raw, source, issues)
 
 
-def _collect_keys(iam: Any, raw: RawAccount, issues: _Issues, pool: ThreadPoolExecutor) -> None:
-    users = [u.get("UserName") for u in (raw.authorization_details or {}).get("UserDetailList", [])]
+_SHAPE_FAILURES = (ValueError, KeyError, TypeError, AttributeError, IndexError)  # RawDataError is a ValueError
+
+# Each part of RawAccount, the call it came from, and its value when left out.
+_PARTS: tuple[tuple[str, str, str, Any], ...] = (
+    ("lambda_functions", "lambda:ListFunctions", MISSING_FUNCTIONS, list),
+    ("ec2_reservations", "ec2:DescribeInstances", MISSING_INSTANCES, list),
+    ("key_last_used", "iam:GetAccessKeyLastUsed", MISSING_KEY_USE, dict),
+    ("access_keys", "iam:ListAccessKeys", MISSING_KEYS, dict),
+    ("report_rows", "iam:GetCredentialReport", MISSING_REPORT, lambda: None),
+    ("authorization_details", "iam:GetAccountAuthorizationDetails", MISSING_GAAD, lambda: None),
+)
+
+
+def _assemble(raw: RawAccount, source: SourceInfo, issues: _Issues) -> Snapshot:
+    """Assemble; if one call's data has a shape the transforms refuse, leave that part out (recorded as a
+    failure of that call) so the rest of the account is kept."""
+    try:
+        return assemble_account(raw, source)
+    except _SHAPE_FAILURES as exc:
+        first = exc
+    for name, operation, missing, empty in _PARTS:
+        if getattr(raw, name) in (None, [], {}):
+            continue
+        issues_before = len(issues.items)
+        issues.add(operation, f"malformed reply: {describe_error(first)}", missing)
+        try:
+            return assemble_account(replace(raw, **{name: empty()}), source)
+        except _SHAPE_FAILURES:
+            del issues.items[issues_before:]
+    raise first  # more than one part is malformed: the caller records the account as failed
+
+
+def _collect_keys(
+    iam: Any, raw: RawAccount, issues: _Issues, pool: ThreadPoolExecutor, deadline: Deadline | None
+) -> None:
+    details = raw.authorization_details or {}
+    users = [
+        u["UserName"]
+        for u in details.get("UserDetailList") or []
+        if isinstance(u, dict) and isinstance(u.get("UserName"), str)
+    ]
     rows: dict[str, ReportRow] = {r.user: r for r in raw.report_rows or []}
     if raw.report_rows is not None:
         # Users the report shows with keys, plus users created after the report was generated.
@@ -161,15 +267,16 @@ def _collect_keys(iam: Any, raw: RawAccount, issues: _Issues, pool: ThreadPoolEx
     else:
         wanted = users  # without the report every user has to be asked
     raw.access_keys = issues.attempt_many(
-        "iam:ListAccessKeys", MISSING_KEYS, lambda u: iam_api.get_access_keys(iam, u), wanted, pool
+        "iam:ListAccessKeys", MISSING_KEYS, lambda u: iam_api.get_access_keys(iam, u), wanted, pool, deadline
     )
-    key_ids = keys_needing_last_used(rows, raw.access_keys)
+    key_ids = issues.attempt("iam:ListAccessKeys", MISSING_KEY_USE, keys_needing_last_used, rows, raw.access_keys) or []
     raw.key_last_used = issues.attempt_many(
         "iam:GetAccessKeyLastUsed",
         MISSING_KEY_USE,
         lambda k: iam_api.get_access_key_last_used(iam, k),
         key_ids,
         pool,
+        deadline,
     )
 
 
@@ -184,17 +291,19 @@ def _start_workloads(
     ec2s = {r: clients.client("ec2", r) for r in regions}
     functions = issues.start_many(
         "lambda:ListFunctions",
-        "Lambda execution roles",
+        MISSING_FUNCTIONS,
         lambda r: get_lambda_functions(lambdas[r]),
         list(regions),
         pool,
+        clients.deadline,
     )
     instances = issues.start_many(
         "ec2:DescribeInstances",
-        "EC2 instance profile associations",
+        MISSING_INSTANCES,
         lambda r: get_ec2_instances(ec2s[r]),
         list(regions),
         pool,
+        clients.deadline,
     )
 
     def finish(raw: RawAccount) -> None:
@@ -206,13 +315,13 @@ def _start_workloads(
     return finish
 
 
-def failed_account(account: str, operation: str, exc: BaseException, detail: str) -> Snapshot:
-    """The snapshot of an account that could not be entered at all."""
+def failed_account(account: str, operation: str, error: BaseException | str, detail: str) -> Snapshot:
+    """The snapshot of an account that could not be entered (or finished) at all."""
     issue = CollectionIssue(
         provider=Provider.AWS,
         account=account,
         operation=operation,
-        message=describe_error(exc),
+        message=error if isinstance(error, str) else describe_error(error),
         missing=f"everything in account {account}",
     )
     return Snapshot(

@@ -9,14 +9,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nhiaudit.connectors.aws import export_shapes
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
 from nhiaudit.connectors.aws.transform_credentials import ReportRow, parse_credential_report
 from nhiaudit.connectors.aws.transform_iam import DETAIL_LISTS, merge_authorization_pages
 from nhiaudit.connectors.interface import ExportFile, ExportImporter
-from nhiaudit.errors import InputError
+from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.inventory.model import Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.jsonlocate import locate
+from nhiaudit.jsonshape import JsonPath, format_path
 
 GAAD = "aws-authorization-details"
 REPORT = "aws-credential-report"
@@ -25,6 +28,16 @@ LAMBDA = "aws-lambda-functions"
 EC2 = "aws-ec2-instances"
 
 _REPORT_HEADER = "user,arn,user_creation_time"
+_SHAPES = {
+    GAAD: export_shapes.AUTHORIZATION_DETAILS,
+    REPORT: export_shapes.CREDENTIAL_REPORT,
+    KEYS: export_shapes.ACCESS_KEYS,
+    LAMBDA: export_shapes.LAMBDA_FUNCTIONS,
+    EC2: export_shapes.EC2_INSTANCES,
+}
+MAX_REPORTED_PROBLEMS = 20
+# Anything a wrong shape can raise in a transform the shape check did not foresee: still the file's fault.
+_DATA_ERRORS = (RawDataError, KeyError, TypeError, ValueError, AttributeError)
 
 
 def _is_gaad_page(value: Any) -> bool:
@@ -67,6 +80,7 @@ class AwsExportImporter(ExportImporter):
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
         accounts: dict[str, RawAccount] = {}
         names: dict[str, list[str]] = {}  # account -> imported file names
+        gaad_files: dict[str, list[ExportFile]] = {}  # account -> its authorization-details files
 
         def account(acct: str, file: ExportFile) -> RawAccount:
             names.setdefault(acct, [])
@@ -74,11 +88,13 @@ class AwsExportImporter(ExportImporter):
                 names[acct].append(str(file.path))
             return accounts.setdefault(acct, RawAccount(account=acct))
 
+        for kind, file in files:  # every file's shape first: all problems of all files in one run
+            _check_shape(kind, file)
         order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, KEYS: 4}  # keys last: they need known users
         for kind, file in sorted(files, key=lambda f: order[f[0]]):
             try:
                 if kind == GAAD:
-                    _add_gaad(file, account)
+                    gaad_files.setdefault(_add_gaad(file, account), []).append(file)
                 elif kind == REPORT:
                     for acct, rows in _report_rows(file).items():
                         raw = account(acct, file)
@@ -93,9 +109,8 @@ class AwsExportImporter(ExportImporter):
                         )
                 else:
                     _add_keys(file, accounts, account)
-            except (RawDataError, KeyError, TypeError, ValueError) as exc:
-                what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-                raise InputError.single(file.path, f"not a valid {kind} export: {what}") from None
+            except _DATA_ERRORS as exc:
+                raise _file_error(file, kind, exc) from None
         now = datetime.now(UTC)
         snapshots = []
         for acct, raw in sorted(accounts.items()):
@@ -108,9 +123,64 @@ class AwsExportImporter(ExportImporter):
             )
             try:
                 snapshots.append(assemble_account(raw, source))
-            except (RawDataError, ValueError) as exc:  # e.g. a malformed policy document
-                raise InputError.single(names[acct][0], f"account {acct}: {exc}") from None
+            except _DATA_ERRORS as exc:  # e.g. a malformed policy document
+                raise _account_error(acct, names[acct], gaad_files.get(acct, []), exc) from None
         return snapshots
+
+
+def _check_shape(kind: str, file: ExportFile) -> None:
+    """Every value the transforms read has the type they expect, or an InputError locates each one."""
+    if not file.is_json:
+        return  # the CSV credential report is checked row by row when parsed
+    found = export_shapes.problems(_SHAPES[kind], file.data)
+    if not found:
+        return
+    problems = [
+        InputProblem(_where(file, p.path), f"not a valid {kind} export: {format_path(p.path)}: {p.message}")
+        for p in found[:MAX_REPORTED_PROBLEMS]
+    ]
+    if len(found) > MAX_REPORTED_PROBLEMS:
+        more = len(found) - MAX_REPORTED_PROBLEMS
+        problems.append(InputProblem(problems[-1].location, f"... and {more} more problem(s) in this file"))
+    raise InputError(problems)
+
+
+def _where(file: ExportFile, path: JsonPath) -> SourceLocation:
+    line, column = locate(file.text, path) if file.is_json else (1, 1)
+    return SourceLocation(str(file.path), line, column)
+
+
+def _file_error(file: ExportFile, kind: str, exc: Exception) -> InputError:
+    what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+    message = f"not a valid {kind} export: {what}"
+    if isinstance(exc, RawDataError) and exc.line is not None:
+        if not file.is_json:  # the CSV file itself
+            return InputError.single(file.path, message, exc.line, exc.column or 1)
+        return InputError([InputProblem(_where(file, ("Content",)), message)])  # inside the base64 Content
+    path = exc.path if isinstance(exc, RawDataError) else ()
+    return InputError([InputProblem(_where(file, path), message)])
+
+
+def _account_error(acct: str, names: list[str], gaad: list[ExportFile], exc: Exception) -> InputError:
+    """Locate an error of the account's transform; its path is into the merged authorization details,
+    which is one file's own structure when the account has one such file."""
+    message = f"account {acct}: {exc}"
+    if isinstance(exc, RawDataError) and exc.path and len(gaad) == 1:
+        return InputError([InputProblem(_where(gaad[0], _page_path(gaad[0].data, exc.path)), message)])
+    return InputError.single(names[0], message)
+
+
+def _page_path(data: Any, path: JsonPath) -> JsonPath:
+    """A path into the merged document -> the path into a file holding a list of raw pages."""
+    if not isinstance(data, list) or len(path) < 2 or not isinstance(path[1], int):
+        return path
+    key, index = path[0], path[1]
+    for number, page in enumerate(data):
+        items = (page.get(key) or []) if isinstance(page, Mapping) else []
+        if index < len(items):
+            return (number, key, index, *path[2:])
+        index -= len(items)
+    return path
 
 
 def _detail(raw: RawAccount, files: list[str]) -> str:
@@ -125,7 +195,8 @@ def _detail(raw: RawAccount, files: list[str]) -> str:
     return text + (f"; not imported: {'; '.join(lacking)}" if lacking else "")
 
 
-def _add_gaad(file: ExportFile, account: Any) -> None:
+def _add_gaad(file: ExportFile, account: Any) -> str:
+    """Add one authorization-details file to its account; returns the account."""
     pages = file.data if isinstance(file.data, list) else [file.data]
     merged = merge_authorization_pages(pages)
     owners = {
@@ -138,15 +209,17 @@ def _add_gaad(file: ExportFile, account: Any) -> None:
         raise InputError.single(
             file.path, f"authorization details must cover exactly one account (found: {found})"
         )
-    raw = account(owners.pop(), file)
+    owner = owners.pop()
+    raw = account(owner, file)
     if raw.authorization_details is None:
         raw.authorization_details = merged
-        return
+        return owner
     # The same account's pages exported to several files: combine them, each entity once.
     combined = merge_authorization_pages([raw.authorization_details, merged])
     raw.authorization_details = {
         key: list({str(item.get("Arn")): item for item in combined[key]}.values()) for key in DETAIL_LISTS
     }
+    return owner
 
 
 def _report_rows(file: ExportFile) -> dict[str, list[ReportRow]]:

@@ -8,7 +8,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from nhiaudit.connectors.aws.deadline import Deadline
+from nhiaudit.connectors.aws.raw import RawDataError
+from nhiaudit.connectors.aws.shapes import reply_list, reply_lists, reply_object, reply_str
+
 GAAD_FILTER = ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
+GAAD_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+REPORT_STATES = ("STARTED", "INPROGRESS", "COMPLETE")
 
 
 class ReportTimeout(Exception):
@@ -27,12 +33,15 @@ def get_authorization_details(client: Any, page_size: int = 1000) -> list[dict[s
     pages = client.get_paginator("get_account_authorization_details").paginate(
         Filter=GAAD_FILTER, PaginationConfig={"PageSize": page_size}
     )
-    return [{k: v for k, v in page.items() if k != "ResponseMetadata"} for page in pages]
+    return [{k: v for k, v in reply_lists(page, GAAD_LISTS).items() if k != "ResponseMetadata"} for page in pages]
 
 
 def start_credential_report(client: Any) -> str:
     """Ask IAM for a fresh report (IAM reuses one younger than 4 hours). Returns the State."""
-    return str(client.generate_credential_report().get("State", ""))
+    state = reply_str(client.generate_credential_report(), "State")
+    if state not in REPORT_STATES:
+        raise RawDataError(f"malformed reply: unknown credential report State {state[:40]!r}")
+    return state
 
 
 def get_credential_report(
@@ -40,14 +49,19 @@ def get_credential_report(
     state: str,
     delays: Sequence[float],
     sleep: Callable[[float], None] = time.sleep,
+    deadline: Deadline | None = None,
 ) -> bytes:
-    """Poll with backoff until the report is COMPLETE, then download it (CSV bytes)."""
+    """Poll with backoff until the report is COMPLETE, then download it (CSV bytes). Polling stops at the
+    collection's deadline (DeadlineExceeded) as well as after the last delay (ReportTimeout)."""
     waited = 0.0
     pending = iter(delays)
     while True:
         if state == "COMPLETE":
             try:
-                return bytes(client.get_credential_report()["Content"])
+                content = reply_object(client.get_credential_report()).get("Content")
+                if not isinstance(content, bytes | bytearray):
+                    raise RawDataError("malformed reply: the credential report has no Content")
+                return bytes(content)
             except ClientError as exc:
                 # Expired or not yet visible: generate again and keep polling.
                 if exc.response.get("Error", {}).get("Code") not in (
@@ -59,16 +73,21 @@ def get_credential_report(
         delay = next(pending, None)
         if delay is None:
             raise ReportTimeout(waited)
-        sleep(delay)
+        if deadline is not None:
+            deadline.sleep(delay, sleep)
+        else:
+            sleep(delay)
         waited += delay
         state = start_credential_report(client)
 
 
 def get_access_keys(client: Any, user_name: str) -> list[dict[str, Any]]:
     pages = client.get_paginator("list_access_keys").paginate(UserName=user_name)
-    return [key for page in pages for key in page.get("AccessKeyMetadata", [])]
+    return [key for page in pages for key in reply_list(page, "AccessKeyMetadata")]
 
 
 def get_access_key_last_used(client: Any, access_key_id: str) -> dict[str, Any]:
-    response = client.get_access_key_last_used(AccessKeyId=access_key_id)
+    response = reply_object(client.get_access_key_last_used(AccessKeyId=access_key_id))
+    if not isinstance(response.get("AccessKeyLastUsed"), dict):
+        raise RawDataError("malformed reply: no AccessKeyLastUsed")
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}

@@ -1,27 +1,39 @@
-"""Live AWS collection: one account, an assumed role, or every account of the organisation in parallel."""
+"""Live AWS collection: one account, an assumed role, or every account of the organisation in parallel.
+
+The whole collection runs under one deadline (`--timeout`): after it no call starts, accounts still
+running get one read timeout to finish the calls in flight, and whatever is left is recorded as cut off."""
 
 from __future__ import annotations
 
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+from botocore.exceptions import NoCredentialsError, ProfileNotFound
 from rich.console import Console
 
-from nhiaudit.connectors.aws.account import CollectSettings, collect_account, describe_error, failed_account
+from nhiaudit.connectors.aws.account import (
+    CALL_FAILURES,
+    CollectSettings,
+    collect_account,
+    describe_error,
+    failed_account,
+)
+from nhiaudit.connectors.aws.deadline import Deadline, DeadlineExceeded
 from nhiaudit.connectors.aws.progress import AccountProgress
-from nhiaudit.connectors.aws.raw import arn_parts
+from nhiaudit.connectors.aws.raw import RawDataError, arn_parts
 from nhiaudit.connectors.aws.readonly import ReadOnlyViolation, RequestLog
 from nhiaudit.connectors.aws.session import Clients, assumed_session, base_session
+from nhiaudit.connectors.aws.shapes import reply_list, reply_str
 from nhiaudit.connectors.options import AwsOptions
 from nhiaudit.errors import CollectionError, UsageError
 from nhiaudit.inventory.snapshot import Snapshot
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,512}$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 @dataclass(frozen=True)
@@ -42,53 +54,75 @@ def _check(opts: AwsOptions) -> None:
             arn_parts(opts.role_arn)
         except ValueError:
             raise UsageError(f"--aws-role-arn is not an ARN: {opts.role_arn!r}") from None
+    if not opts.timeout >= 1:
+        raise UsageError(f"--timeout must be at least 1 second, got {opts.timeout:g}")
+
+
+def _caller(reply: Any) -> dict[str, str]:
+    """GetCallerIdentity's Account and Arn, checked: they name every account and partition that follows."""
+    account, arn = reply_str(reply, "Account"), reply_str(reply, "Arn")
+    if not _ACCOUNT_ID.match(account):
+        raise RawDataError("malformed reply: Account is not a 12-digit account id")
+    arn_parts(arn)
+    return {"Account": account, "Arn": arn}
 
 
 def _open(
-    opts: AwsOptions, logs: tuple[RequestLog, ...], settings: CollectSettings
-) -> tuple[Clients, Any, dict]:
+    opts: AwsOptions, logs: tuple[RequestLog, ...], settings: CollectSettings, deadline: Deadline
+) -> tuple[Clients, Any, dict[str, str]]:
     """Base credentials (optionally via --aws-role-arn), a shared STS client and the caller identity."""
+
+    def clients_for(session: Any) -> Clients:
+        return Clients(session, logs, settings.inner_concurrency + 2, deadline, settings.timeouts)
+
     try:
-        clients = Clients(base_session(opts.profile), logs, settings.inner_concurrency + 2)
+        clients = clients_for(base_session(opts.profile))
         sts = clients.client("sts")
         if opts.role_arn:
-            clients = Clients(
-                assumed_session(sts, opts.role_arn, clients.region, clients.session),
-                logs,
-                settings.inner_concurrency + 2,
-            )
+            clients = clients_for(assumed_session(sts, opts.role_arn, clients.region, clients.session))
             sts = clients.client("sts")
-        return clients, sts, sts.get_caller_identity()
+        return clients, sts, _caller(sts.get_caller_identity())
     except ProfileNotFound as exc:
         raise UsageError(f"--aws-profile: {exc}") from None
     except NoCredentialsError:
         raise CollectionError(
             "no AWS credentials found (tried --aws-profile, environment, SSO, container and instance role)"
         ) from None
-    except (ClientError, BotoCoreError) as exc:
+    except ReadOnlyViolation:
+        raise
+    except CALL_FAILURES as exc:
         what = f"assuming {opts.role_arn}" if opts.role_arn else "checking the AWS credentials"
         raise CollectionError(f"{what} failed: {describe_error(exc)}") from None
 
 
-def _targets(opts: AwsOptions, clients: Clients, caller: dict) -> list[_Target]:
-    account = str(caller["Account"])
+def _targets(opts: AwsOptions, clients: Clients, caller: dict[str, str]) -> list[_Target]:
+    account = caller["Account"]
     if not opts.org:
         return [_Target(account, None, None)]
-    partition = arn_parts(str(caller["Arn"]))[0]
+    partition = arn_parts(caller["Arn"])[0]
     try:
         pages = clients.client("organizations").get_paginator("list_accounts").paginate()
-        accounts = [a for page in pages for a in page.get("Accounts", []) if a.get("Status") == "ACTIVE"]
-    except (ClientError, BotoCoreError) as exc:
+        accounts = [a for page in pages for a in reply_list(page, "Accounts")]
+        if not all(isinstance(a, dict) and _ACCOUNT_ID.match(str(a.get("Id", ""))) for a in accounts):
+            raise RawDataError("malformed reply: an account without a 12-digit Id")
+    except ReadOnlyViolation:
+        raise
+    except CALL_FAILURES as exc:
         raise CollectionError(f"listing the organisation's accounts failed: {describe_error(exc)}") from None
     role = opts.org_role.strip("/")
+    active = [a for a in accounts if a.get("Status") == "ACTIVE"]
     return [
         _Target(
             str(a["Id"]),
-            a.get("Name"),
+            a.get("Name") if isinstance(a.get("Name"), str) else None,
             None if str(a["Id"]) == account else f"arn:{partition}:iam::{a['Id']}:role/{role}",
         )
-        for a in sorted(accounts, key=lambda a: str(a["Id"]))
+        for a in sorted(active, key=lambda a: str(a["Id"]))
     ]
+
+
+def _how(target: _Target) -> str:
+    return f"via {target.role_arn}" if target.role_arn else "with the caller's credentials"
 
 
 def _collect_target(
@@ -101,16 +135,17 @@ def _collect_target(
 ) -> Snapshot:
     started = time.monotonic()
     mine = RequestLog()
-    how = f"via {target.role_arn}" if target.role_arn else "with the caller's credentials"
+    how = _how(target)
+    session = own.session
     if target.role_arn:
         try:
             # `sts` is shared by every account task (clients are thread-safe, sessions are not).
             session = assumed_session(sts, target.role_arn, own.region, own.session)
-        except (ClientError, BotoCoreError) as exc:
+        except ReadOnlyViolation:
+            raise
+        except CALL_FAILURES as exc:
             return failed_account(target.account, "sts:AssumeRole", exc, how)
-        clients = Clients(session, (*logs, mine), settings.inner_concurrency + 2)
-    else:
-        clients = Clients(own.session, (*logs, mine), settings.inner_concurrency + 2)
+    clients = Clients(session, (*logs, mine), settings.inner_concurrency + 2, own.deadline, settings.timeouts)
     try:
         snapshot = collect_account(clients, target.account, regions, settings, how)
     except ReadOnlyViolation:
@@ -119,10 +154,15 @@ def _collect_target(
         return failed_account(target.account, "nhiaudit:collect", exc, how)
     took = time.monotonic() - started
     snapshot.sources = [
-        s.model_copy(update={"detail": f"{how}; {mine.total} API requests in {took:.1f} s"})
-        for s in snapshot.sources
+        s.model_copy(update={"detail": f"{how}; {mine.total} API requests in {took:.1f} s"}) for s in snapshot.sources
     ]
     return snapshot
+
+
+def _cut_off(target: _Target, future: Future[Snapshot], deadline: Deadline) -> Snapshot:
+    state = "was not started" if future.cancel() else "was still being read"
+    message = f"{DeadlineExceeded(deadline.seconds)}: the account {state}"
+    return failed_account(target.account, "nhiaudit:collect", message, _how(target))
 
 
 def collect_aws(
@@ -137,20 +177,30 @@ def collect_aws(
     CollectionError is raised only when nothing can be collected (no credentials, org listing denied)."""
     _check(opts)
     settings = settings or CollectSettings()
+    deadline = Deadline(opts.timeout)
     logs = (request_log,) if request_log else ()
-    own, sts, caller = _open(opts, logs, settings)
+    own, sts, caller = _open(opts, logs, settings, deadline)
     targets = _targets(opts, own, caller)
     snapshots: list[Snapshot] = []
-    with (
-        AccountProgress(console, len(targets)) as progress,
-        ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="nhiaudit-aws") as pool,
-    ):
-        futures = {
-            pool.submit(_collect_target, t, own, sts, opts.regions, settings, logs): t for t in targets
-        }
-        for future in as_completed(futures):
-            snapshot = future.result()
-            progress.done(futures[future].account, futures[future].name, snapshot)
-            snapshots.append(snapshot)
+    # Not a `with` block: its exit would wait for accounts stuck past the deadline.
+    pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="nhiaudit-aws")
+    try:
+        with AccountProgress(console, len(targets)) as progress:
+            futures = {pool.submit(_collect_target, t, own, sts, opts.regions, settings, logs): t for t in targets}
+            pending = set(futures)
+            while pending:
+                # Accounts stop calling at the deadline; the grace lets calls in flight end and be recorded.
+                left = deadline.remaining() + settings.grace_seconds(deadline)
+                done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+                finished = [(f, f.result()) for f in done]
+                if not done:
+                    finished = [(f, _cut_off(futures[f], f, deadline)) for f in pending]
+                    pending = set()
+                for future, snapshot in finished:
+                    progress.done(futures[future].account, futures[future].name, snapshot)
+                    snapshots.append(snapshot)
+    finally:
+        # Threads still in a socket read end by themselves within one read timeout.
+        pool.shutdown(wait=False, cancel_futures=True)
     order = {t.account: i for i, t in enumerate(targets)}
     return sorted(snapshots, key=lambda s: order.get(s.sources[0].account if s.sources else "", 0))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.textsafe import markup_safe
 
 
 class AccountProgress:
@@ -47,13 +47,13 @@ class AccountProgress:
             detail = snapshot.sources[0].detail if snapshot.sources else ""
             mark = "[yellow]![/yellow]" if snapshot.collection_issues else "[green]✓[/green]"
             self.console.print(
-                f"{mark} {escape(label)}: {len(snapshot.identities)} identities, "
+                f"{mark} {markup_safe(label)}: {len(snapshot.identities)} identities, "
                 f"{len(snapshot.credentials)} credentials, {len(snapshot.workloads)} workloads "
-                f"[dim]{escape(detail or '')}[/dim]"
+                f"[dim]{markup_safe(detail or '')}[/dim]"
             )
         if not self.console.quiet:
             for issue in snapshot.collection_issues:
                 self.console.print(
-                    f"[yellow]warning[/yellow]: {escape(label)}: {escape(issue.operation)} failed "
-                    f"({escape(issue.message)}); missing: {escape(issue.missing or 'unknown')}"
+                    f"[yellow]warning[/yellow]: {markup_safe(label)}: {markup_safe(issue.operation)} failed "
+                    f"({markup_safe(issue.message)}); missing: {markup_safe(issue.missing or 'unknown')}"
                 )

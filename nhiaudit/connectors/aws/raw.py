@@ -9,12 +9,30 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from nhiaudit.jsonlocate import lone_surrogate_escape
+from nhiaudit.jsonshape import JsonPath, format_path
+
 # Credential-report placeholders meaning "no value".
 _NO_VALUE = frozenset({"", "N/A", "no_information", "not_supported", "none"})
 
 
 class RawDataError(ValueError):
-    """A raw AWS document does not have the shape AWS documents (caller adds the file or operation)."""
+    """A raw AWS document does not have the shape AWS documents (caller adds the file or operation).
+
+    `path` locates the value in the raw document (`RoleDetailList[3].AssumeRolePolicyDocument`); `line` and
+    `column` locate it in CSV text (the credential report). Transforms add path prefixes with `within`."""
+
+    def __init__(
+        self, message: str, path: JsonPath = (), *, line: int | None = None, column: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message, self.path, self.line, self.column = message, tuple(path), line, column
+
+    def __str__(self) -> str:
+        return f"{format_path(self.path)}: {self.message}" if self.path else self.message
+
+    def within(self, *prefix: str | int) -> RawDataError:
+        return RawDataError(self.message, (*prefix, *self.path), line=self.line, column=self.column)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -49,6 +67,8 @@ def report_bool(value: str | None) -> bool | None:
     text = report_value(value)
     if text is None:
         return None
+    if text.lower() not in ("true", "false"):
+        raise RawDataError(f"expected true or false, got {text[:60]!r}")
     return text.lower() == "true"
 
 
@@ -71,17 +91,22 @@ def tags_of(item: Mapping[str, Any]) -> dict[str, str]:
 
 
 def decode_document(value: Any) -> dict[str, Any]:
-    """A policy document: already a dict (boto3 / AWS CLI), or JSON that may be URL-encoded (raw API)."""
+    """A policy document: already a dict (boto3 / AWS CLI), or JSON that may be URL-encoded (raw API).
+    Duplicate keys: the last one wins, as in every JSON parser AWS's SDKs and CLI use."""
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, str):
         text = value.strip()
         if not text.startswith("{"):
             text = unquote(text)
+        if lone_surrogate_escape(text) is not None:
+            raise RawDataError("policy document has a lone surrogate escape (not valid Unicode)")
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RawDataError(f"policy document is not JSON ({exc.msg})") from None
+        except RecursionError:
+            raise RawDataError("policy document is nested too deeply") from None
         if isinstance(doc, dict):
             return doc
     raise RawDataError("policy document is not a JSON object")

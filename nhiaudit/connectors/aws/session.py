@@ -1,4 +1,5 @@
-"""boto3 sessions and clients: every client is read-only guarded, retries adaptively and can be counted."""
+"""boto3 sessions and clients: every client is read-only guarded, retries adaptively, stops at the
+collection's deadline and can be counted."""
 
 from __future__ import annotations
 
@@ -9,18 +10,36 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
+from nhiaudit.connectors.aws.deadline import Deadline
+from nhiaudit.connectors.aws.raw import RawDataError
 from nhiaudit.connectors.aws.readonly import RequestLog, install_guard
 
 DEFAULT_REGION = "us-east-1"
 SESSION_NAME = "nhiaudit"
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0  # per socket read, not per call: a large GAAD page streams well within it
 
 
-def client_config(max_pool: int) -> Config:
+@dataclass(frozen=True)
+class CallTimeouts:
+    connect: float = CONNECT_TIMEOUT
+    read: float = READ_TIMEOUT
+
+    def within(self, deadline: Deadline | None) -> CallTimeouts:
+        """A short --timeout shortens each read too, so a stalled read never outlasts it by more than
+        --timeout itself."""
+        if deadline is None:
+            return self
+        return CallTimeouts(min(self.connect, deadline.seconds), min(self.read, deadline.seconds))
+
+
+def client_config(max_pool: int, timeouts: CallTimeouts = CallTimeouts()) -> Config:
     # Adaptive mode adds client-side rate limiting on throttling errors to the standard retry backoff.
+    # Retries are cut short by the deadline (deadline.py), so 10 attempts cannot outlast --timeout.
     return Config(
         retries={"mode": "adaptive", "max_attempts": 10},
-        connect_timeout=10,
-        read_timeout=60,
+        connect_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
         max_pool_connections=max_pool,
         user_agent_extra="nhiaudit",
     )
@@ -34,11 +53,13 @@ class Clients:
     session: boto3.Session
     request_logs: tuple[RequestLog, ...] = ()
     max_pool: int = 10
+    deadline: Deadline | None = None
+    timeouts: CallTimeouts = CallTimeouts()
     _config: Config | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         install_guard(self.session.events)  # also covers clients made from the session elsewhere
-        self._config = client_config(self.max_pool)
+        self._config = client_config(self.max_pool, self.timeouts.within(self.deadline))
 
     @property
     def region(self) -> str:
@@ -47,6 +68,8 @@ class Clients:
     def client(self, service: str, region: str | None = None) -> Any:
         client = self.session.client(service, region_name=region or self.region, config=self._config)
         install_guard(client.meta.events)
+        if self.deadline is not None:
+            self.deadline.install(client.meta.events)
         for log in self.request_logs:
             log.install(client.meta.events)
         return client
@@ -62,7 +85,12 @@ def assumed_session(sts_client: Any, role_arn: str, region: str, like: boto3.Ses
 
     It shares `like`'s botocore data loader: service models are then parsed once per run instead of once
     per account (about 0.3 s of CPU per account otherwise)."""
-    creds = sts_client.assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
+    reply = sts_client.assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)
+    creds = reply.get("Credentials") if isinstance(reply, dict) else None
+    if not isinstance(creds, dict) or not all(
+        isinstance(creds.get(k), str) for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")
+    ):
+        raise RawDataError("AssumeRole reply has no credentials")
     core = botocore.session.get_session()
     core.register_component("data_loader", like._session.get_component("data_loader"))
     return boto3.Session(

@@ -10,10 +10,10 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from nhiaudit.connectors.aws.raw import RawDataError, parse_time, report_bool, report_value
+from nhiaudit.connectors.aws.raw import RawDataError, arn_parts, parse_time, report_bool, report_value
 from nhiaudit.inventory.model import Credential, CredentialType, HumanUse, Identity, IdentityKind, Provider
 
 REPORT_REQUIRED_COLUMNS = (
@@ -58,46 +58,102 @@ class ReportRow:
 
 
 def parse_credential_report(content: str | bytes) -> list[ReportRow]:
-    """Rows of the credential report CSV, the root account's row left out (it is not in the inventory)."""
+    """Rows of the credential report CSV, the root account's row left out (it is not in the inventory).
+
+    Any wrong row raises RawDataError with the line and column of the cell. csv's field limit (128 KiB) is
+    kept: a report cell is a name, an ARN, a date or a flag, so a larger one is reported, not read.
+    """
     text = content.decode("utf-8-sig") if isinstance(content, bytes) else content.lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REPORT_REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    reader = csv.reader(io.StringIO(text))
+    header = _next_record(reader) or []
+    missing = [c for c in REPORT_REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise RawDataError(f"credential report lacks column(s) {', '.join(missing)}")
+        raise RawDataError(f"credential report lacks column(s) {', '.join(missing)}", line=1, column=1)
     rows: list[ReportRow] = []
-    for line, row in enumerate(reader, start=2):
+    while (record := _next_record(reader)) is not None:
+        line = reader.line_num
+        if not record:  # a blank line
+            continue
+        if len(record) != len(header):
+            index = min(len(record), len(header))
+            raise _cell_error(
+                text, line, index, f"{len(record)} fields, but the header has {len(header)}"
+            )
+        row = dict(zip(header, record, strict=True))
         if row.get("user") == ROOT_USER:
             continue
         try:
             rows.append(_row(row))
         except RawDataError as exc:
-            raise RawDataError(f"credential report line {line}: {exc}") from None
+            name = str(exc.path[0]) if exc.path else header[0]
+            raise _cell_error(text, line, header.index(name), f"column {name}: {exc.message}") from None
     return rows
+
+
+def _next_record(reader: Any) -> list[str] | None:
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:  # e.g. "field larger than field limit (131072)", a NUL byte
+        line = reader.line_num or 1
+        raise RawDataError(f"credential report line {line}: not readable as CSV ({exc})", line=line, column=1) from None
+
+
+def _cell_error(text: str, line: int, index: int, message: str) -> RawDataError:
+    """The error for cell `index` of the record ending on `line` (columns counted in characters)."""
+    lines = text.split("\n")
+    physical = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+    starts, quoted = [0], False
+    for offset, char in enumerate(physical):
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            starts.append(offset + 1)
+    column = starts[index] + 1 if index < len(starts) else len(physical) + 1
+    return RawDataError(f"credential report line {line}: {message}", line=line, column=column)
+
+
+def _cell(row: Mapping[str, str | None], name: str, parse: Any) -> Any:
+    try:
+        return parse(row.get(name))
+    except RawDataError as exc:
+        raise RawDataError(exc.message, (name,)) from None
+
+
+def _arn(value: str | None) -> str:
+    arn_parts(value or "")
+    return str(value)
 
 
 def _slot(row: Mapping[str, str | None], prefix: str, number: int, used: bool) -> KeySlot:
     p = f"{prefix}_{number}"
     return KeySlot(
         number=number,
-        active=bool(report_bool(row.get(f"{p}_active"))),
-        created=parse_time(row.get(f"{p}_last_rotated")),
-        last_used=parse_time(row.get(f"{p}_last_used_date")) if used else None,
+        active=bool(_cell(row, f"{p}_active", report_bool)),
+        created=_cell(row, f"{p}_last_rotated", parse_time),
+        last_used=_cell(row, f"{p}_last_used_date", parse_time) if used else None,
         last_used_region=report_value(row.get(f"{p}_last_used_region")) if used else None,
         last_used_service=report_value(row.get(f"{p}_last_used_service")) if used else None,
     )
 
 
 def _row(row: Mapping[str, str | None]) -> ReportRow:
+    if not (row.get("user") or "").strip():
+        raise RawDataError("the user name is empty", ("user",))
     return ReportRow(
         user=str(row.get("user")),
-        arn=str(row.get("arn")),
-        created=parse_time(row.get("user_creation_time")),
-        password_enabled=bool(report_bool(row.get("password_enabled"))),
-        password_last_used=parse_time(row.get("password_last_used")),
-        mfa_active=bool(report_bool(row.get("mfa_active"))),
+        arn=_cell(row, "arn", _arn),
+        created=_cell(row, "user_creation_time", parse_time),
+        password_enabled=bool(_cell(row, "password_enabled", report_bool)),
+        password_last_used=_cell(row, "password_last_used", parse_time),
+        mfa_active=bool(_cell(row, "mfa_active", report_bool)),
         keys=(_slot(row, "access_key", 1, True), _slot(row, "access_key", 2, True)),
         certificates=(_slot(row, "cert", 1, False), _slot(row, "cert", 2, False)),
     )
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)  # keys without a date first; aware, like parsed dates
 
 
 def _second(value: datetime | None) -> datetime | None:
@@ -110,7 +166,7 @@ def pair_keys(
     """Each ListAccessKeys entry with its report slot (None when the report does not show it)."""
     free = [s for s in (row.keys if row else ()) if s.exists]
     pairs: list[tuple[KeySlot | None, Mapping]] = []
-    for key in sorted(keys, key=lambda k: parse_time(k.get("CreateDate")) or datetime.min):
+    for key in sorted(keys, key=lambda k: parse_time(k.get("CreateDate")) or _EARLIEST):
         created = _second(parse_time(key.get("CreateDate")))
         match = next((s for s in free if created and _second(s.created) == created), None)
         if match is not None:

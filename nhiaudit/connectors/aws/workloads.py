@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nhiaudit.connectors.aws.raw import arn_parts, tags_of
+from nhiaudit.connectors.aws.raw import RawDataError, arn_parts, tags_of
+from nhiaudit.connectors.aws.shapes import reply_list
 from nhiaudit.inventory.model import Provider, Workload
 
 # Instances that can still run code; terminated ones keep their profile association for a while.
@@ -19,13 +20,16 @@ _AZ_SUFFIX = re.compile(r"^(.*-\d+)[a-z]$")
 
 def get_enabled_regions(client: Any) -> list[str]:
     """Regions enabled for the account (opt-in regions only once opted in)."""
-    regions = client.describe_regions(AllRegions=False).get("Regions", [])
+    regions = reply_list(client.describe_regions(AllRegions=False), "Regions")
+    if not all(isinstance(r, dict) and isinstance(r.get("RegionName"), str) for r in regions):
+        raise RawDataError("malformed reply: a region without RegionName")
     return sorted(r["RegionName"] for r in regions if r.get("OptInStatus") != "not-opted-in")
 
 
 def get_lambda_functions(client: Any) -> list[dict[str, Any]]:
+    # A 200 with an HTML body parses as {} here (REST-JSON): reply_list refuses it.
     pages = client.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 50})
-    return [fn for page in pages for fn in page.get("Functions", [])]
+    return [fn for page in pages for fn in reply_list(page, "Functions")]
 
 
 def get_ec2_instances(client: Any) -> list[dict[str, Any]]:
@@ -34,7 +38,7 @@ def get_ec2_instances(client: Any) -> list[dict[str, Any]]:
         Filters=[{"Name": "instance-state-name", "Values": list(LIVE_INSTANCE_STATES)}],
         PaginationConfig={"PageSize": 1000},
     )
-    return [r for page in pages for r in page.get("Reservations", [])]
+    return [r for page in pages for r in reply_list(page, "Reservations")]
 
 
 # ---- transform: pure ------------------------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""The `--timeout` of a live collection: one deadline shared by every call of every account.
+
+It is enforced on botocore's event system, like the read-only guard: no HTTP attempt (first try or retry)
+starts once the deadline has passed, and a failed attempt is not retried after it. A request already on
+the wire is bounded by the client's read timeout, so nothing outlives the deadline by more than one read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.retries.standard import ThrottledRetryableChecker
+
+# Error codes botocore retries with backoff (throttling); after the deadline they end the call instead.
+_THROTTLED = frozenset(ThrottledRetryableChecker._THROTTLED_ERROR_CODES)
+
+
+class DeadlineExceeded(Exception):
+    """A call was refused, or not retried, because the collection's --timeout had passed."""
+
+    def __init__(self, seconds: float, last_error: str | None = None) -> None:
+        super().__init__(seconds, last_error)
+        self.seconds = seconds
+        self.last_error = last_error
+
+    def __str__(self) -> str:
+        tail = f" (last error: {self.last_error})" if self.last_error else ""
+        return f"cut off by --timeout after {self.seconds:g} s{tail}"
+
+
+@dataclass
+class Deadline:
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float:
+        return max(0.0, self.started + self.seconds - time.monotonic())
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+    def check(self) -> None:
+        if self.expired():
+            raise DeadlineExceeded(self.seconds)
+
+    def sleep(self, delay: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Sleep `delay` seconds, or raise DeadlineExceeded at once if that would end past the deadline."""
+        if delay >= self.remaining():
+            raise DeadlineExceeded(self.seconds)
+        sleep(delay)
+
+    # -- botocore handlers
+
+    def refuse_send(self, **_: Any) -> None:
+        """`before-send`: every HTTP attempt passes here, retries included."""
+        self.check()
+
+    def stop_retry(self, response: Any = None, caught_exception: BaseException | None = None, **_: Any) -> None:
+        """`needs-retry`: once the deadline has passed, a retryable failure ends the call instead of sleeping
+        through a backoff first."""
+        if not self.expired():
+            return
+        if isinstance(caught_exception, DeadlineExceeded):
+            raise caught_exception
+        if caught_exception is not None:
+            raise DeadlineExceeded(self.seconds, _one_line(caught_exception)) from caught_exception
+        http, parsed = response if isinstance(response, tuple) else (None, {})
+        status = getattr(http, "status_code", 200)
+        code = str(((parsed or {}).get("Error") or {}).get("Code", ""))
+        if status >= 500 or status == 429 or code in _THROTTLED:
+            raise DeadlineExceeded(self.seconds, f"{code or 'HTTP'} {status}")
+
+    def install(self, events: Any) -> None:
+        events.register_first("before-send", self.refuse_send, unique_id=f"nhiaudit-deadline-send-{id(self)}")
+        events.register_first("needs-retry", self.stop_retry, unique_id=f"nhiaudit-deadline-retry-{id(self)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__

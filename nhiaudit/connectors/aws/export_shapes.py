@@ -1,0 +1,71 @@
+"""The explicit shapes of AWS exports (and API replies) nhiaudit reads, as JSON Schema files in `schemas/`.
+
+`check(kind, data)` raises RawDataError with the path of the first wrong value (live collection can call it
+per reply); `problems(kind, data)` lists every problem (file import reports them with line and column).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from nhiaudit.connectors.aws.raw import RawDataError, arn_parts, decode_document, parse_time
+from nhiaudit.jsonshape import Check, Compiler, ShapeProblem, problems_of
+
+AUTHORIZATION_DETAILS = "authorization-details"
+ACCESS_KEYS = "access-keys"
+LAMBDA_FUNCTIONS = "lambda-functions"
+EC2_INSTANCES = "ec2-instances"
+CREDENTIAL_REPORT = "credential-report"
+POLICY_DOCUMENT = "iam-policy-document"
+
+
+def _date(value: str) -> str | None:
+    try:
+        parse_time(value)
+    except RawDataError as exc:
+        return str(exc)
+    return None
+
+
+def _arn(value: str) -> str | None:
+    try:
+        arn_parts(value)
+    except RawDataError as exc:
+        return str(exc)
+    return None
+
+
+def schema_files() -> dict[str, dict[str, Any]]:
+    """File name -> schema, for every shape (also what the tests give the `jsonschema` library)."""
+    folder = resources.files("nhiaudit.connectors.aws") / "schemas"
+    return {
+        entry.name: json.loads(entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".schema.json")
+    }
+
+
+FORMATS = {"aws-date-time": _date, "aws-arn": _arn}
+
+
+@cache
+def _checks() -> dict[str, Check]:
+    compiler = Compiler(schema_files(), FORMATS, decoder=decode_document)
+    return {
+        name: compiler.compile(f"{name}.schema.json")
+        for name in (AUTHORIZATION_DETAILS, ACCESS_KEYS, LAMBDA_FUNCTIONS, EC2_INSTANCES, CREDENTIAL_REPORT,
+                     POLICY_DOCUMENT)
+    }
+
+
+def problems(kind: str, data: Any) -> list[ShapeProblem]:
+    return problems_of(_checks()[kind], data)
+
+
+def check(kind: str, data: Any) -> None:
+    found = problems(kind, data)
+    if found:
+        raise RawDataError(found[0].message, found[0].path)
