@@ -115,6 +115,8 @@ def json_safe(text: str) -> str:
     """Serialised JSON (written with ensure_ascii=False) with DEL, C1 controls, bidi and invisible characters
     as `\\u` escapes (the same strings to a parser, harmless on a terminal) and lone surrogates as U+FFFD.
     JSON's structure is ASCII, so such characters can only be inside strings."""
+    if text.isascii() and "\x7f" not in text:  # the common case, checked at C speed (reports are large)
+        return text
     return _JSON_UNSAFE.sub(_json_escape, text) if _JSON_UNSAFE.search(text) else text
 
 

@@ -9,14 +9,11 @@ import traceback
 
 from nhiaudit.errors import OutputError
 from nhiaudit.exit_status import ExitStatus
+from nhiaudit.textsafe import terminal_safe
 
 ISSUES_URL = "https://github.com/nhiaudit/nhiaudit/issues"
 DEBUG_META_KEY = "nhiaudit.debug"
 _MAX_DETAIL = 300
-
-
-def _is_control(ch: str) -> bool:
-    return ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0
 
 
 def debug_enabled() -> bool:
@@ -36,8 +33,8 @@ def _stderr_line(text: str) -> None:
 
 
 def _one_line(text: str) -> str:
-    """Whitespace collapsed, control characters (terminal escapes from hostile data) shown as "?"."""
-    line = "".join("?" if _is_control(ch) else ch for ch in " ".join(text.split()))
+    """Whitespace collapsed, control characters (terminal escapes from hostile data) visibly escaped."""
+    line = terminal_safe(" ".join(text.split()))
     return line if len(line) <= _MAX_DETAIL else line[: _MAX_DETAIL - 3] + "..."
 
 

@@ -50,7 +50,9 @@ class Snapshot(BaseModel):
         return self.model_dump_json(indent=1, exclude_defaults=False)
 
     def write(self, path: Path) -> None:
-        path.write_text(self.to_json() + "\n", encoding="utf-8")
+        from nhiaudit.atomic_write import write_text_atomic
+
+        write_text_atomic(path, self.to_json() + "\n")
 
 
 def load_snapshot(path: Path) -> Snapshot:
