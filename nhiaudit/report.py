@@ -20,7 +20,7 @@ class CollectionStatus(BaseModel):
 
 
 class AccessPath(BaseModel):
-    """The brief's four questions for one AI access path (one identity of one integration)."""
+    """The four questions for one AI access path (one identity of one integration)."""
 
     integration: str | None  # None: undeclared (shadow AI)
     identity: str
