@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from datetime import time as day_time
 from typing import Any
 
 from nhiaudit.facts.context import FactContext, load_ai_capability
@@ -19,6 +20,7 @@ from nhiaudit.graph.build import EstateGraph, build_graph
 from nhiaudit.graph.reach import Reachability
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.scopes import estate_scopes
 from nhiaudit.policy.model import WrittenPolicy
 from nhiaudit.report import AccessPath
 from nhiaudit.rules_engine.engine import RuleRunner
@@ -53,7 +55,9 @@ def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
     """Graph and reachability: shared by scan, explain and graph."""
     timer = timer or StageTimer()
     policies = {p.id: p for p in snapshot.policies}
-    evaluator = Evaluator(policies)
+    # GCP: folder/organisation ancestry of the projects; binding conditions evaluated at the end of --as-of.
+    evaluator = Evaluator(policies, scopes=estate_scopes(snapshot.sources),
+                          now=datetime.combine(as_of, day_time(23, 59, 59), UTC))
     with paused_gc():
         estate = timer.run("graph", build_graph, snapshot, policy, evaluator)
         reach = timer.run("graph", Reachability, estate)

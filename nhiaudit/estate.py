@@ -28,6 +28,10 @@ def load_estate(
         from nhiaudit.connectors.aws.live import collect_aws  # lazy: boto3 is heavy
 
         parts.extend(collect_aws(live.aws, concurrency=live.concurrency, console=console))
+    if live.gcp.enabled:
+        from nhiaudit.connectors.gcp.live import collect_gcp  # lazy: grpc and the Google clients are heavy
+
+        parts.extend(collect_gcp(live.gcp, concurrency=live.concurrency, console=console))
     if not parts:
-        raise UsageError("no input: give --snapshot FILE, --import FILE or a live source such as --aws")
+        raise UsageError("no input: give --snapshot FILE, --import FILE or a live source such as --aws or --gcp")
     return merge_snapshots(parts)

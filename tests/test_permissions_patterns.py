@@ -120,10 +120,14 @@ def test_actions_are_case_insensitive_resources_are_not() -> None:
 
 
 def test_azure_resource_ids_compare_case_insensitively() -> None:
+    # Azure ids are path globs: `*` stays within one segment, `**` crosses segments.
     assert resources_intersect(
+        "/subscriptions/S1/resourceGroups/RG/**", "/subscriptions/s1/resourcegroups/rg/providers/x"
+    )
+    assert not resources_intersect(
         "/subscriptions/S1/resourceGroups/RG/*", "/subscriptions/s1/resourcegroups/rg/providers/x"
     )
-    assert resource_covers("/SUBSCRIPTIONS/s1/*", "/subscriptions/s1/resourceGroups/rg")
+    assert resource_covers("/SUBSCRIPTIONS/s1/**", "/subscriptions/s1/resourceGroups/rg")
 
 
 def test_policy_variables_widen_to_star() -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from nhiaudit.connectors.options import AwsOptions, LiveOptions
+from nhiaudit.connectors.options import AwsOptions, GcpOptions, LiveOptions
 from nhiaudit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -28,7 +28,9 @@ SnapshotOpt = Annotated[
 ]
 ImportOpt = Annotated[
     list[Path] | None,
-    typer.Option("--import", "-i", help="Provider export file (repeatable; type detected from content)."),
+    typer.Option("--import", "-i", help="Provider export file or directory (repeatable; type detected from "
+                 "content). TARGET=FILE says what an export is about when it does not (a GCP get-iam-policy: "
+                 "project id, folders/N, organizations/N or service-account e-mail)."),
 ]
 PolicyOpt = Annotated[
     Path | None, typer.Option("--policy", "-p", help="Written AI-usage policy (YAML).")
@@ -47,7 +49,26 @@ AwsOrgRoleOpt = Annotated[
 AwsRegionsOpt = Annotated[
     list[str] | None, typer.Option("--aws-regions", help="Regions for workloads (repeatable; default: enabled).")
 ]
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, max=64, help="Accounts collected at once.")]
+GcpOpt = Annotated[bool, typer.Option("--gcp", help="Collect live from GCP (Application Default Credentials).")]
+GcpProjectOpt = Annotated[
+    list[str] | None, typer.Option("--gcp-project", help="GCP project id to collect (repeatable).")
+]
+GcpOrganizationOpt = Annotated[
+    str | None, typer.Option("--gcp-organization", help="Collect every active project of this organization.")
+]
+GcpFolderOpt = Annotated[
+    list[str] | None, typer.Option("--gcp-folder", help="Collect every active project below this folder (repeatable).")
+]
+GcpDomainOpt = Annotated[
+    list[str] | None,
+    typer.Option("--gcp-domain", help="The organisation's own domain: members outside are foreign (repeatable)."),
+]
+GcpImpersonateOpt = Annotated[
+    str | None, typer.Option("--gcp-impersonate", help="Collect as this service account (impersonation).")
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="Accounts or projects collected at once.")
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 TimeoutOpt = Annotated[
     float,
@@ -78,8 +99,10 @@ def live_options(
     concurrency: int,
     quiet: bool,
     timeout: float = 900.0,
+    gcp: GcpOptions | None = None,
 ) -> LiveOptions:
     return LiveOptions(
+        gcp=replace(gcp, timeout=timeout) if gcp else GcpOptions(timeout=timeout),
         aws=AwsOptions(
             enabled=aws or aws_org or bool(aws_role_arn) or bool(aws_profile),
             profile=aws_profile,
@@ -91,6 +114,22 @@ def live_options(
         ),
         concurrency=concurrency,
         quiet=quiet,
+    )
+
+
+def gcp_options(values: dict[str, object]) -> GcpOptions:
+    """--gcp and the options that imply it (a project, organization, folder or impersonation); --gcp-domain
+    alone does not: it also serves imports and snapshots."""
+    projects = tuple(values["gcp_project"] or ())  # type: ignore[call-overload]
+    folders = tuple(values["gcp_folder"] or ())  # type: ignore[call-overload]
+    organization, impersonate = values["gcp_organization"], values["gcp_impersonate"]
+    return GcpOptions(
+        enabled=bool(values["gcp"] or projects or folders or organization or impersonate),
+        projects=projects,
+        organization=organization if isinstance(organization, str) else None,
+        folders=folders,
+        domains=tuple(values["gcp_domain"] or ()),  # type: ignore[call-overload]
+        impersonate=impersonate if isinstance(impersonate, str) else None,
     )
 
 
@@ -130,6 +169,12 @@ _ESTATE_PARAMS: tuple[tuple[str, object, object], ...] = (
     ("aws_org", AwsOrgOpt, False),
     ("aws_org_role", AwsOrgRoleOpt, "OrganizationAccountAccessRole"),
     ("aws_regions", AwsRegionsOpt, None),
+    ("gcp", GcpOpt, False),
+    ("gcp_project", GcpProjectOpt, None),
+    ("gcp_organization", GcpOrganizationOpt, None),
+    ("gcp_folder", GcpFolderOpt, None),
+    ("gcp_domain", GcpDomainOpt, None),
+    ("gcp_impersonate", GcpImpersonateOpt, None),
     ("concurrency", ConcurrencyOpt, 8),
     ("timeout", TimeoutOpt, 900.0),
     ("quiet", QuietOpt, False),
@@ -148,7 +193,7 @@ def with_estate_inputs(func: Callable[..., R]) -> Callable[..., R]:
         values = {name: kwargs.pop(name, default) for name, _, default in _ESTATE_PARAMS}
         live = live_options(values["aws"], values["aws_profile"], values["aws_role_arn"], values["aws_org"],
                             values["aws_org_role"], values["aws_regions"], values["concurrency"], values["quiet"],
-                            values["timeout"])
+                            values["timeout"], gcp_options(values))
         inputs = EstateInputs(list(values["snapshot"] or []), list(values["imports"] or []), live)
         return func(*args, inputs=inputs, **kwargs)
 

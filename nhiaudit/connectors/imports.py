@@ -1,9 +1,12 @@
 """`--import FILE`: read provider export files, detect each file's format from its content, and build
-one snapshot from all of them."""
+one snapshot from all of them. `--import TARGET=FILE` says what an export is about when it does not say
+it itself (a GCP get-iam-policy output); `--import DIR` imports every export in a directory."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from pathlib import Path
 
 from nhiaudit.connectors.interface import ExportFile, ExportImporter
@@ -15,8 +18,39 @@ from nhiaudit.limits import MAX_IMPORT_BYTES, read_text_limited
 
 def _importers() -> list[ExportImporter]:
     from nhiaudit.connectors.aws.exports import AwsExportImporter  # lazy: only the import path needs it
+    from nhiaudit.connectors.gcp.exports import GcpExportImporter
 
-    return [AwsExportImporter()]
+    return [AwsExportImporter(), GcpExportImporter()]
+
+
+_DIRECTORY_SUFFIXES = (".json", ".csv")
+
+
+def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
+    """(file, TARGET or None) for every --import argument: `FILE`, `TARGET=FILE`, `DIR` or `TARGET=DIR`
+    (a directory: its *.json and *.csv files, sorted by name, not recursively). A path that exists is a
+    path even if it contains `=`."""
+    from nhiaudit.connectors.gcp.export_routes import check_target
+
+    out: list[tuple[Path, str | None]] = []
+    for path in paths:
+        target: str | None = None
+        text = str(path)
+        if "=" in text and not os.path.lexists(text):
+            target, _, rest = text.partition("=")
+            problem = check_target(target)
+            if problem is not None:
+                raise InputError.single(path, f"not found; and as TARGET=FILE: {problem}")
+            path = Path(rest)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in _DIRECTORY_SUFFIXES and not p.name.startswith("."))
+            if not files:
+                raise InputError.single(path, "directory holds no export files (*.json, *.csv)")
+            out.extend((f, target) for f in files)
+        else:
+            out.append((path, target))
+    return out
 
 
 def read_export(path: Path) -> ExportFile:
@@ -56,8 +90,10 @@ def _looks_like_snapshot(file: ExportFile) -> bool:
 def import_files(paths: list[Path]) -> Snapshot:
     importers = _importers()
     detected: dict[int, list[tuple[str, ExportFile]]] = {}
-    for path in paths:
+    for path, target in expand_import_paths(paths):
         file = read_export(path)
+        if target is not None:
+            file = dataclasses.replace(file, target=target)
         if _looks_like_snapshot(file):
             raise InputError.single(
                 path, "this is an nhiaudit snapshot: pass it with --snapshot, not --import"

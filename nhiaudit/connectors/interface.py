@@ -18,6 +18,7 @@ class ExportFile:
     text: str
     data: Any = None  # parsed JSON; None for non-JSON files such as a CSV report
     is_json: bool = False
+    target: str | None = None  # what the file is about, from `--import TARGET=FILE` (exports that do not say)
 
 
 class ExportImporter(ABC):

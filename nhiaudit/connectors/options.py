@@ -17,11 +17,23 @@ class AwsOptions:
 
 
 @dataclass(frozen=True)
+class GcpOptions:
+    enabled: bool = False
+    projects: tuple[str, ...] = ()  # --gcp-project (repeatable)
+    organization: str | None = None  # --gcp-organization: its active projects, recursively
+    folders: tuple[str, ...] = ()  # --gcp-folder (repeatable): their active projects, recursively
+    domains: tuple[str, ...] = ()  # --gcp-domain: the organisation's own domains (principals outside are foreign)
+    impersonate: str | None = None  # --gcp-impersonate: collect as this service account
+    timeout: float = 900.0  # seconds for the whole live collection (--timeout)
+
+
+@dataclass(frozen=True)
 class LiveOptions:
     aws: AwsOptions = field(default_factory=AwsOptions)
+    gcp: GcpOptions = field(default_factory=GcpOptions)
     concurrency: int = 8
     quiet: bool = False
 
     @property
     def any(self) -> bool:
-        return self.aws.enabled
+        return self.aws.enabled or self.gcp.enabled

@@ -47,6 +47,7 @@ class FactContext:
     as_of: date
     ai_capability: dict[str, dict[str, list[str]]]
     credentials_by_identity: dict[str, list[Credential]] = field(default_factory=lambda: defaultdict(list))
+    extra_gcp_domains: tuple[str, ...] = ()  # --gcp-domain, added to the policy's defaults.gcp.domains
     workloads_by_identity: dict[str, list[Workload]] = field(default_factory=lambda: defaultdict(list))
 
     _rules_cache: dict[tuple[str, ...], CredentialRules] = field(default_factory=dict)
@@ -66,6 +67,12 @@ class FactContext:
     def now(self) -> datetime:
         """The end of the --as-of day, so anything dated that day counts as past."""
         return datetime.combine(self.as_of, time(23, 59, 59), UTC)
+
+    @cached_property
+    def gcp_domains(self) -> tuple[str, ...]:
+        """The organisation's own domains (lower case): the policy's `defaults.gcp.domains` and --gcp-domain."""
+        found = [d.lower() for d in (*self.policy.defaults.gcp.domains, *self.extra_gcp_domains)]
+        return tuple(sorted(set(found)))
 
     @cached_property
     def integrations(self) -> dict[str, tuple[int, Integration]]:

@@ -9,6 +9,16 @@ from nhiaudit.facts.context import FactContext, days_between
 from nhiaudit.inventory.model import STATIC_CREDENTIAL_TYPES, Credential, Identity
 
 
+def is_static(cred: Credential) -> bool:
+    """A long-lived secret a workload stores: provider-managed keys (GCP SYSTEM_MANAGED) are not."""
+    return cred.type in STATIC_CREDENTIAL_TYPES and cred.managed_by == "user"
+
+
+def is_active(cred: Credential, identity: Identity | None) -> bool:
+    """A key of a disabled identity authenticates nothing until the identity is enabled again."""
+    return cred.active and not (identity is not None and identity.disabled)
+
+
 def shared_fingerprints(ctx: FactContext) -> dict[str, list[str]]:
     """Fingerprint -> identities holding a credential with it (one secret copied to several identities)."""
     holders: dict[str, set[str]] = defaultdict(set)
@@ -28,8 +38,8 @@ def credential_facts(ctx: FactContext, cred: Credential, identity: Identity | No
     rules = ctx.credential_rules_for(identity) if identity else ctx.policy.effective_credentials(None)
     shared_with = [i for i in shared.get(cred.fingerprint or "", ()) if i != cred.identity_id] if shared else []
     return {
-        "id": cred.id, "type": cred.type.value, "static": cred.type in STATIC_CREDENTIAL_TYPES,
-        "active": cred.active, "managed_by": cred.managed_by,
+        "id": cred.id, "type": cred.type.value, "static": is_static(cred),
+        "active": is_active(cred, identity), "managed_by": cred.managed_by,
         "age_days": age or 0, "age_known": age is not None,
         "never_used": cred.last_used is None,
         "days_unused": since_use if since_use is not None else (age or 0),

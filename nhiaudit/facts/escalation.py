@@ -15,11 +15,13 @@ from typing import Any
 from nhiaudit.facts.chains import ChainIndex
 from nhiaudit.facts.context import FactContext
 from nhiaudit.facts.escalation_data import Technique, load_escalation_catalogue
+from nhiaudit.facts.gcp_facts import broad_role_policy
 from nhiaudit.facts.memo import memo
 from nhiaudit.facts.profiles import Profile, Profiles, TechniqueMatch
 from nhiaudit.inventory.model import Identity, Provider, TrustKind
 from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.permissions.results import StatementEvidence
+from nhiaudit.permissions.scopes import ResourceScopes
 
 MAX_LISTED_TARGETS = 5
 MAX_LISTED_STATEMENTS = 6
@@ -33,10 +35,10 @@ def target_resource(identity: Identity) -> str:
     return identity.id
 
 
-def _covered(resource: str, grants: Grants, aws: bool) -> bool:
+def _covered(resource: str, grants: Grants, aws: bool, scopes: ResourceScopes) -> bool:
     for patterns, negated in grants:
-        hit = any(glob_match(p, resource) or (not aws and resource.startswith(p.rstrip("/*") + "/"))
-                  for p in patterns)
+        # GCP/Azure: a grant on a project, folder or organisation covers the service accounts beneath it.
+        hit = any(glob_match(p, resource) if aws else scopes.overlaps(p, resource) for p in patterns)
         if hit != negated:
             return True
     return False
@@ -50,6 +52,7 @@ class _Targets:
         identities = ctx.estate.identities
         self._identities = identities
         self._admins = admins
+        self._scopes = ctx.evaluator.scopes
         self._by_service: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         for trust in snapshot.trusts:
             target = identities.get(trust.identity_id)
@@ -81,7 +84,7 @@ class _Targets:
             else:
                 pool = [c for kind in spec.workload_kinds for c in self._by_workload.get((identity.account, kind), [])]
             aws = identity.provider is Provider.AWS
-            chosen = dict.fromkeys(iid for resource, iid in pool if _covered(resource, grants, aws))
+            chosen = dict.fromkeys(iid for resource, iid in pool if _covered(resource, grants, aws, self._scopes))
             hit = self._cache[key] = tuple(sorted(chosen, key=lambda i: (i not in self._admins, i)))
         return [t for t in hit if t != identity.id]
 
@@ -167,7 +170,7 @@ def _build(ctx: FactContext) -> EstateAnalysis:
             admins[ident.id] = prof.admin
         if prof.techniques:
             with_techniques.append((ident, prof))
-        if any(not wildcard_only(e) for e in prof.ai):
+        if any(not wildcard_only(e) and not broad_role_policy(ctx, e.policy_id) for e in prof.ai):
             ai_sources.add(ident.id)
     admin_ids = set(admins)
     targets = _Targets(ctx, admin_ids)

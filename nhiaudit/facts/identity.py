@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nhiaudit.facts.context import FactContext, days_between
+from nhiaudit.facts.credential import is_active, is_static
 from nhiaudit.facts.escalation import (
     ai_vendor_grants,
     escalation_path,
@@ -12,6 +13,7 @@ from nhiaudit.facts.escalation import (
     estate_profiles,
     wildcard_only,
 )
+from nhiaudit.facts.gcp_facts import broad_role_policy, broad_roles, is_default_compute_sa
 from nhiaudit.facts.reuse import (
     add_crossing,
     environment_crossing,
@@ -20,7 +22,8 @@ from nhiaudit.facts.reuse import (
     workload_integration,
 )
 from nhiaudit.facts.trust_facts import trust_facts
-from nhiaudit.inventory.model import STATIC_CREDENTIAL_TYPES, Identity, IdentityKind
+from nhiaudit.graph.reach import SystemReach
+from nhiaudit.inventory.model import Identity, IdentityKind
 from nhiaudit.policy.model import Integration
 
 
@@ -31,12 +34,23 @@ def ai_access(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
         found.append({
             "via": "permission", "reason": ev.reason, "policy_id": ev.policy_id,
             "actions": list(ev.actions), "conditional": bool(ev.conditions),
-            "wildcard_only": wildcard_only(ev),
+            # AI use only through a full `*`, or a GCP Owner / Editor / `*.admin` role, is overbroad
+            # access (reported as such), not a declared choice to call models.
+            "wildcard_only": wildcard_only(ev) or broad_role_policy(ctx, ev.policy_id),
         })
     for grant in ai_vendor_grants(ctx).get(identity.id, ()):
         found.append({"via": "delegated_grant", "reason": f"grant {grant.id} to {grant.resource}: "
                       f"{' '.join(grant.scopes)}", "wildcard_only": False})
     return found
+
+
+def _conditional(ctx: FactContext, sr: SystemReach) -> bool:
+    """Some hop of the path rests on a condition nhiaudit did not evaluate (a trust condition, or only
+    conditional statements on the last hop): access is possible, not certain."""
+    last = sr.hops[-1]
+    if (last.source, sr.system) in ctx.estate.conditional_reach:
+        return True
+    return any(bool(ctx.reach.act_as_edge(h.source, h.target)[2]) for h in sr.hops[:-1])
 
 
 def reach_facts(ctx: FactContext, identity: Identity, integrations: list[Integration],
@@ -57,7 +71,7 @@ def reach_facts(ctx: FactContext, identity: Identity, integrations: list[Integra
         entry = {
             "system": sr.system, "access": sr.access.value, "via_chain": sr.via_chain,
             "environment": (system.environment or "").lower(), "classification": system.classification or "",
-            "kind": system.kind or "", "hops": len(sr.hops),
+            "kind": system.kind or "", "hops": len(sr.hops), "conditional": _conditional(ctx, sr),
             "verdict": verdicts[0][1] if verdicts else ("allowed" if integrations else "undeclared"),
         }
         reach.append(entry)
@@ -97,8 +111,8 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     human = identity.human_use
     admin = profile.admin
     rules = ctx.credential_rules_for(identity)
-    creds = [{"id": c.id, "type": c.type.value, "static": c.type in STATIC_CREDENTIAL_TYPES,
-              "active": c.active, "age_days": days_between(now, c.created) or 0} for c in credentials]
+    creds = [{"id": c.id, "type": c.type.value, "static": is_static(c),
+              "active": is_active(c, identity), "age_days": days_between(now, c.created) or 0} for c in credentials]
     active_static = sum(1 for c in creds if c["static"] and c["active"])
     interactive = bool(human and (human.console_password or human.interactive_sign_in))
     machine_signs = bool(integrations or workloads or active_static)
@@ -130,6 +144,8 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "out_of_scope": out_of_scope,
         "is_admin": admin is not None,
         "admin_evidence": admin.reason if admin is not None else "",
+        "broad_roles": broad_roles(ctx, identity),
+        "default_compute_sa": is_default_compute_sa(identity),
         "wildcard_actions": wildcard_actions,
         "wildcard_evidence": wildcard_evidence,
         "escalations": analysis.escalations.get(identity.id, ()),

@@ -62,6 +62,10 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "out_of_scope": ([], "reach entries one of its integrations does not allow, one per integration"),
         "is_admin": (False, "allowed every action on every resource"),
         "admin_evidence": ("", "the statement that makes it admin"),
+        "broad_roles": ([], "GCP Owner / Editor and predefined `*.admin` roles bound to it on a project, folder or "
+                            "organisation, in force at --as-of"),
+        "default_compute_sa": (False, "it is a project's default Compute Engine service account "
+                                      "(`NUMBER-compute@developer.gserviceaccount.com`)"),
         "wildcard_actions": ([], "service-wide wildcard actions (`*`, `s3:*`, `Microsoft.Storage/*`, `NotAction`) "
                                  "granted on all resources of their scope, as attached"),
         "wildcard_evidence": ([], "the statements granting `wildcard_actions`"),
@@ -142,6 +146,10 @@ _TRUST_SHAPE = {
     "foreign": "the principal's account is outside the scanned inventory",
     "principal_known": "the principal is an identity of the inventory",
     "external": "the principal is outside the identity's own account (see external_trusts)",
+    "outside_domains": "a GCP user / group / domain member outside the organisation's domains "
+                       "(`defaults.gcp.domains`, `--gcp-domain`); false when no domain is known",
+    "federation_pin": "GCP workload identity federation: what pins the trust to one workload (an attribute "
+                      "condition on repository / subject / environment, or such a member); '' when nothing",
     "key": "kind|principal|reason (finding identity)",
 }
 
@@ -169,11 +177,13 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
         "reach": {"system": "system name", "access": "read, write or admin", "via_chain": "through a chain",
                   "environment": "system environment", "classification": "system classification",
                   "kind": "system kind", "hops": "number of hops", "verdict": "allowed, undeclared, "
-                  "must_not_reach or not_in_may_reach"},
+                  "must_not_reach or not_in_may_reach", "conditional": "the path rests on a condition nhiaudit "
+                  "did not evaluate (access possible, not certain)"},
         "out_of_scope": {"system": "system name", "integration": "the integration whose policy it breaks",
                          "verdict": "must_not_reach or not_in_may_reach", "access": "read, write or admin",
                          "path": "hops, with the statement or trust behind each", "key": "integration/system",
-                         "classification": "system classification", "environment": "system environment"},
+                         "classification": "system classification", "environment": "system environment",
+                         "conditional": "the path rests on a condition nhiaudit did not evaluate"},
         "escalations": {"technique": "technique id", "title": "what it does", "actions": "required actions",
                         "how": "how it is abused", "statements": "allowing statements",
                         "conditional": "every statement allowing some required action has conditions",
@@ -185,6 +195,9 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
         "escalation_path": {"target": "id of the admin(-capable) identity at the end", "target_name": "its name",
                             "target_reason": "why it is admin or how it makes itself admin",
                             "hops": "the path, one hop per entry", "length": "number of hops"},
+        "broad_roles": {"role": "role name (`roles/editor`)", "resource": "where it is bound",
+                        "primitive": "Owner or Editor (a basic role)", "conditional": "an unevaluated condition "
+                        "narrows it", "reason": "role, resource and binding", "key": "role|resource"},
         "trusts": _TRUST_SHAPE,
         "external_trusts": _TRUST_SHAPE,
     },

@@ -8,7 +8,9 @@ from collections import defaultdict
 from typing import Any
 
 from nhiaudit.facts.context import FactContext
+from nhiaudit.facts.gcp_facts import federation_pin, outside_domains
 from nhiaudit.facts.memo import memo
+from nhiaudit.graph.trust import trust_in_force
 from nhiaudit.inventory.model import Identity, Trust, TrustKind
 
 _ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d{12}):")
@@ -50,7 +52,9 @@ class _TrustIndex:
         snapshot = ctx.estate.snapshot
         self.by_identity: dict[str, list[Trust]] = defaultdict(list)
         for trust in snapshot.trusts:
-            self.by_identity[trust.identity_id].append(trust)
+            if trust_in_force(trust, ctx.evaluator.now):  # an expired GCP binding lets nobody act as it
+                self.by_identity[trust.identity_id].append(trust)
+        self.domains = ctx.gcp_domains
         self.known_accounts = {i.account for i in snapshot.identities} | {s.account for s in snapshot.sources}
         self.identities = ctx.estate.identities
 
@@ -79,6 +83,8 @@ def trust_facts(ctx: FactContext, identity: Identity) -> tuple[dict[str, Any], .
             "foreign": bool(account) and account not in index.known_accounts,
             "principal_known": known,
             "external": external,
+            "outside_domains": outside_domains(trust.principal, index.domains),
+            "federation_pin": federation_pin(trust),
             "key": f"{trust.kind.value}|{trust.principal}|{trust.reason}",  # stable finding identity
         })
     return tuple(out)

@@ -30,6 +30,7 @@ from nhiaudit.graph.trust import act_as_edges
 from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.gcp_names import canonical_resource
 from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.permissions.results import Reach, StatementEvidence
 from nhiaudit.policy.model import WrittenPolicy
@@ -49,6 +50,8 @@ class EstateGraph:
     # (from node, to node, kind, reason, conditions) of every act-as edge
     act_as: list[tuple[str, str, str, str, dict]] = field(default_factory=list)
     direct_reach: dict[str, dict[str, tuple[AccessLevel, str]]] = field(default_factory=dict)  # node->system
+    # (node, system) whose best direct access rests only on statements with unevaluated conditions
+    conditional_reach: set[tuple[str, str]] = field(default_factory=set)
 
 
 def system_provider(pattern: str) -> Provider | None:
@@ -121,7 +124,8 @@ def _add_policy_nodes(g: nx.MultiDiGraph, policy: WrittenPolicy, bindings: dict[
 
 
 def _add_reach_edge(g: nx.MultiDiGraph, direct: dict[str, dict[str, tuple[AccessLevel, str]]], identity_id: str,
-                    system: str, level: AccessLevel, reason: str, evidence: dict) -> None:
+                    system: str, level: AccessLevel, reason: str, evidence: dict,
+                    conditional: set[tuple[str, str]] | None = None) -> None:
     node = identity_node(identity_id)
     key = "delegated" if "delegated_grant" in evidence else EdgeKind.CAN_REACH.value
     g.add_edge(node, system_node(system), key=key, kind=EdgeKind.CAN_REACH.value, access=level.value,
@@ -129,18 +133,25 @@ def _add_reach_edge(g: nx.MultiDiGraph, direct: dict[str, dict[str, tuple[Access
     current = direct.setdefault(node, {}).get(system)
     if current is None or level.rank > current[0].rank:
         direct[node][system] = (level, reason)
+        if conditional is not None:
+            if evidence.get("conditional"):
+                conditional.add((node, system))
+            else:
+                conditional.discard((node, system))
 
 
 def _add_reach_edges(
     g: nx.MultiDiGraph, snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator,
-    direct: dict[str, dict[str, tuple[AccessLevel, str]]],
+    direct: dict[str, dict[str, tuple[AccessLevel, str]]], conditional: set[tuple[str, str]] | None = None,
 ) -> None:
     """Direct identity -> system edges, from each identity's effective permissions."""
     systems_by_provider: dict[Provider | None, list[tuple[str, list[str]]]] = defaultdict(list)
     for name, system in policy.systems.items():
         per_provider: dict[Provider | None, list[str]] = defaultdict(list)
         for pattern in system.resources:
-            per_provider[system_provider(pattern)].append(pattern)
+            provider = system_provider(pattern)
+            # GCP names are compared in one canonical form, however the policy wrote them (gcp_names).
+            per_provider[provider].append(canonical_resource(pattern) if provider is Provider.GCP else pattern)
         for prov, patterns in per_provider.items():
             systems_by_provider[prov].append((name, patterns))
     delegated = _delegated_by_identity(snapshot)
@@ -154,7 +165,7 @@ def _add_reach_edges(
             reach = system_reach.reach(ident, name, arn_patterns) if arn_patterns else None
             if reach is not None:
                 _add_reach_edge(g, direct, ident.id, name, AccessLevel(reach.level.value), reach.reason,
-                                compact_reach_evidence(reach, reason_of))
+                                compact_reach_evidence(reach, reason_of), conditional)
             grant_hit = _delegated_reach(delegated.get(ident.id, ()), patterns)
             if grant_hit is not None:
                 access, reason = grant_hit
@@ -223,7 +234,8 @@ def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator)
     _add_identity_nodes(g, snapshot)
     _add_policy_nodes(g, policy, bindings)
     direct: dict[str, dict[str, tuple[AccessLevel, str]]] = {}
-    _add_reach_edges(g, snapshot, policy, evaluator, direct)
+    conditional: set[tuple[str, str]] = set()
+    _add_reach_edges(g, snapshot, policy, evaluator, direct, conditional)
     act_as: list[tuple[str, str, str, str, dict]] = []
     for edge in act_as_edges(snapshot, identities, evaluator):
         target = account_principal_node(edge.target) if edge.target_is_hub else identity_node(edge.target)
@@ -243,4 +255,5 @@ def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator)
         g.add_edge(source, target, key=edge.kind.value, kind=edge.kind.value, reason=edge.reason,
                    conditions=edge.conditions)
     return EstateGraph(graph=g, snapshot=snapshot, policy=policy, identities=identities, bindings=bindings,
-                       unmatched_bindings=unmatched, act_as=act_as, direct_reach=direct)
+                       unmatched_bindings=unmatched, act_as=act_as, direct_reach=direct,
+                       conditional_reach=conditional)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from nhiaudit.graph.model import EdgeKind
 from nhiaudit.inventory.model import Identity, Policy, Provider, Trust, TrustKind
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.permissions._core import GCP_CONDITION
+from nhiaudit.permissions.conditions import evaluate_condition
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.patterns import glob_covers, glob_match, widen_variables
 from nhiaudit.permissions.results import StatementEvidence
@@ -168,9 +171,18 @@ class _RootHubs:
                 for root in sorted(self.used) for t in self._by_principal[root] if t.identity_id in self._identities]
 
 
+def trust_in_force(trust: Trust, now: datetime | None) -> bool:
+    """False when a GCP binding condition on the trust is out of force at `now` (an expired grant)."""
+    block = trust.conditions.get(GCP_CONDITION)
+    if now is None or not isinstance(block, dict):
+        return True
+    return evaluate_condition(str(block.get("expression") or ""), now).in_force
+
+
 def act_as_edges(snapshot: Snapshot, identities: dict[str, Identity], evaluator: Evaluator) -> list[ActAsEdge]:
     by_principal: dict[str, list[Trust]] = defaultdict(list)
-    for trust in snapshot.trusts:
+    trusts = [t for t in snapshot.trusts if trust_in_force(t, evaluator.now)]
+    for trust in trusts:
         by_principal[trust.principal].append(trust)
     grants = _AssumeGrants(evaluator, {p.id: p for p in snapshot.policies})
     hubs = _RootHubs(by_principal, identities)
@@ -189,11 +201,14 @@ def act_as_edges(snapshot: Snapshot, identities: dict[str, Identity], evaluator:
 
     edges.extend(hubs.edges())
     known_roots = {aws_account_root(i.account) for i in identities.values() if i.provider is Provider.AWS}
-    for trust in snapshot.trusts:
+    for trust in trusts:
+        target = identities.get(trust.identity_id)
         external = (
-            trust.principal == "*"
+            trust.principal in ("*", "allUsers", "allAuthenticatedUsers")
             or trust.kind is TrustKind.FEDERATED
             or (trust.principal.endswith(":root") and trust.principal not in known_roots)
+            # GCP members outside the inventory (user:, group:, domain:, an unknown SA) stand outside it.
+            or (target is not None and target.provider is Provider.GCP and trust.principal not in identities)
         )
         if external and trust.identity_id in identities:
             edges.append(ActAsEdge(trust.principal, trust.identity_id, EdgeKind.TRUSTED_BY, trust.reason,

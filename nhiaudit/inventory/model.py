@@ -162,6 +162,9 @@ class SourceInfo(_Record):
     method: Literal["live", "import", "demo", "synthetic"] = "live"
     collected_at: datetime | None = None
     detail: str | None = None
+    # GCP: the project's ancestry, nearest first ("folders/N", ..., "organizations/N"), so bindings on a
+    # folder or organisation reach the project's resources. Empty: unknown (or not GCP).
+    ancestors: tuple[str, ...] = ()
 
 
 class CollectionIssue(_Record):

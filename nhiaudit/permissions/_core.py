@@ -12,9 +12,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from nhiaudit.inventory.model import Policy, Provider, Statement
 from nhiaudit.permissions.catalogue import ActionCatalogue
+from nhiaudit.permissions.conditions import evaluate_condition
+from nhiaudit.permissions.gcp_names import canonical_resource
 from nhiaudit.permissions.heuristics import (
     PERMISSIONS_MANAGEMENT_FAMILIES,
     classify_cloud_action,
@@ -26,11 +30,12 @@ from nhiaudit.permissions.patterns import (
     actions_intersect,
     has_variable,
     has_wildcard,
-    resource_covers,
-    resources_intersect,
     widen_variables,
 )
 from nhiaudit.permissions.results import MAX_LISTED_ACTIONS, REACH_BY_RANK, ReachLevel, StatementEvidence
+from nhiaudit.permissions.scopes import ResourceScopes
+
+DEFAULT_SCOPES = ResourceScopes()  # no GCP ancestry known
 
 _CACHE_LIMIT = 500_000
 
@@ -48,59 +53,91 @@ class Stmt:
     resources: tuple[str, ...]  # as written (evidence)
     wide_resources: tuple[str, ...]  # policy variables widened to `*` (allow matching)
     not_resources: tuple[str, ...]
-    conditions: tuple[str, ...]
+    conditions: tuple[str, ...]  # not evaluated: the grant may be narrower than shown
+    note: str | None = None  # what was evaluated of a condition (GCP bindings)
 
     @property
     def aws(self) -> bool:
         return self.provider == Provider.AWS.value
 
 
-def compile_policy(policy: Policy) -> tuple[Stmt, ...]:
-    return tuple(_compile(policy, i, s) for i, s in enumerate(policy.statements))
+def compile_policy(policy: Policy, now: datetime | None = None) -> tuple[Stmt, ...]:
+    return tuple(_compile(policy, i, s, now) for i, s in enumerate(policy.statements))
 
 
-def _compile(policy: Policy, index: int, s: Statement) -> Stmt:
+GCP_CONDITION = "gcp:condition"
+
+
+def _compile(policy: Policy, index: int, s: Statement, now: datetime | None = None) -> Stmt:
+    actions = tuple(a.strip() for a in s.actions)
+    wide = tuple(widen_variables(r) for r in s.resources)
+    note: str | None = None
+    body: dict[str, Any] = s.conditions
+    if policy.provider is Provider.GCP:
+        wide = tuple(canonical_resource(r) for r in wide)
+        if s.effect == "Allow" and isinstance(body.get(GCP_CONDITION), dict):
+            actions, wide, body, note = _apply_gcp_condition(s, actions, wide, now)
     conditions: list[str] = []  # "Operator key" summaries: enough to explain, no values
-    for op, body in s.conditions.items():
-        if isinstance(body, dict) and body:
-            conditions.extend(f"{op} {k}" for k in body)
+    for op, block in body.items():
+        if op == GCP_CONDITION and isinstance(block, dict):
+            title = str(block.get("title") or "").strip()
+            conditions.append(f"{op} {title + ': ' if title else ''}{_short(str(block.get('expression') or ''))}")
+        elif isinstance(block, dict) and block:
+            conditions.extend(f"{op} {k}" for k in block)
         else:
             conditions.append(str(op))
     return Stmt(
         policy.id, policy.name, str(policy.provider), index, s.sid, s.effect,
-        tuple(a.strip() for a in s.actions), tuple(a.strip() for a in s.not_actions),
-        s.resources, tuple(widen_variables(r) for r in s.resources), s.not_resources, tuple(conditions),
+        actions, tuple(a.strip() for a in s.not_actions),
+        s.resources, wide, s.not_resources, tuple(conditions), note,
     )
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _apply_gcp_condition(
+    s: Statement, actions: tuple[str, ...], wide: tuple[str, ...], now: datetime | None,
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any], str | None]:
+    """Evaluate a binding condition (permissions/conditions.py): out of force it grants nothing; names
+    and services narrow the grant; what is not evaluated stays a condition (the result is conditional)."""
+    block = s.conditions[GCP_CONDITION]
+    verdict = evaluate_condition(str(block.get("expression") or ""), now)
+    body = {k: v for k, v in s.conditions.items() if k != GCP_CONDITION}
+    if verdict.rest:
+        body[GCP_CONDITION] = {"expression": verdict.rest, "title": block.get("title") or ""}
+    note = "condition " + "; ".join(verdict.evaluated) if verdict.evaluated else None
+    if not verdict.in_force:
+        return (), wide, body, note
+    if verdict.resources is not None:
+        # The names replace the binding's resource: a prefix names what the grant applies to, and a
+        # bucket's project is unknown, so "beneath the binding's project" cannot be checked as well.
+        wide = tuple(n for n in verdict.resources if n)
+    if verdict.services is not None:
+        actions = tuple(a for a in actions if a == "*" or any(p and a.lower().startswith(p) for p in verdict.services))
+    return actions, wide, body, note
 
 
 # --- resources ------------------------------------------------------------------------------------------
 
 
-def _hierarchical(r: str) -> bool:
-    # GCP/Azure grants on a scope (projects/p, /subscriptions/s) apply to every resource below it.
-    return not r.startswith("arn:") and r != "*" and not r.endswith("*")
-
-
-def allow_targets(stmt: Stmt, pattern: str) -> tuple[str, ...]:
-    """The statement's resources that overlap `pattern` (() = the statement does not apply)."""
+def allow_targets(stmt: Stmt, pattern: str, scopes: ResourceScopes = DEFAULT_SCOPES) -> tuple[str, ...]:
+    """The statement's resources that overlap `pattern` (() = the statement does not apply). GCP/Azure
+    grants on a scope (projects/p, /subscriptions/s) apply to every resource below it (`scopes`)."""
     if stmt.not_resources:
-        excluded = any(not has_variable(nr) and resource_covers(nr, pattern) for nr in stmt.not_resources)
+        excluded = any(not has_variable(nr) and scopes.covers(nr, pattern) for nr in stmt.not_resources)
         return () if excluded else (pattern,)
-    return tuple(
-        r for r in stmt.wide_resources
-        if resources_intersect(r, pattern) or (_hierarchical(r) and resources_intersect(r + "/*", pattern))
-    )
+    return tuple(r for r in stmt.wide_resources if scopes.overlaps(r, pattern))
 
 
-def deny_covers(stmt: Stmt, target: str) -> bool:
+def deny_covers(stmt: Stmt, target: str, scopes: ResourceScopes = DEFAULT_SCOPES) -> bool:
     """Does the Deny certainly apply to every resource matching `target`? (variables never cover)"""
     if stmt.not_resources:
-        return not any(resources_intersect(widen_variables(nr), target) for nr in stmt.not_resources)
-    return any(
-        not has_variable(r)
-        and (resource_covers(r, target) or (_hierarchical(r) and resource_covers(r + "/*", target)))
-        for r in stmt.resources
-    )
+        return not any(scopes.overlaps(widen_variables(nr), target) for nr in stmt.not_resources)
+    return any(not has_variable(r) and scopes.covers(w, target)
+               for r, w in zip(stmt.resources, stmt.wide_resources, strict=False))
 
 
 # --- universes --------------------------------------------------------------------------------------------
@@ -291,6 +328,8 @@ class GrantBuilder:
         residual = tuple(residual)
         if stmt.actions and stmt.not_actions and note is None:
             note = "except " + ", ".join(stmt.not_actions[:5]) + (" ..." if len(stmt.not_actions) > 5 else "")
+        if stmt.note:
+            note = f"{note}; {stmt.note}" if note else stmt.note
         ranked = heapq.nsmallest(MAX_LISTED_ACTIONS, known, key=self._sort_key)
         listed = sorted((r.name for r in residual), key=str.lower)
         shown = tuple((listed + ranked)[:MAX_LISTED_ACTIONS])
@@ -309,8 +348,8 @@ class GrantBuilder:
         )
 
 
-def with_targets(g: Grant, pattern: str) -> Grant | None:
-    targets = allow_targets(g.stmt, pattern)
+def with_targets(g: Grant, pattern: str, scopes: ResourceScopes = DEFAULT_SCOPES) -> Grant | None:
+    targets = allow_targets(g.stmt, pattern, scopes)
     if not targets:
         return None
     return Grant(g.stmt, targets, g.known, g.residual, g.wildcard_services, g.level, g.evidence)

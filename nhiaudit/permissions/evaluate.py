@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from nhiaudit.inventory.model import Identity, Policy
 from nhiaudit.permissions._core import (
+    DEFAULT_SCOPES,
     Grant,
     GrantBuilder,
     Residual,
@@ -38,8 +40,10 @@ from nhiaudit.permissions._core import (
     with_targets,
 )
 from nhiaudit.permissions.catalogue import ActionCatalogue, default_catalogue
+from nhiaudit.permissions.heuristics import GCP_PRIMITIVE_ADMIN_ROLES
 from nhiaudit.permissions.patterns import has_wildcard, is_broad_resource
 from nhiaudit.permissions.results import Reach, ReachLevel, StatementEvidence
+from nhiaudit.permissions.scopes import ResourceScopes
 from nhiaudit.permissions.universes import pm_universe, query_universe, reach_universe
 
 _CACHE_LIMIT = 200_000  # entries per cache; caches are cleared (not grown) past it
@@ -73,10 +77,13 @@ class Evaluator:
     """Answers permission questions about identities over a fixed set of policies."""
 
     def __init__(
-        self, policies_by_id: Mapping[str, Policy], catalogue: ActionCatalogue | None = None
+        self, policies_by_id: Mapping[str, Policy], catalogue: ActionCatalogue | None = None, *,
+        scopes: ResourceScopes | None = None, now: datetime | None = None,
     ) -> None:
         self._policies = policies_by_id
         self.catalogue = catalogue or default_catalogue()
+        self.scopes = scopes or DEFAULT_SCOPES  # GCP ancestry: which folders/organisations hold which projects
+        self.now = now  # the moment GCP condition clauses on request.time are evaluated at (None: not evaluated)
         self._b = GrantBuilder(self.catalogue)
         self._stmts: dict[str, tuple[Stmt, ...]] = {}
         self._universes: dict[tuple[object, ...], Universe] = {}
@@ -120,16 +127,21 @@ class Evaluator:
         found = self.allowed_actions(identity, (action,), resource)
         return min(found, key=lambda e: bool(e.conditions)) if found else None
 
+    def statements(self, policy_id: str) -> tuple[Stmt, ...]:
+        """The policy's compiled statements (GCP binding conditions evaluated; () when it is missing)."""
+        return self._compiled(policy_id) or ()
+
     def is_admin(self, identity: Identity) -> StatementEvidence | None:
-        """An Allow of `*` on `*` (GCP/Azure: `*` on a project/subscription scope) that no Deny revokes."""
+        """An Allow of `*` on `*` (GCP/Azure: `*` on a project/subscription scope; GCP: Owner or Editor bound
+        on a project, folder or organisation) that no Deny revokes."""
         allows, denies = self._statements_of(identity.policy_ids)
-        candidates = [s for s in allows if _star_on_broad(s)]
+        candidates = [s for s in allows if _star_on_broad(s) or _primitive_on_scope(s)]
         if not candidates:
             return None
         bid = identity.boundary_policy_id
         if bid and bid in self._policies:
             b_allows, b_denies = self._statements_of((bid,))
-            if not any(_star_on_broad(s) for s in b_allows):
+            if not any(_star_on_broad(s) or _primitive_on_scope(s) for s in b_allows):
                 return None
             denies += b_denies
         candidates.sort(key=lambda s: bool(s.conditions))
@@ -137,12 +149,14 @@ class Evaluator:
         targets = tuple(r for r in best.wide_resources if is_broad_resource(r))
         restricting = []
         for d in denies:
-            if not d.conditions and spec_covers(d, "*") and any(deny_covers(d, t) for t in targets):
+            if not d.conditions and spec_covers(d, "*") and any(deny_covers(d, t, self.scopes) for t in targets):
                 return None  # everything is denied
-            if any(allow_targets(d, t) for t in targets):
+            if any(allow_targets(d, t, self.scopes) for t in targets):
                 restricting.append(f"{d.policy_name} statement {d.index}")
         note = f"restricted by Deny in {', '.join(restricting[:5])}" if restricting else None
         ev = self._b.evidence(best, "identity", (), (), ReachLevel.ADMIN, note)
+        if _primitive_on_scope(best):
+            return replace(ev, actions=(best.policy_name,), action_count=1)
         return replace(ev, actions=("*",), action_count=1)
 
     def permissions_management_actions(
@@ -177,7 +191,7 @@ class Evaluator:
             policy = self._policies.get(policy_id)
             if policy is None:
                 return None
-            stmts = self._stmts[policy_id] = compile_policy(policy)
+            stmts = self._stmts[policy_id] = compile_policy(policy, self.now)
         return stmts
 
     def _statements_of(self, policy_ids: Iterable[str]) -> tuple[list[Stmt], list[Stmt]]:
@@ -210,8 +224,8 @@ class Evaluator:
         part = self._action_part(policy_id, u)
         if part is _EMPTY:
             return part
-        allows = tuple(t for g in part.allows if (t := with_targets(g, p)) is not None)
-        denies = tuple(d for d in part.denies if allow_targets(d, p))
+        allows = tuple(t for g in part.allows if (t := with_targets(g, p, self.scopes)) is not None)
+        denies = tuple(d for d in part.denies if allow_targets(d, p, self.scopes))
         if not allows and not denies:
             return _EMPTY
         if len(allows) == len(part.allows):
@@ -294,7 +308,7 @@ class Evaluator:
                 continue
             if d.conditions:
                 note = "conditional Deny: recorded, not applied"
-            elif deny_covers(d, p) or all(deny_covers(d, t) for t in g.targets):
+            elif deny_covers(d, p, self.scopes) or all(deny_covers(d, t, self.scopes) for t in g.targets):
                 mr = tuple(r for r in mr if spec_covers(d, r.name))
                 known = known - mk
                 residual = tuple(r for r in residual if r not in mr)
@@ -359,3 +373,9 @@ def _star_on_broad(s: Stmt) -> bool:
         return "*" in s.wide_resources
     return any(is_broad_resource(r) for r in s.wide_resources)
 
+
+
+def _primitive_on_scope(s: Stmt) -> bool:
+    """A GCP Owner / Editor binding on a project, folder or organisation (and in force: it has actions)."""
+    return (s.provider == "gcp" and s.policy_name in GCP_PRIMITIVE_ADMIN_ROLES and bool(s.actions)
+            and not s.not_resources and any(is_broad_resource(r) for r in s.wide_resources))

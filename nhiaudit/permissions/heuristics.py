@@ -137,3 +137,15 @@ PERMISSIONS_MANAGEMENT_FAMILIES: dict[str, tuple[str, ...]] = {
     "azure": ("Microsoft.Authorization/*/write", "Microsoft.Authorization/*/delete"),
     "gcp": ("*.setIamPolicy", "iam.roles.*"),
 }
+
+
+# GCP basic ("primitive") roles that amount to administrator on the scope they are bound on: Owner may
+# change IAM policies; Editor may change almost every resource (and act as the service accounts that run
+# them), so both count as administrator, like AWS AdministratorAccess.
+GCP_PRIMITIVE_ADMIN_ROLES = frozenset({"roles/owner", "roles/editor"})
+_GCP_ADMIN_ROLE_SUFFIXES = (".admin", "Admin")
+
+
+def is_gcp_admin_role(role: str) -> bool:
+    """A predefined service-administrator role (`roles/storage.admin`, `roles/iam.serviceAccountAdmin`)."""
+    return role.startswith("roles/") and "." in role and role.endswith(_GCP_ADMIN_ROLE_SUFFIXES)

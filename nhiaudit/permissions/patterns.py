@@ -1,4 +1,6 @@
 """IAM-style glob patterns: `*` matches any run of characters (including `:` and `/`), `?` one character.
+GCP resource names and Azure resource ids are path globs instead (`segglob`: `*` within one segment,
+`**` across segments).
 
 Actions compare case-insensitively (AWS, GCP and Azure all treat action names that way); resources
 compare case-sensitively, except Azure resource ids (they start with `/`), which Azure treats
@@ -14,6 +16,7 @@ import re
 from functools import lru_cache
 
 from nhiaudit.permissions.globbing import Glob, collapse_stars, compile_glob, intersect
+from nhiaudit.permissions.segglob import seg_covers, seg_intersect
 
 WILDCARDS = frozenset("*?")
 
@@ -119,8 +122,21 @@ def action_covers(general: str, specific: str) -> bool:
     return glob_covers(general, specific, False)
 
 
+def _azure_id(r: str) -> bool:
+    return r.startswith("/") and not r.startswith("//")
+
+
 def _resource_case_sensitive(a: str, b: str) -> bool:
-    return not (a.startswith("/") or b.startswith("/"))
+    # Azure treats resource ids case-insensitively; GCP names (`//host/...`, `projects/...`) are exact.
+    return not (_azure_id(a) or _azure_id(b))
+
+
+_PATH_PREFIXES = ("/", "projects/", "folders/", "organizations/")
+
+
+def _path_names(a: str, b: str) -> bool:
+    """GCP names and Azure ids use path globs (`*` within a segment, `**` across; see `segglob`)."""
+    return a != "*" and b != "*" and (a.startswith(_PATH_PREFIXES) or b.startswith(_PATH_PREFIXES))
 
 
 @lru_cache(maxsize=262144)
@@ -133,6 +149,8 @@ def resources_intersect(a: str, b: str) -> bool:
     `bucket` could spell `:ssm:...`). Anything else uses plain IAM glob semantics.
     """
     cs = _resource_case_sensitive(a, b)
+    if _path_names(a, b):
+        return seg_intersect(a, b) if cs else seg_intersect(_fold(a), _fold(b))
     if a.startswith("arn:") and b.startswith("arn:"):
         fa, fb = a.split(":", 5), b.split(":", 5)
         if len(fa) == 6 and len(fb) == 6:
@@ -140,8 +158,14 @@ def resources_intersect(a: str, b: str) -> bool:
     return globs_intersect(a, b, cs)
 
 
+@lru_cache(maxsize=262144)
 def resource_covers(general: str, specific: str) -> bool:
-    return glob_covers(general, specific, _resource_case_sensitive(general, specific))
+    cs = _resource_case_sensitive(general, specific)
+    if general == "*":
+        return True
+    if _path_names(general, specific):
+        return seg_covers(general, specific) if cs else seg_covers(_fold(general), _fold(specific))
+    return glob_covers(general, specific, cs)
 
 
 @lru_cache(maxsize=65536)
@@ -167,9 +191,9 @@ def has_variable(pattern: str) -> bool:
 
 
 _CLOUD_SCOPE = re.compile(
-    r"^(?://cloudresourcemanager\.googleapis\.com/)?(projects|folders|organizations)/[^/]+(/\*)?$"
-    r"|^/subscriptions/[^/]+(/resourceGroups/[^/]+)?(/\*)?$"
-    r"|^/providers/Microsoft\.Management/managementGroups/[^/]+(/\*)?$|^/\*?$",
+    r"^(?://cloudresourcemanager\.googleapis\.com/)?(projects|folders|organizations)/[^/]+(/\*\*?)?$"
+    r"|^/subscriptions/[^/]+(/resourceGroups/[^/]+)?(/\*\*?)?$"
+    r"|^/providers/Microsoft\.Management/managementGroups/[^/]+(/\*\*?)?$|^/(\*\*?)?$",
     re.IGNORECASE,
 )
 _TYPE_SPLIT = re.compile(r"[/:]")

@@ -52,8 +52,20 @@ BUILTIN_CREDENTIAL_RULES = CredentialRules(
 )
 
 
+class GcpDefaults(_Strict):
+    """Google Cloud settings of the organisation."""
+
+    domains: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                                                r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]] = Field(
+        default_factory=list,
+        description="The organisation's own domains (`acme.com`). Users, groups and domains outside them that "
+        "may impersonate a service account are risky trust. Subdomains count as inside.",
+    )
+
+
 class Defaults(_Strict):
     credentials: CredentialRules = Field(default_factory=CredentialRules)
+    gcp: GcpDefaults = Field(default_factory=GcpDefaults)
 
 
 class System(_Strict):

@@ -24,9 +24,10 @@ _DESCRIPTIONS: dict[tuple[str, str], str] = {
     "here is shadow AI.",
     ("", "exceptions"): "Time-bound, owned, reasoned exceptions. Expired exceptions no longer apply.",
     ("Defaults", "credentials"): "Credential rules for every integration (and for undeclared identities).",
+    ("Defaults", "gcp"): "Google Cloud settings: the organisation's own domains.",
     ("System", "description"): "Free text.",
     ("System", "resources"): "Resource patterns (ARNs, GCP resource names, Entra ids, API scopes); "
-    "`*` and `?` globs.",
+    "`*` and `?` globs (in GCP names and Azure ids `*` stays within one `/` segment, `**` crosses them).",
     ("Integration", "name"): "Unique name of the integration (used in findings and reports).",
     ("Integration", "owner"): "Team or person accountable, e.g. an email address.",
     ("Integration", "purpose"): "The declared task.",

@@ -13,8 +13,9 @@ from nhiaudit.textsafe import markup_safe
 
 
 class AccountProgress:
-    def __init__(self, console: Console, total: int) -> None:
+    def __init__(self, console: Console, total: int, label: str = "[bold]AWS[/bold] accounts") -> None:
         self.console = console
+        self.label = label
         self.interactive = console.is_terminal and not console.quiet
         self._progress: Progress | None = None
         self._task = None
@@ -23,7 +24,7 @@ class AccountProgress:
     def __enter__(self) -> AccountProgress:
         if self.interactive:
             self._progress = Progress(
-                TextColumn("[bold]AWS[/bold] accounts"),
+                TextColumn(self.label),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),

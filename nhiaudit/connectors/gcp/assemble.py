@@ -1,0 +1,83 @@
+"""Assemble one project's snapshot from its raw parts (raw.py documents the mapping). Shared by live
+collection and file import, so both give the same inventory for the same estate."""
+
+from __future__ import annotations
+
+from nhiaudit.connectors.gcp.raw import RawProject
+from nhiaudit.connectors.gcp.transform_accounts import LastUse, transform_key, transform_service_account
+from nhiaudit.connectors.gcp.transform_bindings import binding_policies, collect_grants, member_attachments
+from nhiaudit.connectors.gcp.transform_common import GcpDataError
+from nhiaudit.connectors.gcp.transform_deny import deny_policies
+from nhiaudit.connectors.gcp.transform_roles import RoleBook
+from nhiaudit.connectors.gcp.transform_trusts import Providers, impersonation_trusts
+from nhiaudit.connectors.gcp.transform_workloads import transform_workloads
+from nhiaudit.inventory.model import Credential, Identity, SourceInfo
+from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.permissions.gcp_names import canonical_resource
+
+
+def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
+    """The project's snapshot. Raises GcpDataError (with a path into `raw`) when a raw value is malformed.
+    The source records the project's ancestry (from `raw` when the caller did not set it)."""
+    if raw.ancestors and not source.ancestors:
+        source = source.model_copy(update={"ancestors": tuple(raw.ancestors)})
+    last_use = LastUse(raw.activities)
+    identities: list[Identity] = []
+    sa_index: dict[str, str] = {}  # e-mail or unique id -> e-mail
+    for index, sa in enumerate(raw.service_accounts or []):
+        try:
+            identity = transform_service_account(sa, raw.project_id, last_use)
+        except GcpDataError as exc:
+            raise exc.within("service_accounts", index) from None
+        identities.append(identity)
+        sa_index[identity.id] = identity.id
+        if sa.get("uniqueId"):
+            sa_index[str(sa["uniqueId"])] = identity.id
+    identities.sort(key=lambda i: i.id)
+    emails = [i.id for i in identities]
+    disabled = {i.id for i in identities if i.disabled}
+
+    credentials: list[Credential] = []
+    for email, keys in sorted(raw.keys.items()):
+        for index, key in enumerate(keys):
+            try:
+                credentials.append(transform_key(key, email, email in disabled, last_use))
+            except GcpDataError as exc:
+                raise exc.within("keys", email, index) from None
+    credentials.sort(key=lambda c: (c.identity_id, c.id))
+
+    roles = RoleBook(raw.roles)
+    grants = collect_grants(raw.policies, sa_index, raw.project_id, raw.project_number)
+    policies, issues = binding_policies(grants, roles, raw.project_id)
+    attached = member_attachments(grants, set(emails))
+
+    scopes = frozenset([f"projects/{raw.project_id}", *(canonical_resource(a) for a in raw.ancestors)]
+                       + ([f"projects/{raw.project_number}"] if raw.project_number else []))
+    denies, denied = deny_policies(raw.deny_policies, emails, scopes, raw.project_number)
+    policies.extend(denies)
+    for email, sources in denied.items():
+        attached.setdefault(email, {}).update(sources)
+
+    project_ids = {raw.project_id: raw.project_id}
+    if raw.project_number:
+        project_ids[raw.project_number] = raw.project_id
+    providers = Providers(raw.wif_providers, project_ids)
+    trusts = impersonation_trusts(grants, roles, emails, scopes, providers)
+
+    identities = [
+        i.model_copy(update={"policy_ids": tuple(sorted(attached[i.id])),
+                             "policy_sources": dict(sorted(attached[i.id].items()))})
+        if i.id in attached else i
+        for i in identities
+    ]
+    workloads = transform_workloads(raw.instances, raw.run_services, raw.functions, raw.project_id,
+                                    raw.project_number)
+    return Snapshot(
+        sources=[source],
+        identities=identities,
+        credentials=credentials,
+        policies=sorted(policies, key=lambda p: p.id),
+        trusts=trusts,
+        workloads=workloads,
+        collection_issues=[*raw.issues, *issues],
+    )

@@ -1,0 +1,216 @@
+"""Live GCP collection: the projects named, or every active project below an organization or folder,
+collected in parallel (bounded by --concurrency) under one deadline (--timeout).
+
+Credentials are Application Default Credentials (`google.auth.default()`), optionally impersonating a
+service account (--gcp-impersonate); a service whose endpoint is overridden gets anonymous credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from rich.console import Console
+
+from nhiaudit.connectors.gcp import calls
+from nhiaudit.connectors.gcp.calls import TypedClients
+from nhiaudit.connectors.gcp.clients import (
+    SCOPES,
+    CallSettings,
+    Deadline,
+    DeadlineExceeded,
+    GcpClients,
+    ReadOnlyViolation,
+    RequestCounter,
+    call_failures,
+    describe_error,
+)
+from nhiaudit.connectors.gcp.collect_project import ProjectContext, RunCache, collect_project, failed_project
+from nhiaudit.connectors.gcp.endpoints import Endpoints, endpoints_from_env
+from nhiaudit.connectors.options import GcpOptions
+from nhiaudit.errors import CollectionError, UsageError
+from nhiaudit.inventory.snapshot import Snapshot
+
+_PROJECT_ID = re.compile(r"^([a-z0-9.-]{1,63}:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+_NUMERIC = re.compile(r"^\d{1,32}$")
+_SA_EMAIL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}@[a-z0-9.-]{1,200}$")
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+GRACE_SECONDS = 5.0  # after --timeout, for calls in flight to end and be recorded
+MAX_FOLDERS = 10_000  # enumeration bound: a folder tree that never ends must not keep the run
+
+
+def _scope(value: str, kind: str) -> str:
+    """`123` or `folders/123` -> `folders/123` (organizations likewise)."""
+    number = value.removeprefix(f"{kind}/")
+    if not _NUMERIC.match(number):
+        raise UsageError(f"--gcp-{kind[:-1]}: expected a number or {kind}/NUMBER, got {value!r}")
+    return f"{kind}/{number}"
+
+
+def check_options(opts: GcpOptions) -> None:
+    bad = [p for p in opts.projects if not _PROJECT_ID.match(p)]
+    if bad:
+        raise UsageError(f"--gcp-project: not a project id: {', '.join(repr(p) for p in bad)}")
+    if opts.organization:
+        _scope(opts.organization, "organizations")
+    for folder in opts.folders:
+        _scope(folder, "folders")
+    if opts.impersonate and not _SA_EMAIL.match(opts.impersonate):
+        raise UsageError(f"--gcp-impersonate must be a service account e-mail, got {opts.impersonate!r}")
+    bad = [d for d in opts.domains if not _DOMAIN.match(d)]
+    if bad:
+        raise UsageError(f"--gcp-domain: not a domain name: {', '.join(repr(d) for d in bad)}")
+    if not opts.timeout >= 1:
+        raise UsageError(f"--timeout must be at least 1 second, got {opts.timeout:g}")
+
+
+def _credentials(opts: GcpOptions, endpoints: Endpoints) -> tuple[Any, str | None]:
+    """ADC (or an impersonation through them) and ADC's default project; none when every service is
+    overridden (an emulator needs no credentials, and must never see real ones)."""
+    if endpoints.all_overridden:
+        return None, None
+    import google.auth
+    from google.auth import exceptions
+
+    try:
+        credentials, project = google.auth.default(scopes=list(SCOPES))
+    except exceptions.DefaultCredentialsError:
+        raise CollectionError(
+            "no GCP credentials found (Application Default Credentials: GOOGLE_APPLICATION_CREDENTIALS, "
+            "`gcloud auth application-default login`, workload identity federation or the metadata server)"
+        ) from None
+    if opts.impersonate:
+        from google.auth import impersonated_credentials
+
+        credentials = impersonated_credentials.Credentials(
+            source_credentials=credentials, target_principal=opts.impersonate, target_scopes=list(SCOPES),
+            lifetime=3600,
+        )
+    return credentials, project if isinstance(project, str) else None
+
+
+def _typed(gcp: GcpClients) -> TypedClients:
+    return TypedClients(gcp.iam(), gcp.resource_manager("projects"), gcp.resource_manager("folders"))
+
+
+def _close(typed: TypedClients) -> None:
+    for client in (typed.iam, typed.projects, typed.folders):
+        with contextlib.suppress(Exception):  # best effort; the channel dies with the process anyway
+            client.transport.close()
+
+
+def _below(gcp: GcpClients, typed: TypedClients, roots: list[str]) -> list[str]:
+    """Active projects under the roots, through every active folder below them."""
+    projects: set[str] = set()
+    queue, seen = list(roots), set(roots)
+    while queue:
+        if len(seen) > MAX_FOLDERS:
+            raise CollectionError(f"more than {MAX_FOLDERS} folders below {', '.join(roots)}")
+        parent = queue.pop(0)
+        try:
+            projects.update(calls.child_projects(gcp, typed, parent))
+            children = calls.child_folders(gcp, typed, parent)
+        except ReadOnlyViolation:
+            raise
+        except call_failures() as exc:
+            raise CollectionError(f"listing the projects under {parent} failed: {describe_error(exc)}") from None
+        queue.extend(c for c in children if c not in seen)
+        seen.update(children)
+    return sorted(projects)
+
+
+def _projects(opts: GcpOptions, gcp: GcpClients, typed: TypedClients, default: str | None) -> list[str]:
+    roots = [_scope(f, "folders") for f in opts.folders]
+    if opts.organization:
+        roots.insert(0, _scope(opts.organization, "organizations"))
+    found = set(opts.projects) | set(_below(gcp, typed, roots) if roots else [])
+    if not found and not roots:
+        if default is None:
+            raise UsageError("--gcp needs --gcp-project, --gcp-organization or --gcp-folder "
+                             "(Application Default Credentials name no default project)")
+        found.add(default)
+    return sorted(found)
+
+
+def _how(opts: GcpOptions, endpoints: Endpoints) -> str:
+    if endpoints.all_overridden:
+        return "anonymously, at the NHIAUDIT_GCP_ENDPOINT_* overrides"
+    return f"as {opts.impersonate}" if opts.impersonate else "with Application Default Credentials"
+
+
+def _collect_one(project: str, gcp: GcpClients, cache: RunCache, detail: str, inner: int) -> Snapshot:
+    started = time.monotonic()
+    mine = RequestCounter()
+    own = gcp.with_counter(mine)
+    typed = _typed(own)
+    try:
+        snapshot = collect_project(ProjectContext(own, typed, cache, inner), project, detail)
+    except ReadOnlyViolation:
+        raise  # a bug in nhiaudit: stop everything
+    except Exception as exc:  # one project's unexpected data must not lose the other projects
+        return failed_project(project, "nhiaudit:collect", exc, detail)
+    finally:
+        _close(typed)
+    took = time.monotonic() - started
+    snapshot.sources = [s.model_copy(update={"detail": f"{detail}; {mine.total} API requests in {took:.1f} s"})
+                        for s in snapshot.sources]
+    return snapshot
+
+
+def collect_gcp(
+    opts: GcpOptions,
+    concurrency: int,
+    console: Console,
+    *,
+    counter: RequestCounter | None = None,
+    settings: CallSettings | None = None,
+    env: dict[str, str] | None = None,
+    inner_concurrency: int = 8,
+) -> list[Snapshot]:
+    """One snapshot per project. A failed project becomes a snapshot holding only its CollectionIssue;
+    CollectionError is raised only when nothing can be collected (no credentials, enumeration denied)."""
+    from nhiaudit.connectors.aws.progress import AccountProgress
+
+    check_options(opts)
+    endpoints = endpoints_from_env(env)
+    credentials, default_project = _credentials(opts, endpoints)
+    deadline = Deadline(opts.timeout)
+    gcp = GcpClients(endpoints, credentials, deadline, settings or CallSettings(), (counter,) if counter else ())
+    typed = _typed(gcp)
+    try:
+        projects = _projects(opts, gcp, typed, default_project)
+    finally:
+        _close(typed)
+    cache, detail = RunCache(), _how(opts, endpoints)
+    snapshots: dict[str, Snapshot] = {}
+    # Not a `with` block: its exit would wait for projects stuck past the deadline.
+    pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="nhiaudit-gcp")
+    try:
+        with AccountProgress(console, len(projects), label="[bold]GCP[/bold] projects") as progress:
+            futures: dict[Future[Snapshot], str] = {
+                pool.submit(_collect_one, p, gcp, cache, detail, inner_concurrency): p for p in projects
+            }
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=deadline.remaining() + GRACE_SECONDS,
+                                     return_when=FIRST_COMPLETED)
+                finished = [(f, f.result()) for f in done]
+                if not done:
+                    finished = [(f, _cut_off(futures[f], f, deadline, detail)) for f in pending]
+                    pending = set()
+                for future, snapshot in finished:
+                    progress.done(futures[future], None, snapshot)
+                    snapshots[futures[future]] = snapshot
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return [snapshots[p] for p in projects]
+
+
+def _cut_off(project: str, future: Future[Snapshot], deadline: Deadline, detail: str) -> Snapshot:
+    state = "was not started" if future.cancel() else "was still being read"
+    return failed_project(project, "nhiaudit:collect", f"{DeadlineExceeded(deadline.seconds)}: the project {state}",
+                          detail)
+
