@@ -1,4 +1,4 @@
-"""The `--timeout` of a live collection: one deadline shared by every call of every account.
+"""The `--timeout` of a live AWS collection: one deadline shared by every call of every account.
 
 It is enforced on botocore's event system, like the read-only guard: no HTTP attempt (first try or retry)
 starts once the deadline has passed, and a failed attempt is not retried after it. A request already on
@@ -7,50 +7,21 @@ the wire is bounded by the client's read timeout, so nothing outlives the deadli
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.retries.standard import ThrottledRetryableChecker
+
+from nhiaudit.connectors.deadline import Deadline as SharedDeadline
+from nhiaudit.connectors.deadline import DeadlineExceeded
+
+__all__ = ["Deadline", "DeadlineExceeded"]
 
 # Error codes botocore retries with backoff (throttling); after the deadline they end the call instead.
 _THROTTLED = frozenset(ThrottledRetryableChecker._THROTTLED_ERROR_CODES)
 
 
-class DeadlineExceeded(Exception):
-    """A call was refused, or not retried, because the collection's --timeout had passed."""
-
-    def __init__(self, seconds: float, last_error: str | None = None) -> None:
-        super().__init__(seconds, last_error)
-        self.seconds = seconds
-        self.last_error = last_error
-
-    def __str__(self) -> str:
-        tail = f" (last error: {self.last_error})" if self.last_error else ""
-        return f"cut off by --timeout after {self.seconds:g} s{tail}"
-
-
-@dataclass
-class Deadline:
-    seconds: float
-    started: float = field(default_factory=time.monotonic)
-
-    def remaining(self) -> float:
-        return max(0.0, self.started + self.seconds - time.monotonic())
-
-    def expired(self) -> bool:
-        return self.remaining() <= 0
-
-    def check(self) -> None:
-        if self.expired():
-            raise DeadlineExceeded(self.seconds)
-
-    def sleep(self, delay: float, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Sleep `delay` seconds, or raise DeadlineExceeded at once if that would end past the deadline."""
-        if delay >= self.remaining():
-            raise DeadlineExceeded(self.seconds)
-        sleep(delay)
+class Deadline(SharedDeadline):
+    """The shared deadline, enforced on botocore's event system."""
 
     # -- botocore handlers
 

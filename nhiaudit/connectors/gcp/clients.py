@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from nhiaudit.connectors.deadline import Deadline, DeadlineExceeded
 from nhiaudit.connectors.gcp.endpoints import Endpoints
 from nhiaudit.errors import CollectionError
 
@@ -46,30 +46,6 @@ class RawDataError(ValueError):
     def __init__(self, message: str, path: str = "") -> None:
         super().__init__(f"malformed reply{f' at {path}' if path else ''}: {message}")
         self.path = path
-
-
-class DeadlineExceeded(Exception):
-    """A call was not started, or not retried, because the collection's --timeout had passed."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
-
-    def __str__(self) -> str:
-        return f"cut off by --timeout after {self.seconds:g} s"
-
-
-@dataclass
-class Deadline:
-    seconds: float
-    started: float = field(default_factory=time.monotonic)
-
-    def remaining(self) -> float:
-        return max(0.0, self.started + self.seconds - time.monotonic())
-
-    def check(self) -> None:
-        if self.remaining() <= 0:
-            raise DeadlineExceeded(self.seconds)
 
 
 def is_read_method(name: str) -> bool:
