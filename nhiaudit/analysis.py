@@ -11,6 +11,7 @@ from typing import Any
 
 from nhiaudit.facts.context import FactContext, load_ai_capability
 from nhiaudit.facts.credential import credential_facts, shared_fingerprints
+from nhiaudit.facts.gcp_facts import principal_facts
 from nhiaudit.facts.identity import identity_facts
 from nhiaudit.facts.policy_entries import binding_facts, exception_facts, integration_facts
 from nhiaudit.facts.schema import SubjectKind
@@ -51,8 +52,9 @@ class Analysis:
 
 
 def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
-            timer: StageTimer | None = None) -> FactContext:
-    """Graph and reachability: shared by scan, explain and graph."""
+            timer: StageTimer | None = None, gcp_domains: tuple[str, ...] = ()) -> FactContext:
+    """Graph and reachability: shared by scan, explain and graph. `gcp_domains` (--gcp-domain) add to the
+    policy's `defaults.gcp.domains`: an analysis option, as valid for snapshots and imports as for live data."""
     timer = timer or StageTimer()
     policies = {p.id: p for p in snapshot.policies}
     # GCP: folder/organisation ancestry of the projects; binding conditions evaluated at the end of --as-of.
@@ -62,7 +64,7 @@ def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
         estate = timer.run("graph", build_graph, snapshot, policy, evaluator)
         reach = timer.run("graph", Reachability, estate)
     return FactContext(estate=estate, reach=reach, evaluator=evaluator, as_of=as_of,
-                       ai_capability=load_ai_capability())
+                       ai_capability=load_ai_capability(), extra_gcp_domains=tuple(gcp_domains))
 
 
 def _access_path(facts: dict[str, Any], integration: str | None, ctx: FactContext) -> AccessPath:
@@ -84,14 +86,14 @@ def _access_path(facts: dict[str, Any], integration: str | None, ctx: FactContex
 
 
 def analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule],
-            timer: StageTimer | None = None) -> Analysis:
+            timer: StageTimer | None = None, gcp_domains: tuple[str, ...] = ()) -> Analysis:
     with paused_gc():
-        return _analyse(snapshot, policy, as_of, rules, timer or StageTimer())
+        return _analyse(snapshot, policy, as_of, rules, timer or StageTimer(), gcp_domains)
 
 
 def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule],
-             timer: StageTimer) -> Analysis:
-    ctx = prepare(snapshot, policy, as_of, timer)
+             timer: StageTimer, gcp_domains: tuple[str, ...]) -> Analysis:
+    ctx = prepare(snapshot, policy, as_of, timer, gcp_domains)
     runner = RuleRunner(rules)
     builder = FindingsBuilder(policy, ctx.estate.identities, as_of)
     access_paths: list[AccessPath] = []
@@ -117,6 +119,7 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
         SubjectKind.BINDING: lambda: binding_facts(ctx),
         SubjectKind.INTEGRATION: lambda: integration_facts(ctx),
         SubjectKind.EXCEPTION: lambda: exception_facts(ctx),
+        SubjectKind.PRINCIPAL: lambda: principal_facts(ctx),
     }
     violations = []
     start = time.perf_counter()

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from nhiaudit import __version__
 from nhiaudit.analysis import Analysis, StageTimer, analyse
+from nhiaudit.errors import UsageError
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.policy.model import EMPTY_POLICY, WrittenPolicy
 from nhiaudit.report import CollectionStatus, Report, Summary
 from nhiaudit.rules_engine.loader import CompiledRule, load_rules
+
+# A DNS name of two labels or more (case-insensitive, as the policy's defaults.gcp.domains).
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$", re.IGNORECASE)
 
 
 @dataclass
@@ -59,11 +65,20 @@ def build_report(snapshot: Snapshot, policy: WrittenPolicy, analysis: Analysis, 
     )
 
 
+def analysis_domains(values: Sequence[str]) -> tuple[str, ...]:
+    """--gcp-domain, checked and in lower case. An analysis option: it applies to snapshots and imports as
+    much as to live collection, so it is checked here and not only by the live connector."""
+    bad = [d for d in values if not _DOMAIN.match(d)]
+    if bad:
+        raise UsageError(f"--gcp-domain: not a domain name: {', '.join(repr(d) for d in bad)}")
+    return tuple(sorted({d.lower() for d in values}))
+
+
 def run_scan(snapshot: Snapshot, policy_path: Path | None, rule_dirs: list[Path], as_of: date,
-             timer: StageTimer | None = None) -> ScanResult:
+             timer: StageTimer | None = None, gcp_domains: tuple[str, ...] = ()) -> ScanResult:
     timer = timer or StageTimer()
     rules = timer.run("load", load_rules, rule_dirs)
     policy = timer.run("load", load_policy_file, policy_path, rules)
-    analysis = analyse(snapshot, policy, as_of, rules, timer)
+    analysis = analyse(snapshot, policy, as_of, rules, timer, gcp_domains)
     report = timer.run("report", build_report, snapshot, policy, analysis, rules, as_of)
     return ScanResult(report, analysis, rules)

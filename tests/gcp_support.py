@@ -192,7 +192,9 @@ def _routes(fake: FakeGcp) -> list[tuple[str, str, re.Pattern[str], Any]]:
 
     def providers(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
         pool = f"projects/{m[1]}/locations/global/workloadIdentityPools/{m[2]}"
-        return 200, paged(fake.pools.get(m[1], {}).get(pool, []), "workloadIdentityPoolProviders", q)
+        # The API names pools by project number (what the pools list returns) or id.
+        found = next((items[pool] for items in fake.pools.values() if pool in items), [])
+        return 200, paged(found, "workloadIdentityPoolProviders", q)
 
     def deny_list(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
         scope = unquote(m[1]).removeprefix("cloudresourcemanager.googleapis.com/")

@@ -318,3 +318,78 @@ def test_parse_time_forms():
     assert parse_time(None) is None
     with pytest.raises(GcpDataError):
         parse_time("2025-13-01T00:00:00Z")
+
+
+# --- speed: no per-binding pass over every service account where a binding cannot target them all ---------
+
+def _scaled_raw(n: int) -> RawProject:
+    """n SAs; 3n project-level act-as bindings confined by their condition to buckets (they target no SA);
+    n bindings on single SAs; n/10 confined to an SA name prefix; 2 unconditional project-level grants."""
+    emails = [f"sa-{i:05d}{D}" for i in range(n)]
+    bindings: list[dict] = [
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": [f"serviceAccount:{emails[i % n]}"],
+         "condition": {"title": f"c{i}", "expression": f'resource.name.startsWith("projects/_/buckets/b{i}")'}}
+        for i in range(3 * n)]
+    bindings += [{"role": "roles/iam.serviceAccountUser", "members": [f"user:dev{i}@acme.example"],
+                  "condition": {"title": f"one{i}", "expression":
+                                f'resource.name.startsWith("projects/-/serviceAccounts/sa-{i:05d}@")'}}
+                 for i in range(0, n, 10)]
+    bindings += [{"role": "roles/iam.serviceAccountUser", "members": [f"group:ops{i}@acme.example"]} for i in range(2)]
+    policies = [RawPolicy(f"projects/{P}", {"version": 3, "bindings": bindings})]
+    policies += [RawPolicy(f"projects/{P}/serviceAccounts/{e}", {"bindings": [
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": ["user:owner@acme.example"]}]}) for e in emails]
+    return RawProject(project_id=P, project_number=NUM, service_accounts=[{"email": e} for e in emails],
+                      policies=policies)
+
+
+def test_assemble_work_grows_linearly_with_bindings_and_accounts(monkeypatch):
+    import nhiaudit.connectors.gcp.assemble as assemble_module
+    from nhiaudit.connectors.gcp.transform_trusts import SaTargets
+
+    made: list[SaTargets] = []
+
+    class Counting(SaTargets):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(assemble_module, "SaTargets", Counting)
+    visited = {}
+    for n in (50, 200):
+        snap = assemble_project(_scaled_raw(n), SOURCE)
+        visited[n] = made[-1].visited
+        # one target per SA-level binding and per prefix-confined binding, n for the unconditional grant
+        # (its two bindings merge into one grant; two members: 2n trusts, the output itself)
+        assert visited[n] == n + n // 10 + n
+        assert len(snap.trusts) == n + n // 10 + 2 * n
+    assert visited[200] == 4 * visited[50]
+
+
+def test_condition_confining_a_scope_grant_to_other_resources_targets_no_service_account():
+    bucket_only = 'resource.name.startsWith("projects/_/buckets/models")'
+    raw = RawProject(project_id=P, project_number=NUM, service_accounts=[{"email": SCORER, "uniqueId": "1001"},
+                                                                         {"email": DEPLOYER, "uniqueId": "1002"}],
+                     policies=[RawPolicy(f"projects/{P}", {"bindings": [
+                         {"role": "roles/iam.serviceAccountTokenCreator", "members": ["user:a@acme.example"],
+                          "condition": {"title": "bucket", "expression": bucket_only}},
+                         {"role": "roles/iam.serviceAccountTokenCreator", "members": ["user:b@acme.example"],
+                          "condition": {"title": "storage", "expression":
+                                        'resource.service == "storage.googleapis.com"'}},
+                         {"role": "roles/iam.serviceAccountTokenCreator", "members": ["user:c@acme.example"],
+                          "condition": {"title": "by-id", "expression":
+                                        'resource.name == "projects/-/serviceAccounts/1002"'}},
+                         {"role": "roles/iam.serviceAccountUser", "members": ["user:d@acme.example"],
+                          "condition": {"title": "expiry", "expression":
+                                        'request.time < timestamp("2020-01-01T00:00:00Z")'}},
+                         {"role": "roles/iam.serviceAccountUser", "members": ["user:e@acme.example"],
+                          "condition": {"title": "project", "expression":
+                                        f'resource.name.startsWith("projects/{P}/")'}},
+                     ]})])
+    snap = assemble_project(raw, SOURCE)
+    got = sorted((t.principal, t.identity_id) for t in snap.trusts)
+    assert got == [("user:c@acme.example", DEPLOYER),
+                   # time clauses are left to analysis (--as-of): no clock in the transform
+                   ("user:d@acme.example", SCORER), ("user:d@acme.example", DEPLOYER),
+                   ("user:e@acme.example", SCORER), ("user:e@acme.example", DEPLOYER)]
+    # the confined grants still give their bucket permissions
+    assert policy(snap, f"binding:projects/{P}:roles/iam.serviceAccountTokenCreator#bucket").statements

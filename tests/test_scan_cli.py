@@ -126,7 +126,7 @@ def test_custom_rule_directory(tmp_path):
     rules.mkdir()
     (rules / "gcp-keys.yaml").write_text(
         "id: org-no-gcp-keys\ntitle: No GCP keys\ncategory: long-lived-credential\nseverity: low\n"
-        "subject: credential\nwhen: subject.type == 'sa_key' && subject.active\n"
+        "subject: credential\nwhen: subject.type == 'sa_key' && subject.active && subject.static\n"
         "message: 'GCP key {subject.id}'\ndescription: d\nrationale: r\nremediation: f\n"
         "frameworks: {owasp_nhi: ['NHI7:2025'], nist_csf: ['PR.AA-01']}\n"
         "tests:\n  - {name: f, expect: fail, subject: {type: sa_key}}\n  - {name: p, expect: pass, subject: {}}\n")

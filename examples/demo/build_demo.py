@@ -1,7 +1,9 @@
 """Regenerate the demo estate snapshot (examples/demo/snapshot.json) of the fictional Acme Corp.
 
 Run: .venv/bin/python examples/demo/build_demo.py. Every gap is planted on purpose; the comments say which
-rule it is for. Dates are fixed relative to the demo's --as-of date 2026-11-28.
+rule it is for. Dates are fixed relative to the demo's --as-of date 2026-11-28. The AWS and Azure parts are
+written here as inventory records; the GCP project comes from recorded gcloud exports (fixtures/gcp/demo)
+through the real import and transform.
 """
 
 from __future__ import annotations
@@ -224,29 +226,25 @@ def aws_catalogue_part() -> tuple[list, list, list, list, list]:
     return identities, credentials, policies, trusts, workloads
 
 
-def gcp_part() -> tuple[list, list, list]:
-    summariser = f"vertex-summariser@{GCP_PROJECT}.iam.gserviceaccount.com"
-    scorer = f"batch-scorer@{GCP_PROJECT}.iam.gserviceaccount.com"
-    vertex_user = policy(f"projects/{GCP_PROJECT}/roles/vertexPredict", "vertexPredict",
-                         allow(["aiplatform.endpoints.predict", "aiplatform.endpoints.generateContent"],
-                               [f"projects/{GCP_PROJECT}/*"]), provider=Provider.GCP)
-    docs_reader = policy(f"projects/{GCP_PROJECT}/roles/docsReader", "docsReader",
-                         allow(["storage.objects.get", "storage.objects.list"],
-                               ["projects/_/buckets/acme-contracts*"]), provider=Provider.GCP)
-    identities = [
-        Identity(id=summariser, provider=Provider.GCP, account=GCP_PROJECT, kind=IdentityKind.SERVICE_ACCOUNT,
-                 name="vertex-summariser", created=ago(400), last_activity=ago(0),
-                 policy_ids=(vertex_user.id, docs_reader.id), tags={"env": "prod"}),
-        # Planted: undeclared Vertex AI caller.
-        Identity(id=scorer, provider=Provider.GCP, account=GCP_PROJECT, kind=IdentityKind.SERVICE_ACCOUNT,
-                 name="batch-scorer", created=ago(60), last_activity=ago(1), policy_ids=(vertex_user.id,)),
-    ]
-    credentials = [
-        # Planted: user-managed SA key older than the integration's 90 days.
-        Credential(id=f"projects/{GCP_PROJECT}/serviceAccounts/{summariser}/keys/3f1e9c0a7b", identity_id=summariser,
-                   provider=Provider.GCP, type=CredentialType.SA_KEY, created=ago(150), last_used=ago(0)),
-    ]
-    return identities, credentials, [vertex_user, docs_reader]
+GCP_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gcp" / "demo"
+
+
+def gcp_part() -> Snapshot:
+    """The GCP project from its recorded gcloud exports (fixtures/gcp/demo), through the real import and
+    transform, exactly as `nhiaudit scan --import` reads them. Planted there:
+    - vertex-summariser (declared by doc-summariser): a user-managed key older than 90 days (cred-too-old);
+    - batch-scorer: holds the Vertex predict role but no integration declares it (ai-undeclared);
+    - user:ml-contractor@gmail.com holds roles/aiplatform.user on the project (trust-outside-ai-use)."""
+    from nhiaudit.connectors.imports import import_files
+
+    part = import_files([GCP_FIXTURES,
+                         Path(f"{GCP_PROJECT}={GCP_FIXTURES / 'targeted' / 'project-iam-policy.json'}")])
+    if part.collection_issues:
+        raise SystemExit(f"the GCP demo fixtures are incomplete: {part.collection_issues}")
+    # The import stamps today's date and the files' paths: the demo's source is fixed (reproducible).
+    sources = [s.model_copy(update={"method": "demo", "collected_at": AS_OF,
+                                    "detail": "recorded gcloud exports: fixtures/gcp/demo"}) for s in part.sources]
+    return part.model_copy(update={"sources": sources})
 
 
 SHARED_SECRET = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -289,16 +287,17 @@ def build() -> Snapshot:
     ids, creds, pols, trusts, workloads = aws_part()
     for extra, more in zip((ids, creds, pols, trusts, workloads), aws_catalogue_part(), strict=True):
         extra.extend(more)
-    g_ids, g_creds, g_pols = gcp_part()
+    gcp = gcp_part()
     a_ids, a_creds, a_pols, grants = azure_part()
     return Snapshot(
         generated_at=AS_OF,
         sources=[SourceInfo(provider=Provider.AWS, account=PROD, method="demo", collected_at=AS_OF),
                  SourceInfo(provider=Provider.AWS, account=DEV, method="demo", collected_at=AS_OF),
-                 SourceInfo(provider=Provider.GCP, account=GCP_PROJECT, method="demo", collected_at=AS_OF),
+                 *gcp.sources,
                  SourceInfo(provider=Provider.AZURE, account=TENANT, method="demo", collected_at=AS_OF)],
-        identities=ids + g_ids + a_ids, credentials=creds + g_creds + a_creds, policies=pols + g_pols + a_pols,
-        trusts=trusts, workloads=workloads, delegated_grants=grants,
+        identities=ids + gcp.identities + a_ids, credentials=creds + gcp.credentials + a_creds,
+        policies=pols + gcp.policies + a_pols, trusts=trusts + gcp.trusts, workloads=workloads + gcp.workloads,
+        delegated_grants=grants,
     )
 
 

@@ -47,15 +47,18 @@ def explain(
     from nhiaudit.explain.render import render
     from nhiaudit.explain.target import resolve
     from nhiaudit.gc_pause import paused_gc
+    from nhiaudit.scan import analysis_domains
 
     if (target is None) == (can_reach is None):
         raise UsageError("give either a TARGET to explain or --can-reach SYSTEM (not both)")
     day = parse_as_of(as_of)
+    domains = analysis_domains(inputs.live.gcp.domains)
     refuse_overwriting_inputs([output], [policy, *inputs.snapshots, *inputs.imports], input_dirs=rules or [])
     console = stderr_console(inputs.quiet)
     estate = inputs.load(console)
     prepared = prepare_inputs(estate, policy, list(rules or []), day,
-                              with_findings=target is not None and not no_findings, only_system=can_reach)
+                              with_findings=target is not None and not no_findings, only_system=can_reach,
+                              gcp_domains=domains)
     ctx = prepared.context
     color = output is None and fmt is ExplainFormat.TABLE and sys.stdout.isatty()
     with paused_gc():

@@ -38,12 +38,14 @@ def graph(
     from nhiaudit.explain.inputs import prepare_inputs
     from nhiaudit.explain.target import KIND_PRIORITY, resolve
     from nhiaudit.graph.export import export_graph, focus_subgraph
+    from nhiaudit.scan import analysis_domains
 
     day = parse_as_of(as_of)
+    domains = analysis_domains(inputs.live.gcp.domains)
     refuse_overwriting_inputs([output], [policy, *inputs.snapshots, *inputs.imports])
     console = stderr_console(inputs.quiet)
     estate = inputs.load(console)
-    ctx = prepare_inputs(estate, policy, [], day, with_findings=False).context
+    ctx = prepare_inputs(estate, policy, [], day, with_findings=False, gcp_domains=domains).context
     g = ctx.estate.graph
     if focus is not None:
         center = resolve(ctx.estate, focus, kinds=KIND_PRIORITY)

@@ -49,18 +49,19 @@ def scan(
     from nhiaudit.analysis import StageTimer
     from nhiaudit.errors import UsageError
     from nhiaudit.reporters.interface import RenderContext, get_reporter
-    from nhiaudit.scan import run_scan
+    from nhiaudit.scan import analysis_domains, run_scan
 
     if fail_on.lower() not in FAIL_ON_CHOICES:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON_CHOICES)}, got {fail_on!r}")
     threshold = None if fail_on.lower() == "none" else Severity(fail_on.lower())
     day = parse_as_of(as_of)
+    domains = analysis_domains(inputs.live.gcp.domains)
     refuse_overwriting_inputs([output, output_json, output_sarif, output_markdown],
                               [policy, baseline, *inputs.snapshots, *inputs.imports], input_dirs=rules or [])
     console = stderr_console(inputs.quiet)
     timer = StageTimer()
     estate = timer.run("load", inputs.load, console)
-    result = run_scan(estate, policy, list(rules or []), day, timer)
+    result = run_scan(estate, policy, list(rules or []), day, timer, domains)
     report = result.report
     if baseline is not None:
         from nhiaudit.baseline import apply_baseline

@@ -64,6 +64,8 @@ def read_export(path: Path) -> ExportFile:
     try:
         data = json.loads(stripped)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and stripped.startswith("{"):
+            return _read_ndjson(path, text)  # `gcloud asset export` writes one JSON object a line
         line, column = line_column(text, offset + exc.pos)
         raise InputError.single(path, f"not valid JSON: {exc.msg}", line, column) from None
     except RecursionError:
@@ -83,6 +85,29 @@ def read_export(path: Path) -> ExportFile:
     return ExportFile(path=path, text=text, data=data, is_json=True)
 
 
+def _read_ndjson(path: Path, text: str) -> ExportFile:
+    """Newline-delimited JSON objects as a list. `text` becomes the same list written as a JSON array
+    with every line where it was (a `[` before the first line, `,` after each object line, `]` at the
+    end), so problems found later are located on the right line (on line 1, one column further on)."""
+    items, lines = [], text.split("\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line.lstrip("\ufeff"))
+        except (json.JSONDecodeError, RecursionError) as exc:
+            column = exc.colno if isinstance(exc, json.JSONDecodeError) else 1
+            message = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply to read"
+            raise InputError.single(path, f"not valid JSON (one object a line): {message}", number, column) from None
+        if not isinstance(item, dict):
+            raise InputError.single(path, "newline-delimited JSON: expected one object a line", number, 1)
+        items.append(item)
+    last = max(i for i, line in enumerate(lines) if line.strip())
+    array = [("[" if i == 0 else "") + line + ("]" if i == last else "," if line.strip() else "")
+             for i, line in enumerate(lines)]
+    return ExportFile(path=path, text="\n".join(array), data=items, is_json=True)
+
+
 def _looks_like_snapshot(file: ExportFile) -> bool:
     return isinstance(file.data, dict) and "schema_version" in file.data and "identities" in file.data
 
@@ -90,8 +115,11 @@ def _looks_like_snapshot(file: ExportFile) -> bool:
 def import_files(paths: list[Path]) -> Snapshot:
     importers = _importers()
     detected: dict[int, list[tuple[str, ExportFile]]] = {}
+    named = {str(p) for p in paths}
     for path, target in expand_import_paths(paths):
         file = read_export(path)
+        if file.data == [] and (target is not None or str(path) not in named):
+            continue  # gcloud prints [] for every empty list: in a directory or with TARGET, it is nothing
         if target is not None:
             file = dataclasses.replace(file, target=target)
         if _looks_like_snapshot(file):

@@ -34,7 +34,7 @@ def load_policy(policy_path: Path | None, rule_dirs: list[Path], timer: StageTim
 
 def prepare_inputs(snapshot: Snapshot, policy_path: Path | None, rule_dirs: list[Path], as_of: date,
                    with_findings: bool, timer: StageTimer | None = None,
-                   only_system: str | None = None) -> Prepared:
+                   only_system: str | None = None, gcp_domains: tuple[str, ...] = ()) -> Prepared:
     """With findings: the full scan. Without: graph and reachability only (graph export, --no-findings).
 
     With `only_system` (what the user typed after --can-reach): the graph gets reach edges for that one
@@ -45,7 +45,7 @@ def prepare_inputs(snapshot: Snapshot, policy_path: Path | None, rule_dirs: list
     if with_findings:
         from nhiaudit.scan import run_scan
 
-        result = run_scan(snapshot, policy_path, rule_dirs, as_of, timer)
+        result = run_scan(snapshot, policy_path, rule_dirs, as_of, timer, gcp_domains)
         return Prepared(result.analysis.context, result.analysis.findings)
     policy = load_policy(policy_path, rule_dirs, timer)
     system = None
@@ -55,4 +55,4 @@ def prepare_inputs(snapshot: Snapshot, policy_path: Path | None, rule_dirs: list
         system = resolve_system(policy, only_system)
         # model_copy keeps the loader's private source file and line map.
         policy = policy.model_copy(update={"systems": {system: policy.systems[system]}})
-    return Prepared(prepare(snapshot, policy, as_of, timer), None, system)
+    return Prepared(prepare(snapshot, policy, as_of, timer, gcp_domains), None, system)

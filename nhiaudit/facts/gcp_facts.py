@@ -1,5 +1,6 @@
 """GCP-specific facts: broad roles, the default Compute Engine service account, members outside the
-organisation's domains, and what pins a workload identity federation trust to a workload."""
+organisation's domains (and what bindings grant them), and what pins a workload identity federation trust
+to a workload."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from nhiaudit.facts.memo import memo
 from nhiaudit.inventory.model import Identity, Policy, Provider, Trust, TrustKind
 from nhiaudit.permissions.conditions import split_top
 from nhiaudit.permissions.heuristics import GCP_PRIMITIVE_ADMIN_ROLES, is_gcp_admin_role
-from nhiaudit.permissions.patterns import is_broad_resource
+from nhiaudit.permissions.patterns import glob_match, is_broad_resource
 
 _DEFAULT_COMPUTE_SA = re.compile(r"^\d+-compute@developer\.gserviceaccount\.com$")
 # Token claims that name one workload: the repository (GitHub `repository`, GitLab `project_path`), the
@@ -22,6 +23,12 @@ _PIN_IN_CONDITION = re.compile(
     r"(?:assertion|attribute)\.(" + "|".join(_PIN_CLAIMS) + r")\s*(?:==|\.startsWith\(|in\b)"
     r"|google\.subject\s*(?:==|\.startsWith\(|in\b)")
 _PIN_IN_MEMBER = re.compile(r"/subject/[^/*]+|/attribute\.(" + "|".join(_PIN_CLAIMS) + r")/[^/*]+")
+# Roles granting one of these let their members act as service accounts (the transform's list, which makes
+# them trust records and so findings of those accounts).
+_ACT_AS = ("iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.actAs", "iam.serviceAccounts.signJwt",
+           "iam.serviceAccounts.signBlob", "iam.serviceAccounts.getOpenIdToken",
+           "iam.serviceAccounts.implicitDelegation", "iam.serviceAccountKeys.create")
+_PUBLIC = {"allUsers": "anyone on the internet", "allAuthenticatedUsers": "any Google account"}
 _MEMBER_DOMAIN = re.compile(r"^(?:user|group|serviceAccount|deleted:user|deleted:group):[^@]+@(.+)$|^domain:(.+)$")
 
 
@@ -101,3 +108,58 @@ def federation_pin(trust: Trust) -> str:
     if not alternatives or not all(_PIN_IN_CONDITION.search(a) for a in alternatives):
         return ""
     return "attribute condition " + condition[:200]
+
+
+def _principal_type(principal: str) -> str:
+    if principal in _PUBLIC:
+        return "public"
+    if principal.startswith(("principal://", "principalSet://")):
+        return "federated"
+    kind = principal.split(":", 1)[0]
+    return kind if kind in ("user", "group", "domain") else "other"
+
+
+def _granted(actions: tuple[str, ...], not_actions: tuple[str, ...], wanted: tuple[str, ...]) -> list[str]:
+    """The `wanted` permissions a statement's action patterns grant (GCP roles list concrete names)."""
+    return [w for w in wanted if any(glob_match(a, w) for a in actions)
+            and not any(glob_match(n, w) for n in not_actions)]
+
+
+def _grant(ctx: FactContext, principal: str, policy: Policy, ai: tuple[str, ...]) -> dict[str, Any] | None:
+    """One binding naming the principal, None when it grants nothing at --as-of (an expired condition)."""
+    stmts = [st for st in ctx.evaluator.statements(policy.id) if st.effect == "Allow" and st.actions]
+    if not stmts:
+        return None
+    ai_actions = sorted({a for st in stmts for a in _granted(st.actions, st.not_actions, ai)})
+    conditions = sorted({c for st in stmts for c in st.conditions})
+    resource = stmts[0].wide_resources[0] if stmts[0].wide_resources else ""
+    return {
+        "role": policy.name, "resource": resource, "policy_id": policy.id, "ai_actions": ai_actions,
+        "act_as": any(_granted(st.actions, st.not_actions, _ACT_AS) for st in stmts),
+        "broad_role": broad_role_policy(ctx, policy.id), "conditional": bool(conditions),
+        "reason": f"{policy.name} on {resource}" + (f" when {'; '.join(conditions)}" if conditions else ""),
+        "key": f"{principal}|{policy.id}",
+    }
+
+
+def principal_facts(ctx: FactContext) -> list[dict[str, Any]]:
+    """One subject per principal that GCP bindings name and the inventory does not hold (users, groups,
+    domains, the public, federated principal sets), with every binding naming it that is in force."""
+    by_principal: dict[str, list[Policy]] = {}
+    for policy in ctx.estate.snapshot.policies:
+        if policy.provider is Provider.GCP:
+            for principal in policy.principals:
+                by_principal.setdefault(principal, []).append(policy)
+    ai = tuple(ctx.ai_capability.get(Provider.GCP.value, {}).get("actions", []))
+    out = []
+    for principal in sorted(by_principal):
+        policies = sorted({p.id: p for p in by_principal[principal]}.values(), key=lambda p: p.id)
+        grants = [g for p in policies if (g := _grant(ctx, principal, p, ai)) is not None]
+        outside = outside_domains(principal, ctx.gcp_domains)
+        out.append({
+            "principal": principal, "provider": Provider.GCP.value, "type": _principal_type(principal),
+            "domain": member_domain(principal), "public": principal in _PUBLIC, "outside_domains": outside,
+            "audience": _PUBLIC.get(principal, "outside the organisation's domains" if outside else ""),
+            "grants": grants,
+        })
+    return out

@@ -18,6 +18,7 @@ class SubjectKind(StrEnum):
     INTEGRATION = "integration"
     BINDING = "binding"
     EXCEPTION = "exception"
+    PRINCIPAL = "principal"  # a GCP principal named in bindings that is not an identity of the inventory
 
 
 _CRED_RULES = {
@@ -133,6 +134,20 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "index": (0, "position in `exceptions`"),
         "policy_path": ([], "YAML path of the entry"),
     },
+    SubjectKind.PRINCIPAL: {
+        "principal": ("", "the member as bindings name it: `user:a@x.com`, `group:g@x.com`, `domain:x.com`, "
+                          "`allUsers`, `allAuthenticatedUsers`, `principalSet://...`"),
+        "provider": ("gcp", "gcp"),
+        "type": ("user", "user, group, domain, public (allUsers / allAuthenticatedUsers), federated "
+                         "(principal:// and principalSet://) or other"),
+        "domain": ("", "its domain (lower case), '' when it names none"),
+        "public": (False, "`allUsers` (anyone) or `allAuthenticatedUsers` (any Google account)"),
+        "outside_domains": (False, "a user / group / domain outside the organisation's domains "
+                                   "(`defaults.gcp.domains`, `--gcp-domain`); false when no domain is known"),
+        "audience": ("", "who that is, in words: `anyone on the internet`, `any Google account`, `outside the "
+                         "organisation's domains` or ''"),
+        "grants": ([], "the bindings naming it that are in force at --as-of, one entry per binding"),
+    },
 }
 
 
@@ -200,6 +215,14 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
                         "narrows it", "reason": "role, resource and binding", "key": "role|resource"},
         "trusts": _TRUST_SHAPE,
         "external_trusts": _TRUST_SHAPE,
+    },
+    SubjectKind.PRINCIPAL: {
+        "grants": {"role": "role name", "resource": "where it is bound (canonical name)",
+                   "policy_id": "the binding policy", "ai_actions": "AI actions the role grants "
+                   "(rules/data/ai_capability.yaml)", "act_as": "the role lets its members act as service "
+                   "accounts (reported by the trust rules of those accounts)", "broad_role": "Owner, Editor or a "
+                   "`*.admin` role", "conditional": "an unevaluated condition narrows it",
+                   "reason": "role, resource and condition", "key": "principal|policy id (finding identity)"},
     },
 }
 

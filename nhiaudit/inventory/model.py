@@ -113,6 +113,19 @@ class Policy(_Record):
     name: str
     kind: Literal["managed", "customer", "inline", "role", "boundary"] = "customer"
     statements: tuple[Statement, ...] = ()
+    # GCP binding: its members that are no service account (`user:`, `group:`, `domain:`, `allUsers`,
+    # `allAuthenticatedUsers`, `principal://`, `principalSet://`), sorted; service accounts hold the policy
+    # through `Identity.policy_ids` instead. Lets rules see principals outside the inventory (facts/gcp_facts.py).
+    principals: tuple[str, ...] = ()
+
+
+class PolicyAttachment(_Record):
+    """A policy attached to an identity that another snapshot holds: a GCP binding in project B naming a
+    service account of project A. merge_snapshots adds it to the identity's policy_ids / policy_sources."""
+
+    identity_id: str
+    policy_id: str
+    source: str  # as in Identity.policy_sources ("binding on projects/B")
 
 
 class TrustKind(StrEnum):

@@ -17,6 +17,7 @@ from nhiaudit.inventory.model import (
     DelegatedGrant,
     Identity,
     Policy,
+    PolicyAttachment,
     SourceInfo,
     Trust,
     Workload,
@@ -41,6 +42,8 @@ class Snapshot(BaseModel):
     workloads: list[Workload] = Field(default_factory=list)
     delegated_grants: list[DelegatedGrant] = Field(default_factory=list)
     collection_issues: list[CollectionIssue] = Field(default_factory=list)
+    # Policies for identities of other snapshots (kept, so a later merge still applies them).
+    attachments: list[PolicyAttachment] = Field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -130,10 +133,11 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
     """Merge per-account snapshots. Records with the same id are kept once (first one wins)."""
     if len(snapshots) == 1:
         return snapshots[0]
+    attachments = _unique((x for s in snapshots for x in s.attachments), lambda x: (x.identity_id, x.policy_id))
     return Snapshot(
         generated_at=max((s.generated_at for s in snapshots), default=datetime.now(UTC)),
         sources=_unique((x for s in snapshots for x in s.sources), lambda x: (x.provider, x.account, x.method)),
-        identities=_unique((x for s in snapshots for x in s.identities), lambda x: x.id),
+        identities=_attach(_unique((x for s in snapshots for x in s.identities), lambda x: x.id), attachments),
         credentials=_unique((x for s in snapshots for x in s.credentials), lambda x: (x.identity_id, x.id)),
         policies=_unique((x for s in snapshots for x in s.policies), lambda x: x.id),
         trusts=_unique((x for s in snapshots for x in s.trusts),
@@ -141,4 +145,21 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         workloads=_unique((x for s in snapshots for x in s.workloads), lambda x: x.id),
         delegated_grants=_unique((x for s in snapshots for x in s.delegated_grants), lambda x: x.id),
         collection_issues=[x for s in snapshots for x in s.collection_issues],
+        attachments=sorted(attachments, key=lambda x: (x.identity_id, x.policy_id)),
     )
+
+
+def _attach(identities: list[Identity], attachments: list[PolicyAttachment]) -> list[Identity]:
+    """Identities with the policies other snapshots attach to them (a cross-project GCP binding)."""
+    extra: dict[str, dict[str, str]] = {}
+    for item in attachments:
+        extra.setdefault(item.identity_id, {}).setdefault(item.policy_id, item.source)
+    out = []
+    for identity in identities:
+        more = {k: v for k, v in extra.get(identity.id, {}).items() if k not in identity.policy_sources}
+        if more:
+            sources = dict(sorted({**identity.policy_sources, **more}.items()))
+            identity = identity.model_copy(update={
+                "policy_ids": tuple(sorted(set(identity.policy_ids) | set(more))), "policy_sources": sources})
+        out.append(identity)
+    return out

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from nhiaudit.connectors.gcp.raw import RawProject
 from nhiaudit.connectors.gcp.transform_accounts import LastUse, transform_key, transform_service_account
-from nhiaudit.connectors.gcp.transform_bindings import binding_policies, collect_grants, member_attachments
-from nhiaudit.connectors.gcp.transform_common import GcpDataError
+from nhiaudit.connectors.gcp.transform_bindings import (
+    binding_policies,
+    collect_grants,
+    foreign_attachments,
+    member_attachments,
+)
+from nhiaudit.connectors.gcp.transform_common import GcpDataError, project_of_email
 from nhiaudit.connectors.gcp.transform_deny import deny_policies
 from nhiaudit.connectors.gcp.transform_roles import RoleBook
-from nhiaudit.connectors.gcp.transform_trusts import Providers, impersonation_trusts
+from nhiaudit.connectors.gcp.transform_trusts import Providers, SaTargets, impersonation_trusts
 from nhiaudit.connectors.gcp.transform_workloads import transform_workloads
 from nhiaudit.inventory.model import Credential, Identity, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
@@ -50,6 +55,9 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
     grants = collect_grants(raw.policies, sa_index, raw.project_id, raw.project_number)
     policies, issues = binding_policies(grants, roles, raw.project_id)
     attached = member_attachments(grants, set(emails))
+    # Without the project's SA list, only members whose e-mail names another project are surely foreign.
+    foreign = [a for a in foreign_attachments(grants, set(emails))
+               if raw.service_accounts is not None or project_of_email(a.identity_id) not in (None, raw.project_id)]
 
     scopes = frozenset([f"projects/{raw.project_id}", *(canonical_resource(a) for a in raw.ancestors)]
                        + ([f"projects/{raw.project_number}"] if raw.project_number else []))
@@ -62,7 +70,9 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
     if raw.project_number:
         project_ids[raw.project_number] = raw.project_id
     providers = Providers(raw.wif_providers, project_ids)
-    trusts = impersonation_trusts(grants, roles, emails, scopes, providers)
+    unique_ids = {k: v for k, v in sa_index.items() if k != v}
+    targets = SaTargets(emails, unique_ids, scopes, raw.project_id, raw.project_number)
+    trusts = impersonation_trusts(grants, roles, targets, providers)
 
     identities = [
         i.model_copy(update={"policy_ids": tuple(sorted(attached[i.id])),
@@ -80,4 +90,5 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
         trusts=trusts,
         workloads=workloads,
         collection_issues=[*raw.issues, *issues],
+        attachments=foreign,
     )

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nhiaudit.connectors.gcp import export_assets as assets
 from nhiaudit.connectors.gcp.raw import RawPolicy, RawProject
 from nhiaudit.connectors.gcp.transform_common import GcpDataError, project_of_email
 from nhiaudit.connectors.interface import ExportFile
@@ -56,6 +57,7 @@ class Router:
         self.numbers: dict[str, str] = {}  # project number -> id
         self._roles: dict[str, Mapping[str, Any]] = {}  # predefined and organisation roles: every project
         self._scoped: list[tuple[RawPolicy, str]] = []  # folder / organisation policies, with their file
+        self._scoped_deny: list[tuple[RawPolicy, str]] = []  # folder / organisation deny policies
         self._ids: set[str] = set()  # project ids named anywhere (for the one-project fallback)
 
     # ---- what other files reveal ---------------------------------------------------------------------
@@ -78,6 +80,14 @@ class Router:
                     self._ids.add(named)
                     if number.isdigit():
                         self.numbers.setdefault(number, named)
+            elif kind == "gcp-asset-export":
+                number, named = assets.project_number(item), assets.project_id_named(item, _project_in_name)
+                if named:
+                    self._ids.add(named)
+                    if number and number.isdigit():
+                        self.numbers.setdefault(number, named)
+                elif target and _PROJECT_ID.match(target):
+                    self._ids.add(target)
             elif target and _PROJECT_ID.match(target):
                 self._ids.add(target)
 
@@ -218,25 +228,75 @@ class Router:
                 raw.ancestors.append(scope)
         raw.policies.append(RawPolicy(resource, policy))
 
+    def add_asset(self, asset: Mapping[str, Any], file: ExportFile) -> str | None:
+        """A Cloud Asset export line: its allow policy, and its project's number and ancestry. Returns the
+        asset's project id (None for a folder's or the organisation's asset)."""
+        policy = assets.asset_policy(asset)
+        if policy is not None and _SCOPE.match(policy.resource):
+            self._scoped.append((policy, str(file.path)))
+            return None
+        if str(asset.get("assetType", "")).startswith(("cloudresourcemanager.googleapis.com/Folder",
+                                                       "cloudresourcemanager.googleapis.com/Organization")):
+            return None
+        number = assets.project_number(asset) or ""
+        project = self.resolve(assets.project_id_named(asset, _project_in_name) or number, file.target,
+                               str(asset["name"]))
+        raw = self.project(project, file).raw
+        for scope in assets.ancestry(asset):
+            if scope not in raw.ancestors:
+                raw.ancestors.append(scope)
+        if policy is not None:
+            raw.policies.append(policy)
+        return project
+
+    def add_deny_policy(self, policy: Mapping[str, Any], file: ExportFile) -> None:
+        """A deny policy on its attachment point: TARGET when given, else the one its name encodes."""
+        point = assets.deny_attachment(policy)
+        if file.target is not None:
+            point = file.target if _SCOPE.match(file.target) else None if _EMAIL.match(file.target) else \
+                f"projects/{file.target}"
+        if point is None:
+            raise GcpDataError("this deny policy does not say where it is attached; " + TARGET_HELP, ("name",))
+        if _SCOPE.match(point):
+            self._scoped_deny.append((RawPolicy(point, policy), str(file.path)))
+            return
+        project = self.resolve(point.removeprefix("projects/"), None, f"deny policy {policy.get('name')}")
+        raw = self.project(project, file).raw
+        raw.deny_policies.append(RawPolicy(f"projects/{project}", policy))
+        issue = assets.rules_unknown(policy, project)
+        if issue is not None:
+            raw.issues.append(issue)
+
     def finish(self) -> None:
         """Folder and organisation policies go to the projects below them (every imported project when
         none says where it lies: an import is one estate); shared role definitions to every project."""
+        for policy, path in self._scoped_deny:
+            for raw in self._below(policy, path):
+                raw.deny_policies.append(policy)
+                issue = assets.rules_unknown(policy.policy, raw.project_id)
+                if issue is not None:
+                    raw.issues.append(issue)
         for policy, path in self._scoped:
-            below = [raw for raw in self.projects.values() if policy.resource in raw.ancestors]
-            if not below:
-                below = [raw for raw in self.projects.values() if not raw.ancestors or
-                         all(a.startswith("folders/") for a in raw.ancestors)]
-                for raw in below:
-                    raw.ancestors.append(policy.resource)
-            if not below:
-                raise InputError.single(path, f"the policy of {policy.resource} applies to the projects below "
-                                              "it: import at least one of them (e.g. its service accounts)")
-            for raw in below:
+            for raw in self._below(policy, path):
                 raw.policies.append(policy)
-                if path not in self.files[raw.project_id]:
-                    self.files[raw.project_id].append(path)
         for raw in self.projects.values():
             raw.roles = {**self._roles, **raw.roles}
+
+    def _below(self, policy: RawPolicy, path: str) -> list[RawProject]:
+        """The projects below a folder or organisation (their files now list `path`)."""
+        below = [raw for raw in self.projects.values() if policy.resource in raw.ancestors]
+        if not below:
+            below = [raw for raw in self.projects.values() if not raw.ancestors or
+                     all(a.startswith("folders/") for a in raw.ancestors)]
+            for raw in below:
+                raw.ancestors.append(policy.resource)
+        if not below:
+            raise InputError.single(path, f"the policy of {policy.resource} applies to the projects below "
+                                          "it: import at least one of them (e.g. its service accounts)")
+        for raw in below:
+            if path not in self.files[raw.project_id]:
+                self.files[raw.project_id].append(path)
+        return below
 
 
 def _project_in_name(name: str) -> str | None:

@@ -24,6 +24,8 @@ ACTIVITIES = "gcp-activities"
 INSTANCES = "gcp-compute-instances"
 RUN_SERVICES = "gcp-run-services"
 FUNCTIONS = "gcp-functions"
+ASSET_EXPORT = "gcp-asset-export"
+DENY_POLICIES = "gcp-deny-policies"
 EMPTY = "gcp-empty-list"
 
 _STR = {"type": "string"}
@@ -141,6 +143,22 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"name": _STR, "labels": _LABELS,
                        "serviceConfig": {"type": "object", "properties": {"serviceAccountEmail": _STR}}},
     }, "a Cloud Functions function"),
+    ASSET_EXPORT: _list_of({
+        "type": "object",
+        "required": ["name", "assetType"],
+        "properties": {"name": _STR, "assetType": _STR, "ancestors": _STRINGS, "iamPolicy": _POLICY,
+                       "resource": {"type": "object", "properties": {"data": {"type": "object"}}}},
+    }, "a Cloud Asset export line"),
+    DENY_POLICIES: _list_of({
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": _STR, "kind": _STR, "rules": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"denyRule": {"type": "object", "properties": {
+                "deniedPrincipals": _STRINGS, "exceptionPrincipals": _STRINGS, "deniedPermissions": _STRINGS,
+                "exceptionPermissions": _STRINGS, "denialCondition": _CONDITION}}},
+        }}},
+    }, "an IAM deny policy"),
 }
 
 

@@ -5,10 +5,12 @@ e-mails), from the project numbers other files reveal, or from the user (`--impo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nhiaudit.connectors.gcp import export_assets as assets
 from nhiaudit.connectors.gcp import export_shapes as shapes
 from nhiaudit.connectors.gcp.assemble import assemble_project
 from nhiaudit.connectors.gcp.export_routes import Router
@@ -39,6 +41,10 @@ def _item_kind(item: Any) -> str | None:
     name = name if isinstance(name, str) else ""
     if "activityType" in item and "activity" in item:
         return shapes.ACTIVITIES
+    if assets.is_asset(item):
+        return shapes.ASSET_EXPORT
+    if assets.is_deny_policy(item):
+        return shapes.DENY_POLICIES
     if "resource" in item and "policy" in item:
         return shapes.ASSET_IAM
     if str(item.get("apiVersion", "")).startswith("serving.knative.dev/") and item.get("kind") == "Service":
@@ -74,6 +80,9 @@ class GcpExportImporter(ExportImporter):
         shapes.INSTANCES: "gcloud compute instances list --format=json",
         shapes.RUN_SERVICES: "gcloud run services list --format=json",
         shapes.FUNCTIONS: "gcloud functions list --v2 --format=json",
+        shapes.ASSET_EXPORT: "gcloud asset export --content-type=iam-policy|resource (newline-delimited JSON "
+                             "or a JSON list)",
+        shapes.DENY_POLICIES: "gcloud iam policies get|list --kind=denypolicies --attachment-point=X --format=json",
     }
 
     def detect(self, file: ExportFile) -> str | None:
@@ -83,9 +92,13 @@ class GcpExportImporter(ExportImporter):
         if _is_policy(data):
             return shapes.IAM_POLICY
         if isinstance(data, Mapping):
-            for key, kind in (("activities", shapes.ACTIVITIES), ("results", shapes.ASSET_IAM)):
-                if isinstance(data.get(key), list) and set(data) <= {key, "nextPageToken"}:
-                    return kind if data[key] else shapes.EMPTY  # the REST reply's envelope
+            key = _envelope_key(data)
+            if key is not None:  # a REST reply's envelope around a list
+                items = [item for item, _ in _enveloped(data, key)]
+                if not items:
+                    return shapes.EMPTY
+                kinds = {_item_kind(item) for item in items}
+                return kinds.pop() if len(kinds) == 1 else None
             return _item_kind(data)
         if isinstance(data, list):
             if not data:
@@ -123,39 +136,64 @@ class GcpExportImporter(ExportImporter):
         return snapshots
 
 
-_ORDER = {shapes.SERVICE_ACCOUNTS: 0, shapes.ASSET_IAM: 1}  # they reveal project numbers: read first
+# They reveal project numbers: read first.
+_ORDER = {shapes.SERVICE_ACCOUNTS: 0, shapes.ASSET_IAM: 1, shapes.ASSET_EXPORT: 1}
+
+
+# REST list replies: the key holding the list, beside paging and metadata fields.
+_ENVELOPE_KEYS = ("activities", "results", "assets", "accounts", "keys", "roles", "workloadIdentityPoolProviders",
+                  "services", "functions", "policies", "items")
+_ENVELOPE_EXTRAS = frozenset({"nextPageToken", "readTime", "unreachable", "kind", "id", "selfLink", "warning",
+                              "etag"})
+
+
+def _envelope_key(data: Mapping[str, Any]) -> str | None:
+    keys = [k for k in _ENVELOPE_KEYS if k in data]
+    if len(keys) != 1 or not set(data) - {keys[0]} <= _ENVELOPE_EXTRAS:
+        return None
+    value = data[keys[0]]
+    if isinstance(value, list):
+        return keys[0]
+    # Compute's aggregatedList: {"items": {"zones/Z": {"instances": [...]} | {"warning": ...}}}
+    if keys[0] == "items" and isinstance(value, Mapping) and all(
+            isinstance(v, Mapping) and set(v) <= {"instances", "warning"} for v in value.values()):
+        return keys[0]
+    return None
+
+
+def _enveloped(data: Mapping[str, Any], key: str) -> list[tuple[Any, JsonPath]]:
+    value = data[key]
+    if isinstance(value, list):
+        return [(item, (key, i)) for i, item in enumerate(value)]
+    return [(item, (key, scope, "instances", i)) for scope, entry in sorted(value.items())
+            for i, item in enumerate(entry.get("instances") or [])]
+
+
+def _located_items(kind: str, data: Any) -> list[tuple[Any, JsonPath]]:
+    """The export's records with their paths in the file."""
+    if kind == shapes.EMPTY:
+        return []
+    if kind == shapes.IAM_POLICY:
+        return [(data, ())]
+    if isinstance(data, Mapping):
+        key = _envelope_key(data)
+        return _enveloped(data, key) if key is not None else [(data, ())]
+    return [(item, (i,)) for i, item in enumerate(data)] if isinstance(data, list) else [(data, ())]
 
 
 def _items(kind: str, data: Any) -> list[Any]:
-    if kind == shapes.EMPTY:
-        return []
-    if isinstance(data, Mapping) and kind in (shapes.ACTIVITIES, shapes.ASSET_IAM) and (
-            "activities" in data or "results" in data):
-        return list(data.get("activities") or data.get("results") or [])
-    if kind == shapes.IAM_POLICY:
-        return [data]
-    return list(data) if isinstance(data, list) else [data]
+    return [item for item, _ in _located_items(kind, data)]
 
 
 def _add(router: Router, kind: str, file: ExportFile) -> None:
-    items = _items(kind, file.data)
     if kind == shapes.IAM_POLICY:
         router.add_policy(RawPolicy(resource=router.policy_target(file.target, file), policy=file.data), file)
         return
-    for index, item in enumerate(items):
+    for item, path in _located_items(kind, file.data):
         try:
             _add_item(router, kind, item, file)
         except GcpDataError as exc:
-            raise exc.within(*_item_prefix(file.data, index)) from None
-
-
-def _item_prefix(data: Any, index: int) -> JsonPath:
-    if isinstance(data, Mapping):
-        for key in ("activities", "results"):
-            if key in data:
-                return (key, index)
-        return ()
-    return (index,)
+            raise exc.within(*path) from None
 
 
 def _add_item(router: Router, kind: str, item: Mapping[str, Any], file: ExportFile) -> None:
@@ -179,10 +217,24 @@ def _add_item(router: Router, kind: str, item: Mapping[str, Any], file: ExportFi
         router.project(project, file).raw.run_services.append(service)
     elif kind == shapes.FUNCTIONS:
         router.project(router.project_of_name(str(item["name"]), file.target), file).raw.functions.append(item)
+    elif kind == shapes.DENY_POLICIES:
+        router.add_deny_policy(item, file)
+    elif kind == shapes.ASSET_EXPORT:
+        project = router.add_asset(item, file)
+        for inner, record, path in assets.asset_items(item):
+            try:
+                _add_item(router, inner, record, replace(file, target=project or file.target))
+            except GcpDataError as exc:
+                raise exc.within(*path) from None
 
 
 def _check_shape(kind: str, file: ExportFile) -> None:
-    found = shapes.problems(kind, file.data)
+    data = file.data
+    if isinstance(data, Mapping) and kind != shapes.IAM_POLICY and _envelope_key(data) is not None:
+        found = [replace(p, path=(*path, *p.path)) for item, path in _located_items(kind, data)
+                 for p in shapes.problems(kind, item)]  # each item of the envelope, with its path in the file
+    else:
+        found = shapes.problems(kind, data)
     if not found:
         return
     problems = [

@@ -19,7 +19,9 @@ How the raw shapes map onto the provider-neutral inventory (nhiaudit/inventory/m
   "role"; one Allow statement: actions = the role's includedPermissions, resources = (the binding's resource
   name in canonical form, see nhiaudit/permissions/gcp_names.py), conditions = {"gcp:condition":
   {"expression": ..., "title": ...}} when the binding has a condition. Every service account named as a
-  member (serviceAccount:E) gets the policy id in policy_ids and policy_sources[id] = "binding on RESOURCE".
+  member (serviceAccount:E) gets the policy id in policy_ids and policy_sources[id] = "binding on RESOURCE";
+  the other members (user:, group:, domain:, allUsers, allAuthenticatedUsers, principal://, principalSet://;
+  not deleted:) are kept, sorted, in the policy's `principals`.
   A deny policy rule becomes a Deny statement (actions = deniedPermissions; a rule with
   exceptionPermissions or a denialCondition is kept with them in the statement's conditions, so the Deny is
   not taken as certain) attached to the service accounts its deniedPrincipals name

@@ -15,7 +15,7 @@ from nhiaudit.connectors.gcp.transform_common import (
     condition_suffix,
 )
 from nhiaudit.connectors.gcp.transform_roles import RoleBook
-from nhiaudit.inventory.model import CollectionIssue, Policy, Provider, Statement
+from nhiaudit.inventory.model import CollectionIssue, Policy, PolicyAttachment, Provider, Statement
 
 
 @dataclass
@@ -59,9 +59,9 @@ def collect_grants(
             condition = condition_of(binding)
             pid = policy_id(resource, role, condition)
             grant = grants.setdefault(pid, Grant(pid, resource, role, condition))
-            grant.members.extend(m for m in members if m not in grant.members)
+            grant.members.extend(members)
     for grant in grants.values():
-        grant.members.sort()
+        grant.members[:] = sorted(set(grant.members))  # a set: a binding may list many members
     return [grants[k] for k in sorted(grants)]
 
 
@@ -82,7 +82,8 @@ def binding_policies(
             conditions=grant.conditions,
         )
         policies.append(Policy(id=grant.policy_id, provider=Provider.GCP, name=grant.role, kind="role",
-                               statements=(statement,)))
+                               statements=(statement,), principals=tuple(m for m in grant.members if not m.startswith(
+                                   ("serviceAccount:", "deleted:")))))
     issues = [
         CollectionIssue(
             provider=Provider.GCP,
@@ -107,3 +108,17 @@ def member_attachments(grants: Sequence[Grant], emails: set[str]) -> dict[str, d
                 if email in emails:
                     out.setdefault(email, {})[grant.policy_id] = f"binding on {grant.resource}"
     return out
+
+
+def foreign_attachments(grants: Sequence[Grant], emails: set[str]) -> list[PolicyAttachment]:
+    """Bindings naming service accounts that are not the project's (an SA of another project bound here):
+    recorded for merge_snapshots, which attaches them to that SA in its own project's snapshot."""
+    out: dict[tuple[str, str], PolicyAttachment] = {}
+    for grant in grants:
+        for member in grant.members:
+            if member.startswith("serviceAccount:"):
+                email = member[len("serviceAccount:"):]
+                if email not in emails:
+                    out.setdefault((email, grant.policy_id), PolicyAttachment(
+                        identity_id=email, policy_id=grant.policy_id, source=f"binding on {grant.resource}"))
+    return [out[k] for k in sorted(out)]

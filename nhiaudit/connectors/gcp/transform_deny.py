@@ -28,14 +28,14 @@ def _project_sets(scopes: frozenset[str], project_number: str | None) -> set[str
     return {f"principalSet://cloudresourcemanager.googleapis.com/{n}/type/ServiceAccount" for n in names}
 
 
-def _names(principals: Sequence[str], emails: Sequence[str], everyone: set[str]) -> set[str]:
+def _names(principals: Sequence[str], emails: frozenset[str], everyone: set[str]) -> set[str]:
     out: set[str] = set()
     for principal in principals:
         if principal == PUBLIC_ALL or principal in everyone:
             out.update(emails)
         elif principal.startswith(_SA_PRINCIPAL):
             out.add(principal[len(_SA_PRINCIPAL):])
-    return out & set(emails)
+    return out & emails
 
 
 def deny_policies(
@@ -44,6 +44,7 @@ def deny_policies(
     """One policy per deny rule (rules name different principals); returns policies and
     SA e-mail -> {policy id: "deny policy on RESOURCE"}."""
     everyone = _project_sets(scopes, project_number)
+    known = frozenset(emails)  # built once, not per rule
     policies: list[Policy] = []
     attached: dict[str, dict[str, str]] = {}
     for p_index, item in enumerate(raw):
@@ -57,7 +58,7 @@ def deny_policies(
             if not isinstance(rule, Mapping):
                 continue  # only deny rules exist today; anything else grants or denies nothing here
             try:
-                policy, targets = _rule_policy(name, r_index, rule, resource, emails, everyone)
+                policy, targets = _rule_policy(name, r_index, rule, resource, known, everyone)
             except (TypeError, AttributeError):
                 raise GcpDataError("malformed deny rule", ("deny_policies", p_index, "rules", r_index)) from None
             policies.append(policy)
@@ -67,7 +68,7 @@ def deny_policies(
 
 
 def _rule_policy(
-    name: str, index: int, rule: Mapping[str, Any], resource: str, emails: Sequence[str], everyone: set[str]
+    name: str, index: int, rule: Mapping[str, Any], resource: str, emails: frozenset[str], everyone: set[str]
 ) -> tuple[Policy, set[str]]:
     conditions: dict[str, Any] = {}
     if rule.get("exceptionPermissions"):
