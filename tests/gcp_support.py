@@ -1,13 +1,16 @@
-"""In-test GCP servers on 127.0.0.1: the IAM admin gRPC service built from google-cloud-iam's own message
-types (no servicer is shipped: a generic handler with the messages' serialize/deserialize), and HTTP servers
-for Resource Manager v3 and the REST-only APIs, all backed by one FakeGcp estate in REST JSON shapes.
+"""In-test GCP servers on 127.0.0.1: the IAM admin v1 and IAM v2 Policies gRPC services built from
+google-cloud-iam's own message types (no servicer is shipped: generic handlers with the messages'
+serialize/deserialize), and HTTP servers for Resource Manager v3, the REST-only APIs and the two token
+endpoints of an impersonation (OAuth token, IAM Credentials generateAccessToken), all backed by one FakeGcp
+estate in REST JSON shapes.
 
-The IAM port carries both gRPC and the REST-only IAM surfaces (workload identity pools, v2 deny policies),
-as the endpoint contract says: a small proxy routes HTTP/2 (gRPC's preface) and HTTP/1.1 apart.
+The IAM port carries both gRPC and the REST-only IAM surfaces (workload identity pools), as the endpoint
+contract says: a small proxy routes HTTP/2 (gRPC's preface) and HTTP/1.1 apart.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -21,12 +24,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import grpc
 from google.cloud.iam_admin_v1.types import iam as iam_types
+from google.cloud.iam_v2.types import policy as policy_types
 from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.protobuf import json_format
 
 REST_SERVICES = ("CLOUDRESOURCEMANAGER", "CLOUDASSET", "POLICYANALYZER", "COMPUTE", "RUN", "CLOUDFUNCTIONS")
 NEVER = "9999-12-31T23:59:59Z"
-_HTTP_STATUS = {403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}
+_HTTP_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
+                503: "UNAVAILABLE"}
 _GRPC_STATUS = {403: grpc.StatusCode.PERMISSION_DENIED, 404: grpc.StatusCode.NOT_FOUND,
                 429: grpc.StatusCode.RESOURCE_EXHAUSTED, 503: grpc.StatusCode.UNAVAILABLE}
 
@@ -37,6 +42,8 @@ class FakeGcp:
 
     projects: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {number, parent}
     folders: dict[str, str] = field(default_factory=dict)  # folders/N -> parent
+    # organizations/N -> Organization (v3 JSON); one not listed answers with a domain no member uses.
+    organizations: dict[str, dict[str, Any]] = field(default_factory=dict)
     service_accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # project -> SAs
     keys: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # SA e-mail -> keys
     sa_policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # SA e-mail -> policy
@@ -54,7 +61,13 @@ class FakeGcp:
     page_limit: int = 1000  # the server's largest page, whatever the client asks
     deny_routes: set[str] = field(default_factory=set)  # route names always answered 403
     faults: dict[str, list[int]] = field(default_factory=dict)  # route -> statuses answered first, in order
+    deny_parents: set[str] = field(default_factory=set)  # projects.list / folders.list of these parents: 403
+    padding: dict[str, int] = field(default_factory=dict)  # route -> bytes added to its reply (oversized replies)
+    hide_length: bool = False  # REST replies without Content-Length (read until the connection closes)
     received: list[str] = field(default_factory=list)  # "grpc ListServiceAccounts", "GET /v3/projects/p"
+    authorization: list[tuple[str, str]] = field(default_factory=list)  # (entry, Authorization header) if any
+    tokens: dict[str, str] = field(default_factory=dict)  # "jwt:SOURCE SA" / "sa:TARGET SA" -> access token
+    bodies: dict[str, Any] = field(default_factory=dict)  # route -> the last request body it received
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, entry: str) -> None:
@@ -80,15 +93,52 @@ def _abort(context: Any, status: int) -> None:
     context.abort(_GRPC_STATUS[status], f"{_HTTP_STATUS[status]}: injected fault")
 
 
+def _guarded(fake: FakeGcp, route: str, fn: Any) -> Any:
+    def handler(request: Any, context: Any) -> Any:
+        fake.record(f"grpc {route}")
+        status = fake.fault(route)
+        if status:
+            _abort(context, status)
+        return fn(request, context)
+    return handler
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _serializer(fake: FakeGcp, route: str, serialize: Any) -> Any:
+    """The message's own serializer, plus an unknown length-delimited field 1000 of fake.padding[route]
+    bytes when asked (parsers skip unknown fields: the reply stays valid, only larger)."""
+    def encode(message: Any) -> bytes:
+        size = fake.padding.get(route, 0)
+        pad = _varint((1000 << 3) | 2) + _varint(size) + b"x" * size if size else b""
+        return serialize(message) + pad
+    return encode
+
+
+def _handlers(fake: FakeGcp, table: dict[str, tuple[Any, Any, Any]]) -> dict[str, Any]:
+    """{method: (fn, request type, response type)} -> gRPC handlers; types are proto-plus or protobuf."""
+    def codec(cls: Any) -> tuple[Any, Any]:
+        if hasattr(cls, "deserialize"):  # proto-plus
+            return cls.deserialize, cls.serialize
+        return cls.FromString, cls.SerializeToString
+
+    handlers = {}
+    for name, (fn, req, resp) in table.items():
+        deserialize, serialize = codec(req)[0], codec(resp)[1]
+        handlers[name] = grpc.unary_unary_rpc_method_handler(
+            _guarded(fake, name, fn), request_deserializer=deserialize,
+            response_serializer=_serializer(fake, name, serialize))
+    return handlers
+
+
 def _iam_handlers(fake: FakeGcp) -> dict[str, Any]:
-    def guarded(route: str, fn: Any) -> Any:
-        def handler(request: Any, context: Any) -> Any:
-            fake.record(f"grpc {route}")
-            status = fake.fault(route)
-            if status:
-                _abort(context, status)
-            return fn(request, context)
-        return handler
 
     def list_sas(req: Any, ctx: Any) -> Any:
         project = req.name.split("/")[1]
@@ -120,27 +170,48 @@ def _iam_handlers(fake: FakeGcp) -> dict[str, Any]:
     def refuse(req: Any, ctx: Any) -> Any:  # a write reaching the server is what the tests look for
         ctx.abort(grpc.StatusCode.UNIMPLEMENTED, "writes are not served")
 
-    reads = {
+    return _handlers(fake, {
         "ListServiceAccounts": (list_sas, iam_types.ListServiceAccountsRequest, iam_types.ListServiceAccountsResponse),
         "ListServiceAccountKeys": (list_keys, iam_types.ListServiceAccountKeysRequest,
                                    iam_types.ListServiceAccountKeysResponse),
         "GetRole": (get_role, iam_types.GetRoleRequest, iam_types.Role),
         "ListRoles": (list_roles, iam_types.ListRolesRequest, iam_types.ListRolesResponse),
+        "GetIamPolicy": (get_policy, iam_policy_pb2.GetIamPolicyRequest, policy_pb2.Policy),
+        # Writes: a write reaching the server is what the tests look for.
         "CreateServiceAccountKey": (refuse, iam_types.CreateServiceAccountKeyRequest, iam_types.ServiceAccountKey),
         "DeleteServiceAccount": (refuse, iam_types.DeleteServiceAccountRequest, iam_types.ServiceAccount),
-    }
-    handlers = {
-        name: grpc.unary_unary_rpc_method_handler(guarded(name, fn), request_deserializer=req.deserialize,
-                                                  response_serializer=resp.serialize)
-        for name, (fn, req, resp) in reads.items()
-    }
-    handlers["GetIamPolicy"] = grpc.unary_unary_rpc_method_handler(
-        guarded("GetIamPolicy", get_policy), request_deserializer=iam_policy_pb2.GetIamPolicyRequest.FromString,
-        response_serializer=policy_pb2.Policy.SerializeToString)
-    handlers["SetIamPolicy"] = grpc.unary_unary_rpc_method_handler(
-        guarded("SetIamPolicy", refuse), request_deserializer=iam_policy_pb2.SetIamPolicyRequest.FromString,
-        response_serializer=policy_pb2.Policy.SerializeToString)
-    return handlers
+        "SetIamPolicy": (refuse, iam_policy_pb2.SetIamPolicyRequest, policy_pb2.Policy),
+    })
+
+
+# ---------------------------------------------------------------- gRPC: google.iam.v2.Policies (deny policies)
+def _policies_handlers(fake: FakeGcp) -> dict[str, Any]:
+    def list_policies(req: Any, ctx: Any) -> Any:
+        # parent: policies/{url-encoded attachment point}/denypolicies; like the real API, the list carries
+        # the policies' metadata only, never their rules.
+        scope = unquote(req.parent.split("/")[1]).removeprefix("cloudresourcemanager.googleapis.com/")
+        brief = [{k: v for k, v in p.items() if k != "rules"} for p in fake.deny.get(scope, [])]
+        items, token = fake.page(brief, req.page_size, req.page_token)
+        return policy_types.ListPoliciesResponse(
+            policies=[policy_types.Policy.from_json(json.dumps(p)) for p in items], next_page_token=token or "")
+
+    def get_policy(req: Any, ctx: Any) -> Any:
+        found = [p for ps in fake.deny.values() for p in ps if p["name"] == req.name]
+        if not found:
+            ctx.abort(grpc.StatusCode.NOT_FOUND, f"policy {req.name} not found")
+        return policy_types.Policy.from_json(json.dumps(found[0]))
+
+    def refuse(req: Any, ctx: Any) -> Any:
+        ctx.abort(grpc.StatusCode.UNIMPLEMENTED, "writes are not served")
+
+    from google.longrunning import operations_pb2
+
+    return _handlers(fake, {
+        "ListPolicies": (list_policies, policy_types.ListPoliciesRequest, policy_types.ListPoliciesResponse),
+        "GetPolicy": (get_policy, policy_types.GetPolicyRequest, policy_types.Policy),
+        "CreatePolicy": (refuse, policy_types.CreatePolicyRequest, operations_pb2.Operation),
+        "DeletePolicy": (refuse, policy_types.DeletePolicyRequest, operations_pb2.Operation),
+    })
 
 
 # ---------------------------------------------------------------- REST
@@ -167,12 +238,22 @@ def _routes(fake: FakeGcp) -> list[tuple[str, str, re.Pattern[str], Any]]:
             return 404, {}
         return 200, {"name": name, "parent": fake.folders[name], "displayName": name, "state": "ACTIVE"}
 
+    def organization(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
+        name = f"organizations/{m[1]}"
+        return 200, fake.organizations.get(name) or {
+            "name": name, "displayName": f"org{m[1]}.example", "directoryCustomerId": "C00000000",
+            "state": "ACTIVE", "createTime": "2020-01-01T00:00:00Z", "etag": "BwA="}
+
     def list_projects(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
+        if q.get("parent") in fake.deny_parents:
+            return 403, {}
         items = [{"name": f"projects/{i['number']}", "projectId": pid, "parent": i.get("parent"),
                   "state": "ACTIVE"} for pid, i in sorted(fake.projects.items()) if i.get("parent") == q.get("parent")]
         return 200, paged(items, "projects", q)
 
     def list_folders(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
+        if q.get("parent") in fake.deny_parents:
+            return 403, {}
         items = [{"name": f, "parent": p, "state": "ACTIVE"} for f, p in sorted(fake.folders.items())
                  if p == q.get("parent")]
         return 200, paged(items, "folders", q)
@@ -196,15 +277,27 @@ def _routes(fake: FakeGcp) -> list[tuple[str, str, re.Pattern[str], Any]]:
         found = next((items[pool] for items in fake.pools.values() if pool in items), [])
         return 200, paged(found, "workloadIdentityPoolProviders", q)
 
-    def deny_list(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
-        scope = unquote(m[1]).removeprefix("cloudresourcemanager.googleapis.com/")
-        brief = [{"name": p["name"], "kind": "DenyPolicy"} for p in fake.deny.get(scope, [])]
-        return 200, paged(brief, "policies", q)
+    def oauth_token(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
+        """Google's OAuth token endpoint for a service-account key file (the JWT bearer grant): the signed
+        assertion's issuer gets its access token."""
+        form = b if isinstance(b, dict) else {}
+        fake.bodies["oauth2.token"] = form
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return 400, {}
+        payload = form.get("assertion", "..").split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        token = fake.tokens.get(f"jwt:{claims.get('iss')}")
+        if token is None:
+            return 400, {}
+        return 200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
 
-    def deny_get(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
-        name = f"policies/{m[1]}/denypolicies/{m[2]}"
-        found = [p for ps in fake.deny.values() for p in ps if p["name"] == name]
-        return (200, found[0]) if found else (404, {})
+    def generate_access_token(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
+        """IAM Credentials generateAccessToken: the impersonated SA's token (403 for an SA the fake denies)."""
+        fake.bodies["generateAccessToken"] = b
+        token = fake.tokens.get(f"sa:{unquote(m[1])}")
+        if token is None:
+            return 403, {}
+        return 200, {"accessToken": token, "expireTime": "2099-01-01T00:00:00Z"}
 
     def instances(m: re.Match[str], q: dict[str, str], b: Any) -> Any:
         zones = fake.instances.get(m[1], {})
@@ -226,6 +319,7 @@ def _routes(fake: FakeGcp) -> list[tuple[str, str, re.Pattern[str], Any]]:
     return [
         ("GET", "projects.get", re.compile(rf"^/v3/projects/{seg}$"), project),
         ("GET", "folders.get", re.compile(r"^/v3/folders/(\d+)$"), folder),
+        ("GET", "organizations.get", re.compile(r"^/v3/organizations/(\d+)$"), organization),
         ("GET", "projects.list", re.compile(r"^/v3/projects$"), list_projects),
         ("GET", "folders.list", re.compile(r"^/v3/folders$"), list_folders),
         ("POST", "getIamPolicy", re.compile(r"^/v3/((?:projects|folders|organizations)/[^/:]+):getIamPolicy$"),
@@ -237,8 +331,9 @@ def _routes(fake: FakeGcp) -> list[tuple[str, str, re.Pattern[str], Any]]:
          re.compile(rf"^/v1/projects/{seg}/locations/global/workloadIdentityPools$"), pools),
         ("GET", "providers.list",
          re.compile(rf"^/v1/projects/{seg}/locations/global/workloadIdentityPools/{seg}/providers$"), providers),
-        ("GET", "denypolicies.list", re.compile(r"^/v2/policies/([^/]+)/denypolicies$"), deny_list),
-        ("GET", "denypolicies.get", re.compile(r"^/v2/policies/([^/]+)/denypolicies/([^/]+)$"), deny_get),
+        ("POST", "oauth2.token", re.compile(r"^/token$"), oauth_token),
+        ("POST", "generateAccessToken",
+         re.compile(r"^/v1/projects/-/serviceAccounts/([^/:]+):generateAccessToken$"), generate_access_token),
         ("GET", "instances.aggregatedList", re.compile(rf"^/compute/v1/projects/{seg}/aggregated/instances$"),
          instances),
         ("GET", "run.locations.list", re.compile(rf"^/v1/projects/{seg}/locations$"), run_locations),
@@ -256,20 +351,32 @@ def _http_server(fake: FakeGcp) -> ThreadingHTTPServer:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def _answer(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
+        def _answer(self, status: int, body: Any, pad: int = 0) -> None:
+            data = json.dumps(body | ({"padding": "x" * pad} if pad else {})).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
+            if fake.hide_length:  # the client can only read until the connection closes
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            with contextlib.suppress(OSError):  # a client that gives up on a large body closes early
+                self.wfile.write(data)
 
         def _handle(self, method: str) -> None:
-            raw_path = self.path.split("?", 1)[0]  # %2F stays encoded (deny policies' attachment points)
+            raw_path = self.path.split("?", 1)[0]  # %2F stays encoded (encoded names in paths)
             query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
             length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"null") if length else None
+            data = self.rfile.read(length) if length else b""
+            if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                body: Any = {k: v[0] for k, v in parse_qs(data.decode()).items()}  # OAuth token requests
+            else:
+                body = json.loads(data or b"null")
             fake.record(f"{method} {raw_path}")
+            if self.headers.get("Authorization"):
+                with fake.lock:
+                    fake.authorization.append((f"{method} {raw_path}", self.headers["Authorization"]))
             for verb, name, pattern, fn in routes:
                 match = pattern.match(raw_path)
                 if match and verb == method:
@@ -281,7 +388,7 @@ def _http_server(fake: FakeGcp) -> ThreadingHTTPServer:
                     if code != 200:
                         return self._answer(code, {"error": {"code": code, "status": _HTTP_STATUS[code],
                                                              "message": "not found"}})
-                    return self._answer(200, reply)
+                    return self._answer(200, reply, fake.padding.get(name, 0))
             return self._answer(404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "no such route"}})
 
         def do_GET(self) -> None:
@@ -354,13 +461,15 @@ class GcpServers:
     def __enter__(self) -> GcpServers:
         self.grpc = grpc.server(ThreadPoolExecutor(16))
         self.grpc.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler("google.iam.admin.v1.IAM", _iam_handlers(self.fake)),))
+            (grpc.method_handlers_generic_handler("google.iam.admin.v1.IAM", _iam_handlers(self.fake)),
+             grpc.method_handlers_generic_handler("google.iam.v2.Policies", _policies_handlers(self.fake))))
         grpc_port = self.grpc.add_insecure_port("127.0.0.1:0")
         self.grpc.start()
         self.http = _http_server(self.fake)
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
         http_port = self.http.server_address[1]
         self.mux = _Mux(grpc_port, http_port)
+        self.http_base = f"http://127.0.0.1:{http_port}"
         self.env = {"NHIAUDIT_GCP_ENDPOINT_IAM": f"127.0.0.1:{self.mux.port}"} | {
             f"NHIAUDIT_GCP_ENDPOINT_{s}": f"http://127.0.0.1:{http_port}" for s in REST_SERVICES}
         return self
@@ -370,6 +479,22 @@ class GcpServers:
         self.http.shutdown()
         self.http.server_close()
         self.grpc.stop(0)
+
+
+# ---------------------------------------------------------------- credentials
+def service_account_key_file(path: Any, email: str, token_uri: str) -> Any:
+    """A service-account key file (a throwaway RSA key made here) whose token_uri is the in-test server:
+    google-auth signs its JWT grant with it and posts it there, as it would to oauth2.googleapis.com."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": email.split("@")[1].split(".")[0], "private_key_id": "k0",
+        "private_key": pem, "client_email": email, "client_id": "1", "token_uri": token_uri}))
+    return path
 
 
 # ---------------------------------------------------------------- estates

@@ -69,9 +69,17 @@ class FactContext:
         return datetime.combine(self.as_of, time(23, 59, 59), UTC)
 
     @cached_property
+    def usage_unrecorded(self) -> frozenset[tuple[str, str]]:
+        """(provider, account) of sources that hold no record of credential use at all."""
+        return frozenset((s.provider.value, s.account) for s in self.estate.snapshot.sources
+                         if not s.usage_recorded)
+
+    @cached_property
     def gcp_domains(self) -> tuple[str, ...]:
-        """The organisation's own domains (lower case): the policy's `defaults.gcp.domains` and --gcp-domain."""
-        found = [d.lower() for d in (*self.policy.defaults.gcp.domains, *self.extra_gcp_domains)]
+        """The organisation's own domains (lower case): the policy's `defaults.gcp.domains`, --gcp-domain and,
+        in union with them, the primary domain of every collected organisation (SourceInfo.organization_domain)."""
+        collected = [s.organization_domain for s in self.estate.snapshot.sources if s.organization_domain]
+        found = [d.lower() for d in (*self.policy.defaults.gcp.domains, *self.extra_gcp_domains, *collected)]
         return tuple(sorted(set(found)))
 
     @cached_property

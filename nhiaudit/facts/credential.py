@@ -42,6 +42,9 @@ def credential_facts(ctx: FactContext, cred: Credential, identity: Identity | No
         "active": is_active(cred, identity), "managed_by": cred.managed_by,
         "age_days": age or 0, "age_known": age is not None,
         "never_used": cred.last_used is None,
+        # Without any record of use for the account (e.g. GCP without Policy Analyzer), "never used" is unknown.
+        "usage_known": cred.last_used is not None or (
+            cred.provider.value, identity.account if identity else "") not in ctx.usage_unrecorded,
         "days_unused": since_use if since_use is not None else (age or 0),
         "last_used_service": cred.last_used_service or "",
         "has_expiry": cred.expires is not None,

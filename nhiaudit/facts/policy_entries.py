@@ -42,9 +42,12 @@ def integration_facts(ctx: FactContext) -> list[dict[str, Any]]:
 
 
 def exception_facts(ctx: FactContext) -> list[dict[str, Any]]:
+    # GCP members that bindings name (`user:contractor@gmail.com`): an exception may name one (findings_builder).
+    principals = sorted({p for policy in ctx.estate.snapshot.policies for p in policy.principals})
     out = []
     for i, exc in enumerate(ctx.policy.exceptions):
-        matched = any(glob_match(exc.identity, iid) for iid in ctx.estate.identities)
+        matched = (any(glob_match(exc.identity, iid) for iid in ctx.estate.identities)
+                   or any(glob_match(exc.identity, p) for p in principals))
         days_expired = (ctx.as_of - exc.expires).days
         out.append({
             "rule": exc.rule, "identity": exc.identity, "owner": exc.owner, "reason": exc.reason,

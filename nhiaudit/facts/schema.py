@@ -93,6 +93,8 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "age_days": (0, "days since creation"),
         "age_known": (True, "the creation date is known"),
         "never_used": (False, "no recorded use"),
+        "usage_known": (True, "use is recorded for this credential's account (false: 'never used' is unknown, "
+                              "e.g. GCP without Policy Analyzer activities)"),
         "days_unused": (0, "days since last use (since creation when never used)"),
         "last_used_service": ("", "service of the last use, where known"),
         "has_expiry": (False, "the credential has an expiry date"),
@@ -130,7 +132,8 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "expired": (False, "--as-of is after the expiry date"),
         "days_expired": (0, "days since expiry"),
         "days_to_expiry": (0, "days until expiry"),
-        "matched": (True, "the identity entry matches an identity in the inventory"),
+        "matched": (True, "the identity entry matches an identity in the inventory (or a GCP member that "
+                             "bindings name)"),
         "index": (0, "position in `exceptions`"),
         "policy_path": ([], "YAML path of the entry"),
     },
@@ -143,7 +146,8 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "domain": ("", "its domain (lower case), '' when it names none"),
         "public": (False, "`allUsers` (anyone) or `allAuthenticatedUsers` (any Google account)"),
         "outside_domains": (False, "a user / group / domain outside the organisation's domains "
-                                   "(`defaults.gcp.domains`, `--gcp-domain`); false when no domain is known"),
+                                   "(`defaults.gcp.domains`, `--gcp-domain`, the collected organisation's "
+                                   "domain); false when no domain is known"),
         "audience": ("", "who that is, in words: `anyone on the internet`, `any Google account`, `outside the "
                          "organisation's domains` or ''"),
         "grants": ([], "the bindings naming it that are in force at --as-of, one entry per binding"),
@@ -162,7 +166,8 @@ _TRUST_SHAPE = {
     "principal_known": "the principal is an identity of the inventory",
     "external": "the principal is outside the identity's own account (see external_trusts)",
     "outside_domains": "a GCP user / group / domain member outside the organisation's domains "
-                       "(`defaults.gcp.domains`, `--gcp-domain`); false when no domain is known",
+                       "(`defaults.gcp.domains`, `--gcp-domain`, the collected organisation's domain); "
+                       "false when no domain is known",
     "federation_pin": "GCP workload identity federation: what pins the trust to one workload (an attribute "
                       "condition on repository / subject / environment, or such a member); '' when nothing",
     "key": "kind|principal|reason (finding identity)",

@@ -178,6 +178,12 @@ class SourceInfo(_Record):
     # GCP: the project's ancestry, nearest first ("folders/N", ..., "organizations/N"), so bindings on a
     # folder or organisation reach the project's resources. Empty: unknown (or not GCP).
     ancestors: tuple[str, ...] = ()
+    # GCP: the primary domain of the project's organisation (its Organization's display name), when known.
+    # Members of it are inside the organisation (facts `outside_domains`); None: unknown (or not GCP).
+    organization_domain: str | None = None
+    # False when the source holds no record of credential use at all (GCP without Policy Analyzer
+    # activities): "never used" cannot be told from "not known", so no credential is reported unused.
+    usage_recorded: bool = True
 
 
 class CollectionIssue(_Record):

@@ -100,7 +100,8 @@ class PolicyException(_Strict):
     """A time-bound, owned, reasoned exception. After `expires` the finding is a violation again."""
 
     rule: str = Field(min_length=1, description="A rule id or a finding category.")
-    identity: str = Field(min_length=1, description="Identity id (globs allowed).")
+    identity: str = Field(min_length=1, description="Identity id (globs allowed); for findings about "
+                          "a GCP member without identity, the member as bindings name it (`user:a@gmail.com`).")
     reason: str = Field(min_length=1)
     owner: str = Field(min_length=1)
     expires: date

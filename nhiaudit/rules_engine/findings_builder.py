@@ -57,6 +57,8 @@ class FindingsBuilder:
         self._source_file = policy.source_file  # a pydantic private attribute: slow to read per finding
         self._rule_frameworks: dict[str, dict[str, list[str]]] = {}
         self._rule_remediation: dict[str, str | None] = {}
+        # fingerprint -> the GCP member a `principal` finding is about (it has no identity): exceptions match it.
+        self._principals: dict[str, str] = {}
 
     def _location(self, subject: dict[str, Any], item: dict[str, Any] | None,
                   integration: str | None) -> PolicyLocation | None:
@@ -105,13 +107,16 @@ class FindingsBuilder:
         evidence = dict(v.evidence)
         if v.item is not None and not evidence:
             evidence = {k: val for k, val in v.item.items() if k != "policy_path"}
+        finding_print = fingerprint(rule.id, identity_id, credential_id, item_key, subject_key)
+        if kind is SubjectKind.PRINCIPAL:
+            self._principals[finding_print] = str(v.subject["principal"])
         return Finding(
             rule_id=rule.id, title=rule.title, category=rule.category, severity=v.severity,
             identity=_identity_ref(identity), credential_id=credential_id, integration=integration,
             message=v.message, evidence=evidence,
             frameworks=self._frameworks(rule),
             remediation=self._remediation(rule),
-            fingerprint=fingerprint(rule.id, identity_id, credential_id, item_key, subject_key),
+            fingerprint=finding_print,
             # Several integrations: point at the first one's entry rather than the top of the file.
             policy_location=self._location(v.subject, v.item, integrations[0] if integrations else None),
         )
@@ -123,7 +128,9 @@ class FindingsBuilder:
             return findings
         out = []
         for finding in findings:
-            target = finding.identity.id if finding.identity else None
+            # An identity's finding matches by its id; a GCP principal's (no identity) by the member as
+            # bindings name it (`user:contractor@gmail.com`, `allUsers`).
+            target = finding.identity.id if finding.identity else self._principals.get(finding.fingerprint)
             for i, exc in active:
                 if exc.rule not in (finding.rule_id, finding.category.value):
                     continue

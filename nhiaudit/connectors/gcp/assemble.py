@@ -3,6 +3,7 @@ collection and file import, so both give the same inventory for the same estate.
 
 from __future__ import annotations
 
+from nhiaudit.connectors.gcp.organization import organization_domain
 from nhiaudit.connectors.gcp.raw import RawProject
 from nhiaudit.connectors.gcp.transform_accounts import LastUse, transform_key, transform_service_account
 from nhiaudit.connectors.gcp.transform_bindings import (
@@ -26,6 +27,14 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
     The source records the project's ancestry (from `raw` when the caller did not set it)."""
     if raw.ancestors and not source.ancestors:
         source = source.model_copy(update={"ancestors": tuple(raw.ancestors)})
+    if raw.organization is not None and source.organization_domain is None:
+        try:
+            domain = organization_domain(raw.organization)
+        except GcpDataError as exc:
+            raise exc.within("organization") from None
+        source = source.model_copy(update={"organization_domain": domain})
+    if source.usage_recorded and not raw.usage_recorded:
+        source = source.model_copy(update={"usage_recorded": False})
     last_use = LastUse(raw.activities)
     identities: list[Identity] = []
     sa_index: dict[str, str] = {}  # e-mail or unique id -> e-mail

@@ -43,6 +43,7 @@ REQUIRED_PERMISSIONS = (
     "resourcemanager.folders.get",
     "resourcemanager.folders.getIamPolicy",
     "resourcemanager.folders.list",
+    "resourcemanager.organizations.get",
     "resourcemanager.organizations.getIamPolicy",
     "resourcemanager.projects.get",
     "resourcemanager.projects.getIamPolicy",
@@ -59,6 +60,7 @@ class TypedClients:
     iam: Any
     projects: Any
     folders: Any
+    policies: Any = None  # iam_v2 PoliciesClient (deny policies), on the IAM admin client's channel
 
 
 def _str(obj: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None) -> str:
@@ -110,15 +112,15 @@ def child_projects(gcp: GcpClients, typed: TypedClients, parent: str) -> list[st
     """Active project ids directly under a folder or organization."""
     from google.cloud.resourcemanager_v3 import Project
 
-    pager = gcp.grpc_call(typed.projects.list_projects, request={"parent": parent})
-    return sorted(p.project_id for p in pager if p.state == Project.State.ACTIVE)
+    listed = gcp.grpc_items(typed.projects.list_projects, {"parent": parent}, "projects")
+    return sorted(p.project_id for p in listed if p.state == Project.State.ACTIVE)
 
 
 def child_folders(gcp: GcpClients, typed: TypedClients, parent: str) -> list[str]:
     from google.cloud.resourcemanager_v3 import Folder
 
-    pager = gcp.grpc_call(typed.folders.list_folders, request={"parent": parent})
-    names = [f.name for f in pager if f.state == Folder.State.ACTIVE]
+    listed = gcp.grpc_items(typed.folders.list_folders, {"parent": parent}, "folders")
+    names = [f.name for f in listed if f.state == Folder.State.ACTIVE]
     if not all(_FOLDER.match(n) for n in names):
         raise RawDataError("a folder name is not folders/N", "folders[].name")
     return sorted(names)
@@ -126,9 +128,9 @@ def child_folders(gcp: GcpClients, typed: TypedClients, parent: str) -> list[str
 
 # --- IAM admin (gRPC) ---
 def list_service_accounts(gcp: GcpClients, typed: TypedClients, project_id: str) -> list[dict[str, Any]]:
-    pager = gcp.grpc_call(typed.iam.list_service_accounts,
-                          request={"name": f"projects/{project_id}", "page_size": 100})
-    accounts = [to_json(sa) for sa in pager]
+    listed = gcp.grpc_items(typed.iam.list_service_accounts, {"name": f"projects/{project_id}", "page_size": 100},
+                            "accounts")
+    accounts = [to_json(sa) for sa in listed]
     for i, sa in enumerate(accounts):
         for key in ("email", "name"):
             try:
@@ -164,9 +166,9 @@ def list_custom_roles(gcp: GcpClients, typed: TypedClients, parent: str) -> list
     """Custom roles of a project or organization, with their includedPermissions."""
     from google.cloud.iam_admin_v1 import RoleView
 
-    pager = gcp.grpc_call(typed.iam.list_roles,
-                          request={"parent": parent, "view": RoleView.FULL, "page_size": 1000})
-    return [to_json(role) for role in pager]
+    listed = gcp.grpc_items(typed.iam.list_roles, {"parent": parent, "view": RoleView.FULL, "page_size": 1000},
+                            "roles")
+    return [to_json(role) for role in listed]
 
 
 def get_role(gcp: GcpClients, typed: TypedClients, name: str) -> dict[str, Any]:
@@ -203,12 +205,14 @@ def attachment_point(scope: str) -> str:
     return quote(f"cloudresourcemanager.googleapis.com/{scope}", safe="")
 
 
-def list_deny_policies(gcp: GcpClients, scope: str) -> list[dict[str, Any]]:
-    """The deny policies attached to a scope, each read in full (the list omits the rules)."""
-    listed = gcp.rest_list("IAM", f"/v2/policies/{attachment_point(scope)}/denypolicies", "policies",
-                           {"pageSize": 1000})
-    names = sorted(_str(p, "name", _DENY) for p in listed)
-    return [gcp.rest("IAM", "GET", f"/v2/{name}") for name in names]
+def list_deny_policies(gcp: GcpClients, typed: TypedClients, scope: str) -> list[dict[str, Any]]:
+    """The deny policies attached to a scope (typed IAM v2 PoliciesClient), each read in full with
+    get_policy: ListPolicies returns the policies' metadata without their rules."""
+    listed = gcp.grpc_items(typed.policies.list_policies,
+                            {"parent": f"policies/{attachment_point(scope)}/denypolicies", "page_size": 1000},
+                            "policies")
+    names = sorted(_str(to_json(p), "name", _DENY) for p in listed)
+    return [to_json(gcp.grpc_call(typed.policies.get_policy, request={"name": name})) for name in names]
 
 
 def list_instances(gcp: GcpClients, project_id: str) -> list[dict[str, Any]]:

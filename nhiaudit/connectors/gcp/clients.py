@@ -1,10 +1,13 @@
-"""GCP clients: every one read-only guarded, counted, retried on 429/503 with backoff, bounded in time.
+"""GCP clients: every one read-only guarded, counted, retried on 429/503 with backoff, bounded in time
+and in reply size.
 
-- IAM admin: the typed `IAMClient` over a gRPC channel with an interceptor that refuses any method not in
-  the read allowlist before it is sent, and counts every attempt (retries included).
+- IAM (admin v1 `IAMClient`, v2 deny `PoliciesClient`): typed clients over one gRPC channel with an
+  interceptor that refuses any method not in the read allowlist before it is sent, and counts every
+  attempt (retries included); replies above `CallSettings.max_reply_bytes` are refused by gRPC itself.
 - REST (Resource Manager's typed REST clients and the REST-only APIs): a requests adapter mounted on the
   session does the same for every HTTP attempt: only GET of a read, or POST of `:getIamPolicy` /
-  `:testIamPermissions` (a POST in Resource Manager), ever leaves the process.
+  `:testIamPermissions` (a POST in Resource Manager), ever leaves the process; the body is read streaming
+  and given up past `max_reply_bytes` (ReplyTooLarge), so a hostile server cannot exhaust memory.
 
 SDK imports are local to the functions that need them: `nhiaudit --help` must not load grpc.
 """
@@ -27,6 +30,8 @@ SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 MAX_PAGES = 10_000  # a server that keeps returning page tokens must not keep a collection forever
+MAX_REPLY_BYTES = 64 * 1024 * 1024  # per reply (one page); no documented GCP page comes near it
+_CHUNK = 64 * 1024
 
 # Method names that only read: List/Get/Search/Query..., plus TestIamPermissions. GetIamPolicy is a Get.
 # The first letter's case differs between gRPC (ListRoles) and REST (getIamPolicy); the next word must start
@@ -38,6 +43,14 @@ _READ_POST_VERBS = frozenset({"getIamPolicy", "testIamPermissions"})
 
 class ReadOnlyViolation(CollectionError):
     """nhiaudit tried a GCP method outside its read-only allowlist (a bug; the request was not sent)."""
+
+
+class ReplyTooLarge(ValueError):
+    """A reply body above the byte limit; it was not read further (one failed call, never retried)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"reply larger than the {limit}-byte limit; not read")
+        self.limit = limit
 
 
 class RawDataError(ValueError):
@@ -90,11 +103,31 @@ def _rest_label(method: str, url: str) -> str:
     return f"{method} {parts.hostname}:{parts.port or ''}{parts.path}" if parts.port else f"{method} {parts.path}"
 
 
-def _guard_adapter(counters: tuple[RequestCounter, ...]) -> Any:
+def _read_bounded(response: Any, limit: int) -> None:
+    """Read the body into the response (as requests does when not streaming), giving up past `limit`
+    decoded bytes: a declared Content-Length above it is refused unread, a body without one is cut."""
+    declared = response.headers.get("Content-Length", "")
+    body = bytearray()
+    try:
+        if declared.isdigit() and int(declared) > limit:
+            raise ReplyTooLarge(limit)
+        for chunk in response.iter_content(_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise ReplyTooLarge(limit)
+    except BaseException:
+        response.close()  # drops the connection: the rest of the body is never read
+        raise
+    response._content = bytes(body)  # what `response.content` returns; requests' own non-streaming path
+    response._content_consumed = True
+    response.raw.release_conn()  # read to the end: the connection goes back to the pool (keep-alive)
+
+
+def _guard_adapter(counters: tuple[RequestCounter, ...], max_bytes: int) -> Any:
     from requests.adapters import HTTPAdapter
 
     class GuardAdapter(HTTPAdapter):
-        """Refuses a non-read request before it is sent; counts the ones that are."""
+        """Refuses a non-read request before it is sent; counts the ones that are; bounds the reply."""
 
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
             if not rest_method_allowed(request.method or "", request.url or ""):
@@ -104,14 +137,17 @@ def _guard_adapter(counters: tuple[RequestCounter, ...]) -> Any:
                 )
             for counter in counters:
                 counter.add(f"{request.method} {urlsplit(request.url or '').path}")
-            return super().send(request, *args, **kwargs)
+            kwargs["stream"] = True  # the body is read here, bounded, instead of all at once by requests
+            response = super().send(request, *args, **kwargs)
+            _read_bounded(response, max_bytes)
+            return response
 
     return GuardAdapter()
 
 
-def guard_session(session: Any, counters: tuple[RequestCounter, ...]) -> Any:
+def guard_session(session: Any, counters: tuple[RequestCounter, ...], max_bytes: int = MAX_REPLY_BYTES) -> Any:
     """Mount the guard on every scheme of a requests session (an AuthorizedSession included)."""
-    adapter = _guard_adapter(counters)
+    adapter = _guard_adapter(counters, max_bytes)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -144,12 +180,13 @@ class CallSettings:
     backoff_maximum: float = 30.0
     retry_timeout: float = 120.0  # the most one call spends retrying, capped by --timeout
     page_size: int = 1000
+    max_reply_bytes: int = MAX_REPLY_BYTES  # per reply, gRPC and REST (tests make it small)
 
     def retry(self, deadline: Deadline) -> Any:
-        from google.api_core import exceptions, retry
+        from google.api_core import retry
 
         return retry.Retry(
-            predicate=retry.if_exception_type(exceptions.TooManyRequests, exceptions.ServiceUnavailable),
+            predicate=_retryable,
             initial=self.backoff_initial,
             maximum=self.backoff_maximum,
             multiplier=2.0,
@@ -158,6 +195,22 @@ class CallSettings:
 
     def timeout(self, deadline: Deadline) -> float:
         return max(0.001, min(self.read_timeout, deadline.remaining()))
+
+
+def _oversized(exc: BaseException) -> bool:
+    """gRPC's refusal of a reply above max_receive_message_length (status RESOURCE_EXHAUSTED)."""
+    from google.api_core import exceptions
+
+    return isinstance(exc, exceptions.TooManyRequests) and "larger than max" in str(exc.message)
+
+
+def _retryable(exc: BaseException) -> bool:
+    """429 and 503; not gRPC's RESOURCE_EXHAUSTED for a reply over the size limit (it would only repeat)."""
+    from google.api_core import exceptions
+
+    if _oversized(exc):
+        return False
+    return isinstance(exc, exceptions.TooManyRequests | exceptions.ServiceUnavailable)
 
 
 @dataclass
@@ -182,14 +235,13 @@ class GcpClients:
     def with_counter(self, counter: RequestCounter) -> GcpClients:
         return GcpClients(self.endpoints, self.credentials, self.deadline, self.settings, (*self.counters, counter))
 
-    # --- IAM admin (gRPC) ---
-    def iam(self) -> Any:
+    # --- IAM admin v1 and IAM v2 deny policies (gRPC) ---
+    def iam_channel(self) -> Any:
+        """One guarded, counted, size-bounded channel to the IAM gRPC endpoint (shared by both clients)."""
         import grpc
-        from google.cloud.iam_admin_v1 import IAMClient
-        from google.cloud.iam_admin_v1.services.iam.transports.grpc import IAMGrpcTransport
 
         target, plaintext = self.endpoints.grpc_target()
-        options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+        options = [("grpc.max_receive_message_length", self.settings.max_reply_bytes)]
         if plaintext:
             channel = grpc.insecure_channel(target, options=options)
         elif self.endpoints.overridden("IAM"):
@@ -199,13 +251,44 @@ class GcpClients:
             from google.auth.transport.requests import Request
 
             channel = auth_grpc.secure_authorized_channel(self.credentials, Request(), target, options=options)
-        channel = grpc.intercept_channel(channel, _grpc_interceptor(self.counters))
-        return IAMClient(transport=IAMGrpcTransport(channel=channel))
+        return grpc.intercept_channel(channel, _grpc_interceptor(self.counters))
+
+    def iam(self, channel: Any = None) -> Any:
+        from google.cloud.iam_admin_v1 import IAMClient
+        from google.cloud.iam_admin_v1.services.iam.transports.grpc import IAMGrpcTransport
+
+        return IAMClient(transport=IAMGrpcTransport(channel=channel or self.iam_channel()))
+
+    def policies(self, channel: Any = None) -> Any:
+        """The typed IAM v2 `PoliciesClient` (deny policies)."""
+        from google.cloud.iam_v2 import PoliciesClient
+        from google.cloud.iam_v2.services.policies.transports.grpc import PoliciesGrpcTransport
+
+        return PoliciesClient(transport=PoliciesGrpcTransport(channel=channel or self.iam_channel()))
 
     def grpc_call(self, method: Any, **kwargs: Any) -> Any:
         """Call a typed client method with the retry policy and a per-call timeout."""
         self.deadline.check()
         return method(**kwargs, retry=self.settings.retry(self.deadline), timeout=self.settings.timeout(self.deadline))
+
+    def grpc_items(self, method: Any, request: Mapping[str, Any], field_name: str) -> list[Any]:
+        """Every item of a typed client's paged list (gRPC or REST transport), with the REST lists' bounds:
+        at most MAX_PAGES pages, a repeated page token is malformed, the deadline is checked per page."""
+        pager = self.grpc_call(method, request=dict(request))
+        items: list[Any] = []
+        seen: set[str] = set()
+        for count, page in enumerate(pager.pages, 1):
+            items.extend(getattr(page, field_name))
+            token = page.next_page_token
+            if not token:
+                return items
+            if token in seen:
+                raise RawDataError("nextPageToken repeats", "nextPageToken")
+            if count >= MAX_PAGES:
+                raise RawDataError(f"more than {MAX_PAGES} pages", "nextPageToken")
+            seen.add(token)
+            self.deadline.check()
+        return items
 
     # --- Resource Manager v3 (typed REST clients) ---
     def resource_manager(self, kind: str) -> Any:
@@ -220,7 +303,7 @@ class GcpClients:
             client_options={"api_endpoint": base},
         )
         # The REST transport's session is where every HTTP attempt goes; the guard must sit on it.
-        guard_session(client._transport._session, self.counters)
+        guard_session(client._transport._session, self.counters, self.settings.max_reply_bytes)
         return client
 
     # --- REST-only APIs ---
@@ -230,7 +313,7 @@ class GcpClients:
                 from google.auth.transport.requests import AuthorizedSession
 
                 session = AuthorizedSession(self.credentials_for(service))
-                self._sessions[service] = guard_session(session, self.counters)
+                self._sessions[service] = guard_session(session, self.counters, self.settings.max_reply_bytes)
             return self._sessions[service]
 
     def rest(self, service: str, method: str, path: str, params: Mapping[str, Any] | None = None,
@@ -313,6 +396,8 @@ def describe_error(exc: BaseException) -> str:
         if sep and re.fullmatch(r"[A-Z_]+", head):  # a REST error's "STATUS: message" (_error_text)
             status, message = head, rest
         text = " ".join(str(p) for p in (code, status) if p) + f": {message}"
+        if _oversized(exc):  # gRPC says RESOURCE_EXHAUSTED (a 429), but nothing was throttled
+            text = f"reply larger than the size limit; not read ({message})"
     elif isinstance(exc, exceptions.RetryError):
         text = f"gave up retrying: {exc.cause if exc.cause else exc}"
     else:

@@ -23,7 +23,9 @@ from nhiaudit.connectors.gcp.clients import (
     call_failures,
     describe_error,
 )
+from nhiaudit.connectors.gcp.organization import collect_organization
 from nhiaudit.connectors.gcp.raw import RawPolicy, RawProject
+from nhiaudit.connectors.gcp.transform_accounts import KEY_ACTIVITY
 from nhiaudit.inventory.model import CollectionIssue, Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
 
@@ -171,6 +173,7 @@ def collect_project(
             parent = issues.attempt("resourcemanager.projects.get", MISSING_PROJECT, calls.parent_of, project)
             raw.ancestors = _ancestors(ctx, parent, issues)
         scoped = _start_scope_calls(ctx, [f"projects/{project_id}", *raw.ancestors], issues, pool)
+        raw.organization = collect_organization(ctx.cache, gcp, raw.ancestors, issues.attempt)  # its domain
         raw.service_accounts = issues.attempt("iam.serviceAccounts.list", MISSING_SAS, calls.list_service_accounts,
                                               gcp, typed, project_id)
         accounts = sorted((str(sa["name"]), str(sa["email"])) for sa in raw.service_accounts or [])
@@ -205,7 +208,8 @@ def _start_scope_calls(
 
     policy_jobs = [(s, pool.submit(shared, "policy", s, lambda s=s: calls.get_scope_policy(gcp, typed, s)))
                    for s in scopes]
-    deny_jobs = [(s, pool.submit(shared, "deny", s, lambda s=s: calls.list_deny_policies(gcp, s))) for s in scopes]
+    deny_jobs = [(s, pool.submit(shared, "deny", s, lambda s=s: calls.list_deny_policies(gcp, typed, s)))
+                 for s in scopes]
     role_parents = [s for s in scopes if s.startswith(("projects/", "organizations/"))]
     role_jobs = [(s, pool.submit(shared, "roles", s, lambda s=s: calls.list_custom_roles(gcp, typed, s)))
                  for s in role_parents]
@@ -228,7 +232,7 @@ def _start_project_calls(
     """The REST-only APIs of one project, each optional."""
     gcp = ctx.gcp
     asset = pool.submit(calls.search_iam_policies, gcp, project_id)
-    activities = [(op, missing, pool.submit(calls.query_activities, gcp, project_id, kind))
+    activities = [(kind, op, missing, pool.submit(calls.query_activities, gcp, project_id, kind))
                   for kind, op, missing in ACTIVITY_TYPES]
     wif = pool.submit(calls.list_wif_providers, gcp, project_id)
     instances = pool.submit(calls.list_instances, gcp, project_id)
@@ -238,8 +242,11 @@ def _start_project_calls(
     def finish(raw: RawProject, *, sa_policies_read: bool) -> None:
         raw.policies.extend(issues.attempt("cloudasset.assets.searchAllIamPolicies", MISSING_ASSET,
                                            lambda: _resource_policies(asset.result(), sa_policies_read)) or [])
-        for op, missing, job in activities:
-            raw.activities.extend(issues.attempt(op, missing, job.result) or [])
+        for kind, op, missing, job in activities:
+            found = issues.attempt(op, missing, job.result)
+            raw.activities.extend(found or [])
+            if found is not None and kind == KEY_ACTIVITY:
+                raw.usage_recorded = True
         raw.wif_providers = issues.attempt("iam.workloadIdentityPoolProviders.list", MISSING_WIF, wif.result) or []
         raw.instances = issues.attempt("compute.instances.list", MISSING_INSTANCES, instances.result) or []
         raw.functions = issues.attempt("cloudfunctions.functions.list", MISSING_FUNCTIONS, functions.result) or []

@@ -3,13 +3,16 @@
 `NHIAUDIT_GCP_ENDPOINT_<SERVICE>` overrides one API, SERVICE being the API host's first label in upper
 case (docs/gcp-connector.md, "Endpoints"):
 
-- `IAM=host:port`: the IAM admin gRPC service at host:port (plaintext only when the host is loopback,
-  TLS otherwise), and the REST-only IAM surfaces (workload identity pools, v2 deny policies) at
-  `http://host:port` (`https://` unless loopback);
+- `IAM=host:port`: the IAM gRPC services at host:port (IAM admin v1 and the v2 deny policies; plaintext
+  only when the host is loopback, TLS otherwise), and the REST-only IAM surfaces (workload identity pools)
+  at `http://host:port` (`https://` unless loopback);
 - every REST API (`CLOUDRESOURCEMANAGER`, `CLOUDASSET`, `POLICYANALYZER`, `COMPUTE`, `RUN`,
-  `CLOUDFUNCTIONS`): a base URL replacing `https://<service>.googleapis.com`, paths unchanged.
+  `CLOUDFUNCTIONS`): a base URL replacing `https://<service>.googleapis.com`, paths unchanged;
+- `IAMCREDENTIALS`: the base URL of the IAM Credentials API that `--gcp-impersonate` mints its tokens at
+  (`generateAccessToken`). Not a data service: overriding it changes where the token is minted, not which
+  credentials the data calls use.
 
-An overridden service is called with anonymous credentials: an emulator must never receive the caller's
+An overridden data service is called with anonymous credentials: an emulator must never receive the caller's
 real tokens. Plain http / plaintext gRPC is refused for any host that is not loopback, so an override
 cannot send estate data across a network unencrypted.
 """
@@ -27,7 +30,9 @@ from nhiaudit.errors import UsageError
 
 PREFIX = "NHIAUDIT_GCP_ENDPOINT_"
 REST_SERVICES = ("CLOUDRESOURCEMANAGER", "CLOUDASSET", "POLICYANALYZER", "COMPUTE", "RUN", "CLOUDFUNCTIONS")
-SERVICES = ("IAM", *REST_SERVICES)
+SERVICES = ("IAM", *REST_SERVICES)  # the data services
+AUTH_SERVICES = ("IAMCREDENTIALS",)  # where credentials are minted (impersonation)
+KNOWN = (*SERVICES, *AUTH_SERVICES)
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 
 
@@ -62,7 +67,8 @@ def _check_grpc(name: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class Endpoints:
-    """The validated overrides (service -> value); services not named use Google's endpoints."""
+    """The validated overrides (service -> value); services not named use Google's endpoints.
+    `all_overridden` counts the data services only (IAMCREDENTIALS is where credentials come from)."""
 
     overrides: Mapping[str, str] = field(default_factory=dict)
 
@@ -87,8 +93,15 @@ class Endpoints:
             return f"{'http' if is_loopback(host) else 'https'}://{value}"
         return value
 
+    def iam_credentials_url(self, principal: str) -> str | None:
+        """google-auth's `iam_endpoint_override` for impersonating `principal`; None: Google's endpoint."""
+        value = self.overrides.get("IAMCREDENTIALS")
+        if value is None:
+            return None
+        return f"{value}/v1/projects/-/serviceAccounts/{principal}:generateAccessToken"
+
     def grpc_target(self) -> tuple[str, bool]:
-        """The IAM admin gRPC target and whether it is plaintext (loopback overrides only)."""
+        """The IAM gRPC target (admin v1, v2 policies) and whether it is plaintext (loopback overrides only)."""
         value = self.overrides.get("IAM")
         if value is None:
             return "iam.googleapis.com:443", False
@@ -104,7 +117,7 @@ def endpoints_from_env(env: Mapping[str, str] | None = None) -> Endpoints:
         service, value = name[len(PREFIX):], env[name].strip()
         if not value:
             continue
-        if service not in SERVICES:
-            raise UsageError(f"{name}: unknown service; known: {', '.join(SERVICES)}")
+        if service not in KNOWN:
+            raise UsageError(f"{name}: unknown service; known: {', '.join(KNOWN)}")
         overrides[service] = _check_grpc(name, value) if service == "IAM" else _check_rest(name, value)
     return Endpoints(overrides)

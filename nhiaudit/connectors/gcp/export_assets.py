@@ -34,6 +34,7 @@ RESOURCE_KINDS = {
     "compute.googleapis.com/Instance": shapes.INSTANCES,
     "run.googleapis.com/Service": shapes.RUN_SERVICES,
     "cloudfunctions.googleapis.com/Function": shapes.FUNCTIONS,
+    "cloudresourcemanager.googleapis.com/Organization": shapes.ORGANIZATIONS,
 }
 PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project"
 _CRM = "cloudresourcemanager.googleapis.com/"

@@ -58,6 +58,7 @@ class Router:
         self._roles: dict[str, Mapping[str, Any]] = {}  # predefined and organisation roles: every project
         self._scoped: list[tuple[RawPolicy, str]] = []  # folder / organisation policies, with their file
         self._scoped_deny: list[tuple[RawPolicy, str]] = []  # folder / organisation deny policies
+        self._organizations: dict[str, tuple[Mapping[str, Any], str]] = {}  # organizations/N -> (it, file)
         self._ids: set[str] = set()  # project ids named anywhere (for the one-project fallback)
 
     # ---- what other files reveal ---------------------------------------------------------------------
@@ -267,32 +268,41 @@ class Router:
         if issue is not None:
             raw.issues.append(issue)
 
+    def add_organization(self, item: Mapping[str, Any], file: ExportFile) -> None:
+        """An Organization (`gcloud organizations describe`, a Cloud Asset Organization): its own domain
+        goes to the projects below it (finish)."""
+        self._organizations.setdefault(str(item["name"]), (item, str(file.path)))
+
     def finish(self) -> None:
-        """Folder and organisation policies go to the projects below them (every imported project when
-        none says where it lies: an import is one estate); shared role definitions to every project."""
+        """Folder and organisation policies, and organisations, go to the projects below them (every
+        imported project when none says where it lies: an import is one estate); shared role definitions
+        to every project."""
+        for name, (organization, path) in sorted(self._organizations.items()):
+            for raw in self._below(name, path):
+                raw.organization = organization
         for policy, path in self._scoped_deny:
-            for raw in self._below(policy, path):
+            for raw in self._below(policy.resource, path):
                 raw.deny_policies.append(policy)
                 issue = assets.rules_unknown(policy.policy, raw.project_id)
                 if issue is not None:
                     raw.issues.append(issue)
         for policy, path in self._scoped:
-            for raw in self._below(policy, path):
+            for raw in self._below(policy.resource, path):
                 raw.policies.append(policy)
         for raw in self.projects.values():
             raw.roles = {**self._roles, **raw.roles}
 
-    def _below(self, policy: RawPolicy, path: str) -> list[RawProject]:
+    def _below(self, scope: str, path: str) -> list[RawProject]:
         """The projects below a folder or organisation (their files now list `path`)."""
-        below = [raw for raw in self.projects.values() if policy.resource in raw.ancestors]
+        below = [raw for raw in self.projects.values() if scope in raw.ancestors]
         if not below:
             below = [raw for raw in self.projects.values() if not raw.ancestors or
                      all(a.startswith("folders/") for a in raw.ancestors)]
             for raw in below:
-                raw.ancestors.append(policy.resource)
+                raw.ancestors.append(scope)
         if not below:
-            raise InputError.single(path, f"the policy of {policy.resource} applies to the projects below "
-                                          "it: import at least one of them (e.g. its service accounts)")
+            raise InputError.single(path, f"{scope} applies to the projects below it: import at least one "
+                                          "of them (e.g. its service accounts)")
         for raw in below:
             if path not in self.files[raw.project_id]:
                 self.files[raw.project_id].append(path)

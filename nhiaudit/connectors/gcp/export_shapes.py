@@ -8,6 +8,7 @@ only the AWS schema directory; `schemas()` returns them in the same form (the te
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -26,9 +27,11 @@ RUN_SERVICES = "gcp-run-services"
 FUNCTIONS = "gcp-functions"
 ASSET_EXPORT = "gcp-asset-export"
 DENY_POLICIES = "gcp-deny-policies"
+ORGANIZATIONS = "gcp-organizations"
 EMPTY = "gcp-empty-list"
 
 _STR = {"type": "string"}
+_ORGANIZATION = re.compile(r"^organizations/[0-9]{1,32}$")
 _STRINGS = {"type": "array", "items": _STR}
 _TIME = {"type": "string", "format": "gcp-timestamp"}
 _LABELS = {"type": "object", "additionalProperties": _STR}
@@ -159,6 +162,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "exceptionPermissions": _STRINGS, "denialCondition": _CONDITION}}},
         }}},
     }, "an IAM deny policy"),
+    ORGANIZATIONS: _list_of({
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": "string", "format": "gcp-organization"}, "displayName": _STR,
+                       "directoryCustomerId": _STR, "state": _STR, "lifecycleState": _STR,
+                       "owner": {"type": "object", "properties": {"directoryCustomerId": _STR}}},
+    }, "an organization"),
 }
 
 
@@ -170,13 +180,17 @@ def _timestamp(value: str) -> str | None:
     return None
 
 
+def _organization(value: str) -> str | None:
+    return None if _ORGANIZATION.match(value) else "expected organizations/NUMBER"
+
+
 def schemas() -> dict[str, dict[str, Any]]:
     return {f"{name}.schema.json": schema for name, schema in SCHEMAS.items()}
 
 
 @cache
 def _checks() -> dict[str, Check]:
-    compiler = Compiler(schemas(), {"gcp-timestamp": _timestamp})
+    compiler = Compiler(schemas(), {"gcp-timestamp": _timestamp, "gcp-organization": _organization})
     return {name: compiler.compile(f"{name}.schema.json") for name in SCHEMAS}
 
 

@@ -15,6 +15,7 @@ from nhiaudit.connectors.gcp import export_shapes as shapes
 from nhiaudit.connectors.gcp.assemble import assemble_project
 from nhiaudit.connectors.gcp.export_routes import Router
 from nhiaudit.connectors.gcp.raw import RawPolicy, RawProject
+from nhiaudit.connectors.gcp.transform_accounts import KEY_ACTIVITY
 from nhiaudit.connectors.gcp.transform_common import GcpDataError
 from nhiaudit.connectors.interface import ExportFile, ExportImporter
 from nhiaudit.errors import InputError, InputProblem, SourceLocation
@@ -26,6 +27,9 @@ from nhiaudit.jsonshape import JsonPath, format_path
 MAX_REPORTED_PROBLEMS = 20
 _DATA_ERRORS = (GcpDataError, KeyError, TypeError, ValueError, AttributeError)
 _POLICY_KEYS = frozenset({"bindings", "etag", "version", "auditConfigs"})
+# Fields only an Organization has beside name and displayName (v3, and v1 as gcloud and Cloud Asset print).
+_ORGANIZATION_KEYS = frozenset({"directoryCustomerId", "owner", "state", "lifecycleState", "createTime",
+                                "creationTime"})
 
 
 def _is_policy(data: Any) -> bool:
@@ -47,6 +51,8 @@ def _item_kind(item: Any) -> str | None:
         return shapes.DENY_POLICIES
     if "resource" in item and "policy" in item:
         return shapes.ASSET_IAM
+    if name.startswith("organizations/") and "displayName" in item and _ORGANIZATION_KEYS & set(item):
+        return shapes.ORGANIZATIONS
     if str(item.get("apiVersion", "")).startswith("serving.knative.dev/") and item.get("kind") == "Service":
         return shapes.RUN_SERVICES
     if "/serviceAccounts/" in name and "/keys/" in name:
@@ -83,6 +89,7 @@ class GcpExportImporter(ExportImporter):
         shapes.ASSET_EXPORT: "gcloud asset export --content-type=iam-policy|resource (newline-delimited JSON "
                              "or a JSON list)",
         shapes.DENY_POLICIES: "gcloud iam policies get|list --kind=denypolicies --attachment-point=X --format=json",
+        shapes.ORGANIZATIONS: "gcloud organizations describe|list --format=json (the organisation's own domain)",
     }
 
     def detect(self, file: ExportFile) -> str | None:
@@ -142,7 +149,7 @@ _ORDER = {shapes.SERVICE_ACCOUNTS: 0, shapes.ASSET_IAM: 1, shapes.ASSET_EXPORT: 
 
 # REST list replies: the key holding the list, beside paging and metadata fields.
 _ENVELOPE_KEYS = ("activities", "results", "assets", "accounts", "keys", "roles", "workloadIdentityPoolProviders",
-                  "services", "functions", "policies", "items")
+                  "services", "functions", "policies", "items", "organizations")
 _ENVELOPE_EXTRAS = frozenset({"nextPageToken", "readTime", "unreachable", "kind", "id", "selfLink", "warning",
                               "etag"})
 
@@ -209,7 +216,9 @@ def _add_item(router: Router, kind: str, item: Mapping[str, Any], file: ExportFi
     elif kind == shapes.WIF_PROVIDERS:
         router.project(router.project_of_name(str(item["name"]), file.target), file).raw.wif_providers.append(item)
     elif kind == shapes.ACTIVITIES:
-        router.project(router.project_of_activity(item, file.target), file).raw.activities.append(item)
+        raw = router.project(router.project_of_activity(item, file.target), file).raw
+        raw.activities.append(item)
+        raw.usage_recorded = raw.usage_recorded or item.get("activityType") == KEY_ACTIVITY
     elif kind == shapes.INSTANCES:
         router.project(router.project_of_instance(item, file.target), file).raw.instances.append(item)
     elif kind == shapes.RUN_SERVICES:
@@ -219,6 +228,8 @@ def _add_item(router: Router, kind: str, item: Mapping[str, Any], file: ExportFi
         router.project(router.project_of_name(str(item["name"]), file.target), file).raw.functions.append(item)
     elif kind == shapes.DENY_POLICIES:
         router.add_deny_policy(item, file)
+    elif kind == shapes.ORGANIZATIONS:
+        router.add_organization(item, file)
     elif kind == shapes.ASSET_EXPORT:
         project = router.add_asset(item, file)
         for inner, record, path in assets.asset_items(item):
@@ -264,5 +275,8 @@ def _detail(raw: RawProject, files: list[str]) -> str:
         lacking.append("service accounts (gcloud iam service-accounts list)")
     if not any(p.resource == f"projects/{raw.project_id}" for p in raw.policies):
         lacking.append("the project's IAM policy (gcloud projects get-iam-policy)")
+    if not raw.usage_recorded:
+        lacking.append("key use (gcloud policy-intelligence query-activity "
+                       "--activity-type=serviceAccountKeyLastAuthentication): no key is reported unused")
     text = f"imported {', '.join(Path(f).name for f in files)}"
     return text + (f"; not imported: {'; '.join(lacking)}" if lacking else "")

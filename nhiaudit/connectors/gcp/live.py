@@ -3,6 +3,8 @@ collected in parallel (bounded by --concurrency) under one deadline (--timeout).
 
 Credentials are Application Default Credentials (`google.auth.default()`), optionally impersonating a
 service account (--gcp-impersonate); a service whose endpoint is overridden gets anonymous credentials.
+A folder whose projects or sub-folders cannot be listed is one CollectionIssue naming it; the projects
+found elsewhere are still collected.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from nhiaudit.connectors.gcp.collect_project import ProjectContext, RunCache, co
 from nhiaudit.connectors.gcp.endpoints import Endpoints, endpoints_from_env
 from nhiaudit.connectors.options import GcpOptions
 from nhiaudit.errors import CollectionError, UsageError
+from nhiaudit.inventory.model import CollectionIssue, Provider
 from nhiaudit.inventory.snapshot import Snapshot
 
 _PROJECT_ID = re.compile(r"^([a-z0-9.-]{1,63}:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$")
@@ -83,56 +86,95 @@ def _credentials(opts: GcpOptions, endpoints: Endpoints) -> tuple[Any, str | Non
             "`gcloud auth application-default login`, workload identity federation or the metadata server)"
         ) from None
     if opts.impersonate:
-        from google.auth import impersonated_credentials
-
-        credentials = impersonated_credentials.Credentials(
-            source_credentials=credentials, target_principal=opts.impersonate, target_scopes=list(SCOPES),
-            lifetime=3600,
-        )
+        credentials = _impersonate(credentials, opts.impersonate, endpoints)
     return credentials, project if isinstance(project, str) else None
 
 
+def _impersonate(source: Any, principal: str, endpoints: Endpoints) -> Any:
+    """Credentials of `principal` minted from `source` (IAM Credentials generateAccessToken), refreshed once
+    here: a denied impersonation is one clear error, not a collection issue for every call."""
+    from google.auth import exceptions, impersonated_credentials
+    from google.auth.transport.requests import Request
+
+    credentials = impersonated_credentials.Credentials(
+        source_credentials=source, target_principal=principal, target_scopes=list(SCOPES), lifetime=3600,
+        iam_endpoint_override=endpoints.iam_credentials_url(principal),
+    )
+    try:
+        credentials.refresh(Request())
+    except exceptions.GoogleAuthError as exc:
+        raise CollectionError(f"impersonating {principal} failed (the caller needs "
+                              f"roles/iam.serviceAccountTokenCreator on it): {describe_error(exc)}") from None
+    return credentials
+
+
 def _typed(gcp: GcpClients) -> TypedClients:
-    return TypedClients(gcp.iam(), gcp.resource_manager("projects"), gcp.resource_manager("folders"))
+    channel = gcp.iam_channel()
+    return TypedClients(gcp.iam(channel), gcp.resource_manager("projects"), gcp.resource_manager("folders"),
+                        gcp.policies(channel))
 
 
 def _close(typed: TypedClients) -> None:
-    for client in (typed.iam, typed.projects, typed.folders):
+    for client in (typed.iam, typed.projects, typed.folders, typed.policies):
         with contextlib.suppress(Exception):  # best effort; the channel dies with the process anyway
             client.transport.close()
 
 
-def _below(gcp: GcpClients, typed: TypedClients, roots: list[str]) -> list[str]:
-    """Active projects under the roots, through every active folder below them."""
+def _listing_issue(parent: str, operation: str, exc: BaseException) -> CollectionIssue:
+    what = "projects" if operation.endswith("projects.list") else "sub-folders"
+    return CollectionIssue(provider=Provider.GCP, account=parent, operation=operation, message=describe_error(exc),
+                           missing=f"the {what} below {parent} (not collected)")
+
+
+def _below(gcp: GcpClients, typed: TypedClients, roots: list[str]) -> tuple[list[str], list[CollectionIssue]]:
+    """Active projects under the roots, through every active folder below them. A listing that fails is an
+    issue naming its folder; the rest of the tree is still walked."""
     projects: set[str] = set()
+    issues: list[CollectionIssue] = []
     queue, seen = list(roots), set(roots)
+    failures = call_failures()
     while queue:
         if len(seen) > MAX_FOLDERS:
             raise CollectionError(f"more than {MAX_FOLDERS} folders below {', '.join(roots)}")
         parent = queue.pop(0)
-        try:
-            projects.update(calls.child_projects(gcp, typed, parent))
-            children = calls.child_folders(gcp, typed, parent)
-        except ReadOnlyViolation:
-            raise
-        except call_failures() as exc:
-            raise CollectionError(f"listing the projects under {parent} failed: {describe_error(exc)}") from None
+        children: list[str] = []
+        for operation, list_children in (("resourcemanager.projects.list", calls.child_projects),
+                                         ("resourcemanager.folders.list", calls.child_folders)):
+            try:
+                found = list_children(gcp, typed, parent)
+            except ReadOnlyViolation:
+                raise
+            except failures as exc:
+                issues.append(_listing_issue(parent, operation, exc))
+                continue
+            if operation.endswith("projects.list"):
+                projects.update(found)
+            else:
+                children = found
         queue.extend(c for c in children if c not in seen)
         seen.update(children)
-    return sorted(projects)
+    return sorted(projects), issues
 
 
-def _projects(opts: GcpOptions, gcp: GcpClients, typed: TypedClients, default: str | None) -> list[str]:
+def _projects(opts: GcpOptions, gcp: GcpClients, typed: TypedClients,
+              default: str | None) -> tuple[list[str], list[CollectionIssue]]:
+    """The projects to collect, and the enumeration's issues. Nothing found and a listing failed: the run
+    cannot start (CollectionError)."""
     roots = [_scope(f, "folders") for f in opts.folders]
     if opts.organization:
         roots.insert(0, _scope(opts.organization, "organizations"))
-    found = set(opts.projects) | set(_below(gcp, typed, roots) if roots else [])
+    below, issues = _below(gcp, typed, roots) if roots else ([], [])
+    found = set(opts.projects) | set(below)
+    if not found and issues:
+        first = issues[0]
+        raise CollectionError(f"listing the projects under {first.account} failed ({first.operation}): "
+                              f"{first.message}")
     if not found and not roots:
         if default is None:
             raise UsageError("--gcp needs --gcp-project, --gcp-organization or --gcp-folder "
                              "(Application Default Credentials name no default project)")
         found.add(default)
-    return sorted(found)
+    return sorted(found), issues
 
 
 def _how(opts: GcpOptions, endpoints: Endpoints) -> str:
@@ -181,7 +223,7 @@ def collect_gcp(
     gcp = GcpClients(endpoints, credentials, deadline, settings or CallSettings(), (counter,) if counter else ())
     typed = _typed(gcp)
     try:
-        projects = _projects(opts, gcp, typed, default_project)
+        projects, enumeration = _projects(opts, gcp, typed, default_project)
     finally:
         _close(typed)
     cache, detail = RunCache(), _how(opts, endpoints)
@@ -206,7 +248,8 @@ def collect_gcp(
                     snapshots[futures[future]] = snapshot
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    return [snapshots[p] for p in projects]
+    listing = [Snapshot(collection_issues=enumeration)] if enumeration else []  # no source: not a project
+    return [snapshots[p] for p in projects] + listing
 
 
 def _cut_off(project: str, future: Future[Snapshot], deadline: Deadline, detail: str) -> Snapshot:

@@ -39,6 +39,8 @@ How the raw shapes map onto the provider-neutral inventory (nhiaudit/inventory/m
   "gcp:provider": the provider name, "gcp:attributeMapping": ...}.
 - Workload: gce_instance (compute instances' serviceAccounts[].email), cloud_run (template.serviceAccount),
   cloud_function (serviceConfig.serviceAccountEmail); id = the resource name, region = zone/location.
+- SourceInfo.organization_domain: the primary domain of the project's organisation (its Organization's
+  displayName, lower case; None when unknown or not a domain name), see organization.py.
 - CollectionIssue: every call that failed or was denied, and every role referenced by a binding whose
   definition is unknown (kept, never silently empty).
 """
@@ -77,7 +79,11 @@ class RawProject:
     deny_policies: list[RawPolicy] = field(default_factory=list)  # iam v2 Policy JSON with its attachment point
     wif_providers: list[JsonObject] = field(default_factory=list)  # workload identity pool providers
     activities: list[JsonObject] = field(default_factory=list)  # Policy Analyzer activities (both types)
+    # Key-use activities were read (live: the query succeeded; import: an activities export for the project):
+    # without them a key with no activity is of unknown use, not unused.
+    usage_recorded: bool = False
     instances: list[JsonObject] = field(default_factory=list)  # compute instances (aggregated list items)
     run_services: list[JsonObject] = field(default_factory=list)  # Cloud Run v2 services
     functions: list[JsonObject] = field(default_factory=list)  # Cloud Functions v2 functions
+    organization: JsonObject | None = None  # the Organization above the project (organizations.get), if read
     issues: list[CollectionIssue] = field(default_factory=list)
