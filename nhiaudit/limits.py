@@ -24,6 +24,7 @@ MAX_RULE_BYTES = 1 * 1024 * 1024
 MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024 * 1024
 MAX_IMPORT_BYTES = 1 * 1024 * 1024 * 1024
 MAX_REPORT_BYTES = 512 * 1024 * 1024  # baselines and `diff` inputs: a few hundred thousand findings fit
+MAX_REPORTED_PROBLEMS = 20  # problems listed per input file: enough to fix a generator in one round
 
 INPUT_TIMEOUT_ENV = "NHIAUDIT_INPUT_TIMEOUT"
 DEFAULT_INPUT_TIMEOUT = 30.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,12 +12,12 @@ from nhiaudit import __version__
 from nhiaudit.analysis import Analysis, StageTimer, analyse
 from nhiaudit.errors import UsageError
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.permissions.gcp_names import is_domain_name
 from nhiaudit.policy.model import EMPTY_POLICY, WrittenPolicy
 from nhiaudit.report import CollectionStatus, Report, Summary
 from nhiaudit.rules_engine.loader import CompiledRule, load_rules
 
 # A DNS name of two labels or more (case-insensitive, as the policy's defaults.gcp.domains).
-_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$", re.IGNORECASE)
 
 
 @dataclass
@@ -68,7 +67,7 @@ def build_report(snapshot: Snapshot, policy: WrittenPolicy, analysis: Analysis, 
 def analysis_domains(values: Sequence[str]) -> tuple[str, ...]:
     """--gcp-domain, checked and in lower case. An analysis option: it applies to snapshots and imports as
     much as to live collection, so it is checked here and not only by the live connector."""
-    bad = [d for d in values if not _DOMAIN.match(d)]
+    bad = [d for d in values if not is_domain_name(d)]
     if bad:
         raise UsageError(f"--gcp-domain: not a domain name: {', '.join(repr(d) for d in bad)}")
     return tuple(sorted({d.lower() for d in values}))

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.limits import MAX_REPORTED_PROBLEMS
+
+if TYPE_CHECKING:
+    from nhiaudit.jsonshape import ShapeProblem
 
 
 @dataclass(frozen=True)
@@ -36,3 +42,27 @@ class ExportImporter(ABC):
     @abstractmethod
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
         """Snapshots (e.g. one per account) from the detected files. Raises InputError naming the file."""
+
+
+def location_in(file: ExportFile, path: tuple[str | int, ...]) -> SourceLocation:
+    """file:line:col of the value at `path` in a JSON export (line 1 col 1 for other files)."""
+    if not file.is_json:
+        return SourceLocation(str(file.path), 1, 1)
+    from nhiaudit.jsonlocate import locate
+
+    line, column = locate(file.text, path)
+    return SourceLocation(str(file.path), line, column)
+
+
+def shape_error(file: ExportFile, kind: str, found: Sequence[ShapeProblem]) -> InputError:
+    """One InputError locating each shape problem of `file` (at most MAX_REPORTED_PROBLEMS, then a count)."""
+    from nhiaudit.jsonshape import format_path
+
+    problems = [
+        InputProblem(location_in(file, p.path), f"not a valid {kind} export: {format_path(p.path)}: {p.message}")
+        for p in found[:MAX_REPORTED_PROBLEMS]
+    ]
+    if len(found) > MAX_REPORTED_PROBLEMS:
+        more = len(found) - MAX_REPORTED_PROBLEMS
+        problems.append(InputProblem(problems[-1].location, f"... and {more} more problem(s) in this file"))
+    return InputError(problems)

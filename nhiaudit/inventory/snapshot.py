@@ -24,7 +24,7 @@ from nhiaudit.inventory.model import (
 )
 from nhiaudit.jsonlocate import MAX_JSON_DEPTH, locate
 from nhiaudit.jsonshape import format_path
-from nhiaudit.limits import MAX_SNAPSHOT_BYTES, read_text_limited
+from nhiaudit.limits import MAX_REPORTED_PROBLEMS, MAX_SNAPSHOT_BYTES, read_text_limited
 
 SNAPSHOT_SCHEMA_VERSION = 1
 
@@ -71,7 +71,6 @@ def load_snapshot(path: Path) -> Snapshot:
     return snapshot
 
 
-MAX_REPORTED_PROBLEMS = 20
 _JSON_POSITION = re.compile(r"\s*at line (\d+) column (\d+)$")
 
 

@@ -82,3 +82,12 @@ def is_scope(name: str) -> bool:
     """A project, folder or organization (the containers bindings inherit from)."""
     canonical = canonical_resource(name)
     return canonical.startswith(_SCOPES) and canonical.count("/") == 1
+
+
+_DOMAIN_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+
+
+def is_domain_name(text: str) -> bool:
+    """A DNS name such as `acme.example` (any case): what `--gcp-domain`, the policy's domains and an
+    organisation's display name must be to count as the organisation's own domain."""
+    return len(text) <= 253 and _DOMAIN_NAME.match(text.lower()) is not None

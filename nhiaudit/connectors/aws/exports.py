@@ -14,12 +14,11 @@ from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
 from nhiaudit.connectors.aws.transform_credentials import ReportRow, parse_credential_report
 from nhiaudit.connectors.aws.transform_iam import DETAIL_LISTS, merge_authorization_pages
-from nhiaudit.connectors.interface import ExportFile, ExportImporter
-from nhiaudit.errors import InputError, InputProblem, SourceLocation
+from nhiaudit.connectors.interface import ExportFile, ExportImporter, location_in, shape_error
+from nhiaudit.errors import InputError, InputProblem
 from nhiaudit.inventory.model import Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
-from nhiaudit.jsonlocate import locate
-from nhiaudit.jsonshape import JsonPath, format_path
+from nhiaudit.jsonshape import JsonPath
 
 GAAD = "aws-authorization-details"
 REPORT = "aws-credential-report"
@@ -35,7 +34,6 @@ _SHAPES = {
     LAMBDA: export_shapes.LAMBDA_FUNCTIONS,
     EC2: export_shapes.EC2_INSTANCES,
 }
-MAX_REPORTED_PROBLEMS = 20
 # Anything a wrong shape can raise in a transform the shape check did not foresee: still the file's fault.
 _DATA_ERRORS = (RawDataError, KeyError, TypeError, ValueError, AttributeError)
 
@@ -135,19 +133,7 @@ def _check_shape(kind: str, file: ExportFile) -> None:
     found = export_shapes.problems(_SHAPES[kind], file.data)
     if not found:
         return
-    problems = [
-        InputProblem(_where(file, p.path), f"not a valid {kind} export: {format_path(p.path)}: {p.message}")
-        for p in found[:MAX_REPORTED_PROBLEMS]
-    ]
-    if len(found) > MAX_REPORTED_PROBLEMS:
-        more = len(found) - MAX_REPORTED_PROBLEMS
-        problems.append(InputProblem(problems[-1].location, f"... and {more} more problem(s) in this file"))
-    raise InputError(problems)
-
-
-def _where(file: ExportFile, path: JsonPath) -> SourceLocation:
-    line, column = locate(file.text, path) if file.is_json else (1, 1)
-    return SourceLocation(str(file.path), line, column)
+    raise shape_error(file, kind, found)
 
 
 def _file_error(file: ExportFile, kind: str, exc: Exception) -> InputError:
@@ -156,9 +142,9 @@ def _file_error(file: ExportFile, kind: str, exc: Exception) -> InputError:
     if isinstance(exc, RawDataError) and exc.line is not None:
         if not file.is_json:  # the CSV file itself
             return InputError.single(file.path, message, exc.line, exc.column or 1)
-        return InputError([InputProblem(_where(file, ("Content",)), message)])  # inside the base64 Content
+        return InputError([InputProblem(location_in(file, ("Content",)), message)])  # inside the base64 Content
     path = exc.path if isinstance(exc, RawDataError) else ()
-    return InputError([InputProblem(_where(file, path), message)])
+    return InputError([InputProblem(location_in(file, path), message)])
 
 
 def _account_error(acct: str, names: list[str], gaad: list[ExportFile], exc: Exception) -> InputError:
@@ -166,7 +152,7 @@ def _account_error(acct: str, names: list[str], gaad: list[ExportFile], exc: Exc
     which is one file's own structure when the account has one such file."""
     message = f"account {acct}: {exc}"
     if isinstance(exc, RawDataError) and exc.path and len(gaad) == 1:
-        return InputError([InputProblem(_where(gaad[0], _page_path(gaad[0].data, exc.path)), message)])
+        return InputError([InputProblem(location_in(gaad[0], _page_path(gaad[0].data, exc.path)), message)])
     return InputError.single(names[0], message)
 
 

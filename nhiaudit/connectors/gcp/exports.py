@@ -17,14 +17,12 @@ from nhiaudit.connectors.gcp.export_routes import Router
 from nhiaudit.connectors.gcp.raw import RawPolicy, RawProject
 from nhiaudit.connectors.gcp.transform_accounts import KEY_ACTIVITY
 from nhiaudit.connectors.gcp.transform_common import GcpDataError
-from nhiaudit.connectors.interface import ExportFile, ExportImporter
-from nhiaudit.errors import InputError, InputProblem, SourceLocation
+from nhiaudit.connectors.interface import ExportFile, ExportImporter, location_in, shape_error
+from nhiaudit.errors import InputError, InputProblem
 from nhiaudit.inventory.model import Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
-from nhiaudit.jsonlocate import locate
-from nhiaudit.jsonshape import JsonPath, format_path
+from nhiaudit.jsonshape import JsonPath
 
-MAX_REPORTED_PROBLEMS = 20
 _DATA_ERRORS = (GcpDataError, KeyError, TypeError, ValueError, AttributeError)
 _POLICY_KEYS = frozenset({"bindings", "etag", "version", "auditConfigs"})
 # Fields only an Organization has beside name and displayName (v3, and v1 as gcloud and Cloud Asset print).
@@ -248,25 +246,13 @@ def _check_shape(kind: str, file: ExportFile) -> None:
         found = shapes.problems(kind, data)
     if not found:
         return
-    problems = [
-        InputProblem(_where(file, p.path), f"not a valid {kind} export: {format_path(p.path)}: {p.message}")
-        for p in found[:MAX_REPORTED_PROBLEMS]
-    ]
-    if len(found) > MAX_REPORTED_PROBLEMS:
-        more = len(found) - MAX_REPORTED_PROBLEMS
-        problems.append(InputProblem(problems[-1].location, f"... and {more} more problem(s) in this file"))
-    raise InputError(problems)
-
-
-def _where(file: ExportFile, path: JsonPath) -> SourceLocation:
-    line, column = locate(file.text, path)
-    return SourceLocation(str(file.path), line, column)
+    raise shape_error(file, kind, found)
 
 
 def _file_error(file: ExportFile, kind: str, exc: Exception) -> InputError:
     what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
     path = exc.path if isinstance(exc, GcpDataError) else ()
-    return InputError([InputProblem(_where(file, path), f"not a valid {kind} export: {what}")])
+    return InputError([InputProblem(location_in(file, path), f"not a valid {kind} export: {what}")])
 
 
 def _detail(raw: RawProject, files: list[str]) -> str:

@@ -36,11 +36,11 @@ from nhiaudit.connectors.options import GcpOptions
 from nhiaudit.errors import CollectionError, UsageError
 from nhiaudit.inventory.model import CollectionIssue, Provider
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.permissions.gcp_names import is_domain_name
 
 _PROJECT_ID = re.compile(r"^([a-z0-9.-]{1,63}:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$")
 _NUMERIC = re.compile(r"^\d{1,32}$")
 _SA_EMAIL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}@[a-z0-9.-]{1,200}$")
-_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 GRACE_SECONDS = 5.0  # after --timeout, for calls in flight to end and be recorded
 MAX_FOLDERS = 10_000  # enumeration bound: a folder tree that never ends must not keep the run
 
@@ -63,7 +63,7 @@ def check_options(opts: GcpOptions) -> None:
         _scope(folder, "folders")
     if opts.impersonate and not _SA_EMAIL.match(opts.impersonate):
         raise UsageError(f"--gcp-impersonate must be a service account e-mail, got {opts.impersonate!r}")
-    bad = [d for d in opts.domains if not _DOMAIN.match(d)]
+    bad = [d for d in opts.domains if not is_domain_name(d)]
     if bad:
         raise UsageError(f"--gcp-domain: not a domain name: {', '.join(repr(d) for d in bad)}")
     if not opts.timeout >= 1:

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nhiaudit.connectors.gcp.transform_common import GcpDataError
+from nhiaudit.permissions.gcp_names import is_domain_name
 
 _ORG = re.compile(r"^organizations/\d{1,32}$")
 # A DNS name of two labels or more, as --gcp-domain and defaults.gcp.domains accept.
-_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 OPERATION = "resourcemanager.organizations.get"
 MISSING = ("the organisation's own domain (members outside it are told only from --gcp-domain and the policy's "
            "defaults.gcp.domains)")
@@ -51,7 +51,7 @@ def organization_domain(org: Mapping[str, Any]) -> str | None:
     """The organisation's primary domain (lower case), None when its display name is no domain name."""
     check_organization(org)
     name = str(org.get("displayName", "")).strip().lower().rstrip(".")
-    return name if len(name) <= 253 and _DOMAIN.match(name) else None
+    return name if is_domain_name(name) else None
 
 
 def get_organization(gcp: Any, name: str) -> dict[str, Any]:
