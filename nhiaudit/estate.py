@@ -32,6 +32,11 @@ def load_estate(
         from nhiaudit.connectors.gcp.live import collect_gcp  # lazy: grpc and the Google clients are heavy
 
         parts.extend(collect_gcp(live.gcp, concurrency=live.concurrency, console=console))
+    if live.azure.enabled:
+        from nhiaudit.connectors.azure.live import collect_azure  # lazy: httpx and azure-identity
+
+        parts.extend(collect_azure(live.azure, console=console))
     if not parts:
-        raise UsageError("no input: give --snapshot FILE, --import FILE or a live source such as --aws or --gcp")
+        raise UsageError("no input: give --snapshot FILE, --import FILE or a live source such as --aws, --gcp "
+                         "or --azure")
     return merge_snapshots(parts)

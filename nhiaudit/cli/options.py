@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from nhiaudit.connectors.options import AwsOptions, GcpOptions, LiveOptions
+from nhiaudit.connectors.options import AwsOptions, AzureOptions, GcpOptions, LiveOptions
 from nhiaudit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -66,6 +66,19 @@ GcpDomainOpt = Annotated[
 GcpImpersonateOpt = Annotated[
     str | None, typer.Option("--gcp-impersonate", help="Collect as this service account (impersonation).")
 ]
+AzureOpt = Annotated[
+    bool, typer.Option("--azure", help="Collect live from Entra ID and Azure (DefaultAzureCredential).")
+]
+AzureTenantOpt = Annotated[
+    str | None, typer.Option("--azure-tenant", help="Entra tenant id or domain (default: the credential's).")
+]
+AzureSubscriptionOpt = Annotated[
+    list[str] | None,
+    typer.Option("--azure-subscription", help="Azure subscription id (repeatable; default: every readable one)."),
+]
+AzureCloudOpt = Annotated[
+    str, typer.Option("--azure-cloud", help="Azure cloud: public, usgov or china.")
+]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", min=1, max=64, help="Accounts or projects collected at once.")
 ]
@@ -100,8 +113,10 @@ def live_options(
     quiet: bool,
     timeout: float = 900.0,
     gcp: GcpOptions | None = None,
+    azure: AzureOptions | None = None,
 ) -> LiveOptions:
     return LiveOptions(
+        azure=replace(azure, timeout=timeout) if azure else AzureOptions(timeout=timeout),
         gcp=replace(gcp, timeout=timeout) if gcp else GcpOptions(timeout=timeout),
         aws=AwsOptions(
             enabled=aws or aws_org or bool(aws_role_arn) or bool(aws_profile),
@@ -130,6 +145,18 @@ def gcp_options(values: dict[str, object]) -> GcpOptions:
         folders=folders,
         domains=tuple(values["gcp_domain"] or ()),  # type: ignore[call-overload]
         impersonate=impersonate if isinstance(impersonate, str) else None,
+    )
+
+
+def azure_options(values: dict[str, object]) -> AzureOptions:
+    """--azure and the options that imply it (a tenant or a subscription)."""
+    subscriptions = tuple(values["azure_subscription"] or ())  # type: ignore[call-overload]
+    tenant, cloud = values["azure_tenant"], values["azure_cloud"]
+    return AzureOptions(
+        enabled=bool(values["azure"] or subscriptions or tenant),
+        tenant=tenant if isinstance(tenant, str) else None,
+        subscriptions=subscriptions,
+        cloud=cloud if isinstance(cloud, str) else "public",
     )
 
 
@@ -175,6 +202,10 @@ _ESTATE_PARAMS: tuple[tuple[str, object, object], ...] = (
     ("gcp_folder", GcpFolderOpt, None),
     ("gcp_domain", GcpDomainOpt, None),
     ("gcp_impersonate", GcpImpersonateOpt, None),
+    ("azure", AzureOpt, False),
+    ("azure_tenant", AzureTenantOpt, None),
+    ("azure_subscription", AzureSubscriptionOpt, None),
+    ("azure_cloud", AzureCloudOpt, "public"),
     ("concurrency", ConcurrencyOpt, 8),
     ("timeout", TimeoutOpt, 900.0),
     ("quiet", QuietOpt, False),
@@ -193,7 +224,7 @@ def with_estate_inputs(func: Callable[..., R]) -> Callable[..., R]:
         values = {name: kwargs.pop(name, default) for name, _, default in _ESTATE_PARAMS}
         live = live_options(values["aws"], values["aws_profile"], values["aws_role_arn"], values["aws_org"],
                             values["aws_org_role"], values["aws_regions"], values["concurrency"], values["quiet"],
-                            values["timeout"], gcp_options(values))
+                            values["timeout"], gcp_options(values), azure_options(values))
         inputs = EstateInputs(list(values["snapshot"] or []), list(values["imports"] or []), live)
         return func(*args, inputs=inputs, **kwargs)
 

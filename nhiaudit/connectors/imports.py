@@ -18,9 +18,10 @@ from nhiaudit.limits import MAX_IMPORT_BYTES, read_text_limited
 
 def _importers() -> list[ExportImporter]:
     from nhiaudit.connectors.aws.exports import AwsExportImporter  # lazy: only the import path needs it
+    from nhiaudit.connectors.azure.exports import AzureExportImporter
     from nhiaudit.connectors.gcp.exports import GcpExportImporter
 
-    return [AwsExportImporter(), GcpExportImporter()]
+    return [AwsExportImporter(), GcpExportImporter(), AzureExportImporter()]
 
 
 _DIRECTORY_SUFFIXES = (".json", ".csv")
@@ -30,6 +31,7 @@ def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
     """(file, TARGET or None) for every --import argument: `FILE`, `TARGET=FILE`, `DIR` or `TARGET=DIR`
     (a directory: its *.json and *.csv files, sorted by name, not recursively). A path that exists is a
     path even if it contains `=`."""
+    from nhiaudit.connectors.azure.exports import check_target as azure_target
     from nhiaudit.connectors.gcp.export_routes import check_target
 
     out: list[tuple[Path, str | None]] = []
@@ -38,9 +40,9 @@ def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
         text = str(path)
         if "=" in text and not os.path.lexists(text):
             target, _, rest = text.partition("=")
-            problem = check_target(target)
+            problem = check_target(target) if azure_target(target) else None  # Azure TARGETs are GUIDs
             if problem is not None:
-                raise InputError.single(path, f"not found; and as TARGET=FILE: {problem}")
+                raise InputError.single(path, f"not found; and as TARGET=FILE: {problem}, or for Azure a GUID")
             path = Path(rest)
         if path.is_dir():
             files = sorted(p for p in path.iterdir()

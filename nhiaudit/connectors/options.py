@@ -28,12 +28,22 @@ class GcpOptions:
 
 
 @dataclass(frozen=True)
+class AzureOptions:
+    enabled: bool = False
+    tenant: str | None = None  # --azure-tenant: tenant id or domain; default: the credential's tenant
+    subscriptions: tuple[str, ...] = ()  # --azure-subscription (repeatable); empty: every readable one
+    cloud: str = "public"  # --azure-cloud: public, usgov or china
+    timeout: float = 900.0  # seconds for the whole live collection (--timeout)
+
+
+@dataclass(frozen=True)
 class LiveOptions:
     aws: AwsOptions = field(default_factory=AwsOptions)
     gcp: GcpOptions = field(default_factory=GcpOptions)
+    azure: AzureOptions = field(default_factory=AzureOptions)
     concurrency: int = 8
     quiet: bool = False
 
     @property
     def any(self) -> bool:
-        return self.aws.enabled or self.gcp.enabled
+        return self.aws.enabled or self.gcp.enabled or self.azure.enabled

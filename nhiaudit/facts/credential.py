@@ -50,6 +50,8 @@ def credential_facts(ctx: FactContext, cred: Credential, identity: Identity | No
         "has_expiry": cred.expires is not None,
         "expires": cred.expires.date().isoformat() if cred.expires else "",
         "days_to_expiry": days_to_expiry,
+        # A secret created yesterday that is valid for ten years is long-lived too (Entra client secrets).
+        "validity_days": (cred.expires - cred.created).days if cred.expires and cred.created else 0,
         "shared_with": shared_with,
         "shared_with_names": [ctx.estate.identities[i].name if i in ctx.estate.identities else i for i in shared_with],
         "identity": {

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from nhiaudit.facts.azure_facts import graph_escalations
 from nhiaudit.facts.chains import ChainIndex
 from nhiaudit.facts.context import FactContext
 from nhiaudit.facts.escalation_data import Technique, load_escalation_catalogue
@@ -184,6 +185,9 @@ def _build(ctx: FactContext) -> EstateAnalysis:
             items.append(escalation_item(match, chosen, admin_ids))
         if items:
             escalations[ident.id] = items
+    # Entra: Graph application permissions that escalate are grants, not statements (rules/data/azure_graph.yaml).
+    for iid, items in graph_escalations(ctx, admin_ids).items():
+        escalations[iid] = [*escalations.get(iid, []), *items]
     capable = admin_ids | {i for i, items in escalations.items() if any(x["to_admin"] for x in items)}
     return EstateAnalysis(profiles, admins, escalations, ChainIndex(ctx.reach, capable), ai_sources,
                           ChainIndex(ctx.reach, ai_sources))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nhiaudit.facts.azure_facts import azure_broad_roles, graph_permissions
 from nhiaudit.facts.context import FactContext, days_between
 from nhiaudit.facts.credential import is_active, is_static
 from nhiaudit.facts.escalation import (
@@ -146,6 +147,9 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "admin_evidence": admin.reason if admin is not None else "",
         "broad_roles": broad_roles(ctx, identity),
         "default_compute_sa": is_default_compute_sa(identity),
+        "azure_broad_roles": azure_broad_roles(ctx, identity),
+        "graph_permissions": graph_permissions(ctx, identity),
+        "publisher": identity.attributes.get("publisher", ""),
         "wildcard_actions": wildcard_actions,
         "wildcard_evidence": wildcard_evidence,
         "escalations": analysis.escalations.get(identity.id, ()),

@@ -65,6 +65,12 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "admin_evidence": ("", "the statement that makes it admin"),
         "broad_roles": ([], "GCP Owner / Editor and predefined `*.admin` roles bound to it on a project, folder or "
                             "organisation, in force at --as-of"),
+        "azure_broad_roles": ([], "Azure Owner / Contributor / User Access Administrator assignments at "
+                                  "subscription, management-group or root scope"),
+        "graph_permissions": ([], "Microsoft Graph permissions it holds: application permissions and delegated "
+                                  "scopes (rules/data/azure_graph.yaml)"),
+        "publisher": ("", "Entra: who publishes its application: microsoft, tenant (this tenant) or foreign "
+                          "(a third party's multi-tenant app); '' elsewhere"),
         "default_compute_sa": (False, "it is a project's default Compute Engine service account "
                                       "(`NUMBER-compute@developer.gserviceaccount.com`)"),
         "wildcard_actions": ([], "service-wide wildcard actions (`*`, `s3:*`, `Microsoft.Storage/*`, `NotAction`) "
@@ -100,6 +106,8 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "has_expiry": (False, "the credential has an expiry date"),
         "expires": ("", "expiry date YYYY-MM-DD or ''"),
         "days_to_expiry": (0, "days until expiry (negative when past)"),
+        "validity_days": (0, "days from creation to expiry (0 when either is unknown): how long the credential "
+                             "is meant to live"),
         "shared_with": ([], "ids of the other identities holding a credential with the same fingerprint"),
         "shared_with_names": ([], "their names"),
         "identity": ({"id": "", "name": "", "kind": "", "provider": "aws", "account": "", "declared": False,
@@ -169,7 +177,10 @@ _TRUST_SHAPE = {
                        "(`defaults.gcp.domains`, `--gcp-domain`, the collected organisation's domain); "
                        "false when no domain is known",
     "federation_pin": "GCP workload identity federation: what pins the trust to one workload (an attribute "
-                      "condition on repository / subject / environment, or such a member); '' when nothing",
+                      "condition on repository / subject / environment, or such a member); Entra federated "
+                      "credential: a subject pinned to a repository and environment / ref (a literal `*` never "
+                      "matches: pinned), or a claims-matching expression whose patterns all are; '' when nothing",
+    "entra_federated": "an Entra federated identity credential (its pin is judged by nhiaudit: `federation_pin`)",
     "key": "kind|principal|reason (finding identity)",
 }
 
@@ -218,6 +229,18 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
         "broad_roles": {"role": "role name (`roles/editor`)", "resource": "where it is bound",
                         "primitive": "Owner or Editor (a basic role)", "conditional": "an unevaluated condition "
                         "narrows it", "reason": "role, resource and binding", "key": "role|resource"},
+        "azure_broad_roles": {"role": "Owner, Contributor or User Access Administrator",
+                              "scope": "the assignment scope", "policy_id": "the role assignment",
+                              "management_group": "the scope is a management group", "key": "policy id|scope"},
+        "graph_permissions": {"resource": "resource application (Microsoft Graph)", "permission": "the permission "
+                              "(`Mail.Read`)", "grant_id": "the app role assignment or OAuth2 grant",
+                              "consent_type": "application, AllPrincipals or Principal",
+                              "application": "an application permission (no user involved)",
+                              "tenant_wide": "an application permission or tenant-wide admin consent",
+                              "high_impact": "reads or writes all mail / files / sites / directory "
+                              "(rules/data/azure_graph.yaml)", "escalation": "escalation technique id, or ''",
+                              "foreign_app": "the holder is a third party's app (publisher foreign)",
+                              "key": "grant id/permission (finding identity)"},
         "trusts": _TRUST_SHAPE,
         "external_trusts": _TRUST_SHAPE,
     },

@@ -7,11 +7,12 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from nhiaudit.facts.azure_facts import entra_federation_pin
 from nhiaudit.facts.context import FactContext
 from nhiaudit.facts.gcp_facts import federation_pin, outside_domains
 from nhiaudit.facts.memo import memo
 from nhiaudit.graph.trust import trust_in_force
-from nhiaudit.inventory.model import Identity, Trust, TrustKind
+from nhiaudit.inventory.model import Identity, Provider, Trust, TrustKind
 
 _ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d{12}):")
 _BARE_ACCOUNT = re.compile(r"^\d{12}$")
@@ -73,6 +74,7 @@ def trust_facts(ctx: FactContext, identity: Identity) -> tuple[dict[str, Any], .
         account = principal_account(trust.principal)
         known = trust.principal in index.identities
         cross = bool(account) and account != identity.account
+        entra = identity.provider is Provider.AZURE and trust.kind is TrustKind.FEDERATED
         external = (trust.principal in ANY_PRINCIPALS or trust.kind is TrustKind.FEDERATED or cross
                     or (trust.kind in (TrustKind.IMPERSONATE, TrustKind.OWNER) and not known))
         out.append({
@@ -84,7 +86,8 @@ def trust_facts(ctx: FactContext, identity: Identity) -> tuple[dict[str, Any], .
             "principal_known": known,
             "external": external,
             "outside_domains": outside_domains(trust.principal, index.domains),
-            "federation_pin": federation_pin(trust),
+            "federation_pin": entra_federation_pin(trust) if entra else federation_pin(trust),
+            "entra_federated": entra,
             "key": f"{trust.kind.value}|{trust.principal}|{trust.reason}",  # stable finding identity
         })
     return tuple(out)

@@ -73,18 +73,31 @@ def bind_integrations(
     """Resolve each integration's identity entries (exact ids or `*` globs) against the inventory."""
     bindings: dict[str, list[str]] = defaultdict(list)
     unmatched: list[tuple[int, int, str]] = []
+    app_ids = _azure_app_ids(identities)
     for i, integration in enumerate(policy.integrations):
         for j, pattern in enumerate(integration.identities):
             if any(ch in pattern for ch in "*?["):
                 matched = [iid for iid in identities if glob_match(pattern, iid)]
             else:
-                matched = [pattern] if pattern in identities else []
+                matched = [pattern] if pattern in identities else app_ids.get(pattern.lower(), [])
             if not matched:
                 unmatched.append((i, j, pattern))
             for iid in matched:
                 if integration.name not in bindings[iid]:
                     bindings[iid].append(integration.name)
     return dict(bindings), unmatched
+
+
+def _azure_app_ids(identities: dict[str, Identity]) -> dict[str, list[str]]:
+    """Entra object id or appId (GUIDs, case-insensitive) -> the service principals it names: a policy may
+    name an app by the appId its owners know, or the SP by its object id (one app has one SP per tenant)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for iid, ident in sorted(identities.items()):
+        if ident.provider is not Provider.AZURE:
+            continue
+        for key in {iid.lower(), ident.attributes.get("appId", "").lower()} - {""}:
+            out[key].append(iid)
+    return out
 
 
 def _add_identity_nodes(g: nx.MultiDiGraph, snapshot: Snapshot) -> None:

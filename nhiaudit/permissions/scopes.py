@@ -7,10 +7,14 @@
   (`projects/P`, `//storage.googleapis.com/projects/_/buckets/B`) is reached by grants on what lies
   beneath it. Folders and organisations contain the projects whose ancestry the snapshot records
   (`SourceInfo.ancestors`); a project of unknown ancestry lies beneath none.
+- Azure management groups contain the subscriptions whose ancestry the snapshot records (a source per
+  subscription: account = subscription id, ancestors = management group ids nearest first); ids compare
+  case-insensitively, as Azure does.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
@@ -25,6 +29,7 @@ from nhiaudit.permissions.patterns import (
 from nhiaudit.permissions.segglob import seg_covers, seg_intersect, seg_match
 
 _CACHE_LIMIT = 500_000
+_MGMT_GROUP = re.compile(r"^/providers/microsoft\.management/managementgroups/[^/*?]+$")
 
 
 def _azure(r: str) -> bool:
@@ -34,7 +39,16 @@ def _azure(r: str) -> bool:
 class ResourceScopes:
     """Grant-vs-pattern questions with the estate's GCP ancestry (project -> folders -> organisation)."""
 
-    def __init__(self, ancestors: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(self, ancestors: Mapping[str, Iterable[str]] | None = None,
+                 azure: Mapping[str, Iterable[str]] | None = None) -> None:
+        # Azure: management group id (lower case) -> the subscriptions beneath it, and the reverse.
+        self._mg_subscriptions: dict[str, list[str]] = defaultdict(list)
+        self._sub_groups: dict[str, frozenset[str]] = {}
+        for sub, groups in sorted((azure or {}).items()):
+            chain = frozenset(g.lower().rstrip("/") for g in groups)
+            self._sub_groups[sub.lower()] = chain
+            for g in sorted(chain):
+                self._mg_subscriptions[g].append(sub.lower())
         # "projects/P" -> its ancestors nearest first; chains also give each folder's own ancestors.
         self._ancestors: dict[str, tuple[str, ...]] = {}
         self._descendants: dict[str, list[str]] = defaultdict(list)
@@ -50,7 +64,7 @@ class ResourceScopes:
 
     @property
     def has_ancestry(self) -> bool:
-        return bool(self._ancestors)
+        return bool(self._ancestors or self._sub_groups)
 
     def overlaps(self, grant: str, pattern: str) -> bool:
         """May a grant on `grant` (a statement resource, variables widened) act on something matching
@@ -82,7 +96,16 @@ class ResourceScopes:
             return self._gcp_overlaps(canonical_resource(r), canonical_resource(p))
         if resources_intersect(r, p):
             return True
-        return _azure(r) and resources_intersect(r.rstrip("/") + "/**", p)
+        if not _azure(r):
+            return False
+        if resources_intersect(r.rstrip("/") + "/**", p) or (
+                _azure(p) and resources_intersect(p.rstrip("/") + "/**", r)):
+            return True
+        # Management groups: a grant on one reaches the subscriptions beneath it (and a system written as a
+        # management group is reached by grants on what lies beneath it).
+        return any(self._overlaps(f"/subscriptions/{sub}", p) for sub in self._mg_subscriptions.get(_mg(r), ())) \
+            or (_azure(p) and any(self._overlaps(r, f"/subscriptions/{sub}")
+                                  for sub in self._mg_subscriptions.get(_mg(p), ())))
 
     def _covers(self, r: str, t: str) -> bool:
         if r == "*":
@@ -91,7 +114,15 @@ class ResourceScopes:
             return self._gcp_covers(canonical_resource(r), canonical_resource(t))
         if resource_covers(r, t):
             return True
-        return _azure(r) and resource_covers(r.rstrip("/") + "/**", t)
+        if not _azure(r):
+            return False
+        if resource_covers(r.rstrip("/") + "/**", t):
+            return True
+        group = _mg(r)
+        parts = t.split("/")
+        if not group or len(parts) < 3 or parts[1].lower() != "subscriptions" or has_wildcard(parts[2]):
+            return False
+        return group in self._sub_groups.get(parts[2].lower(), ())
 
     def _gcp_overlaps(self, r: str, p: str) -> bool:
         hr, rp = split_name(r)
@@ -130,12 +161,21 @@ class ResourceScopes:
         return rp in self._ancestors.get(scope, ())
 
 
+def _mg(resource: str) -> str:
+    """The lower-case id of a management group scope, '' for anything else."""
+    low = resource.lower().rstrip("/")
+    return low if _MGMT_GROUP.match(low) else ""
+
+
 def _beneath(upper: str, lower: str) -> bool:
     """Can something matching `lower` lie strictly beneath something matching `upper`?"""
     return seg_intersect(upper.rstrip("/") + "/**", lower)
 
 
 def estate_scopes(sources: Iterable[SourceInfo]) -> ResourceScopes:
-    """The GCP ancestry the snapshot's sources record (project id -> folders and organisation)."""
+    """The ancestry the snapshot's sources record: GCP project id -> folders and organisation; Azure
+    subscription id -> management groups."""
+    sources = list(sources)
     return ResourceScopes({f"projects/{s.account}": s.ancestors for s in sources
-                           if s.provider is Provider.GCP and s.ancestors})
+                           if s.provider is Provider.GCP and s.ancestors},
+                          {s.account: s.ancestors for s in sources if s.provider is Provider.AZURE and s.ancestors})

@@ -42,6 +42,12 @@ How the raw shapes map onto the provider-neutral inventory (nhiaudit/inventory/m
 - Workload: a resource with a system-assigned identity (identity.principalId) or user-assigned identities
   (identity.userAssignedIdentities.*.principalId): kind azure_vm / app_service / function_app /
   container_app / aks (workload identity), id = the resource id, identity_id = the principal id.
+- SourceInfo: one for the tenant (account = tenant id), plus one per subscription whose management-group
+  ancestry is known (account = subscription id; ancestors = the management group ids,
+  `/providers/Microsoft.Management/managementGroups/NAME`, nearest first), so an assignment on a management
+  group reaches the subscriptions beneath it (nhiaudit/permissions/scopes.py).
+- Policies and identities are named by the policy's `integrations[].identities` by SP object id or appId
+  (attributes["appId"]; nhiaudit/graph/build.py).
 - CollectionIssue: every call that failed or was denied (e.g. sign-in activity reports without an Entra ID
   P1/P2 licence: "unused cannot be judged", never a guess).
 """
