@@ -125,6 +125,10 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "owner": identity.owner or identity.tags.get("owner", ""),
         "age_days": days_between(now, identity.created) or 0,
         "never_used": identity.last_activity is None,
+        # Without any record of activity for the account (no sign-in reports, no Policy Analyzer), "never
+        # used" is unknown, not a fact.
+        "activity_known": identity.last_activity is not None
+        or (identity.provider.value, identity.account) not in ctx.usage_unrecorded,
         "days_inactive": days_inactive if days_inactive is not None else 0,
         "disabled": identity.disabled,
         "declared": bool(integrations),

@@ -40,6 +40,8 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "owner": ("", "owner from the inventory or the `owner` tag"),
         "age_days": (0, "days since the identity was created"),
         "never_used": (False, "no recorded activity at all"),
+        "activity_known": (True, "activity is recorded for this identity's account (false: 'never used' is "
+                                 "unknown, e.g. Entra ID without the sign-in activity reports)"),
         "days_inactive": (0, "days since last activity (since creation when never used)"),
         "disabled": (False, "the identity is disabled"),
         "declared": (False, "at least one policy integration lists this identity"),
