@@ -143,3 +143,18 @@ def test_owner_of_an_sp_holding_an_entra_directory_role_escalates(tmp_path, acti
     _, report, _ = scan(tmp_path, *planted.write_exports(tmp_path / "exports", fake))
     assert one(report, "privesc-single-step", planted.OPS)["evidence"]["technique"] == technique
     assert one(report, "privesc-via-chain", planted.CI_HELPER)["evidence"]["target"] == planted.OPS
+
+
+def test_an_sp_holding_global_administrator_is_an_administrator_and_its_owner_escalates(tmp_path):
+    fake = planted.planted_fake()
+    sub = fake.subscriptions[planted.PROD]
+    sub["roleAssignments"] = [a for a in sub["roleAssignments"] if a["properties"]["principalId"] != planted.OPS]
+    role = "62e90394-69f5-4237-9190-012177145e10"  # Global Administrator's template id
+    fake.directory_roles = [{"id": "dra-ops", "directoryScopeId": "/", "principalId": planted.OPS,
+                             "roleDefinitionId": role, "roleDefinition": {
+                                 "id": role, "displayName": "Global Administrator", "isBuiltIn": True,
+                                 "rolePermissions": [{"allowedResourceActions": [
+                                     "microsoft.directory/allEntities/allProperties/allTasks"], "condition": None}]}}]
+    _, report, _ = scan(tmp_path, *planted.write_exports(tmp_path / "exports", fake))
+    one(report, "admin-access", planted.OPS)
+    assert one(report, "privesc-via-chain", planted.CI_HELPER)["evidence"]["target"] == planted.OPS

@@ -133,15 +133,16 @@ class Evaluator:
 
     def is_admin(self, identity: Identity) -> StatementEvidence | None:
         """An Allow of `*` on `*` (GCP/Azure: `*` on a project/subscription scope; GCP: Owner or Editor bound
-        on a project, folder or organisation) that no Deny revokes."""
+        on a project, folder or organisation; Entra: every directory task on the whole directory, i.e. Global
+        Administrator) that no Deny revokes."""
         allows, denies = self._statements_of(identity.policy_ids)
-        candidates = [s for s in allows if _star_on_broad(s) or _primitive_on_scope(s)]
+        candidates = [s for s in allows if _star_on_broad(s) or _primitive_on_scope(s) or _entra_all_tasks(s)]
         if not candidates:
             return None
         bid = identity.boundary_policy_id
         if bid and bid in self._policies:
             b_allows, b_denies = self._statements_of((bid,))
-            if not any(_star_on_broad(s) or _primitive_on_scope(s) for s in b_allows):
+            if not any(_star_on_broad(s) or _primitive_on_scope(s) or _entra_all_tasks(s) for s in b_allows):
                 return None
             denies += b_denies
         candidates.sort(key=lambda s: bool(s.conditions))
@@ -373,6 +374,16 @@ def _star_on_broad(s: Stmt) -> bool:
         return "*" in s.wide_resources
     return any(is_broad_resource(r) for r in s.wide_resources)
 
+
+
+# Global Administrator's permission: every action on every directory object.
+ENTRA_ALL_TASKS = "microsoft.directory/allentities/allproperties/alltasks"
+
+
+def _entra_all_tasks(s: Stmt) -> bool:
+    """An Entra directory role holding every task, assigned on the whole directory (scope `/`)."""
+    return (s.provider == "azure" and not s.not_actions and "/" in s.wide_resources
+            and any(a.lower() == ENTRA_ALL_TASKS for a in s.actions))
 
 
 def _primitive_on_scope(s: Stmt) -> bool:
