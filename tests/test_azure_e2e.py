@@ -158,3 +158,16 @@ def test_an_sp_holding_global_administrator_is_an_administrator_and_its_owner_es
     _, report, _ = scan(tmp_path, *planted.write_exports(tmp_path / "exports", fake))
     one(report, "admin-access", planted.OPS)
     assert one(report, "privesc-via-chain", planted.CI_HELPER)["evidence"]["target"] == planted.OPS
+
+
+def test_a_management_group_assignment_inherited_by_a_prod_subscription_reaches_its_systems(tmp_path):
+    """dev-runner's reader role sits on a management group above the prod subscription. ARM lists it among the
+    subscription's (inherited) assignments, which is how the subscription's ancestry becomes known."""
+    fake = planted.planted_fake()
+    group = "/providers/Microsoft.Management/managementGroups/acme-prod"
+    sub = fake.subscriptions[planted.PROD]
+    sub["roleAssignments"] = [a for a in sub["roleAssignments"] if a["properties"]["principalId"] != planted.DEV_RUNNER]
+    sub["roleAssignments"].append(planted.role_assignment(planted.PROD, 12, planted.DEV_RUNNER,
+                                                          "Storage Blob Data Reader", group))
+    _, report, _ = scan(tmp_path, *planted.write_exports(tmp_path / "exports", fake))
+    one(report, "env-reaches-production", planted.DEV_RUNNER)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nhiaudit.connectors.azure.raw import RawTenant
+from nhiaudit.connectors.azure.raw import RawSubscription, RawTenant
 from nhiaudit.connectors.azure.transform_access import (
     app_role_grants,
     app_role_values,
@@ -170,14 +170,28 @@ def _is_sp(assignment: Mapping[str, Any]) -> bool:
 _MG_PREFIX = "/providers/Microsoft.Management/managementGroups/"
 
 
+def _inherited_groups(sub: RawSubscription) -> list[str]:
+    """Management groups above the subscription, as its own role assignment list shows them: ARM lists the
+    assignments a subscription inherits with their management-group scope, so each such scope is an ancestor
+    (order unknown; containment does not need it)."""
+    found = []
+    for assignment in sub.role_assignments or ():
+        props = assignment.get("properties", assignment) if isinstance(assignment, Mapping) else {}
+        scope = str(props.get("scope", "")) if isinstance(props, Mapping) else ""
+        if scope.lower().startswith(_MG_PREFIX.lower()) and scope not in found:
+            found.append(scope)
+    return found
+
+
 def _subscription_sources(raw: RawTenant, source: SourceInfo) -> list[SourceInfo]:
-    """One source per subscription whose management-group ancestry is known (raw.py), so an assignment on
-    a management group reaches the subscriptions beneath it."""
+    """One source per subscription whose management-group ancestry is known (raw.py, or inherited role
+    assignments), so an assignment on a management group reaches the subscriptions beneath it."""
     out = []
     for sub in sorted(raw.subscriptions, key=lambda s: s.subscription_id):
-        if not sub.management_groups or not sub.subscription_id:
+        groups = list(sub.management_groups) + [g for g in _inherited_groups(sub) if g not in sub.management_groups]
+        if not groups or not sub.subscription_id:
             continue
-        ancestors = tuple(mg if mg.startswith("/") else _MG_PREFIX + mg for mg in sub.management_groups)
+        ancestors = tuple(mg if mg.startswith("/") else _MG_PREFIX + mg for mg in groups)
         out.append(SourceInfo(provider=Provider.AZURE, account=sub.subscription_id, method=source.method,
                               collected_at=source.collected_at, detail=sub.display_name, ancestors=ancestors))
     return out
