@@ -13,9 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from scan_support import findings, scan_planted, systems_hit
 
-from nhiaudit.cli import build_app
 from nhiaudit.inventory.model import (
     Credential,
     CredentialType,
@@ -249,22 +248,7 @@ integrations:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    tmp = tmp_path_factory.mktemp("azure")
-    build_tenant().write(tmp / "snapshot.json")
-    (tmp / "policy.yaml").write_text(POLICY, encoding="utf-8")
-    result = CliRunner().invoke(build_app(), ["scan", "--snapshot", str(tmp / "snapshot.json"), "--policy",
-                                              str(tmp / "policy.yaml"), "--as-of", AS_OF, "--format", "json"])
-    assert result.exit_code == 1, result.output
-    return json.loads(result.stdout)
-
-
-def findings(report: dict[str, Any], rule: str | None = None, who: str | None = None) -> list[dict[str, Any]]:
-    return [f for f in report["findings"] if (rule is None or f["rule_id"] == rule)
-            and (who is None or f["identity"]["id"] == who)]
-
-
-def systems_hit(report: dict[str, Any], who: str) -> set[str]:
-    return {f["evidence"]["system"] for f in findings(report, "scope-forbidden-system", who)}
+    return scan_planted(tmp_path_factory.mktemp("azure"), build_tenant(), POLICY, AS_OF)
 
 
 # --- 1. resource ids and scopes ---------------------------------------------------------------------------
