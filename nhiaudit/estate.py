@@ -35,7 +35,7 @@ def load_estate(
     if live.azure.enabled:
         from nhiaudit.connectors.azure.live import collect_azure  # lazy: httpx and azure-identity
 
-        parts.extend(collect_azure(live.azure, console=console))
+        parts.extend(collect_azure(live.azure, console=console, concurrency=live.concurrency))
     if not parts:
         raise UsageError("no input: give --snapshot FILE, --import FILE or a live source such as --aws, --gcp "
                          "or --azure")

@@ -36,7 +36,8 @@ class FakeAzure:
     directory_roles: list[dict[str, Any]] = field(default_factory=list)  # roleDefinition already expanded
     sp_sign_ins: list[dict[str, Any]] = field(default_factory=list)
     cred_sign_ins: list[dict[str, Any]] = field(default_factory=list)
-    # subscription id -> {"displayName", "roleAssignments", "roleDefinitions", "identities", "resources"}
+    # subscription id -> {"displayName", "roleAssignments", "roleDefinitions", "identities", "resources",
+    #                     "federated": {identity resource id: [its federated identity credentials]}}
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     page_size: int = 100
     faults: dict[str, int] = field(default_factory=dict)  # route -> HTTP status
@@ -103,6 +104,10 @@ def _arm_route(fake: FakeAzure, path: str, q: dict[str, str]) -> tuple[str, list
              "resources": "resources"}
     if tail in table:
         return table[tail], list(sub.get(table[tail], []))
+    suffix = "/federatedIdentityCredentials"
+    if path.lower().endswith(suffix.lower()):  # {identity id}/federatedIdentityCredentials (ARM ids: any case)
+        federated = {k.lower(): v for k, v in sub.get("federated", {}).items()}
+        return "identityFederatedCredentials", list(federated.get(path[:-len(suffix)].lower(), []))
     return None
 
 

@@ -225,3 +225,88 @@ def test_scan_of_an_import_reports_azure_findings(tmp_path, untargeted):
     assert result.exit_code == 1, result.output
     findings = json.loads(out.read_text())["findings"]
     assert findings and all(f["rule_id"] for f in findings)
+
+
+# --- federated credentials of user-assigned managed identities (AKS workload identity) -------------------------
+
+DEV_RUNNER = ("/subscriptions/33333333-3333-4333-8333-333333333333/resourceGroups/dev/providers/"
+              "Microsoft.ManagedIdentity/userAssignedIdentities/dev-runner")
+DEV_RUNNER_PRINCIPAL = "00000104-0000-4000-8000-000000000104"
+AKS_ISSUER = "https://westeurope.oic.prod-aks.azure.com/11111111-1111-4111-8111-111111111111/cluster-1/"
+GITHUB = "https://token.actions.githubusercontent.com"
+
+
+def _az_fic(name: str, issuer: str, subject: str, identity: str = DEV_RUNNER, with_id: bool = True) -> dict:
+    """As `az identity federated-credential list --identity-name N --resource-group G` prints it."""
+    fic = {"audiences": ["api://AzureADTokenExchange"], "issuer": issuer, "name": name, "resourceGroup": "dev",
+           "subject": subject, "systemData": None,
+           "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"}
+    return {**fic, "id": f"{identity}/federatedIdentityCredentials/{name}"} if with_id else fic
+
+
+def _fic_file(tmp_path: Path, *fics: dict, page: bool = False) -> Path:
+    path = tmp_path / "mi-fics.json"
+    path.write_text(json.dumps({"value": list(fics)} if page else list(fics), indent=1))
+    return path
+
+
+def _mi_trusts(snap) -> set[tuple[str, str, str]]:
+    return {(t.principal, t.conditions["subject"], t.reason) for t in snap.trusts
+            if t.identity_id == DEV_RUNNER_PRINCIPAL and t.kind.value == "federated"}
+
+
+def test_managed_identity_federated_credentials_import(tmp_path, untargeted):
+    fics = _fic_file(tmp_path, _az_fic("aks", AKS_ISSUER, "system:serviceaccount:ai:chat-api"),
+                     _az_fic("gh", GITHUB, "repo:acme/app:pull_request"))
+    assert AzureExportImporter().detect(read_export(fics)) == shapes.IDENTITY_FEDERATED_CREDENTIALS
+    result, snap = collect(tmp_path, "--import", str(untargeted), *TARGET_ARGS, "--import", str(fics))
+    assert result.exit_code == 0, result.output
+    assert _mi_trusts(snap) == {
+        (AKS_ISSUER, "system:serviceaccount:ai:chat-api", "federated credential aks of managed identity dev-runner"),
+        (GITHUB, "repo:acme/app:pull_request", "federated credential gh of managed identity dev-runner")}
+
+
+def test_managed_identity_fic_as_an_arm_page_and_by_target(tmp_path, untargeted):
+    nested = {"id": f"{DEV_RUNNER}/federatedIdentityCredentials/aks", "name": "aks",
+              "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+              "properties": {"issuer": AKS_ISSUER, "subject": "system:serviceaccount:ai:chat-api",
+                             "audiences": ["api://AzureADTokenExchange"]}}
+    page = _fic_file(tmp_path, nested, page=True)
+    result, via_page = collect(tmp_path, "--import", str(untargeted), *TARGET_ARGS, "--import", str(page))
+    assert result.exit_code == 0, result.output
+    (tmp_path / "snap.json").unlink()
+    # Without its own id, the record's identity comes from TARGET: its principal id or its resource id.
+    for target in (DEV_RUNNER_PRINCIPAL, DEV_RUNNER):
+        bare = _fic_file(tmp_path, _az_fic("aks", AKS_ISSUER, "system:serviceaccount:ai:chat-api", with_id=False))
+        result, via_target = collect(tmp_path, "--import", str(untargeted), *TARGET_ARGS,
+                                     "--import", f"{target}={bare}")
+        assert result.exit_code == 0, result.output
+        (tmp_path / "snap.json").unlink()
+        assert {t[:2] for t in _mi_trusts(via_target)} == {t[:2] for t in _mi_trusts(via_page)} == {
+            (AKS_ISSUER, "system:serviceaccount:ai:chat-api")}
+
+
+def test_managed_identity_fic_without_its_identity_is_refused(tmp_path, untargeted):
+    bare = _fic_file(tmp_path, _az_fic("aks", AKS_ISSUER, "system:serviceaccount:ai:chat-api", with_id=False))
+    result, _ = collect(tmp_path, "--import", str(untargeted), *TARGET_ARGS, "--import", str(bare))
+    assert result.exit_code == 2 and "PRINCIPAL_ID=FILE" in result.output
+    unknown = _fic_file(tmp_path, _az_fic("aks", AKS_ISSUER, "system:serviceaccount:ai:x",
+                                          identity=DEV_RUNNER.replace("dev-runner", "nobody")))
+    result, _ = collect(tmp_path, "--import", str(untargeted), *TARGET_ARGS, "--import", str(unknown))
+    assert result.exit_code == 2 and "names no imported user-assigned identity" in result.output
+
+
+def test_scan_reports_a_pull_request_trust_on_a_managed_identity_not_the_aks_one(tmp_path, untargeted):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\n", encoding="utf-8")
+    reports = {}
+    for name, issuer, subject in (("aks", AKS_ISSUER, "system:serviceaccount:ai:chat-api"),
+                                  ("gh", GITHUB, "repo:acme/app:pull_request")):
+        fics, out = _fic_file(tmp_path, _az_fic(name, issuer, subject)), tmp_path / f"{name}.json"
+        result = run("scan", "--import", str(untargeted), *TARGET_ARGS, "--import", str(fics), "--policy",
+                     str(policy), "--as-of", "2026-11-30", "--format", "json", "-o", str(out))
+        assert result.exit_code == 1, result.output
+        reports[name] = {f["identity"]["id"] for f in json.loads(out.read_text())["findings"]
+                         if f["rule_id"] == "trust-federated-unconstrained"}
+    assert DEV_RUNNER_PRINCIPAL not in reports["aks"]
+    assert DEV_RUNNER_PRINCIPAL in reports["gh"]

@@ -250,3 +250,101 @@ def test_bad_options_are_usage_errors():
         collect_azure(AzureOptions(enabled=True, subscriptions=("not-a-guid",)))
     with pytest.raises(UsageError):
         collect_azure(AzureOptions(enabled=True, tenant="bad tenant!"))
+
+
+# --- subscriptions in parallel; federated credentials of user-assigned managed identities -------------------
+
+AKS_MI, GH_MI = "00000105-0000-4000-8000-000000000105", "00000106-0000-4000-8000-000000000106"
+AKS_ISSUER = "https://westeurope.oic.prod-aks.azure.com/11111111-1111-4111-8111-111111111111/aaaa-bbbb/"
+
+
+def _uami(sub: str, name: str, principal: str) -> dict:
+    return {"id": f"/subscriptions/{sub}/resourcegroups/apps/providers/Microsoft.ManagedIdentity/"
+                  f"userAssignedIdentities/{name}", "name": name, "location": "westeurope",
+            "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+            "properties": {"principalId": principal, "clientId": principal, "tenantId": TENANT}}
+
+
+def _fic(identity: dict, name: str, issuer: str, subject: str) -> dict:
+    return {"id": f"{identity['id']}/federatedIdentityCredentials/{name}", "name": name,
+            "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+            "properties": {"issuer": issuer, "subject": subject, "audiences": ["api://AzureADTokenExchange"]}}
+
+
+def with_workload_identities(fake: FakeAzure) -> FakeAzure:
+    """An AKS workload identity pinned to one service account, and a GitHub trust admitting any pull request."""
+    fake.service_principals += [_sp(AKS_MI, "00000315-0000-4000-8000-000000000315", "aks-mi", kind="ManagedIdentity"),
+                                _sp(GH_MI, "00000316-0000-4000-8000-000000000316", "gh-mi", kind="ManagedIdentity")]
+    aks, gh = _uami(SUB, "aks-mi", AKS_MI), _uami(SUB, "gh-mi", GH_MI)
+    fake.subscriptions[SUB]["identities"] = [aks, gh]
+    fake.subscriptions[SUB]["federated"] = {
+        aks["id"]: [_fic(aks, "chat-api", AKS_ISSUER, "system:serviceaccount:ai:chat-api")],
+        gh["id"]: [_fic(gh, "any-pr", "https://token.actions.githubusercontent.com", "repo:acme/app:pull_request")]}
+    return fake
+
+
+def _many_subscriptions(fake: FakeAzure, n: int) -> list[str]:
+    base = fake.subscriptions[SUB]
+    ids = [f"{i:08d}-2222-4222-8222-222222222222" for i in range(n, 0, -1)]  # listed out of order
+    for sid in ids:
+        fake.subscriptions[sid] = json.loads(json.dumps(base).replace(SUB, sid))
+    return sorted([*ids, SUB])
+
+
+def test_subscriptions_in_parallel_equal_the_serial_read(servers, fake):
+    with_workload_identities(fake)
+    subs = _many_subscriptions(fake, 6)
+    fake.faults["resources"] = 403  # every subscription fails one call: the issues must come in a stable order
+    raws = []
+    for concurrency in (1, 4, 4, 16):
+        graph, arm = _surfaces(RequestCounter())
+        raws.append(collect_tenant(TenantContext(graph, arm, TENANT, concurrency=concurrency)))
+    serial = raws[0]
+    assert [s.subscription_id for s in serial.subscriptions] == subs
+    assert [i.account for i in serial.issues if i.operation == "arm:GET resources"] == subs
+    assert len(serial.identity_federated_credentials) == 2 * len(subs)
+    for parallel in raws[1:]:
+        assert parallel == serial
+
+
+def test_parallel_collection_through_the_cli_is_deterministic(tmp_path, servers, fake):
+    _many_subscriptions(fake, 3)
+    reports = []
+    for concurrency in ("1", "8"):
+        code, report, output = _cli(tmp_path, servers, "--azure", "--concurrency", concurrency, "--fail-on", "none")
+        assert code == 0, output
+        reports.append([(f["rule_id"], f["fingerprint"]) for f in report["findings"]])
+    assert reports[0] == reports[1] and reports[0]
+
+
+def test_managed_identity_federated_credentials_are_trusts(servers, fake):
+    with_workload_identities(fake)
+    counter = RequestCounter()
+    [snapshot] = collect_azure(AzureOptions(enabled=True, timeout=60), counter=counter, settings=FAST)
+    federated = {(t.identity_id, t.principal, t.conditions["subject"]) for t in snapshot.trusts
+                 if t.kind.value == "federated"}
+    assert federated == {(AKS_MI, AKS_ISSUER, "system:serviceaccount:ai:chat-api"),
+                         (GH_MI, "https://token.actions.githubusercontent.com", "repo:acme/app:pull_request")}
+    assert any("of managed identity aks-mi" in t.reason for t in snapshot.trusts)
+    assert sum(n for k, n in counter.snapshot().items() if k.endswith("/federatedIdentityCredentials")) == 2
+    assert snapshot.complete
+
+
+def test_github_pull_request_on_a_managed_identity_is_reported_aks_pinned_is_not(tmp_path, servers, fake):
+    with_workload_identities(fake)
+    code, report, output = _cli(tmp_path, servers, "--azure", "--fail-on", "none")
+    assert code == 0, output
+    risky = {f["identity"]["id"] for f in report["findings"] if f["rule_id"] == "trust-federated-unconstrained"}
+    assert risky == {GH_MI}
+
+
+def test_hostile_identity_id_is_not_followed(servers, fake):
+    hostile = _uami(SUB, "x", AKS_MI)
+    hostile["id"] = f"/subscriptions/{SUB}/resourceGroups/../../../v1.0/providers/Microsoft.ManagedIdentity/" \
+                    "userAssignedIdentities/x"
+    fake.subscriptions[SUB]["identities"] = [hostile]
+    graph, arm = _surfaces(RequestCounter())
+    raw = collect_tenant(TenantContext(graph, arm, TENANT))
+    [issue] = raw.issues
+    assert issue.operation == "arm:GET federatedIdentityCredentials" and "not read" in issue.message
+    assert not any("federatedIdentityCredentials" in p for s, _, p in fake.requests if s == "arm")

@@ -33,6 +33,10 @@ def target_resource(identity: Identity) -> str:
     """The resource name a grant uses for an identity (GCP grants name `projects/P/serviceAccounts/E`)."""
     if identity.provider is Provider.GCP and "@" in identity.id:
         return f"projects/{identity.account}/serviceAccounts/{identity.id}"
+    # Azure: a user-assigned managed identity by its ARM resource (grants of .../assign/action name it).
+    resource = identity.attributes.get("resourceId", "") if identity.provider is Provider.AZURE else ""
+    if "/providers/microsoft.managedidentity/userassignedidentities/" in resource.lower():
+        return resource
     return identity.id
 
 
@@ -43,6 +47,13 @@ def _covered(resource: str, grants: Grants, aws: bool, scopes: ResourceScopes) -
         if hit != negated:
             return True
     return False
+
+
+def _workload_account(provider: Provider, account: str) -> str:
+    """The key that pairs a workload with the identities that may change it: the account, except on Azure,
+    where workloads live in subscriptions and identities in the tenant (the grant's scope then decides;
+    subscription ids are unique across tenants)."""
+    return "azure:" if provider is Provider.AZURE else account
 
 
 class _Targets:
@@ -67,7 +78,8 @@ class _Targets:
         self._by_workload: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         for wl in snapshot.workloads:
             if wl.identity_id in identities:
-                self._by_workload[(wl.account, wl.kind)].append((wl.id, wl.identity_id))
+                self._by_workload[(_workload_account(wl.provider, wl.account), wl.kind)].append(
+                    (wl.id, wl.identity_id))
         self._cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
     def select(self, identity: Identity, match: TechniqueMatch) -> list[str]:
@@ -83,7 +95,8 @@ class _Targets:
                 pool = [c for kind in spec.kinds
                         for c in self._by_kind.get((identity.provider.value, identity.account, kind), [])]
             else:
-                pool = [c for kind in spec.workload_kinds for c in self._by_workload.get((identity.account, kind), [])]
+                account = _workload_account(identity.provider, identity.account)
+                pool = [c for kind in spec.workload_kinds for c in self._by_workload.get((account, kind), [])]
             aws = identity.provider is Provider.AWS
             chosen = dict.fromkeys(iid for resource, iid in pool if _covered(resource, grants, aws, self._scopes))
             hit = self._cache[key] = tuple(sorted(chosen, key=lambda i: (i not in self._admins, i)))

@@ -6,7 +6,17 @@ from collections import defaultdict
 from typing import Any
 
 from nhiaudit.facts.context import FactContext
+from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.permissions.patterns import glob_match
+
+
+def exception_covers(pattern: str, identity: Identity) -> bool:
+    """Does an exception's `identity` name this identity? By its id; an Azure service principal also by its
+    application's appId (as integrations name it), both GUIDs compared case-insensitively."""
+    if identity.provider is not Provider.AZURE:
+        return glob_match(pattern, identity.id)
+    names = (identity.id, identity.attributes.get("appId", ""))
+    return any(glob_match(pattern, name, case_sensitive=False) for name in names if name)
 
 
 def binding_facts(ctx: FactContext) -> list[dict[str, Any]]:
@@ -46,7 +56,7 @@ def exception_facts(ctx: FactContext) -> list[dict[str, Any]]:
     principals = sorted({p for policy in ctx.estate.snapshot.policies for p in policy.principals})
     out = []
     for i, exc in enumerate(ctx.policy.exceptions):
-        matched = (any(glob_match(exc.identity, iid) for iid in ctx.estate.identities)
+        matched = (any(exception_covers(exc.identity, ident) for ident in ctx.estate.identities.values())
                    or any(glob_match(exc.identity, p) for p in principals))
         days_expired = (ctx.as_of - exc.expires).days
         out.append({

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from nhiaudit.facts.policy_entries import exception_covers
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.findings import Finding, FindingStatus, IdentityRef, PolicyLocation, fingerprint
 from nhiaudit.inventory.model import Identity
@@ -130,11 +131,16 @@ class FindingsBuilder:
         for finding in findings:
             # An identity's finding matches by its id; a GCP principal's (no identity) by the member as
             # bindings name it (`user:contractor@gmail.com`, `allUsers`).
+            # An Azure identity's also by its appId (policy_entries.exception_covers).
+            ident = self._identities.get(finding.identity.id) if finding.identity else None
             target = finding.identity.id if finding.identity else self._principals.get(finding.fingerprint)
             for i, exc in active:
                 if exc.rule not in (finding.rule_id, finding.category.value):
                     continue
-                if target is None or not glob_match(exc.identity, target):
+                if ident is not None:
+                    if not exception_covers(exc.identity, ident):
+                        continue
+                elif target is None or not glob_match(exc.identity, target):
                     continue
                 if exc.credential and exc.credential != finding.credential_id:
                     continue

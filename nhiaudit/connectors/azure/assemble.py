@@ -116,6 +116,8 @@ def assemble_tenant(raw: RawTenant, source: SourceInfo) -> Snapshot:
             attached.setdefault(principal, {})[policy.id] = "directory role"
     workloads: list[Workload] = []
     issues: list[CollectionIssue] = []
+    every_user_assigned: dict[str, str] = {}  # identity resource id (lower case) -> principal id
+    names: dict[str, str] = {}  # principal id -> identity name
     for s_index, sub in enumerate(raw.subscriptions):
         definitions = index_definitions(sub.role_definitions)
         for index, assignment in enumerate(sub.role_assignments or []):
@@ -136,14 +138,19 @@ def assemble_tenant(raw: RawTenant, source: SourceInfo) -> Snapshot:
         for index, identity in enumerate(sub.identities):
             try:
                 flat = arm_fields(identity)
-                user_assigned[arm_id(required(flat, "id")).lower()] = required(flat, "principalId")
+                resource_id, principal = arm_id(required(flat, "id")), required(flat, "principalId")
+                user_assigned[resource_id.lower()] = principal
+                names[principal] = text(flat, "name") or resource_id.rsplit("/", 1)[-1]
             except AzureDataError as exc:
                 raise exc.within("subscriptions", s_index, "identities", index) from None
+        every_user_assigned.update(user_assigned)
         for index, resource in enumerate(sub.resources):
             try:
                 workloads.extend(transform_workloads(resource, user_assigned))
             except AzureDataError as exc:
                 raise exc.within("subscriptions", s_index, "resources", index) from None
+
+    trusts.extend(_identity_federated_trusts(raw, every_user_assigned, names, set(sp_by_id)))
 
     identities = [
         i.model_copy(update={"policy_ids": tuple(sorted(attached[i.id])),
@@ -161,6 +168,24 @@ def assemble_tenant(raw: RawTenant, source: SourceInfo) -> Snapshot:
         delegated_grants=sorted(grants, key=lambda g: (g.identity_id, g.id)),
         collection_issues=[*raw.issues, *sorted(issues, key=lambda i: i.message)],
     )
+
+
+def _identity_federated_trusts(raw: RawTenant, user_assigned: Mapping[str, str], names: Mapping[str, str],
+                               sp_ids: set[str]) -> list[Trust]:
+    """Federated credentials of user-assigned managed identities (keyed by resource id or principal id) as
+    federated trusts on the identity's service principal; an identity without one here is skipped, as an
+    application without a service principal is."""
+    out: list[Trust] = []
+    for key, credentials in sorted(raw.identity_federated_credentials.items()):
+        principal = user_assigned.get(arm_id(key).lower()) if key.startswith("/") else key
+        if principal not in sp_ids:
+            continue
+        name = names.get(principal) or key.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            out.extend(federated_trusts(principal, list(credentials), name, owner="managed identity"))
+        except AzureDataError as exc:
+            raise exc.within("identity_federated_credentials", key) from None
+    return out
 
 
 def _is_sp(assignment: Mapping[str, Any]) -> bool:

@@ -5,16 +5,23 @@ Call budget: the nested lists (owners, app role assignments, federated credentia
 on the paged parent lists, so a tenant of N service principals costs a small multiple of N / page size
 requests. Graph returns at most 20 expanded items per object; an object whose expanded list may be cut (20
 items or an `@odata.nextLink` beside it) is read again on its own, paged.
+
+Subscriptions are read in parallel (TenantContext.concurrency, --concurrency), each into its own
+RawSubscription and issue list, merged in subscription-id order: the result is the same as a serial read.
+Each user-assigned managed identity costs one more ARM call (its federated identity credentials).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from nhiaudit.connectors.azure.clients import AzureHttp, ReadOnlyViolation, call_failures, describe_error
-from nhiaudit.connectors.azure.raw import RawSubscription, RawTenant
+from nhiaudit.connectors.azure.raw import JsonObject, RawSubscription, RawTenant
+from nhiaudit.connectors.deadline import DeadlineExceeded
 from nhiaudit.inventory.model import CollectionIssue, Provider
 
 T = TypeVar("T")
@@ -41,13 +48,18 @@ class TenantContext:
     arm: AzureHttp
     tenant_id: str
     subscriptions: tuple[str, ...] = ()  # empty: every subscription the caller can read
+    concurrency: int = 1  # subscriptions read at once
+
+
+GRACE_SECONDS = 5.0  # past the deadline, a subscription still being read is given up
 
 
 class _Calls:
-    """Runs calls, turning each failure into an issue on the tenant."""
+    """Runs calls, turning each failure into an issue (on the tenant, or a subscription's own list)."""
 
-    def __init__(self, raw: RawTenant) -> None:
+    def __init__(self, raw: RawTenant, issues: list[CollectionIssue] | None = None) -> None:
         self.raw = raw
+        self.issues = raw.issues if issues is None else issues
 
     def run(self, operation: str, missing: str, fn: Callable[[], T], account: str | None = None) -> T | None:
         try:
@@ -55,7 +67,7 @@ class _Calls:
         except ReadOnlyViolation:
             raise
         except call_failures() as exc:
-            self.raw.issues.append(CollectionIssue(provider=Provider.AZURE, account=account or self.raw.tenant_id,
+            self.issues.append(CollectionIssue(provider=Provider.AZURE, account=account or self.raw.tenant_id,
                                                    operation=operation, message=describe_error(exc),
                                                    missing=missing))
             return None
@@ -144,9 +156,29 @@ def _subscription_ids(ctx: TenantContext, calls: _Calls) -> list[tuple[str, str 
     return sorted(subs.items())
 
 
-def _subscription(ctx: TenantContext, calls: _Calls, sid: str, name: str | None) -> RawSubscription:
+_IDENTITY_ID = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36})/resourceGroups/[A-Za-z0-9._()-]+/providers/"
+                          r"Microsoft\.ManagedIdentity/userAssignedIdentities/[A-Za-z0-9_-]+/?$", re.IGNORECASE)
+
+
+def _identity_id_in(ident: str, sid: str) -> bool:
+    match = _IDENTITY_ID.match(ident)
+    return bool(match) and match.group(1).lower() == sid.lower() and "/../" not in ident
+
+
+@dataclass
+class _SubscriptionResult:
+    sub: RawSubscription
+    federated: dict[str, list[JsonObject]] = field(default_factory=dict)  # identity resource id -> FICs
+    issues: list[CollectionIssue] = field(default_factory=list)
+
+
+def _subscription(ctx: TenantContext, raw: RawTenant, sid: str, name: str | None) -> _SubscriptionResult:
+    """One subscription, run in a worker thread: it touches only its own result (and the thread-safe
+    clients), never `raw` beyond reading the tenant id."""
     arm, base = ctx.arm, f"/subscriptions/{sid}"
-    sub = RawSubscription(subscription_id=sid, display_name=name if isinstance(name, str) else None)
+    display = name if isinstance(name, str) else None
+    out = _SubscriptionResult(RawSubscription(subscription_id=sid, display_name=display))
+    sub, calls = out.sub, _Calls(raw, out.issues)
     sub.role_assignments = calls.run(
         "arm:GET roleAssignments", f"role assignments of subscription {sid}",
         lambda: arm.list_all(f"{base}/providers/Microsoft.Authorization/roleAssignments", {"api-version": ROLE_API}),
@@ -160,12 +192,65 @@ def _subscription(ctx: TenantContext, calls: _Calls, sid: str, name: str | None)
         "arm:GET userAssignedIdentities", f"user-assigned managed identities of subscription {sid}",
         lambda: arm.list_all(f"{base}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
                              {"api-version": IDENTITY_API}), account=sid) or []
+    for identity in sorted(sub.identities, key=lambda i: str(i.get("id", "")).lower()):
+        ident = identity.get("id")
+        if not isinstance(ident, str) or not _identity_id_in(ident, sid):
+            # A hostile id must not steer the read elsewhere (another path, query or subscription).
+            out.issues.append(CollectionIssue(
+                provider=Provider.AZURE, account=sid, operation="arm:GET federatedIdentityCredentials",
+                message="a user-assigned identity id is not a managed-identity id of this subscription; not read",
+                missing="federated identity credentials of one managed identity"))
+            continue
+        found = calls.run(
+            "arm:GET federatedIdentityCredentials",
+            f"federated identity credentials (workload identity federation) of managed identity {ident}",
+            lambda ident=ident: arm.list_all(f"{ident.rstrip('/')}/federatedIdentityCredentials",
+                                             {"api-version": IDENTITY_API}), account=sid)
+        if found:
+            out.federated[ident] = found
     resources = calls.run(
         "arm:GET resources", f"resources with managed identities (workloads) of subscription {sid}",
         lambda: arm.list_all(f"{base}/resources", {"api-version": RESOURCES_API}), account=sid) or []
     sub.resources = [r for r in resources if isinstance(r.get("identity"), dict)
                      and str(r["identity"].get("type", "None")) != "None"]
-    return sub
+    return out
+
+
+def _cut_off(raw: RawTenant, sid: str, name: str | None, future: Future[_SubscriptionResult],
+             seconds: float) -> _SubscriptionResult:
+    state = "was not started" if future.cancel() else "was still being read"
+    issue = CollectionIssue(provider=Provider.AZURE, account=sid, operation="nhiaudit:collect",
+                            message=f"{DeadlineExceeded(seconds)}: the subscription {state}",
+                            missing=f"everything in subscription {sid}")
+    return _SubscriptionResult(RawSubscription(subscription_id=sid, display_name=name), issues=[issue])
+
+
+def _subscriptions(ctx: TenantContext, raw: RawTenant, subs: list[tuple[str, str | None]]) -> None:
+    """Every subscription, `ctx.concurrency` at once, merged in the (sorted) order of `subs`."""
+    results: dict[str, _SubscriptionResult] = {}
+    deadline = ctx.arm.deadline
+    # Not a `with` block: its exit would wait for a subscription stuck past the deadline.
+    pool = ThreadPoolExecutor(max(1, min(ctx.concurrency, len(subs) or 1)), thread_name_prefix="nhiaudit-azure")
+    try:
+        futures = {pool.submit(_subscription, ctx, raw, sid, name): (sid, name) for sid, name in subs}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=deadline.remaining() + GRACE_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[futures[future][0]] = future.result()  # ReadOnlyViolation (a bug) propagates
+            if not done:
+                for future in pending:
+                    sid, name = futures[future]
+                    results[sid] = _cut_off(raw, sid, name, future, deadline.seconds)
+                pending = set()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for sid, _ in subs:
+        result = results[sid]
+        raw.subscriptions.append(result.sub)
+        raw.issues.extend(result.issues)
+        for ident, credentials in sorted(result.federated.items()):
+            raw.identity_federated_credentials[ident] = credentials
 
 
 def collect_tenant(ctx: TenantContext) -> RawTenant:
@@ -173,5 +258,5 @@ def collect_tenant(ctx: TenantContext) -> RawTenant:
     raw = RawTenant(tenant_id=ctx.tenant_id)
     calls = _Calls(raw)
     _graph(ctx, raw, calls)
-    raw.subscriptions = [_subscription(ctx, calls, sid, name) for sid, name in _subscription_ids(ctx, calls)]
+    _subscriptions(ctx, raw, _subscription_ids(ctx, calls))
     return raw

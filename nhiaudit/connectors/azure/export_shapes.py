@@ -17,6 +17,7 @@ ACCOUNT = "azure-account"
 SERVICE_PRINCIPALS = "azure-service-principals"
 APPLICATIONS = "azure-applications"
 FEDERATED_CREDENTIALS = "azure-federated-credentials"
+IDENTITY_FEDERATED_CREDENTIALS = "azure-identity-federated-credentials"  # of user-assigned managed identities
 OWNERS = "azure-owners"
 APP_ROLE_ASSIGNMENTS = "azure-app-role-assignments"
 OAUTH2_GRANTS = "azure-oauth2-grants"
@@ -44,6 +45,7 @@ _CREDENTIAL = {"type": "object", "required": ["keyId"],
                               "customKeyIdentifier": _NSTR, "displayName": _NSTR}}
 _PERMISSIONS = {"type": ["array", "null"], "items": {"type": "object", "properties": {
     "actions": _STRINGS, "notActions": _STRINGS, "dataActions": _STRINGS, "notDataActions": _STRINGS}}}
+_MI_FIC = {"issuer": _STR, "subject": _NSTR, "audiences": _STRINGS, "name": _NSTR, "claimsMatchingExpression": _OBJ}
 _ACTIVITY = {"type": ["object", "null"], "properties": {"lastSignInDateTime": _TIME}}
 
 
@@ -80,6 +82,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object", "x-expected": "a federated identity credential", "required": ["issuer"],
         "properties": {"issuer": _STR, "subject": _NSTR, "audiences": _STRINGS, "name": _NSTR, "id": _NSTR,
                        "claimsMatchingExpression": _OBJ}},
+    # Like _arm, but `id` is optional: an export without it names its identity through TARGET=FILE.
+    IDENTITY_FEDERATED_CREDENTIALS: {
+        "type": "object", "x-expected": "a managed identity's federated identity credential",
+        "if": {"type": "object", "required": ["properties"]},
+        "then": {"type": "object", "required": ["properties"], "properties": {"id": _ID, "properties": {
+            "type": "object", "x-expected": "a managed identity's federated identity credential",
+            "required": ["issuer"], "properties": _MI_FIC}}},
+        "else": {"type": "object", "required": ["issuer"], "properties": {"id": _ID, **_MI_FIC}}},
     OWNERS: {"type": "object", "x-expected": "a directory object", "required": ["id"],
              "properties": {"id": _ID, "@odata.type": _NSTR, "userPrincipalName": _NSTR, "displayName": _NSTR}},
     APP_ROLE_ASSIGNMENTS: {
@@ -169,6 +179,8 @@ def kind_of_item(item: Any) -> str | None:
         return SERVICE_PRINCIPALS
     if "appId" in keys and keys & {"passwordCredentials", "keyCredentials", "requiredResourceAccess"}:
         return APPLICATIONS
+    if arm_type == "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials":
+        return IDENTITY_FEDERATED_CREDENTIALS  # before Graph's: `az identity federated-credential list` is flat
     if "issuer" in keys and ("subject" in keys or "claimsMatchingExpression" in keys) and "audiences" in keys:
         return FEDERATED_CREDENTIALS
     if {"appRoleId", "resourceId", "principalId"} <= keys:

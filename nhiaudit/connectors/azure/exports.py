@@ -9,10 +9,16 @@ application lives in its home tenant); else TARGET on the service-principal or a
 Which parent a nested list belongs to (federated credentials of an application, owners of an application
 or service principal): the page's `@odata.context` (`...#applications('ID')/federatedIdentityCredentials`),
 else `--import APP_OR_SP_ID=FILE` (object id or appId; `az ad app federated-credential list --id X`,
-`az ad app owner list --id X` and `az ad sp owner list --id X` do not say it)."""
+`az ad app owner list --id X` and `az ad sp owner list --id X` do not say it).
+
+Federated credentials of a user-assigned managed identity (`az identity federated-credential list
+--identity-name N --resource-group G`, or ARM pages of `{identity id}/federatedIdentityCredentials`) name
+their identity in their own resource id; `--import PRINCIPAL_ID=FILE` or `--import IDENTITY_ID=FILE` (the
+identity's principal id or resource id) says it for records without one."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -33,9 +39,17 @@ from nhiaudit.inventory.snapshot import Snapshot
 _SECRET_FIELDS = ("secretText", "key")  # never kept, even if an export carries them
 
 
+_IDENTITY_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+                          r"Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$", re.IGNORECASE)
+_FIC_SEGMENT = "/federatedidentitycredentials/"
+
+
 def check_target(target: str) -> str | None:
-    """None when `target` can be an Azure TARGET (a tenant, object or application id: a GUID)."""
-    return None if is_guid(target) else f"{target!r} is not an Azure TARGET: expected a GUID"
+    """None when `target` can be an Azure TARGET (a tenant, object or application id: a GUID; or the resource
+    id of a user-assigned managed identity)."""
+    if is_guid(target) or _IDENTITY_ID.match(target):
+        return None
+    return f"{target!r} is not an Azure TARGET: expected a GUID or a managed identity's resource id"
 
 
 def _subscription_of(arm_id: str) -> str | None:
@@ -50,6 +64,9 @@ class AzureExportImporter(ExportImporter):
         shapes.APPLICATIONS: "az ad app list --all --output json, or Graph GET /applications pages",
         shapes.FEDERATED_CREDENTIALS: "az ad app federated-credential list --id APP, given as --import APP=FILE, "
                                       "or Graph GET /applications/ID/federatedIdentityCredentials pages",
+        shapes.IDENTITY_FEDERATED_CREDENTIALS: "az identity federated-credential list --identity-name N "
+                                               "--resource-group G, or ARM GET {identity id}"
+                                               "/federatedIdentityCredentials pages",
         shapes.OWNERS: "az ad app|sp owner list --id ID, given as --import ID=FILE, or Graph GET .../owners pages",
         shapes.APP_ROLE_ASSIGNMENTS: "Graph GET /servicePrincipals/ID/appRoleAssignments pages",
         shapes.OAUTH2_GRANTS: "az ad app permission list-grants --output json, or Graph GET /oauth2PermissionGrants",
@@ -154,7 +171,30 @@ class _Builder:
         # Without both reports, a credential or SP without an entry may be unused or merely unreported.
         raw.sign_ins_recorded = {shapes.SP_SIGN_INS, shapes.CREDENTIAL_SIGN_INS} <= self.kinds
         raw.subscriptions = self._subscriptions()
+        self._identity_federated(raw)
         return raw
+
+    def _identity_federated(self, raw: RawTenant) -> None:
+        """Managed identities' federated credentials, keyed by the identity's resource id (from the record's
+        own id, else TARGET) or principal id (TARGET)."""
+        known: set[str] = set()
+        for sub in raw.subscriptions:
+            for identity in sub.identities:
+                flat = arm_fields(identity)
+                known.update(str(flat.get(k, "")).lower() for k in ("id", "principalId"))
+        for _, file, r in self.of(shapes.IDENTITY_FEDERATED_CREDENTIALS):
+            record_id = str(arm_fields(r.item).get("id") or "")
+            cut = record_id.lower().find(_FIC_SEGMENT)
+            parent = file.target or (record_id[:cut] if cut > 0 else None)
+            if not parent:
+                raise InputError([InputProblem(location_in(file, r.path),
+                                               f"{shapes.IDENTITY_FEDERATED_CREDENTIALS}: the export does not say "
+                                               "whose list this is: give it as --import PRINCIPAL_ID=FILE")])
+            if known and parent.lower() not in known:  # a typo would silently drop the whole list
+                raise InputError([InputProblem(location_in(file, r.path),
+                                               f"{shapes.IDENTITY_FEDERATED_CREDENTIALS}: {parent} names no "
+                                               "imported user-assigned identity (resource id or principal id)")])
+            raw.identity_federated_credentials.setdefault(parent, []).append(r.item)
 
     def _subscriptions(self) -> list[RawSubscription]:
         subs: dict[str, RawSubscription] = {}

@@ -1,5 +1,5 @@
 """Live Entra ID and Azure collection: one tenant (Microsoft Graph) and its subscriptions (ARM), read-only,
-under one deadline (--timeout).
+under one deadline (--timeout), subscriptions in parallel (--concurrency).
 
 Credentials are `azure.identity.DefaultAzureCredential` without interactive members: environment variables,
 workload identity (GitHub Actions, AKS), managed identity and `az login` all work. Every failed call is a
@@ -100,13 +100,14 @@ def collect_azure(
     opts: AzureOptions,
     console: Console | None = None,
     *,
+    concurrency: int = 8,
     counter: RequestCounter | None = None,
     settings: CallSettings | None = None,
     env: Mapping[str, str] | None = None,
     credential: Any = None,
 ) -> list[Snapshot]:
-    """One snapshot for the tenant (its subscriptions included). CollectionError only when nothing can be
-    collected (no token, tenant unreadable)."""
+    """One snapshot for the tenant (its subscriptions included, `concurrency` read at once). CollectionError
+    only when nothing can be collected (no token, tenant unreadable)."""
     check_options(opts)
     endpoints = endpoints_for(opts.cloud, env)
     credential = credential if credential is not None else default_credential(opts, endpoints)
@@ -123,7 +124,7 @@ def collect_azure(
         tenant = _tenant_id(graph, opts.tenant)
         if console is not None:
             console.print(f"[bold]Azure[/bold] tenant {tenant}: collecting", highlight=False)
-        raw = collect_tenant(TenantContext(graph, arm, tenant, opts.subscriptions))
+        raw = collect_tenant(TenantContext(graph, arm, tenant, opts.subscriptions, concurrency))
     finally:
         graph.close()
         arm.close()

@@ -14,9 +14,10 @@ How the raw shapes map onto the provider-neutral inventory (nhiaudit/inventory/m
   "k:v" / "k=v" tags); owner = the first owner's userPrincipalName/displayName; attributes: appId,
   appOwnerOrganizationId, servicePrincipalType, publisher ("microsoft" for Microsoft's first-party tenant
   f8cdef31-a31e-4b4a-93e4-5f571e91255a and 72f988bf-86f1-41af-91ab-2d7cd011db47, "tenant" for this tenant,
-  "foreign" for any other), signInAudience of its application when known; created = createdDateTime of the
-  application (SPs carry none) when known; last_activity from servicePrincipalSignInActivities
-  (lastSignInActivity.lastSignInDateTime, the latest of its variants).
+  "foreign" for any other), signInAudience of its application when known, resourceId of a managed identity
+  (the `/subscriptions/...` entry of alternativeNames: the user-assigned identity or the resource);
+  created = createdDateTime of the application (SPs carry none) when known; last_activity from
+  servicePrincipalSignInActivities (lastSignInActivity.lastSignInDateTime, the latest of its variants).
 - Credential: one per application passwordCredential (type client_secret) and keyCredential (type
   certificate), attached to the application's service principal in this tenant (by appId). id = keyId;
   created = startDateTime; expires = endDateTime; fingerprint = "thumbprint:" + customKeyIdentifier for
@@ -38,7 +39,10 @@ How the raw shapes map onto the provider-neutral inventory (nhiaudit/inventory/m
 - Trust (kind owner): each owner of the application or the SP may act as the SP (owners can add
   credentials): principal = the owner's object id. Trust (kind federated): one per federated identity
   credential of the application: principal = issuer; conditions = {"subject": subject, "audiences": [...],
-  and "claimsMatchingExpression": {...} when present}; reason names the credential.
+  and "claimsMatchingExpression": {...} when present}; reason names the credential. Federated identity
+  credentials of a user-assigned managed identity (AKS workload identity, GitHub Actions, any OIDC issuer;
+  ARM `{identity id}/federatedIdentityCredentials`) are the same federated Trusts on the identity's service
+  principal (its principalId), with the same conditions keys.
 - Workload: a resource with a system-assigned identity (identity.principalId) or user-assigned identities
   (identity.userAssignedIdentities.*.principalId): kind azure_vm / app_service / function_app /
   container_app / aks (workload identity), id = the resource id, identity_id = the principal id.
@@ -92,4 +96,6 @@ class RawTenant:
     credential_sign_ins: list[JsonObject] = field(default_factory=list)  # appCredentialSignInActivities
     sign_ins_recorded: bool = False  # the sign-in reports were read: an SP or key without an entry is unused
     subscriptions: list[RawSubscription] = field(default_factory=list)
+    # user-assigned identity resource id (or its principal id) -> its federated identity credentials (ARM)
+    identity_federated_credentials: dict[str, list[JsonObject]] = field(default_factory=dict)
     issues: list[CollectionIssue] = field(default_factory=list)

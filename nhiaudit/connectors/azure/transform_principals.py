@@ -10,6 +10,7 @@ from typing import Any
 from nhiaudit.connectors.azure.transform_common import (
     MICROSOFT_TENANTS,
     AzureDataError,
+    arm_id,
     items_of,
     parse_time,
     required,
@@ -92,6 +93,18 @@ def owner_name(owners: list[Mapping[str, Any]]) -> str | None:
     return None
 
 
+def managed_resource_id(sp: Mapping[str, Any]) -> str | None:
+    """A managed identity's ARM resource (the user-assigned identity, or the resource of a system-assigned
+    one): the `/subscriptions/...` entry of its alternativeNames. Escalation selects assignable identities by it."""
+    names = sp.get("alternativeNames") or []
+    if not isinstance(names, list):
+        raise AzureDataError("expected a list", ("alternativeNames",))
+    for name in names:
+        if isinstance(name, str) and name.lower().startswith("/subscriptions/"):
+            return arm_id(name)
+    return None
+
+
 def transform_service_principal(sp: Mapping[str, Any], tenant_id: str, app: Mapping[str, Any] | None,
                                 owners: list[Mapping[str, Any]], sign_ins: SignIns) -> Identity:
     sp_id = required(sp, "id")
@@ -109,6 +122,7 @@ def transform_service_principal(sp: Mapping[str, Any], tenant_id: str, app: Mapp
     attributes = str_attributes([
         ("appId", app_id), ("appOwnerOrganizationId", owner_tenant), ("servicePrincipalType", sp_type),
         ("publisher", publisher_of(owner_tenant, tenant_id)), ("signInAudience", audience),
+        ("resourceId", managed_resource_id(sp) if sp_type == "ManagedIdentity" else None),
     ])
     return Identity(
         id=sp_id,

@@ -25,10 +25,13 @@ def owner_trusts(sp_id: str, owners: list[Mapping[str, Any]], what: str) -> list
     return out
 
 
-def federated_trusts(sp_id: str, credentials: list[Mapping[str, Any]], app_name: str) -> list[Trust]:
+def federated_trusts(sp_id: str, credentials: list[Mapping[str, Any]], app_name: str,
+                     owner: str = "application") -> list[Trust]:
+    """`owner`: "application" (Graph) or "managed identity" (ARM, whose fields may sit under `properties`)."""
     out = []
-    for index, fic in enumerate(credentials):
+    for index, raw in enumerate(credentials):
         try:
+            fic = _flat(raw)
             issuer = required(fic, "issuer")
             conditions: dict[str, Any] = {"audiences": strings_of(fic, "audiences")}
             subject = text(fic, "subject")
@@ -44,5 +47,13 @@ def federated_trusts(sp_id: str, credentials: list[Mapping[str, Any]], app_name:
             raise exc.within(index) from None
         out.append(Trust(identity_id=sp_id, principal=issuer, kind=TrustKind.FEDERATED,
                          conditions=dict(sorted(conditions.items())),
-                         reason=f"federated credential {name} of application {app_name}"))
+                         reason=f"federated credential {name} of {owner} {app_name}"))
     return out
+
+
+def _flat(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """ARM nests a resource's fields under `properties` (az prints them flattened); Graph never does."""
+    if not isinstance(item, Mapping):
+        raise AzureDataError("expected an object", ())
+    props = item.get("properties")
+    return {**props, **{k: v for k, v in item.items() if k != "properties"}} if isinstance(props, Mapping) else item
