@@ -55,6 +55,13 @@ def _escape_match(match: re.Match[str]) -> str:
     return visible_escape(match.group())
 
 
+def one_line(text: object, limit: int = 300) -> str:
+    """A message on one line (whitespace folded), at most `limit` characters: for API errors, whose bodies
+    can be long or multi-line. Terminal escaping stays the printer's job."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def terminal_safe(text: str, keep_newlines: bool = False) -> str:
     """The text with every control, bidi, invisible or separator character shown as a visible escape.
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner
 
 from nhiaudit.cli import build_app
-from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.inventory.snapshot import Snapshot, load_snapshot
 
 
 def scan_planted(tmp: Path, snapshot: Snapshot, policy: str, as_of: str) -> dict[str, Any]:
@@ -29,3 +30,38 @@ def findings(report: dict[str, Any], rule: str | None = None, who: str | None = 
 
 def systems_hit(report: dict[str, Any], who: str) -> set[str]:
     return {f["evidence"]["system"] for f in findings(report, "scope-forbidden-system", who)}
+
+
+def finding_identity(finding: dict[str, Any]) -> str:
+    return (finding.get("identity") or {}).get("id") or ""
+
+
+def rules_by_identity(report: dict[str, Any]) -> dict[str, set[str]]:
+    """Rule ids per identity id ('' for findings without an identity)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for finding in report["findings"]:
+        found[finding_identity(finding)].add(finding["rule_id"])
+    return dict(found)
+
+
+def keyed(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(rule id, identity id, fingerprint) of every finding, sorted: what live and import must share."""
+    return sorted((f["rule_id"], finding_identity(f), f["fingerprint"]) for f in report["findings"])
+
+
+def one(report: dict[str, Any], rule: str, who: str) -> dict[str, Any]:
+    """The single finding of `rule` on identity `who`."""
+    hits = [f for f in report["findings"] if f["rule_id"] == rule and finding_identity(f) == who]
+    assert len(hits) == 1, (rule, who, hits)
+    return hits[0]
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(build_app(), list(args), catch_exceptions=False)
+
+
+def collect(tmp_path: Path, *imports: str) -> tuple[Any, Snapshot | None]:
+    """`nhiaudit collect` of the imports, and the snapshot it wrote (None when it wrote none)."""
+    out = tmp_path / "snap.json"
+    result = run("collect", *imports, "-o", str(out))
+    return result, (load_snapshot(out) if out.exists() else None)

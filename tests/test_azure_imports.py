@@ -8,13 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from scan_support import collect, run
 
-from nhiaudit.cli import build_app
 from nhiaudit.connectors.azure import export_shapes as shapes
 from nhiaudit.connectors.azure.exports import AzureExportImporter
 from nhiaudit.connectors.imports import read_export
-from nhiaudit.inventory.snapshot import load_snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "azure"
 TENANT = "11111111-1111-4111-8111-111111111111"
@@ -25,14 +23,8 @@ TARGET_ARGS = ["--import", f"{DEPLOY_APP_ID}={FIXTURES / TARGETED[0]}",
                "--import", f"{DEPLOY_OBJECT}={FIXTURES / TARGETED[1]}"]
 
 
-def run(*args: str):
-    return CliRunner().invoke(build_app(), list(args), catch_exceptions=False)
 
 
-def collect(tmp_path: Path, *imports: str):
-    out = tmp_path / "snap.json"
-    result = run("collect", *imports, "-o", str(out))
-    return result, (load_snapshot(out) if out.exists() else None)
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ rules, the clean identities have nothing, both sources give identical findings a
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import gcp_planted as planted
 import pytest
 from gcp_support import GcpServers
+from scan_support import keyed, one, rules_by_identity
 from test_gcp_live import is_read
 from typer.testing import CliRunner
 
@@ -57,21 +57,10 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"code": code, "report": report, "output": output, "args": args, "tmp": tmp}
 
 
-def rules_by_identity(report: dict[str, Any]) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = defaultdict(set)
-    for finding in report["findings"]:
-        found[(finding.get("identity") or {}).get("id") or ""].add(finding["rule_id"])
-    return dict(found)
 
 
-def keyed(report: dict[str, Any]) -> set[tuple[str, str, str]]:
-    return {(f["rule_id"], (f.get("identity") or {}).get("id") or "", f["fingerprint"]) for f in report["findings"]}
 
 
-def one(report: dict[str, Any], rule: str, who: str) -> dict[str, Any]:
-    hits = [f for f in report["findings"] if f["rule_id"] == rule and (f.get("identity") or {}).get("id") == who]
-    assert len(hits) == 1, (rule, who, hits)
-    return hits[0]
 
 
 # ---- live ------------------------------------------------------------------------------------------------

@@ -8,13 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from scan_support import collect, run
 
-from nhiaudit.cli import build_app
 from nhiaudit.connectors.gcp import export_shapes
 from nhiaudit.connectors.imports import read_export
 from nhiaudit.connectors.interface import ExportFile
-from nhiaudit.inventory.snapshot import load_snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gcp"
 TARGETED = FIXTURES / "targeted"
@@ -28,14 +26,8 @@ TARGET_ARGS = ["--import", f"{P}={TARGETED / 'project-iam-policy.json'}",
                "--import", f"{DEPLOYER}={TARGETED / 'sa-iam-policy-github-deployer.json'}"]
 
 
-def run(*args: str):
-    return CliRunner().invoke(build_app(), list(args), catch_exceptions=False)
 
 
-def collect(tmp_path: Path, *imports: str):
-    out = tmp_path / "snap.json"
-    result = run("collect", *imports, "-o", str(out))
-    return result, (load_snapshot(out) if out.exists() else None)
 
 
 def test_directory_plus_targeted_policies_build_the_project(tmp_path):

@@ -9,7 +9,7 @@ import traceback
 
 from nhiaudit.errors import OutputError
 from nhiaudit.exit_status import ExitStatus
-from nhiaudit.textsafe import terminal_safe
+from nhiaudit.textsafe import one_line, terminal_safe
 
 ISSUES_URL = "https://github.com/nhiaudit/nhiaudit/issues"
 DEBUG_META_KEY = "nhiaudit.debug"
@@ -34,8 +34,7 @@ def _stderr_line(text: str) -> None:
 
 def _one_line(text: str) -> str:
     """Whitespace collapsed, control characters (terminal escapes from hostile data) visibly escaped."""
-    line = terminal_safe(" ".join(text.split()))
-    return line if len(line) <= _MAX_DETAIL else line[: _MAX_DETAIL - 3] + "..."
+    return one_line(terminal_safe(" ".join(text.split())), _MAX_DETAIL)
 
 
 def report_internal_error(exc: BaseException, debug: bool) -> ExitStatus:

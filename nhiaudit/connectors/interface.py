@@ -66,3 +66,9 @@ def shape_error(file: ExportFile, kind: str, found: Sequence[ShapeProblem]) -> I
         more = len(found) - MAX_REPORTED_PROBLEMS
         problems.append(InputProblem(problems[-1].location, f"... and {more} more problem(s) in this file"))
     return InputError(problems)
+
+
+def import_detail(files: Sequence[str], lacking: Sequence[str]) -> str:
+    """A source's detail for an import: the files read and what the import lacks (and what that costs)."""
+    text = f"imported {', '.join(Path(f).name for f in files)}"
+    return text + (f"; not imported: {'; '.join(lacking)}" if lacking else "")

@@ -30,6 +30,7 @@ from nhiaudit.connectors.aws.transform_iam import merge_authorization_pages
 from nhiaudit.connectors.aws.workloads import get_ec2_instances, get_enabled_regions, get_lambda_functions
 from nhiaudit.inventory.model import CollectionIssue, Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.textsafe import one_line
 
 T = TypeVar("T")
 
@@ -92,8 +93,7 @@ def describe_error(exc: BaseException) -> str:
         text = f"malformed reply: {exc}"
     else:
         text = str(exc) or type(exc).__name__
-    text = " ".join(text.split())  # one line, whatever the reply held
-    return text if len(text) <= 300 else text[:299] + "…"
+    return one_line(text)
 
 
 class _Issues:

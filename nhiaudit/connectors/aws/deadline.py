@@ -13,6 +13,7 @@ from botocore.retries.standard import ThrottledRetryableChecker
 
 from nhiaudit.connectors.deadline import Deadline as SharedDeadline
 from nhiaudit.connectors.deadline import DeadlineExceeded
+from nhiaudit.textsafe import one_line
 
 __all__ = ["Deadline", "DeadlineExceeded"]
 
@@ -50,4 +51,4 @@ class Deadline(SharedDeadline):
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
+    return one_line(exc, 200) or type(exc).__name__

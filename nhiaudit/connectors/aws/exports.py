@@ -6,7 +6,6 @@ import base64
 import binascii
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from nhiaudit.connectors.aws import export_shapes
@@ -14,7 +13,7 @@ from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
 from nhiaudit.connectors.aws.transform_credentials import ReportRow, parse_credential_report
 from nhiaudit.connectors.aws.transform_iam import DETAIL_LISTS, merge_authorization_pages
-from nhiaudit.connectors.interface import ExportFile, ExportImporter, location_in, shape_error
+from nhiaudit.connectors.interface import ExportFile, ExportImporter, import_detail, location_in, shape_error
 from nhiaudit.errors import InputError, InputProblem
 from nhiaudit.inventory.model import Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
@@ -177,8 +176,7 @@ def _detail(raw: RawAccount, files: list[str]) -> str:
         lacking.append("credential report (key ages and use, console use)")
     if not raw.access_keys:
         lacking.append("list-access-keys (key ids)")
-    text = f"imported {', '.join(Path(f).name for f in files)}"
-    return text + (f"; not imported: {'; '.join(lacking)}" if lacking else "")
+    return import_detail(files, lacking)
 
 
 def _add_gaad(file: ExportFile, account: Any) -> str:

@@ -6,10 +6,9 @@ signed or sent, so a refused operation never reaches AWS.
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from typing import Any
 
+from nhiaudit.connectors.counting import RequestCounter
 from nhiaudit.errors import CollectionError
 
 # (botocore service name, operation name). Every operation here is "List" or "Read" in AWS's service
@@ -62,27 +61,13 @@ def install_guard(events: Any) -> None:
     events.register_first("before-parameter-build", refuse_unlisted, unique_id="nhiaudit-readonly-guard")
 
 
-class RequestLog:
-    """Thread-safe count of HTTP requests actually sent (botocore `before-send`, retries included)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counts: Counter[str] = Counter()  # "iam:GetAccountAuthorizationDetails" -> n
+class RequestLog(RequestCounter):
+    """The request count, fed by botocore's `before-send` (every HTTP attempt, retries included)."""
 
     def on_send(self, event_name: str, **_: Any) -> None:
         # event_name is "before-send.<service id>.<Operation>"
         _, service, operation = event_name.split(".", 2)
-        with self._lock:
-            self.counts[f"{service}:{operation}"] += 1
+        self.add(f"{service}:{operation}")
 
     def install(self, events: Any) -> None:
         events.register("before-send", self.on_send, unique_id=f"nhiaudit-request-log-{id(self)}")
-
-    @property
-    def total(self) -> int:
-        with self._lock:
-            return sum(self.counts.values())
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self.counts)

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from nhiaudit.connectors.counting import RequestCounter
 from nhiaudit.connectors.deadline import Deadline, DeadlineExceeded
-from nhiaudit.connectors.gcp.clients import RequestCounter
 from nhiaudit.errors import CollectionError
+from nhiaudit.textsafe import one_line
 
 MAX_PAGES = 10_000  # a server that keeps returning next links must not keep a collection forever
 MAX_REPLY_BYTES = 64 * 1024 * 1024  # per page; no documented Graph or ARM page comes near it
@@ -250,8 +251,7 @@ def describe_error(exc: BaseException) -> str:
         text = f"{type(exc).__name__}: {exc}"
     else:
         text = str(exc) or type(exc).__name__
-    text = " ".join(text.split())
-    return text if len(text) <= 300 else text[:299] + "…"
+    return one_line(text)
 
 
 def call_failures() -> tuple[type[BaseException], ...]:

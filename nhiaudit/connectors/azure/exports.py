@@ -22,7 +22,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from nhiaudit.connectors.azure import export_shapes as shapes
@@ -31,7 +30,7 @@ from nhiaudit.connectors.azure.export_records import Record, detect, is_guid, re
 from nhiaudit.connectors.azure.raw import RawSubscription, RawTenant
 from nhiaudit.connectors.azure.transform_access import arm_fields
 from nhiaudit.connectors.azure.transform_common import AzureDataError
-from nhiaudit.connectors.interface import ExportFile, ExportImporter, location_in, shape_error
+from nhiaudit.connectors.interface import ExportFile, ExportImporter, import_detail, location_in, shape_error
 from nhiaudit.errors import InputError, InputProblem
 from nhiaudit.inventory.model import Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
@@ -276,5 +275,4 @@ def _detail(raw: RawTenant, kinds: set[str], files: list[str]) -> str:
     if not raw.sign_ins_recorded:
         lacking.append("sign-in activity (Graph reports servicePrincipalSignInActivities and "
                        "appCredentialSignInActivities): unused cannot be judged")
-    text = f"imported {', '.join(Path(f).name for f in files)}"
-    return text + (f"; not imported: {'; '.join(lacking)}" if lacking else "")
+    return import_detail(files, lacking)

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from nhiaudit.connectors.counting import RequestCounter
 from nhiaudit.connectors.deadline import Deadline, DeadlineExceeded
 from nhiaudit.connectors.gcp.endpoints import Endpoints
 from nhiaudit.errors import CollectionError
+from nhiaudit.textsafe import one_line
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 CONNECT_TIMEOUT = 10.0
@@ -75,27 +76,6 @@ def rest_method_allowed(method: str, url: str) -> bool:
     if method == "GET":
         return verb is None or is_read_method(verb)
     return method == "POST" and verb in _READ_POST_VERBS
-
-
-class RequestCounter:
-    """Thread-safe count of requests actually sent (every attempt, retries included), per method."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
-
-    def add(self, method: str) -> None:
-        with self._lock:
-            self.counts[method] += 1
-
-    @property
-    def total(self) -> int:
-        with self._lock:
-            return sum(self.counts.values())
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self.counts)
 
 
 def _rest_label(method: str, url: str) -> str:
@@ -402,8 +382,7 @@ def describe_error(exc: BaseException) -> str:
         text = f"gave up retrying: {exc.cause if exc.cause else exc}"
     else:
         text = str(exc) or type(exc).__name__
-    text = " ".join(text.split())
-    return text if len(text) <= 300 else text[:299] + "…"
+    return one_line(text)
 
 
 def call_failures() -> tuple[type[BaseException], ...]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from nhiaudit.connectors.gcp import export_assets as assets
@@ -17,7 +16,7 @@ from nhiaudit.connectors.gcp.export_routes import Router
 from nhiaudit.connectors.gcp.raw import RawPolicy, RawProject
 from nhiaudit.connectors.gcp.transform_accounts import KEY_ACTIVITY
 from nhiaudit.connectors.gcp.transform_common import GcpDataError
-from nhiaudit.connectors.interface import ExportFile, ExportImporter, location_in, shape_error
+from nhiaudit.connectors.interface import ExportFile, ExportImporter, import_detail, location_in, shape_error
 from nhiaudit.errors import InputError, InputProblem
 from nhiaudit.inventory.model import Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
@@ -264,5 +263,4 @@ def _detail(raw: RawProject, files: list[str]) -> str:
     if not raw.usage_recorded:
         lacking.append("key use (gcloud policy-intelligence query-activity "
                        "--activity-type=serviceAccountKeyLastAuthentication): no key is reported unused")
-    text = f"imported {', '.join(Path(f).name for f in files)}"
-    return text + (f"; not imported: {'; '.join(lacking)}" if lacking else "")
+    return import_detail(files, lacking)
