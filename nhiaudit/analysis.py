@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,8 +20,10 @@ from nhiaudit.findings import Finding
 from nhiaudit.gc_pause import paused_gc
 from nhiaudit.graph.build import EstateGraph, build_graph
 from nhiaudit.graph.reach import Reachability
+from nhiaudit.inventory.model import Trust
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.principal_facts import principal_facts as aws_principal_facts
 from nhiaudit.permissions.scopes import estate_scopes
 from nhiaudit.policy.model import WrittenPolicy
 from nhiaudit.report import AccessPath
@@ -57,9 +60,16 @@ def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
     policy's `defaults.gcp.domains`: an analysis option, as valid for snapshots and imports as for live data."""
     timer = timer or StageTimer()
     policies = {p.id: p for p in snapshot.policies}
+    trusts_of: dict[str, list[Trust]] = defaultdict(list)
+    for trust in snapshot.trusts:
+        trusts_of[trust.identity_id].append(trust)
+    org_ids = {s.account: s.organization_id for s in snapshot.sources if s.organization_id}  # aws:PrincipalOrgID
     # GCP: folder/organisation ancestry of the projects; binding conditions evaluated at the end of --as-of.
+    # AWS: condition keys of each identity's requests (MFA, its tags) from its own record and trust policy.
     evaluator = Evaluator(policies, scopes=estate_scopes(snapshot.sources),
-                          now=datetime.combine(as_of, day_time(23, 59, 59), UTC))
+                          now=datetime.combine(as_of, day_time(23, 59, 59), UTC),
+                          principal_facts=lambda ident: aws_principal_facts(ident, trusts_of.get(ident.id, ()),
+                                                                            org_ids.get(ident.account)))
     with paused_gc():
         estate = timer.run("graph", build_graph, snapshot, policy, evaluator)
         reach = timer.run("graph", Reachability, estate)
@@ -102,7 +112,10 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
         for identity in snapshot.identities:
             start = time.perf_counter()
             facts = identity_facts(ctx, identity)
-            if facts["declared"] or facts["can_invoke_ai"]:
+            # Undeclared AI access paths (the shadow-AI panel) are identities with explicit AI permissions,
+            # as for the ai-undeclared rule: an admin whose only route to models is `*` is reported once,
+            # by admin-access ("can call AI models: yes"), not listed as shadow AI without a finding.
+            if facts["declared"] or facts["ai_explicit"]:
                 for name in facts["integrations"] or [None]:
                     access_paths.append(_access_path(facts, name, ctx))
             timer.seconds["facts"] = timer.seconds.get("facts", 0.0) + time.perf_counter() - start

@@ -2,21 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from nhiaudit.findings import Finding, FindingStatus, Severity
 from nhiaudit.inventory.model import CollectionIssue
 
+if TYPE_CHECKING:
+    from nhiaudit.permissions.unknown_actions import UnknownAction
+
 REPORT_SCHEMA_VERSION = 1
+
+
+MAX_LISTED_WARNINGS = 1000  # warnings listed in a report; `unknown_actions` counts them all
+
+
+class CollectionWarning(BaseModel):
+    """Something in the collected data the analysis could not use, reported once per scan. Today: an AWS action
+    name the installed action catalogue does not know (it grants no access level on its own)."""
+
+    kind: Literal["unknown_action"] = "unknown_action"
+    provider: str = "aws"
+    policy_id: str
+    policy_name: str
+    statement_index: int
+    sid: str | None = None
+    element: Literal["Action", "NotAction"] = "Action"
+    action: str
+    message: str
+
+    @property
+    def where(self) -> str:
+        """`policy NAME statement SID` (an inline policy by its id, which names its identity)."""
+        name = self.policy_id if self.policy_id.startswith("inline:") else self.policy_name
+        return f"policy {name} statement {self.sid or self.statement_index}"
+
+
+def unknown_action_warnings(found: Sequence[UnknownAction]) -> list[CollectionWarning]:
+    """One warning per unknown action entry, the first MAX_LISTED_WARNINGS of them (the count is separate)."""
+    return [
+        CollectionWarning(
+            policy_id=u.policy_id, policy_name=u.policy_name, statement_index=u.statement_index, sid=u.sid,
+            element="NotAction" if u.element == "NotAction" else "Action", action=u.action,
+            message=f"policy {u.policy_name} ({u.policy_id}) statement {u.statement}: {u.element} {u.action} is "
+                    "not an IAM action the installed catalogue knows; ignored (it grants no access level)",
+        )
+        for u in found[:MAX_LISTED_WARNINGS]
+    ]
 
 
 class CollectionStatus(BaseModel):
     complete: bool = True
     errors: list[CollectionIssue] = Field(default_factory=list)
     sources: list[dict[str, Any]] = Field(default_factory=list)
+    # At most MAX_LISTED_WARNINGS, sorted by policy, statement and action; they never make the collection
+    # incomplete (exit status 3 is for failed calls only).
+    warnings: list[CollectionWarning] = Field(default_factory=list)
+    unknown_actions: int = 0  # every unknown action entry (policy, statement, action), listed or not
 
 
 class AccessPath(BaseModel):

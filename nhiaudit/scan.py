@@ -13,8 +13,9 @@ from nhiaudit.analysis import Analysis, StageTimer, analyse
 from nhiaudit.errors import UsageError
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.gcp_names import is_domain_name
+from nhiaudit.permissions.unknown_actions import unknown_actions
 from nhiaudit.policy.model import EMPTY_POLICY, WrittenPolicy
-from nhiaudit.report import CollectionStatus, Report, Summary
+from nhiaudit.report import CollectionStatus, Report, Summary, unknown_action_warnings
 from nhiaudit.rules_engine.loader import CompiledRule, load_rules
 
 # A DNS name of two labels or more (case-insensitive, as the policy's defaults.gcp.domains).
@@ -39,6 +40,7 @@ def build_report(snapshot: Snapshot, policy: WrittenPolicy, analysis: Analysis, 
                  as_of: date) -> Report:
     findings = analysis.findings
     used_rules = {f.rule_id for f in findings}
+    unknown = unknown_actions(snapshot.policies, analysis.context.evaluator.catalogue)
     return Report(
         tool={"name": "nhiaudit", "version": __version__},
         generated_at=datetime.now(UTC),
@@ -48,6 +50,8 @@ def build_report(snapshot: Snapshot, policy: WrittenPolicy, analysis: Analysis, 
             complete=snapshot.complete,
             errors=list(snapshot.collection_issues),
             sources=[s.model_dump(mode="json") for s in snapshot.sources],
+            warnings=unknown_action_warnings(unknown),
+            unknown_actions=len(unknown),
         ),
         summary=Summary(
             identities=len(snapshot.identities),

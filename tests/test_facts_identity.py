@@ -144,7 +144,12 @@ def test_reuse_and_human_use():
     assert FACTS_BY_NAME["dev-job"]["workloads"][0]["integration"] == "etl-a"
     bi, alice = FACTS_BY_NAME["bi-bot"], FACTS_BY_NAME["alice"]
     assert bi["human_use"]["console_password"] and not bi["looks_human"]  # declared, with an active key
+    assert bi["classification"] == {"class": "nhi", "source": "policy",
+                                    "reasons": ["listed under integration drafter"]}
     assert alice["looks_human"]
+    assert alice["classification"] == {"class": "human", "source": "signals", "reasons": [
+        "MFA device active", "console password (never used) and no active access key"]}
+    assert FACTS_BY_NAME["worker"]["classification"]["class"] == "nhi"  # a role (and an integration's)
     assert FACTS_BY_NAME["worker"]["wildcard_actions"] == ["s3:*"]
     assert "All" in FACTS_BY_NAME["worker"]["wildcard_evidence"][0]
 

@@ -258,12 +258,14 @@ def test_conditions_are_recorded_and_do_not_block(ev: Evaluator) -> None:
     assert not ev.reach(ident("p/s3-read"), PII).conditional
 
 
-def test_unknown_actions_count_as_write_and_are_reported(ev: Evaluator) -> None:
-    r = ev.reach(ident("p/newsvc"), ("arn:aws:newsvc:us-east-1:111122223333:thing/x",))
-    assert r is not None and r.level == ReachLevel.WRITE
-    assert r.unknown_actions == ("newsvc:DoThing",)
-    r = ev.reach(ident("p/newsvc"), PII)
-    assert r is not None and r.unknown_actions == ("s3:TeleportBucket",)
+def test_unknown_action_names_grant_no_level_and_are_reported(ev: Evaluator) -> None:
+    # Names the catalogue does not know (an unknown service's action, a typo) grant nothing on their own.
+    assert ev.reach(ident("p/newsvc"), ("arn:aws:newsvc:us-east-1:111122223333:thing/x",)) is None
+    assert ev.reach(ident("p/newsvc"), PII) is None
+    # Next to a known action they neither raise nor lower its level, and stay listed.
+    mixed = policy("p/mixed", stmt(actions=("s3:GetObject", "s3:TeleportBucket"), resources=("*",)))
+    r = Evaluator({mixed.id: mixed}).reach(ident("p/mixed"), PII)
+    assert r is not None and r.level == ReachLevel.READ and r.unknown_actions == ("s3:TeleportBucket",)
     # Unknown services are still matched by wildcards, on both sides.
     r = ev.reach(ident(ADMIN_ARN), ("arn:aws:newsvc:us-east-1:111122223333:thing/x",))
     assert r is not None and r.level == ReachLevel.ADMIN and r.unknown_actions == ("newsvc:*",)

@@ -57,18 +57,20 @@ def list_rules(
     from nhiaudit.errors import UsageError
     from nhiaudit.rules_engine.loader import load_rules
 
-    loaded = load_rules(list(rules or []))
+    loaded = load_rules(list(rules or []), include_disabled=True)
     console = stdout_console()
     if framework is None:
         ordered = sorted(loaded, key=lambda c: (c.rule.category.value, c.rule.id))
         if as_json:
-            typer.echo(json.dumps([c.rule.doc() | {"subject": c.rule.subject.value} for c in ordered], indent=1))
+            typer.echo(json.dumps([c.rule.doc() | {"subject": c.rule.subject.value, "enabled": c.rule.enabled}
+                                   for c in ordered], indent=1))
             return
         table = Table("id", "category", "severity", "subject", "title", "frameworks")
         for r in ordered:
             fw = r.rule.frameworks
             # Text cells: rule files (--rules) are input, and add_row would parse plain strings as markup.
-            table.add_row(*(rich_text(c) for c in (r.rule.id, r.rule.category.value, r.rule.severity.value,
+            rule_id = r.rule.id if r.rule.enabled else f"{r.rule.id} (off)"
+            table.add_row(*(rich_text(c) for c in (rule_id, r.rule.category.value, r.rule.severity.value,
                                                    r.rule.subject.value, r.rule.title,
                                                    " ".join(fw.owasp_nhi + fw.nist_csf))))
         console.print(table)
@@ -78,7 +80,7 @@ def list_rules(
         raise UsageError(f"--framework must be one of {', '.join(FRAMEWORK_KEYS)}, got {framework!r}")
     titles = framework_items(key)
     coverage: dict[str, list[str]] = {item: [] for item in titles}
-    for r in loaded:
+    for r in (r for r in loaded if r.rule.enabled):  # a rule that is off covers nothing
         for item in getattr(r.rule.frameworks, key):
             coverage.setdefault(item, []).append(r.rule.id)
     ordered_items = sorted(coverage, key=_item_order)
@@ -108,7 +110,7 @@ def show_rule(rule_id: Annotated[str, typer.Argument(help="Rule id.")], rules: R
     from nhiaudit.rules_engine.docs import rule_markdown
     from nhiaudit.rules_engine.loader import load_rules
 
-    by_id = {r.rule.id: r.rule for r in load_rules(list(rules or []))}
+    by_id = {r.rule.id: r.rule for r in load_rules(list(rules or []), include_disabled=True)}
     if rule_id not in by_id:
         raise UsageError(f"no rule {rule_id!r}; `nhiaudit rules list` shows them")
     stdout_console().print(Markdown(terminal_safe(rule_markdown(by_id[rule_id]), keep_newlines=True)))
@@ -116,10 +118,23 @@ def show_rule(rule_id: Annotated[str, typer.Argument(help="Rule id.")], rules: R
 
 @handle_errors
 def validate_rules(directory: Annotated[Path, typer.Argument(help="Directory of rule YAML files.")]) -> None:
-    """Check rule files: schema, CEL compiles, referenced facts exist. Errors as file:line:col."""
+    """Check rule files: schema, CEL compiles, referenced facts exist; and the data files of DIR/data/
+    (privilege_escalation.yaml, ai_capability.yaml) when present: every action known to the installed action
+    catalogue. Errors as file:line:col."""
+    from nhiaudit.errors import InputError
+    from nhiaudit.facts.data_check import data_problems
+    from nhiaudit.permissions.catalogue import default_catalogue
     from nhiaudit.rules_engine.loader import load_rules
 
-    loaded = load_rules([directory], include_shipped=False)
+    problems, loaded = [], []
+    try:
+        loaded = load_rules([directory], include_shipped=False, include_disabled=True)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if directory.is_dir():
+        problems.extend(data_problems(directory, default_catalogue()))
+    if problems:
+        raise InputError(problems)
     stderr_console().print(f"{markup_safe(directory)}: ok ({len(loaded)} rules)")
 
 
@@ -130,7 +145,8 @@ def test_rules(directory: Annotated[Path | None, typer.Argument(help="Rule direc
     from nhiaudit.rules_engine.cases import run_rule_cases
     from nhiaudit.rules_engine.loader import load_rules
 
-    loaded = load_rules([directory], include_shipped=False) if directory else load_rules()
+    loaded = (load_rules([directory], include_shipped=False, include_disabled=True) if directory
+              else load_rules(include_disabled=True))
     console = stdout_console()
     passed = failed = 0
     for compiled in loaded:

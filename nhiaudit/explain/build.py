@@ -24,9 +24,10 @@ from nhiaudit.explain.model import (
     WorkloadView,
 )
 from nhiaudit.explain.target import Target
+from nhiaudit.facts.classification import Classification
 from nhiaudit.facts.context import FactContext, days_between
 from nhiaudit.facts.credential import shared_fingerprints
-from nhiaudit.facts.identity import ai_access
+from nhiaudit.facts.identity import ai_access, classification_of
 from nhiaudit.findings import Finding
 from nhiaudit.graph.model import EdgeKind, NodeKind, identity_node
 from nhiaudit.graph.reach import SystemReach
@@ -60,12 +61,15 @@ def hop_views(ctx: FactContext, sr: SystemReach) -> tuple[HopView, ...]:
                          h.access) for h in sr.hops)
 
 
-def identity_view(identity: Identity, actors: tuple[ActorView, ...] = ()) -> IdentityView:
+def identity_view(identity: Identity, actors: tuple[ActorView, ...] = (),
+                  classification: Classification | None = None) -> IdentityView:
+    found = classification or Classification("unknown", "none", ())
     return IdentityView(
         id=identity.id, name=identity.name, provider=identity.provider.value, account=identity.account,
         kind=identity.kind.value, owner=identity.owner or identity.tags.get("owner") or None,
         created=_iso(identity.created), last_activity=_iso(identity.last_activity),
-        disabled=identity.disabled, acted_as_by=actors,
+        disabled=identity.disabled, acted_as_by=actors, classification=found.cls,
+        classification_source=found.source, classification_reasons=found.reasons,
     )
 
 
@@ -201,7 +205,8 @@ def explain(ctx: FactContext, target: Target, findings: list[Finding] | None) ->
         placed.update(f.fingerprint for f in mine)
         ai = ai_access(ctx, identity)
         paths.append(PathView(
-            identity=identity_view(identity, _actors(ctx, identity, service_trusts)),
+            identity=identity_view(identity, _actors(ctx, identity, service_trusts),
+                                   classification_of(ctx, identity)),
             task=_task(ctx, integration),
             workloads=tuple(WorkloadView(w.id, w.kind, w.name, w.region)
                             for w in ctx.workloads_by_identity.get(identity.id, [])),
@@ -236,7 +241,8 @@ def can_reach(ctx: FactContext, system: str) -> CanReach:
         for v in verdicts:
             by_integration[v.integration].append((iid, v.verdict))
         worst = min((v.verdict for v in verdicts), key=VERDICT_RANK.__getitem__, default="undeclared")
-        reachers.append(ReacherView(identity=identity_view(identity), access=sr.access.value,
+        reachers.append(ReacherView(identity=identity_view(identity, (), classification_of(ctx, identity)),
+                                    access=sr.access.value,
                                     via_chain=sr.via_chain, verdict=worst, integrations=verdicts,
                                     hops=hop_views(ctx, sr)))
     access_rank = {"admin": 0, "write": 1, "read": 2}

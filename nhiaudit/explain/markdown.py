@@ -37,8 +37,9 @@ def _path(path: PathView, included: bool) -> list[str]:
              f"account {code(ident.account, table=False)})"
              + (f", owner {esc(ident.owner)}" if ident.owner else "")
              + (" — can call AI models" if path.can_invoke_ai else " — no AI model access found")]
-    if path.workloads or path.identity.acted_as_by or path.ai_access:
-        lines.append("")
+    why = "; ".join(ident.classification_reasons) or "no evidence"
+    lines += ["", f"- classified **{esc(ident.classification)}** (by {esc(ident.classification_source)}): "
+                  f"{esc(why, LONG)}"]
     for w in path.workloads:
         lines.append(f"- runs in {esc(w.kind)} {code(w.name, table=False)} ({code(w.id, table=False)})")
     for actor in path.identity.acted_as_by[:MAX_ACTORS]:

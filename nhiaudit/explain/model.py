@@ -102,6 +102,11 @@ class IdentityView:
     last_activity: str | None = None
     disabled: bool = False
     acted_as_by: tuple[ActorView, ...] = ()
+    # Used by a person or by software (the `subject.classification` fact): human | nhi | unknown, the step
+    # that decided (policy | tag | kind | signals | none) and why.
+    classification: str = "unknown"
+    classification_source: str = "none"
+    classification_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ def _who(tree: Tree, identity: IdentityView, path: PathView) -> None:
         who.add(rich_text(f"owner: {identity.owner}"))
     if identity.disabled:
         who.add(rich_text("disabled", style="dim"))
+    who.add(classification_text(identity))
     who.add(rich_text(f"last activity: {identity.last_activity or 'never recorded'}"))
     for w in path.workloads:
         who.add(rich_assemble(("runs in: ", "bold"), f"{w.kind} {w.name}",
@@ -49,6 +50,14 @@ def _who(tree: Tree, identity: IdentityView, path: PathView) -> None:
                               (actor.reason, "dim")))
     if len(identity.acted_as_by) > MAX_ACTORS:
         who.add(rich_text(f"(+{len(identity.acted_as_by) - MAX_ACTORS} more: use --format json)", style="dim"))
+
+
+def classification_text(identity: IdentityView) -> Text:
+    """`classified: nhi (tag): tag kind=workload`: used by a person or by software, and why."""
+    why = "; ".join(identity.classification_reasons) or "no evidence"
+    style = {"nhi": "cyan", "human": "green"}.get(identity.classification, "yellow")
+    return rich_assemble(("classified: ", "bold"), (identity.classification, style),
+                         (f" ({identity.classification_source}): ", "dim"), why)
 
 
 def days(n: int | None) -> str:

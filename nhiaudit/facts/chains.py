@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from nhiaudit.graph.model import identity_node
-from nhiaudit.graph.reach import Reachability
+from nhiaudit.graph.reach import Reachability, conditions_text
 
 _PREFIX = "identity:"
 
@@ -35,9 +35,17 @@ class ChainIndex:
             node = step
         return node.removeprefix(_PREFIX), tuple(hops)
 
+    def conditional(self, identity_id: str) -> bool:
+        """Some hop of the shortest path rests on a trust condition nhiaudit could not decide (False: no path,
+        or every hop is certain)."""
+        node = identity_node(identity_id)
+        while node in self._next:
+            step = self._next[node]
+            if self._reach.act_as_edge(node, step)[2]:
+                return True
+            node = step
+        return False
+
     def _hop_text(self, u: str, v: str) -> str:
         kind, reason, conditions = self._reach.act_as_edge(u, v)
-        text = f"{u} -[{kind}]-> {v}: {reason}"
-        if conditions:
-            text += f" (conditions: {conditions})"
-        return text
+        return f"{u} -[{kind}]-> {v}: {reason}{conditions_text(conditions)}"

@@ -44,10 +44,12 @@ def rules_markdown() -> str:
 
     rows = ["| rule | category | severity | subject | OWASP NHI | NIST CSF 2.0 | title |",
             "|---|---|---|---|---|---|---|"]
-    for compiled in sorted(load_rules(), key=lambda c: (c.rule.category.value, c.rule.id)):
+    for compiled in sorted(load_rules(include_disabled=True), key=lambda c: (c.rule.category.value, c.rule.id)):
         r = compiled.rule
+        off = " (off by default)" if not r.enabled else ""
         rows.append(f"| `{r.id}` | {r.category.value} | {r.severity.value} | {r.subject.value} | "
-                    f"{', '.join(r.frameworks.owasp_nhi)} | {', '.join(r.frameworks.nist_csf)} | {_cell(r.title)} |")
+                    f"{', '.join(r.frameworks.owasp_nhi)} | {', '.join(r.frameworks.nist_csf)} | "
+                    f"{_cell(r.title)}{off} |")
     return "\n".join(rows) + "\n"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from nhiaudit.facts.azure_facts import graph_escalations
 from nhiaudit.facts.chains import ChainIndex
 from nhiaudit.facts.context import FactContext
-from nhiaudit.facts.escalation_data import Technique, load_escalation_catalogue
+from nhiaudit.facts.escalation_data import TargetSpec, Technique, load_escalation_catalogue
 from nhiaudit.facts.gcp_facts import broad_role_policy
 from nhiaudit.facts.memo import memo
 from nhiaudit.facts.profiles import Profile, Profiles, TechniqueMatch
@@ -56,6 +56,16 @@ def _workload_account(provider: Provider, account: str) -> str:
     return "azure:" if provider is Provider.AZURE else account
 
 
+# Plural names of workload kinds, for "why no target is known" (Workload.kind values of the connectors).
+_WORKLOAD_LABELS = {
+    "lambda": "Lambda functions", "ec2_instance": "EC2 instances with an instance profile",
+    "gce_instance": "Compute Engine instances", "cloud_run": "Cloud Run services", "cloud_function": "Cloud Functions",
+    "azure_vm": "virtual machines", "app_service": "App Service web apps", "function_app": "function apps",
+    "container_app": "container apps", "aks": "AKS clusters",
+}
+_ACCOUNT_WORD = {Provider.AWS: "account", Provider.GCP: "project", Provider.AZURE: "tenant"}
+
+
 class _Targets:
     """Candidate targets per account, and the targets each distinct grant selects (cached)."""
 
@@ -65,6 +75,11 @@ class _Targets:
         self._identities = identities
         self._admins = admins
         self._scopes = ctx.evaluator.scopes
+        # (provider, account) -> workload kinds its sources listed; which kinds exist at all, listed or not.
+        self._collected: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for source in snapshot.sources:
+            self._collected[(source.provider.value, source.account)].update(source.collected)
+        self._present = {(_workload_account(w.provider, w.account), w.kind) for w in snapshot.workloads}
         self._by_service: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         for trust in snapshot.trusts:
             target = identities.get(trust.identity_id)
@@ -82,6 +97,45 @@ class _Targets:
                     (wl.id, wl.identity_id))
         self._cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
+    def _pool(self, identity: Identity, spec: TargetSpec) -> list[tuple[str, str]]:
+        """Every candidate target of the account, as (resource a grant names, identity id)."""
+        if spec.type == "passed_role":
+            return self._by_service.get((spec.service or "", identity.account), [])
+        if spec.type == "principal":
+            return [c for kind in spec.kinds
+                    for c in self._by_kind.get((identity.provider.value, identity.account, kind), [])]
+        account = _workload_account(identity.provider, identity.account)
+        return [c for kind in spec.workload_kinds for c in self._by_workload.get((account, kind), [])]
+
+    def latent_reason(self, identity: Identity, spec: TargetSpec) -> str | None:
+        """Why no target is known, when the account holds no candidate other than the identity itself (the
+        technique is latent: it works on the first one created); None when candidates exist but the grant does
+        not reach them (then the technique does not apply)."""
+        pool = self._pool(identity, spec)
+        if any(iid != identity.id for _, iid in pool):
+            return None
+        where = f"{_ACCOUNT_WORD[identity.provider]} {identity.account}"
+        if spec.type == "passed_role":
+            but = " but itself" if pool else ""
+            return f"no role in {where}{but} trusts {spec.service} (roles were collected)"
+        if spec.type == "principal":
+            kinds = " or ".join(k.replace("_", " ") for k in spec.kinds)
+            return f"no other {kinds} in {where}"
+        collected = self._collected.get((identity.provider.value, identity.account), set())
+        account = _workload_account(identity.provider, identity.account)
+        parts = []
+        for kind in spec.workload_kinds:
+            label = _WORKLOAD_LABELS.get(kind, f"{kind} workloads")
+            if self._by_workload.get((account, kind)):
+                parts.append(f"the {label} of {where} run as the identity itself")
+            elif (account, kind) in self._present:
+                parts.append(f"{label} were collected for {where}: none runs as an identity of the inventory")
+            elif kind in collected:
+                parts.append(f"{label} were collected for {where}: none exist")
+            else:
+                parts.append(f"no {label} were collected for {where} (the source did not list them)")
+        return "; ".join(parts)
+
     def select(self, identity: Identity, match: TechniqueMatch) -> list[str]:
         spec = match.technique.target
         assert spec is not None
@@ -89,14 +143,7 @@ class _Targets:
         key = (match.technique.id, identity.provider.value, identity.account, grants)
         hit = self._cache.get(key)
         if hit is None:
-            if spec.type == "passed_role":
-                pool = self._by_service.get((spec.service or "", identity.account), [])
-            elif spec.type == "principal":
-                pool = [c for kind in spec.kinds
-                        for c in self._by_kind.get((identity.provider.value, identity.account, kind), [])]
-            else:
-                account = _workload_account(identity.provider, identity.account)
-                pool = [c for kind in spec.workload_kinds for c in self._by_workload.get((account, kind), [])]
+            pool = self._pool(identity, spec)
             aws = identity.provider is Provider.AWS
             chosen = dict.fromkeys(iid for resource, iid in pool if _covered(resource, grants, aws, self._scopes))
             hit = self._cache[key] = tuple(sorted(chosen, key=lambda i: (i not in self._admins, i)))
@@ -121,6 +168,11 @@ def escalation_item(match: TechniqueMatch, targets: list[str], admins: set[str])
     }
 
 
+def latent_item(match: TechniqueMatch, why: str) -> dict[str, Any]:
+    """A technique the permissions allow whose target kind the inventory does not hold (yet)."""
+    return {**escalation_item(match, [], set()), "to_admin": False, "why": why}
+
+
 @dataclass
 class EstateAnalysis:
     """Estate-wide permission facts, built once per scan."""
@@ -128,6 +180,7 @@ class EstateAnalysis:
     profiles: Profiles
     admins: dict[str, StatementEvidence]
     escalations: dict[str, list[dict[str, Any]]]
+    latent_escalations: dict[str, list[dict[str, Any]]]  # techniques with no target in the data (latent_item)
     escalation_chains: ChainIndex
     ai_sources: set[str]
     ai_chains: ChainIndex
@@ -189,20 +242,28 @@ def _build(ctx: FactContext) -> EstateAnalysis:
     admin_ids = set(admins)
     targets = _Targets(ctx, admin_ids)
     escalations: dict[str, list[dict[str, Any]]] = {}
+    latent: dict[str, list[dict[str, Any]]] = {}
     for ident, prof in with_techniques:
-        items = []
+        items, dormant = [], []
         for match in prof.techniques:
-            chosen = targets.select(ident, match) if match.technique.target else []
-            if match.technique.target and not chosen:
+            spec = match.technique.target
+            chosen = targets.select(ident, match) if spec else []
+            if spec and not chosen:
+                # No target: latent when the account holds none at all; else the grant does not reach them.
+                why = targets.latent_reason(ident, spec)
+                if why is not None:
+                    dormant.append(latent_item(match, why))
                 continue
             items.append(escalation_item(match, chosen, admin_ids))
         if items:
             escalations[ident.id] = items
+        if dormant:
+            latent[ident.id] = dormant
     # Entra: Graph application permissions that escalate are grants, not statements (rules/data/azure_graph.yaml).
     for iid, items in graph_escalations(ctx, admin_ids).items():
         escalations[iid] = [*escalations.get(iid, []), *items]
     capable = admin_ids | {i for i, items in escalations.items() if any(x["to_admin"] for x in items)}
-    return EstateAnalysis(profiles, admins, escalations, ChainIndex(ctx.reach, capable), ai_sources,
+    return EstateAnalysis(profiles, admins, escalations, latent, ChainIndex(ctx.reach, capable), ai_sources,
                           ChainIndex(ctx.reach, ai_sources))
 
 

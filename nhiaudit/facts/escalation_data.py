@@ -76,7 +76,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @functools.lru_cache(maxsize=4)
-def _entry_lines(text: str) -> dict[tuple[str, int], int]:
+def technique_lines(text: str) -> dict[tuple[str, int], int]:
     """(provider, index) -> 1-based line of each technique, for error messages."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -116,13 +116,13 @@ def load_escalation_catalogue(path: Path | None = None) -> EscalationCatalogue:
             try:
                 technique = Technique.model_validate(entry)
             except ValidationError as exc:
-                loc = SourceLocation(str(source), _entry_lines(text).get((provider, i), 1))
+                loc = SourceLocation(str(source), technique_lines(text).get((provider, i), 1))
                 for err in exc.errors():
                     where = ".".join(str(p) for p in (provider, i, *err["loc"]))
                     problems.append(InputProblem(loc, f"{where}: {err['msg']}"))
                 continue
             if technique.id in seen:
-                problems.append(InputProblem(SourceLocation(str(source), _entry_lines(text).get((provider, i), 1)),
+                problems.append(InputProblem(SourceLocation(str(source), technique_lines(text).get((provider, i), 1)),
                                              f"duplicate technique id {technique.id}"))
             seen.add(technique.id)
             techniques.append(technique)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from nhiaudit.facts.azure_facts import azure_broad_roles, graph_permissions
+from nhiaudit.facts.classification import Classification, TagRules, classify
 from nhiaudit.facts.context import FactContext, days_between
 from nhiaudit.facts.credential import is_active, is_static
 from nhiaudit.facts.escalation import (
@@ -15,6 +17,8 @@ from nhiaudit.facts.escalation import (
     wildcard_only,
 )
 from nhiaudit.facts.gcp_facts import broad_role_policy, broad_roles, is_default_compute_sa
+from nhiaudit.facts.identity_more import more_identity_facts
+from nhiaudit.facts.memo import memo
 from nhiaudit.facts.reuse import (
     add_crossing,
     environment_crossing,
@@ -23,9 +27,38 @@ from nhiaudit.facts.reuse import (
     workload_integration,
 )
 from nhiaudit.facts.trust_facts import trust_facts
+from nhiaudit.graph.build import bind_integrations
 from nhiaudit.graph.reach import SystemReach
-from nhiaudit.inventory.model import Identity, IdentityKind
-from nhiaudit.policy.model import Integration
+from nhiaudit.graph.trust import trust_in_force
+from nhiaudit.inventory.model import Identity, Trust
+from nhiaudit.policy.model import Integration, WrittenPolicy
+
+
+class _ClassificationInputs:
+    """What classification reads beyond one identity, built once per scan: trusts by identity, the
+    identities the policy's `humans:` list matches, and the tag rules."""
+
+    def __init__(self, ctx: FactContext) -> None:
+        self.trusts: dict[str, list[Trust]] = defaultdict(list)
+        for trust in ctx.estate.snapshot.trusts:
+            if trust_in_force(trust, ctx.evaluator.now):
+                self.trusts[trust.identity_id].append(trust)
+        policy = ctx.policy
+        # The `humans:` entries are resolved exactly as an integration's `identities` are (ids, `*` globs,
+        # Entra appIds): one pseudo-integration per entry, so each match knows its entry.
+        entries = WrittenPolicy(version=1, integrations=[
+            Integration(name=str(j), identities=[pattern]) for j, pattern in enumerate(policy.humans)])
+        bound, _ = bind_integrations(entries, ctx.estate.identities)
+        self.humans = {iid: [policy.humans[int(j)] for j in names] for iid, names in bound.items()}
+        self.tag_rules = TagRules.from_policy(policy)
+
+
+def classification_of(ctx: FactContext, identity: Identity) -> Classification:
+    """Human, nhi or unknown, and why (nhiaudit/facts/classification.py)."""
+    inputs: _ClassificationInputs = memo(ctx, "classification_inputs", lambda: _ClassificationInputs(ctx))
+    return classify(identity, ctx.credentials_by_identity.get(identity.id, []), inputs.trusts.get(identity.id, []),
+                    ctx.workloads_by_identity.get(identity.id, []), ctx.estate.bindings.get(identity.id, []),
+                    inputs.tag_rules, ctx.now, inputs.humans.get(identity.id, []))
 
 
 def ai_access(ctx: FactContext, identity: Identity) -> list[dict[str, Any]]:
@@ -115,8 +148,7 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     creds = [{"id": c.id, "type": c.type.value, "static": is_static(c),
               "active": is_active(c, identity), "age_days": days_between(now, c.created) or 0} for c in credentials]
     active_static = sum(1 for c in creds if c["static"] and c["active"])
-    interactive = bool(human and (human.console_password or human.interactive_sign_in))
-    machine_signs = bool(integrations or workloads or active_static)
+    classification = classification_of(ctx, identity)
     wildcard_actions, wildcard_evidence = analysis.profiles.wildcards(identity)
     trusts = trust_facts(ctx, identity)
     return {
@@ -158,9 +190,11 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "wildcard_evidence": wildcard_evidence,
         "escalations": analysis.escalations.get(identity.id, ()),
         "escalation_path": escalation_path(ctx, analysis, identity) if admin is None else {},
+        **more_identity_facts(ctx, analysis, identity, credentials),  # latent_escalations, static_key_groups
         "trusts": trusts,
         "external_trusts": tuple(t for t in trusts if t["external"]),
-        "looks_human": interactive and not machine_signs and identity.kind is IdentityKind.USER,
+        "classification": classification.as_fact(),
+        "looks_human": classification.cls == "human",
         "human_use": {
             "console_password": bool(human and human.console_password),
             "password_days_since_use": days_between(now, human.password_last_used) if human and

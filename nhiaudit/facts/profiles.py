@@ -3,7 +3,10 @@
 Many identities share the same managed policies, so admin rights, AI capability and the escalation
 techniques an identity's permissions allow are evaluated once per combination and shared.
 Escalation techniques are pre-filtered per policy on the raw statements (an over-approximation:
-Denies and boundaries only remove), and only the survivors are evaluated precisely.
+Denies, boundaries and conditions only remove), and only the survivors are evaluated precisely. When the
+policies' conditions test the identity (MFA, its tags), identities that differ on those facts get their
+own profile (`Evaluator.context_key`). A technique passing a role to a service asks for `iam:PassRole`
+with that request's condition keys (`permissions/passed_role.py`).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from dataclasses import dataclass
 from nhiaudit.facts.escalation_data import EscalationCatalogue, Technique
 from nhiaudit.inventory.model import Identity, Policy, Provider
 from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.passed_role import passed_role_request
 from nhiaudit.permissions.patterns import glob_match, is_broad_resource
 from nhiaudit.permissions.results import StatementEvidence
 
-Key = tuple[tuple[str, ...], str | None]
+Key = tuple[tuple[str, ...], str | None, tuple[object, ...]]
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Profiles:
         self._wild_cache: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
 
     def get(self, identity: Identity) -> Profile:
-        key = (identity.policy_ids, identity.boundary_policy_id)
+        key = (identity.policy_ids, identity.boundary_policy_id, self._evaluator.context_key(identity))
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = self._build(identity)
@@ -74,8 +78,12 @@ class Profiles:
 
     def _match(self, identity: Identity, technique: Technique) -> TechniqueMatch | None:
         evidence = {}
+        spec = technique.target
         for action in technique.requires:
-            found = self._evaluator.allowed_actions(identity, (action,), technique.resources.get(action, "*"))
+            request = (passed_role_request(spec.service or "")
+                       if spec is not None and spec.type == "passed_role" and action == spec.via else None)
+            found = self._evaluator.allowed_actions(identity, (action,), technique.resources.get(action, "*"),
+                                                    request)
             if not found:
                 return None
             evidence[action] = tuple(found)

@@ -82,11 +82,23 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
                             "effective permissions allow; not computed for admins"),
         "escalation_path": ({}, "shortest role-assumption / impersonation path to an identity that is admin or "
                                 "can make itself admin; `{}` when there is none, and for admins"),
+        "latent_escalations": ([], "escalations its effective permissions allow whose target kind the data does "
+                                   "not hold (no role trusts the service, no other user, no workload listed or "
+                                   "none exists): items of `escalations` plus `why`; not computed for admins"),
+        "static_key_groups": ([], "its active static credentials by type: `type`, `count`, `newest_age_days` "
+                                  "(-1 when a creation date is unknown), `keys` (`id`, `age_days`, `last_used` "
+                                  "date or 'never', `last_used_service`), `key`"),
         "trusts": ([], "who may act as it: one entry per trust record"),
         "external_trusts": ([], "the `trusts` whose principal is outside its own account: anybody (`*`, "
                                 "`allUsers`), federated issuers, other accounts, principals outside the inventory"),
-        "looks_human": (False, "an IAM user with a console password / interactive sign-in and no sign of "
-                               "machine use (no integration, workload or active static credential)"),
+        "classification": ({"class": "unknown", "source": "none", "reasons": []},
+                           "used by a person or by software, and why: `class` human, nhi or unknown; `source` "
+                           "policy (integration `identities`, `humans:`), tag (`defaults.classification.tags`), "
+                           "kind (AWS role, service account, service principal...; IAM Identity Center and "
+                           "SAML-only roles are human), signals (a workload runs as it; for IAM users: name "
+                           "shape, keys, console password, MFA) or none; `reasons` in words "
+                           "(nhiaudit/facts/classification.py)"),
+        "looks_human": (False, "`classification.class` is human"),
         "human_use": ({"console_password": False, "password_days_since_use": -1, "interactive_sign_in": False,
                        "mfa_active": False}, "signs of interactive human use"),
         "policy": ({k: v for k, (v, _) in _CRED_RULES.items()}, "effective credential rules: "
@@ -170,6 +182,9 @@ _TRUST_SHAPE = {
     "kind": "assume_role, impersonate, owner, federated or service",
     "reason": "where the trust comes from (trust policy statement, binding)",
     "conditions": "list of {operator, key (lower case), values}",
+    "pins": "AWS: condition keys (lower case) the trust requires with a listed value: StringEquals / StringLike "
+            "/ ArnEquals / ArnLike (or ForAnyValue:), not IfExists, not negated, not only wildcards, e.g. "
+            "`sts:externalid`, `aws:principalorgid`; a Null or negated clause pins nothing",
     "principal_account": "AWS account / GCP project of the principal, '' when it names none",
     "cross_account": "the principal's account differs from the identity's",
     "foreign": "the principal's account is outside the scanned inventory",
@@ -245,6 +260,8 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
                               "key": "grant id/permission (finding identity)"},
         "trusts": _TRUST_SHAPE,
         "external_trusts": _TRUST_SHAPE,
+        "classification": {"class": "human, nhi or unknown", "source": "the step that decided: policy, tag, "
+                           "kind, signals or none", "reasons": "why, in words (a list of short sentences)"},
     },
     SubjectKind.PRINCIPAL: {
         "grants": {"role": "role name", "resource": "where it is bound (canonical name)",

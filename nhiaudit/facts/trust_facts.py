@@ -12,7 +12,9 @@ from nhiaudit.facts.context import FactContext
 from nhiaudit.facts.gcp_facts import federation_pin, outside_domains
 from nhiaudit.facts.memo import memo
 from nhiaudit.graph.trust import trust_in_force
+from nhiaudit.graph.trust_conditions import pinned_keys
 from nhiaudit.inventory.model import Identity, Provider, Trust, TrustKind
+from nhiaudit.permissions.aws_conditions import parse_block
 
 _ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d{12}):")
 _BARE_ACCOUNT = re.compile(r"^\d{12}$")
@@ -80,6 +82,10 @@ def trust_facts(ctx: FactContext, identity: Identity) -> tuple[dict[str, Any], .
         out.append({
             "principal": trust.principal, "kind": trust.kind.value, "reason": trust.reason,
             "conditions": flatten_conditions(trust.conditions),
+            # Keys a clause requires with a listed value (StringEquals sts:ExternalId, ...); a Null, negated,
+            # IfExists or bare-wildcard clause pins nothing.
+            "pins": pinned_keys(parse_block(trust.conditions))
+            if trust.conditions and identity.provider is Provider.AWS else (),
             "principal_account": account,
             "cross_account": cross,
             "foreign": bool(account) and account not in index.known_accounts,

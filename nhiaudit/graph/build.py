@@ -254,8 +254,10 @@ def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator)
         target = account_principal_node(edge.target) if edge.target_is_hub else identity_node(edge.target)
         if edge.source_is_hub or edge.target_is_hub:
             hub = edge.source if edge.source_is_hub else edge.target
-            g.add_node(account_principal_node(hub), kind=NodeKind.ACCOUNT_PRINCIPAL.value, label=hub, ref=hub,
-                       provider=Provider.AWS.value, account=hub.split(":")[4])
+            if account_principal_node(hub) not in g or edge.hub_label:  # a caller-class hub: see graph/trust.py
+                g.add_node(account_principal_node(hub), kind=NodeKind.ACCOUNT_PRINCIPAL.value,
+                           label=edge.hub_label or hub, ref=hub, provider=Provider.AWS.value,
+                           account=hub.split(":")[4])
         if edge.source_is_hub:
             source = account_principal_node(edge.source)
         elif edge.source in identities:

@@ -17,6 +17,33 @@ from nhiaudit.graph.build import EstateGraph
 from nhiaudit.graph.model import AccessLevel, EdgeKind, identity_node, system_node
 
 _LEVELS_HIGH_FIRST = sorted(AccessLevel, key=lambda level: -level.rank)
+_SHOWN_VALUES = 3
+_VALUE_CHARS = 80
+# Shared identifiers the trusted party holds: named in paths, never shown.
+_HIDDEN_KEYS = frozenset({"sts:externalid"})
+
+
+def _values_text(key: str, value: Any) -> str:
+    if key.lower() in _HIDDEN_KEYS:
+        return "(value not shown)"
+    items = value if isinstance(value, list | tuple) else [value]
+    shown = [str(v)[:_VALUE_CHARS] for v in items[:_SHOWN_VALUES]]
+    more = f" (+{len(items) - _SHOWN_VALUES} more)" if len(items) > _SHOWN_VALUES else ""
+    return ", ".join(shown) + more
+
+
+def conditions_text(conditions: dict[str, Any]) -> str:
+    """What an act-as hop still depends on, for paths: '' or ' (conditional on: Bool aws:X = true; ...)'.
+    Bounded (a few values per clause, each clipped), stable (as written, in order)."""
+    if not conditions:
+        return ""
+    parts = []
+    for operator, body in conditions.items():
+        if isinstance(body, dict):
+            parts.extend(f"{operator} {key} = {_values_text(str(key), value)}" for key, value in body.items())
+        else:
+            parts.append(f"{operator} = {_values_text(str(operator), body)}")
+    return f" (conditional on: {'; '.join(parts)})"
 
 
 @dataclass(frozen=True)
@@ -135,6 +162,6 @@ class Reachability:
                 direct_level, reason = self._direct[current][system]
                 hops.append(Hop(current, system_node(system), EdgeKind.CAN_REACH.value, reason, direct_level.value))
                 return SystemReach(system, level, tuple(hops))
-            kind, reason, _ = self._edge[current, following]
-            hops.append(Hop(current, following, kind, reason))
+            kind, reason, conditions = self._edge[current, following]
+            hops.append(Hop(current, following, kind, reason + conditions_text(conditions)))
             current = following

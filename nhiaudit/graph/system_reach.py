@@ -29,6 +29,9 @@ class SystemReachEvaluator:
         return result
 
     def reach(self, identity: Identity, system: str, patterns: list[str]) -> Reach | None:
+        if self._evaluator.context_key(identity):
+            # Its policies' conditions test the identity (MFA, tags): a policy alone, on a probe, cannot say.
+            return self._evaluator.reach(identity, patterns)
         cache = self._per_policy
         hits = []
         for pid in identity.policy_ids:

@@ -2,22 +2,40 @@
 
 Computed from an index of trust records by principal, so the cost is linear in identities plus the
 candidate trusts each one matches, never a comparison of every pair.
+
+AWS trust conditions are evaluated per caller (trust_conditions.py): a trust whose conditions no request of
+the caller can meet (MFA for a service role, a tag it lacks, a date past `--as-of`) gives it no edge; met
+clauses (`sts:ExternalId`, which the trusted party is expected to hold) leave the edge's conditions, and an
+edge keeps only the clauses nhiaudit could not decide. Account-root trusts go through hubs, split by caller
+class when a trust tests the caller (`_RootHubs`), so the graph stays linear and exact per caller.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from nhiaudit.graph.model import EdgeKind
+from nhiaudit.graph.trust_conditions import (
+    OPEN,
+    TrustConditions,
+    TrustVerdict,
+    caller_class,
+    class_label,
+    dates_in_force,
+    is_caller_key,
+)
 from nhiaudit.inventory.model import Identity, Policy, Provider, Trust, TrustKind
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions._core import GCP_CONDITION
+from nhiaudit.permissions.aws_conditions import Clause
 from nhiaudit.permissions.conditions import evaluate_condition
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.patterns import glob_covers, glob_match, widen_variables
+from nhiaudit.permissions.principal_facts import UNKNOWN_PRINCIPAL, PrincipalFacts
 from nhiaudit.permissions.results import StatementEvidence
 
 ASSUME_ACTION = "sts:AssumeRole"
@@ -32,6 +50,7 @@ class ActAsEdge:
     conditions: dict[str, Any] = field(default_factory=dict)
     source_is_hub: bool = False
     target_is_hub: bool = False
+    hub_label: str = ""  # a caller-class hub: what its callers' requests carry (the plain hub: its root)
 
 
 def aws_account_root(account: str) -> str:
@@ -65,7 +84,8 @@ class _AssumeGrants:
         return False
 
     def _get(self, identity: Identity) -> tuple[list[StatementEvidence], bool]:
-        key = (identity.policy_ids, identity.boundary_policy_id)
+        # context_key: identities whose policies' conditions test their MFA or tags differently get their own entry.
+        key = (identity.policy_ids, identity.boundary_policy_id, self._evaluator.context_key(identity))
         hit = self._cache.get(key)
         if hit is None:
             allows = self._evaluator.allowed_actions(identity, (ASSUME_ACTION,), "*")
@@ -85,7 +105,7 @@ class _AssumeGrants:
         allows, narrowed = self._get(identity)
         if narrowed:
             return None
-        key = (identity.policy_ids, identity.boundary_policy_id, accounts)
+        key = (identity.policy_ids, identity.boundary_policy_id, self._evaluator.context_key(identity), accounts)
         if key not in self._covering:
             self._covering[key] = next((
                 ev for ev in allows
@@ -110,8 +130,28 @@ class _AssumeGrants:
         return None
 
 
+def _kept(trust: Trust, verdict: TrustVerdict) -> dict[str, Any]:
+    """The edge's conditions: the trust's own (empty) dict when it has none, as before, rather than one dict
+    shared by every edge of the estate."""
+    return verdict.conditions if trust.conditions else trust.conditions
+
+
+class _Callers:
+    """Condition-key facts of each caller, read from the evaluator once and only when a trust needs them."""
+
+    def __init__(self, evaluator: Evaluator) -> None:
+        self._evaluator = evaluator
+        self._facts: dict[str, PrincipalFacts] = {}
+
+    def get(self, identity: Identity) -> PrincipalFacts:
+        hit = self._facts.get(identity.id)
+        if hit is None:
+            hit = self._facts[identity.id] = self._evaluator.principal(identity)
+        return hit
+
+
 def _aws_edges(ident: Identity, candidates: list[Trust], identities: dict[str, Identity],
-               grants: _AssumeGrants, hubs: _RootHubs) -> list[ActAsEdge]:
+               grants: _AssumeGrants, hubs: _RootHubs, conds: TrustConditions, callers: _Callers) -> list[ActAsEdge]:
     edges = []
     has_grants = grants.any(ident)
     if not has_grants:  # only trusts naming this identity can apply
@@ -119,29 +159,42 @@ def _aws_edges(ident: Identity, candidates: list[Trust], identities: dict[str, I
     root = aws_account_root(ident.account)
     covering = grants.covering(ident, hubs.accounts(root)) if has_grants and hubs.accounts(root) else None
     if covering is not None:
-        # One edge to the hub instead of one per role that trusts the account root.
-        hubs.used.add(root)
+        # One edge to a hub of the root instead of one per role that trusts the account root.
         candidates = [t for t in candidates if t.principal != root]
-        edges.append(ActAsEdge(ident.id, root, EdgeKind.CAN_ASSUME, f"{grants.reason(covering)}; so it may assume "
-                               f"every role that trusts {root}", target_is_hub=True))
+        for hub, keys, label in hubs.enter(root, ident, callers):
+            what = f"every role that trusts {root}" + (
+                f" whose trust conditions on {keys} its requests can meet" if keys else "")
+            edges.append(ActAsEdge(ident.id, hub, EdgeKind.CAN_ASSUME,
+                                   f"{grants.reason(covering)}; so it may assume {what}", target_is_hub=True,
+                                   hub_label=label))
     for trust in candidates:
         target = identities.get(trust.identity_id)
         if target is None or target.id == ident.id:
             continue
         if trust.principal == ident.id and target.account == ident.account:
             # Same account and the trust policy names the principal: the trust policy alone grants it.
-            edges.append(ActAsEdge(ident.id, target.id, EdgeKind.CAN_ASSUME,
-                                   f"{trust.reason} names {ident.name} directly", trust.conditions))
+            reason = f"{trust.reason} names {ident.name} directly"
+        else:
+            allowed = grants.allowing(ident, target.id) if has_grants else None
+            if allowed is None:
+                continue
+            reason = f"{grants.reason(allowed)}; {trust.reason} trusts {trust.principal}"
+        verdict = conds.verdict(trust, callers.get(ident)) if trust.conditions else OPEN
+        if verdict is None:  # no request of this caller meets the trust's conditions
             continue
-        allowed = grants.allowing(ident, target.id) if has_grants else None
-        if allowed is None:
-            continue
-        edges.append(ActAsEdge(
-            ident.id, target.id, EdgeKind.CAN_ASSUME,
-            f"{grants.reason(allowed)}; {trust.reason} trusts {trust.principal}",
-            trust.conditions,
-        ))
+        edges.append(ActAsEdge(ident.id, target.id, EdgeKind.CAN_ASSUME, reason + verdict.note,
+                               _kept(trust, verdict)))
     return edges
+
+
+@dataclass(frozen=True)
+class _RootTrusts:
+    """The trusts of one account root whose role is in the inventory, split by whether their conditions
+    test the caller (MFA, its tags, ARN, organisation)."""
+
+    independent: tuple[Trust, ...]
+    dependent: tuple[Trust, ...]
+    clauses_by_key: dict[str, tuple[Clause, ...]]  # caller-dependent key -> its clauses in `dependent`
 
 
 class _RootHubs:
@@ -150,13 +203,26 @@ class _RootHubs:
     "Trusts arn:aws:iam::A:root" means any principal of account A whose own policies allow the call.
     An identity allowed sts:AssumeRole on every role of the trusting accounts gets one edge to the hub
     node of that root, and the hub one edge to each trusting role: I + R edges instead of I x R.
+
+    When some of those trusts test the caller (MFA, `aws:PrincipalTag/*`, ...), whether the hub -> role
+    edge exists depends on who comes through the hub. Those roles hang from one hub per *caller class*
+    instead (`root#digest`): callers whose facts decide every such clause alike (`caller_class`; usually
+    just "may present MFA" and "never presents MFA") share a class and its hub, which holds only the roles
+    its callers can assume. Roles whose trust tests no caller stay on the plain hub. Edges: I (plus I for
+    callers whose class reaches a role) + R_plain + classes x R_tested, exact per caller.
     """
 
-    def __init__(self, by_principal: dict[str, list[Trust]], identities: dict[str, Identity]) -> None:
+    def __init__(self, by_principal: dict[str, list[Trust]], identities: dict[str, Identity],
+                 conds: TrustConditions) -> None:
         self._by_principal = by_principal
         self._accounts: dict[str, frozenset[str]] = {}
         self._identities = identities
-        self.used: set[str] = set()
+        self._conds = conds
+        self._trusts: dict[str, _RootTrusts] = {}
+        self._classes: dict[tuple[str, tuple[object, ...]], str | None] = {}  # (root, class) -> its hub
+        self._class_edges: dict[str, list[ActAsEdge]] = {}
+        self._labels: dict[str, str] = {}
+        self._used: set[str] = set()
 
     def accounts(self, root: str) -> frozenset[str]:
         if root not in self._accounts:
@@ -165,17 +231,80 @@ class _RootHubs:
                 if t.identity_id in self._identities)
         return self._accounts[root]
 
+    def _split(self, root: str) -> _RootTrusts:
+        hit = self._trusts.get(root)
+        if hit is None:
+            independent: list[Trust] = []
+            dependent: list[Trust] = []
+            by_key: dict[str, list[Clause]] = defaultdict(list)
+            for t in self._by_principal.get(root, ()):
+                if t.identity_id not in self._identities:
+                    continue
+                if not self._conds.caller_keys(t):
+                    independent.append(t)
+                    continue
+                dependent.append(t)
+                for clause in self._conds.clauses(t):
+                    if is_caller_key(clause.lkey):
+                        by_key[clause.lkey].append(clause)
+            hit = self._trusts[root] = _RootTrusts(tuple(independent), tuple(dependent),
+                                                   {k: tuple(v) for k, v in by_key.items()})
+        return hit
+
+    def enter(self, root: str, ident: Identity, callers: _Callers) -> list[tuple[str, str, str]]:
+        """(hub, caller-dependent keys as written or '', hub label) of each hub the caller, allowed to assume
+        every role of the root's accounts, gets an edge to."""
+        split = self._split(root)
+        out = []
+        if split.independent:
+            self._used.add(root)
+            out.append((root, "", root))
+        if split.dependent:
+            facts = callers.get(ident)
+            cls = caller_class(facts, split.clauses_by_key)
+            hub = self._class_hub(root, split, cls, facts)
+            if hub is not None:
+                keys = ", ".join(dict.fromkeys(c[0].key for _, c in sorted(split.clauses_by_key.items())))
+                out.append((hub, keys, self._labels[hub]))
+        return out
+
+    def _class_hub(self, root: str, split: _RootTrusts, cls: tuple[object, ...], facts: PrincipalFacts) -> str | None:
+        if (root, cls) not in self._classes:
+            hub = f"{root}#{hashlib.sha256(repr(cls).encode()).hexdigest()[:12]}"
+            edges = []
+            for t in split.dependent:
+                verdict = self._conds.verdict(t, facts)
+                if verdict is not None:
+                    edges.append(ActAsEdge(hub, t.identity_id, EdgeKind.CAN_ASSUME,
+                                           f"{t.reason} trusts {root}{verdict.note}", _kept(t, verdict),
+                                           source_is_hub=True))
+            self._classes[root, cls] = hub if edges else None
+            if edges:
+                self._class_edges[hub] = edges
+                self._labels[hub] = f"{root} [callers with {class_label(facts, split.clauses_by_key)}]"
+        return self._classes[root, cls]
+
     def edges(self) -> list[ActAsEdge]:
-        return [ActAsEdge(root, t.identity_id, EdgeKind.CAN_ASSUME, f"{t.reason} trusts {root}", t.conditions,
-                          source_is_hub=True)
-                for root in sorted(self.used) for t in self._by_principal[root] if t.identity_id in self._identities]
+        out = []
+        for root in sorted(self._used):
+            for t in self._split(root).independent:
+                verdict = self._conds.verdict(t, UNKNOWN_PRINCIPAL)
+                if verdict is not None:
+                    out.append(ActAsEdge(root, t.identity_id, EdgeKind.CAN_ASSUME, f"{t.reason} trusts {root}"
+                                         f"{verdict.note}", _kept(t, verdict), source_is_hub=True))
+        for hub in sorted(self._class_edges):
+            out.extend(self._class_edges[hub])
+        return out
 
 
 def trust_in_force(trust: Trust, now: datetime | None) -> bool:
-    """False when a GCP binding condition on the trust is out of force at `now` (an expired grant)."""
-    block = trust.conditions.get(GCP_CONDITION)
-    if now is None or not isinstance(block, dict):
+    """False when a condition on the trust is out of force at `now` whoever calls: an expired GCP binding,
+    an AWS trust whose aws:CurrentTime / aws:EpochTime condition cannot hold."""
+    if now is None or not trust.conditions:
         return True
+    block = trust.conditions.get(GCP_CONDITION)
+    if not isinstance(block, dict):
+        return dates_in_force(trust, now)
     return evaluate_condition(str(block.get("expression") or ""), now).in_force
 
 
@@ -185,14 +314,16 @@ def act_as_edges(snapshot: Snapshot, identities: dict[str, Identity], evaluator:
     for trust in trusts:
         by_principal[trust.principal].append(trust)
     grants = _AssumeGrants(evaluator, {p.id: p for p in snapshot.policies})
-    hubs = _RootHubs(by_principal, identities)
+    conds = TrustConditions(evaluator.now)
+    callers = _Callers(evaluator)
+    hubs = _RootHubs(by_principal, identities, conds)
 
     edges: list[ActAsEdge] = []
     for ident in identities.values():
         if ident.provider is Provider.AWS:
             candidates = (by_principal.get(ident.id, []) + by_principal.get(aws_account_root(ident.account), [])
                           + by_principal.get("*", []))
-            edges.extend(_aws_edges(ident, candidates, identities, grants, hubs))
+            edges.extend(_aws_edges(ident, candidates, identities, grants, hubs, conds, callers))
         else:
             for trust in by_principal.get(ident.id, []):
                 if trust.identity_id in identities and trust.identity_id != ident.id:

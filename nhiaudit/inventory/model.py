@@ -181,9 +181,17 @@ class SourceInfo(_Record):
     # GCP: the primary domain of the project's organisation (its Organization's display name), when known.
     # Members of it are inside the organisation (facts `outside_domains`); None: unknown (or not GCP).
     organization_domain: str | None = None
+    # AWS: the id of the account's organisation (`o-...`), when the collection knows it (`--aws-org`: the ARN
+    # of each account `organizations:ListAccounts` returns; import: `aws organizations list-accounts`). It
+    # decides `aws:PrincipalOrgID` conditions for the account's principals; None: unknown (or not AWS).
+    organization_id: str | None = None
     # False when the source holds no record of credential use at all (GCP without Policy Analyzer
     # activities): "never used" cannot be told from "not known", so no credential is reported unused.
     usage_recorded: bool = True
+    # Workload kinds (`Workload.kind`: lambda, ec2_instance, gce_instance, azure_vm, ...) this source listed
+    # completely, sorted; an empty listing counts. A kind not named here was not listed (not collected, or its
+    # call failed), so "no such workload" is unknown rather than a fact (latent escalation says which).
+    collected: tuple[str, ...] = ()
 
 
 class CollectionIssue(_Record):

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from nhiaudit.inventory.model import Policy, Provider, Statement
+from nhiaudit.permissions.aws_conditions import (
+    REQUEST_KEYS,
+    Clause,
+    Facts,
+    Truth,
+    evaluate_allow,
+    evaluate_deny,
+    parse_block,
+    time_facts,
+)
 from nhiaudit.permissions.catalogue import ActionCatalogue
 from nhiaudit.permissions.conditions import evaluate_condition
 from nhiaudit.permissions.gcp_names import canonical_resource
@@ -32,6 +42,7 @@ from nhiaudit.permissions.patterns import (
     has_wildcard,
     widen_variables,
 )
+from nhiaudit.permissions.principal_facts import is_principal_key
 from nhiaudit.permissions.results import MAX_LISTED_ACTIONS, REACH_BY_RANK, ReachLevel, StatementEvidence
 from nhiaudit.permissions.scopes import ResourceScopes
 
@@ -54,7 +65,12 @@ class Stmt:
     wide_resources: tuple[str, ...]  # policy variables widened to `*` (allow matching)
     not_resources: tuple[str, ...]
     conditions: tuple[str, ...]  # not evaluated: the grant may be narrower than shown
-    note: str | None = None  # what was evaluated of a condition (GCP bindings)
+    note: str | None = None  # what was evaluated of a condition (GCP bindings, AWS condition keys)
+    # AWS: the condition clauses still undecided, the identity/request keys among them (decided per
+    # question, see `specialize`) and what was decided so far (for the note).
+    clauses: tuple[Clause, ...] = ()
+    dynamic: frozenset[str] = frozenset()
+    evaluated: tuple[str, ...] = ()
 
     @property
     def aws(self) -> bool:
@@ -62,17 +78,23 @@ class Stmt:
 
 
 def compile_policy(policy: Policy, now: datetime | None = None) -> tuple[Stmt, ...]:
-    return tuple(_compile(policy, i, s, now) for i, s in enumerate(policy.statements))
+    """The policy's statements; AWS conditions on the moment (`now`) decided, a Deny that can never apply
+    left out."""
+    compiled = (_compile(policy, i, s, now) for i, s in enumerate(policy.statements))
+    return tuple(c for c in compiled if c is not None)
 
 
 GCP_CONDITION = "gcp:condition"
 
 
-def _compile(policy: Policy, index: int, s: Statement, now: datetime | None = None) -> Stmt:
+def _compile(policy: Policy, index: int, s: Statement, now: datetime | None = None) -> Stmt | None:
     actions = tuple(a.strip() for a in s.actions)
+    not_actions = tuple(a.strip() for a in s.not_actions)
     wide = tuple(widen_variables(r) for r in s.resources)
     note: str | None = None
     body: dict[str, Any] = s.conditions
+    if policy.provider is Provider.AWS and body:
+        return _compile_aws(policy, index, s, actions, not_actions, wide, now)
     if policy.provider is Provider.GCP:
         wide = tuple(canonical_resource(r) for r in wide)
         if s.effect == "Allow" and isinstance(body.get(GCP_CONDITION), dict):
@@ -88,9 +110,70 @@ def _compile(policy: Policy, index: int, s: Statement, now: datetime | None = No
             conditions.append(str(op))
     return Stmt(
         policy.id, policy.name, str(policy.provider), index, s.sid, s.effect,
-        actions, tuple(a.strip() for a in s.not_actions),
-        s.resources, wide, s.not_resources, tuple(conditions), note,
+        actions, not_actions, s.resources, wide, s.not_resources, tuple(conditions), note,
     )
+
+
+def _compile_aws(
+    policy: Policy, index: int, s: Statement, actions: tuple[str, ...], not_actions: tuple[str, ...],
+    wide: tuple[str, ...], now: datetime | None,
+) -> Stmt | None:
+    """An AWS statement with a Condition block: the keys about the moment (`aws:CurrentTime` at --as-of,
+    `aws:SecureTransport`) are decided once here; the rest stays as clauses."""
+    clauses = parse_block(s.conditions)
+    odd = tuple(str(op) for op, block in s.conditions.items() if not isinstance(block, dict) or not block)
+    allow = s.effect == "Allow"
+    verdict = (evaluate_allow if allow else evaluate_deny)(clauses, time_facts(now))
+    if verdict.truth is Truth.FAILS:
+        if not allow:
+            return None  # a Deny that can never apply
+        # An Allow that cannot be met grants nothing; the statement stays for its note.
+        actions = not_actions = ()
+    rest = verdict.rest
+    return Stmt(
+        policy.id, policy.name, str(policy.provider), index, s.sid, s.effect,
+        actions, not_actions, s.resources, wide, s.not_resources,
+        (*(c.summary() for c in rest), *odd), condition_note(verdict.evaluated),
+        rest, frozenset(c.lkey for c in rest if is_dynamic_key(c.lkey)), verdict.evaluated,
+    )
+
+
+def is_dynamic_key(key: str) -> bool:
+    """Is the (lower-cased) AWS condition key decided per question: by the identity or by the request?"""
+    return key in REQUEST_KEYS or is_principal_key(key)
+
+
+def condition_note(evaluated: tuple[str, ...]) -> str | None:
+    return "condition " + "; ".join(evaluated) if evaluated else None
+
+
+def specialize(stmts: tuple[Stmt, ...], facts: Facts) -> tuple[Stmt, ...]:
+    """The statements as they apply to requests these facts describe (an identity's MFA and tags, the
+    service a role is passed to): an Allow that cannot be met grants nothing, a Deny that can never apply
+    is left out, and decided clauses leave the statement's conditions."""
+    out: list[Stmt] = []
+    for s in stmts:
+        if not s.dynamic:
+            out.append(s)
+            continue
+        allow = s.effect == "Allow"
+        verdict = (evaluate_allow if allow else evaluate_deny)(s.clauses, facts)
+        if not verdict.evaluated and verdict.truth is Truth.UNKNOWN:
+            out.append(s)
+            continue
+        evaluated = (*s.evaluated, *verdict.evaluated)
+        if verdict.truth is Truth.FAILS:
+            if allow:
+                out.append(replace(s, actions=(), not_actions=(), conditions=(), note=condition_note(evaluated),
+                                   clauses=(), dynamic=frozenset(), evaluated=evaluated))
+            continue
+        decided = {c.summary() for c in s.clauses}.difference(c.summary() for c in verdict.rest)
+        out.append(replace(
+            s, conditions=tuple(c for c in s.conditions if c not in decided), note=condition_note(evaluated),
+            clauses=verdict.rest, dynamic=frozenset(c.lkey for c in verdict.rest if is_dynamic_key(c.lkey)),
+            evaluated=evaluated,
+        ))
+    return tuple(out)
 
 
 def _short(text: str, limit: int = 160) -> str:
@@ -171,7 +254,7 @@ def make_universe(key: tuple[object, ...], known: Iterable[str], **kw: object) -
 class Residual:
     name: str
     excluded: tuple[str, ...]  # not_actions still to subtract (Azure actions + notActions)
-    level: ReachLevel
+    level: ReachLevel | None  # None: an AWS action name the catalogue does not know grants no level on its own
     unknown: bool
 
 
@@ -219,8 +302,8 @@ class GrantBuilder:
 
     def spec_known(self, stmt: Stmt, u: Universe) -> frozenset[str]:
         """Catalogue actions of the universe that the statement's Action/NotAction spec matches."""
-        if not stmt.aws or not u.known:
-            return frozenset()
+        if not stmt.aws or not u.known or not (stmt.actions or stmt.not_actions):
+            return frozenset()  # (an Allow whose condition cannot be met has neither: no cached answer for it)
         key = (stmt.policy_id, stmt.index, u.key)
         hit = self._spec.get(key)
         if hit is None:
@@ -246,8 +329,10 @@ class GrantBuilder:
         if stmt.aws and u.aws:
             for t in u.unknown_targets:
                 if spec_may_match(stmt, t):
-                    name = _narrower(next((a for a in stmt.actions if actions_intersect(a, t)), t), t)
-                    out[name] = Residual(name, excluded, _aws_unknown_level(name), True)
+                    named = [a for a in stmt.actions if actions_intersect(a, t)]
+                    name = _narrower(named[0] if named else t, t)
+                    explicit = bool(named) and all(self.explicit_unknown(a) for a in named)
+                    out[name] = Residual(name, excluded, _aws_unknown_level(name, explicit), True)
             for a in stmt.actions:
                 if is_cloud_native_action(a) or not self.explicit_unknown(a):
                     continue
@@ -256,7 +341,7 @@ class GrantBuilder:
                     continue
                 name = _query_narrowed(a, u.queries)
                 if name is not None and not any(action_covers(k, name) for k in out):
-                    out[name] = Residual(name, excluded, _aws_unknown_level(name), True)
+                    out[name] = Residual(name, excluded, _aws_unknown_level(name, True), True)
         elif not stmt.aws and u.cloud and (stmt.actions or stmt.not_actions):
             entries = stmt.actions or ("*",)
             excluded = stmt.not_actions
@@ -302,6 +387,8 @@ class GrantBuilder:
                 elif is_service_wildcard(a) and a.partition(":")[0].lower() in u.known_by_service:
                     ws.add(a.partition(":")[0].lower())
             wildcard_services = intact_wildcards(ws, u, known)
+        if grants_nothing(known, residual) and not wildcard_services:
+            return None  # only action names the catalogue does not know: no access level on their own
         return self.build(stmt, (), known, tuple(residual), wildcard_services)
 
     def build(
@@ -309,7 +396,7 @@ class GrantBuilder:
         wildcard_services: frozenset[str], source: str = "identity",
     ) -> Grant:
         rank = max((self.rank(a) for a in known), default=-1)
-        rank = max([rank, *(r.level.rank for r in residual)])
+        rank = max([rank, *(r.level.rank for r in residual if r.level is not None)])
         if wildcard_services:
             rank = ReachLevel.ADMIN.rank
         level = REACH_BY_RANK[max(rank, 0)]
@@ -398,8 +485,19 @@ def _query_narrowed(action: str, queries: tuple[str, ...] | None) -> str | None:
     return None
 
 
-def _aws_unknown_level(name: str) -> ReachLevel:
+def _aws_unknown_level(name: str, explicit: bool) -> ReachLevel | None:
+    """An action name the catalogue does not know, written in a statement (`explicit`: `bedrock:Converse`,
+    `newsvc:*` of a service it does not know), grants no level: it neither raises nor lowers access, and the
+    scan reports it once (permissions/unknown_actions.py). A question's own unknown target (an action of a
+    service the catalogue lacks) matched by a statement wildcard keeps the conservative level."""
+    if explicit:
+        return None
     return ReachLevel.ADMIN if is_service_wildcard(name) else ReachLevel.WRITE
+
+
+def grants_nothing(known: frozenset[str], residual: Iterable[Residual]) -> bool:
+    """No catalogue action and no residual entry with a level: the grant gives no access."""
+    return not known and all(r.level is None for r in residual)
 
 
 def _cloud_level(name: str, excluded: tuple[str, ...], provider: str) -> tuple[ReachLevel, bool]:

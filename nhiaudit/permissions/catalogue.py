@@ -2,8 +2,8 @@
 
 AWS service files are loaded lazily, one service at a time, and only the fields evaluation needs are
 kept (name, access level, resource-type ARN templates), so memory stays small even when a scan
-touches every service. An action the catalogue does not know is never dropped by callers: they
-treat it as write and report it as unknown (see `Classification.unknown`).
+touches every service. An AWS action the catalogue does not know grants no access level on its own
+(permissions/_core.py); the scan reports each one as a warning (permissions/unknown_actions.py).
 """
 
 from __future__ import annotations

@@ -3,18 +3,30 @@
 Semantics (AWS IAM, applied to GCP/Azure statements of the same shape):
 - every policy in `identity.policy_ids` counts (group policies are already flattened there);
 - an explicit Deny wins, but only where it certainly applies: it removes actions when it has no
-  conditions and its resources cover the system pattern (or every resource of the allowing
+  (undecided) conditions and its resources cover the system pattern (or every resource of the allowing
   statement inside it). Conditional or partial Denies are recorded in evidence, never applied;
-- Allow conditions are recorded, not evaluated (access is reported as possible);
+- AWS conditions (`aws_conditions`): keys about the moment (`aws:CurrentTime`/`aws:EpochTime` at the end
+  of --as-of, `aws:SecureTransport`) are decided when a policy is compiled; keys about the identity
+  (`aws:MultiFactorAuthPresent`/`Age`, `aws:PrincipalTag/*`, `aws:PrincipalAccount`/`Arn`/`OrgID`, from
+  `principal_facts`) and about the request (`iam:PassedToService`, `iam:AssociatedResourceArn`, given by
+  the question) per question. An Allow that cannot be met grants nothing; a Deny that can never apply is
+  ignored and one that always applies is unconditional; decided clauses leave the statement's
+  `conditions` and are named in its evidence note. Other keys stay recorded, not evaluated (access is
+  reported as possible, the evidence conditional);
 - with a permissions boundary the effective allow is identity allows ∩ boundary allows;
 - GCP/Azure grants on a scope (`projects/p`, `/subscriptions/s`) apply below it; Azure statements
   holding both Action and NotAction allow Action minus NotAction;
-- actions the catalogue does not know still match wildcards, count as write and are reported in
-  `unknown_actions`; a policy id missing from the snapshot is reported in `missing_policy_ids`
-  (a missing boundary is treated as no boundary, the conservative reading).
+- an AWS action name the catalogue does not know grants no access level on its own (statement wildcards
+  still match a question's unknown targets, conservatively); both are listed in `unknown_actions`, and the
+  scan warns about each unknown name once (unknown_actions.py); a policy id missing from the snapshot is
+  reported in `missing_policy_ids` (a missing boundary is treated as no boundary, the conservative reading).
 
 Results are cached by policy id (many identities share managed policies) and by the identity's
-(policy ids, boundary) combination, so evaluating an estate stays linear in its size.
+(policy ids, boundary) combination, so evaluating an estate stays linear in its size. A policy whose
+conditions test identity or request keys is cached per *context* as well: the facts those keys take
+(identities with the same tags and MFA state share it); policies that test none (most) have the empty
+context and nothing changes for them. `context_key` gives callers that cache per (policy ids, boundary)
+the part to add to their keys.
 """
 
 from __future__ import annotations
@@ -37,11 +49,14 @@ from nhiaudit.permissions._core import (
     intact_wildcards,
     spec_covers,
     spec_may_match,
+    specialize,
     with_targets,
 )
+from nhiaudit.permissions.aws_conditions import REQUEST_KEYS, Facts, Value, chain
 from nhiaudit.permissions.catalogue import ActionCatalogue, default_catalogue
 from nhiaudit.permissions.heuristics import GCP_PRIMITIVE_ADMIN_ROLES
 from nhiaudit.permissions.patterns import has_wildcard, is_broad_resource
+from nhiaudit.permissions.principal_facts import UNKNOWN_PRINCIPAL, PrincipalFacts, is_principal_key
 from nhiaudit.permissions.results import Reach, ReachLevel, StatementEvidence
 from nhiaudit.permissions.scopes import ResourceScopes
 from nhiaudit.permissions.universes import pm_universe, query_universe, reach_universe
@@ -66,6 +81,23 @@ def _contribution_of(allows: tuple[Grant, ...], denies: tuple[Stmt, ...]) -> _Co
     return _Contribution(allows, denies, frozenset().union(*(g.known for g in allows)))
 
 
+# What a policy's identity/request-dependent condition keys are for one question (() when it tests none, or
+# nothing is known of them): identities and requests that agree on it share every cached answer.
+_Ctx = tuple[object, ...]
+Request = Mapping[str, Iterable[Value]]  # condition key -> the values the request may carry
+
+
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """One question's asker: the identity, the request facts, and the context of each of its policies
+    whose conditions depend on them (None: no such policy, the common case)."""
+
+    identity: Identity
+    request: dict[str, frozenset[Value]]
+    contexts: dict[str, _Ctx] | None
+    key: tuple[object, ...]  # the contexts as a cache-key component
+
+
 # One Deny's effect on one grant: (note key, statement, source, matched actions, matched residual).
 _NoteEntry = tuple[tuple[object, ...], Stmt, str, frozenset[str], tuple[Residual, ...]]
 # Denies seen while answering one question: (policy, index, source, note) ->
@@ -79,21 +111,42 @@ class Evaluator:
     def __init__(
         self, policies_by_id: Mapping[str, Policy], catalogue: ActionCatalogue | None = None, *,
         scopes: ResourceScopes | None = None, now: datetime | None = None,
+        principal_facts: Callable[[Identity], PrincipalFacts] | None = None,
     ) -> None:
         self._policies = policies_by_id
+        self._principal_facts = principal_facts or (lambda _identity: UNKNOWN_PRINCIPAL)
         self.catalogue = catalogue or default_catalogue()
         self.scopes = scopes or DEFAULT_SCOPES  # GCP ancestry: which folders/organisations hold which projects
-        self.now = now  # the moment GCP condition clauses on request.time are evaluated at (None: not evaluated)
+        self.now = now  # the moment GCP request.time / AWS aws:CurrentTime conditions are evaluated at (None: not)
         self._b = GrantBuilder(self.catalogue)
         self._stmts: dict[str, tuple[Stmt, ...]] = {}
+        self._dynamic: dict[str, frozenset[str]] = {}  # policy -> identity/request condition keys it tests
+        self._special: dict[tuple[str, _Ctx], tuple[Stmt, ...]] = {}  # statements as they apply in a context
+        self._principals: dict[str, tuple[Identity, PrincipalFacts]] = {}
+        self._asks: dict[str, _Ask] = {}  # identity id -> its request-free contexts (identities that have some)
         self._universes: dict[tuple[object, ...], Universe] = {}
         self._parts: dict[tuple[object, ...], _Contribution] = {}
-        self._tables: dict[tuple[object, ...], dict[str, _Contribution]] = {}
+        self._tables: dict[tuple[object, ...], dict[object, _Contribution]] = {}
         self._restricted: dict[tuple[object, ...], tuple[Grant | None, list[_NoteEntry]]] = {}
         self._merged: dict[tuple[Grant, ...], StatementEvidence] = {}
         self._reach_cache: dict[tuple[object, ...], Reach | None] = {}
 
     # --- public API ------------------------------------------------------------------------------------
+
+    def principal(self, identity: Identity) -> PrincipalFacts:
+        """What the identity's requests carry, for AWS condition keys (permissions/principal_facts.py)."""
+        hit = self._principals.get(identity.id)
+        if hit is None or hit[0] is not identity:
+            if len(self._principals) >= _CACHE_LIMIT:
+                self._principals.clear()
+            hit = self._principals[identity.id] = (identity, self._principal_facts(identity))
+        return hit[1]
+
+    def context_key(self, identity: Identity) -> tuple[object, ...]:
+        """What, beyond its policy ids and boundary, decides the identity's permissions: the facts its
+        policies' conditions test (MFA, its tags...). () when they test none: callers caching answers per
+        (policy ids, boundary) add this to their keys."""
+        return self._ask(identity, None).key
 
     def missing_policy_ids(self, identity: Identity) -> tuple[str, ...]:
         ids = (*identity.policy_ids, *((identity.boundary_policy_id,) if identity.boundary_policy_id else ()))
@@ -102,13 +155,14 @@ class Evaluator:
     def reach(self, identity: Identity, resource_patterns: Sequence[str]) -> Reach | None:
         """Highest access the identity has on any resource matching the patterns, with evidence."""
         patterns = tuple(dict.fromkeys(resource_patterns))
-        key = (identity.policy_ids, identity.boundary_policy_id, patterns)
+        ask = self._ask(identity, None)
+        key = (identity.policy_ids, identity.boundary_policy_id, patterns, ask.key)
         if key in self._reach_cache:
             return self._reach_cache[key]
         notes: _Notes = {}
         grants: list[Grant] = []
         for p in patterns:
-            grants.extend(self._effective(identity, p, self._reach_universe(p), notes))
+            grants.extend(self._effective(ask, p, self._reach_universe(p), notes))
         result = self._assemble(identity, patterns, grants, notes) if grants else None
         if len(self._reach_cache) >= _CACHE_LIMIT:
             self._reach_cache.clear()
@@ -116,32 +170,39 @@ class Evaluator:
         return result
 
     def allowed_actions(
-        self, identity: Identity, action_patterns: Sequence[str], resource: str = "*"
+        self, identity: Identity, action_patterns: Sequence[str], resource: str = "*",
+        request: Request | None = None,
     ) -> list[StatementEvidence]:
-        """Statements allowing any action matching the patterns on some resource matching `resource`."""
+        """Statements allowing any action matching the patterns on some resource matching `resource`.
+        `request`: what the request carries for request condition keys (`iam:PassedToService`...); keys
+        it does not name stay unknown."""
         u = self._query_universe(tuple(action_patterns))
-        return [g.evidence for g in self._effective(identity, resource, u, {})]
+        return [g.evidence for g in self._effective(self._ask(identity, request), resource, u, {})]
 
-    def can_perform(self, identity: Identity, action: str, resource: str) -> StatementEvidence | None:
+    def can_perform(
+        self, identity: Identity, action: str, resource: str, request: Request | None = None,
+    ) -> StatementEvidence | None:
         """Evidence that the identity may perform `action` on `resource` (unconditional grants first)."""
-        found = self.allowed_actions(identity, (action,), resource)
+        found = self.allowed_actions(identity, (action,), resource, request)
         return min(found, key=lambda e: bool(e.conditions)) if found else None
 
     def statements(self, policy_id: str) -> tuple[Stmt, ...]:
-        """The policy's compiled statements (GCP binding conditions evaluated; () when it is missing)."""
+        """The policy's compiled statements (GCP binding conditions and AWS conditions on the moment evaluated,
+        a Deny that can never apply left out; () when it is missing)."""
         return self._compiled(policy_id) or ()
 
     def is_admin(self, identity: Identity) -> StatementEvidence | None:
         """An Allow of `*` on `*` (GCP/Azure: `*` on a project/subscription scope; GCP: Owner or Editor bound
         on a project, folder or organisation; Entra: every directory task on the whole directory, i.e. Global
         Administrator) that no Deny revokes."""
-        allows, denies = self._statements_of(identity.policy_ids)
+        ask = self._ask(identity, None)
+        allows, denies = self._statements_of(identity.policy_ids, ask)
         candidates = [s for s in allows if _star_on_broad(s) or _primitive_on_scope(s) or _entra_all_tasks(s)]
         if not candidates:
             return None
         bid = identity.boundary_policy_id
         if bid and bid in self._policies:
-            b_allows, b_denies = self._statements_of((bid,))
+            b_allows, b_denies = self._statements_of((bid,), ask)
             if not any(_star_on_broad(s) or _primitive_on_scope(s) or _entra_all_tasks(s) for s in b_allows):
                 return None
             denies += b_denies
@@ -165,7 +226,7 @@ class Evaluator:
     ) -> list[StatementEvidence]:
         """Statements allowing permissions-management actions (on `*` or broad resources by default)."""
         u = self._universe(("pm",), lambda: pm_universe(self.catalogue))
-        grants = self._effective(identity, "*", u, {})
+        grants = self._effective(self._ask(identity, None), "*", u, {})
         if broad_only:
             grants = [g for g in grants if g.stmt.not_resources or any(map(is_broad_resource, g.targets))]
         return [g.evidence for g in grants]
@@ -195,21 +256,89 @@ class Evaluator:
             stmts = self._stmts[policy_id] = compile_policy(policy, self.now)
         return stmts
 
-    def _statements_of(self, policy_ids: Iterable[str]) -> tuple[list[Stmt], list[Stmt]]:
+    # --- conditions that depend on the identity or the request ----------------------------------------
+
+    def _dynamic_keys(self, policy_id: str) -> frozenset[str]:
+        keys = self._dynamic.get(policy_id)
+        if keys is None:
+            stmts = self._compiled(policy_id) or ()
+            keys = self._dynamic[policy_id] = frozenset().union(*(s.dynamic for s in stmts))
+        return keys
+
+    def _ask(self, identity: Identity, request: Request | None) -> _Ask:
+        if request:
+            return self._new_ask(identity, request)
+        # Without a request the answer is the identity's own: kept for identities with contexts (the others
+        # cost one dict lookup per policy and are not worth the memory).
+        hit = self._asks.get(identity.id)
+        if hit is not None and hit.identity is identity:
+            return hit
+        ask = self._new_ask(identity, None)
+        if ask.contexts is not None:
+            if len(self._asks) >= _CACHE_LIMIT:
+                self._asks.clear()
+            self._asks[identity.id] = ask
+        return ask
+
+    def _new_ask(self, identity: Identity, request: Request | None) -> _Ask:
+        facts = {k.lower(): frozenset(v) for k, v in request.items() if k.lower() in REQUEST_KEYS} if request else {}
+        contexts: dict[str, _Ctx] | None = None
+        bid = identity.boundary_policy_id
+        for pid in (*identity.policy_ids, bid) if bid else identity.policy_ids:
+            keys = self._dynamic.get(pid)
+            if keys is None:
+                keys = self._dynamic_keys(pid)
+            if keys:
+                ctx = self._context(identity, keys, facts)
+                if ctx:
+                    contexts = contexts if contexts is not None else {}
+                    contexts[pid] = ctx
+        key = tuple(contexts.items()) if contexts else ()
+        return _Ask(identity, facts, contexts, key)
+
+    def _context(self, identity: Identity, keys: frozenset[str], request: dict[str, frozenset[Value]]) -> _Ctx:
+        """The facts of `keys` for this identity and request; () when none is known (nothing to decide)."""
+        principal_keys = [k for k in keys if is_principal_key(k)]
+        entries = list(self.principal(identity).cache_key(principal_keys)) if principal_keys else []
+        entries.extend((k, tuple(sorted(map(repr, request[k]))) if k in request else None)
+                       for k in sorted(keys & REQUEST_KEYS))
+        return tuple(entries) if any(v is not None for _, v in entries) else ()
+
+    def _facts(self, ask: _Ask) -> Facts:
+        return chain(self.principal(ask.identity).lookup, ask.request.get)
+
+    def _stmts_for(self, policy_id: str, ask: _Ask) -> tuple[Stmt, ...] | None:
+        """The policy's statements as they apply to this question (conditions on the identity/request decided)."""
+        ctx = ask.contexts.get(policy_id) if ask.contexts else None
+        if not ctx:
+            return self._compiled(policy_id)
+        key = (policy_id, ctx)
+        hit = self._special.get(key)
+        if hit is None:
+            base = self._compiled(policy_id)
+            if base is None:
+                return None
+            if len(self._special) >= _CACHE_LIMIT:
+                self._special.clear()
+            hit = self._special[key] = specialize(base, self._facts(ask))
+        return hit
+
+    def _statements_of(self, policy_ids: Iterable[str], ask: _Ask) -> tuple[list[Stmt], list[Stmt]]:
         allows: list[Stmt] = []
         denies: list[Stmt] = []
         for pid in policy_ids:
-            for s in self._compiled(pid) or ():
+            for s in self._stmts_for(pid, ask) or ():
                 (allows if s.effect == "Allow" else denies).append(s)
         return allows, denies
 
-    def _action_part(self, policy_id: str, u: Universe) -> _Contribution:
+    def _action_part(self, policy_id: str, u: Universe, ask: _Ask) -> _Contribution:
         """The policy's grants and possibly relevant Denies within a universe, resources aside."""
-        key = (policy_id, u.key)
+        ctx = ask.contexts.get(policy_id, ()) if ask.contexts else ()
+        key = (policy_id, u.key, ctx)
         hit = self._parts.get(key)
         if hit is not None:
             return hit
-        stmts = self._compiled(policy_id)
+        stmts = self._stmts_for(policy_id, ask)
         if stmts is None:
             return _EMPTY
         allows = tuple(g for s in stmts if (g := self._b.grant(s, u)) is not None)
@@ -220,9 +349,9 @@ class Evaluator:
             self._parts[key] = c
         return c
 
-    def _contribution(self, policy_id: str, p: str, u: Universe) -> _Contribution:
+    def _contribution(self, policy_id: str, p: str, u: Universe, ask: _Ask) -> _Contribution:
         """The policy's grants and Denies that touch resource pattern `p`."""
-        part = self._action_part(policy_id, u)
+        part = self._action_part(policy_id, u, ask)
         if part is _EMPTY:
             return part
         allows = tuple(t for g in part.allows if (t := with_targets(g, p, self.scopes)) is not None)
@@ -240,16 +369,17 @@ class Evaluator:
             return True
         return any(has_wildcard(a.partition(":")[0]) or self._b.explicit_unknown(a) for a in d.actions)
 
-    def _effective(self, identity: Identity, p: str, u: Universe, notes: _Notes) -> list[Grant]:
+    def _effective(self, ask: _Ask, p: str, u: Universe, notes: _Notes) -> list[Grant]:
         # Reach questions use few patterns: cache each policy's contribution per pattern. Other
         # questions (can_perform on thousands of role ARNs) filter the cached action part instead.
+        identity = ask.identity
         table = self._tables.get((p, u.key)) if u.key[0] in _PATTERN_CACHED else None
         if table is None and u.key[0] in _PATTERN_CACHED:
             table = self._tables[(p, u.key)] = {}
         allows: list[Grant] = []
         denies: list[tuple[Stmt, str]] = []
         for pid in identity.policy_ids:
-            c = self._cached_contribution(pid, p, u, table)
+            c = self._cached_contribution(pid, p, u, table, ask)
             if c.allows:
                 allows.extend(c.allows)
             if c.denies:
@@ -259,14 +389,15 @@ class Evaluator:
         bid = identity.boundary_policy_id
         boundary = None
         if bid and bid in self._policies:
-            boundary = self._cached_contribution(bid, p, u, table)
+            boundary = self._cached_contribution(bid, p, u, table, ask)
             denies.extend((d, "boundary") for d in boundary.denies)
         if boundary is None and not denies:
             return allows
         deny_key = tuple((d.policy_id, d.index, src) for d, src in denies)
         out = []
         for g in allows:
-            key = (g.stmt.policy_id, g.stmt.index, p, u.key, bid if boundary else None, deny_key)
+            # `ask.key`: grants and Denies of policies whose conditions test the identity/request differ by it.
+            key = (g.stmt.policy_id, g.stmt.index, p, u.key, bid if boundary else None, deny_key, ask.key)
             hit = self._restricted.get(key)
             if hit is None:
                 if len(self._restricted) > _CACHE_LIMIT:
@@ -282,15 +413,17 @@ class Evaluator:
         return out
 
     def _cached_contribution(
-        self, pid: str, p: str, u: Universe, table: dict[str, _Contribution] | None
+        self, pid: str, p: str, u: Universe, table: dict[object, _Contribution] | None, ask: _Ask
     ) -> _Contribution:
         if table is None:
-            return self._contribution(pid, p, u)
-        c = table.get(pid)
+            return self._contribution(pid, p, u, ask)
+        ctx = ask.contexts.get(pid) if ask.contexts else None
+        slot = (pid, ctx) if ctx else pid
+        c = table.get(slot)
         if c is None:
-            c = self._contribution(pid, p, u)
+            c = self._contribution(pid, p, u, ask)
             if self._policies.get(pid) is not None and self._policies[pid].kind != "inline":
-                table[pid] = c
+                table[slot] = c
         return c
 
     def _restrict(
@@ -319,7 +452,7 @@ class Evaluator:
             notes.append(((d.policy_id, d.index, source, note), d, source, mk, mr))
         if known is g.known and residual is g.residual:
             return g, notes
-        if not known and not residual:
+        if not known and all(r.level is None for r in residual):  # unknown action names alone grant nothing
             return None, notes
         ws = intact_wildcards(g.wildcard_services, u, known)
         return self._b.build(g.stmt, g.targets, known, residual, ws), notes

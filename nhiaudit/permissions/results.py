@@ -13,7 +13,7 @@ MAX_LISTED_ACTIONS = 10
 
 class ReachLevel(StrEnum):
     READ = "read"  # list / read
-    WRITE = "write"  # write / tagging (and unknown actions, conservatively)
+    WRITE = "write"  # write / tagging (and a question's unknown targets matched by a wildcard, conservatively)
     ADMIN = "admin"  # permissions management, or a full `*` / `service:*` wildcard
 
     @property
@@ -54,10 +54,10 @@ class StatementEvidence:
     not_resource: bool
     actions: tuple[str, ...]  # matched actions, most privileged first, at most MAX_LISTED_ACTIONS
     action_count: int  # how many actions matched in total
-    conditions: tuple[str, ...] = ()  # "StringEquals aws:SourceVpce": present, recorded, not evaluated
+    conditions: tuple[str, ...] = ()  # "StringEquals aws:SourceVpce": undecided clauses, recorded, not evaluated
     level: ReachLevel | None = None
-    unknown_actions: tuple[str, ...] = ()  # matched actions the catalogue does not know (treated as write)
-    note: str | None = None  # e.g. why a Deny did not apply
+    unknown_actions: tuple[str, ...] = ()  # matched actions the catalogue does not know (no level of their own)
+    note: str | None = None  # e.g. why a Deny did not apply; what was decided ("condition Bool ...: met")
 
     @property
     def statement_ref(self) -> str:

@@ -395,6 +395,7 @@ def _semantic_problems(
                             f"(line {other}); an integration cannot both may and must not reach it",
                         )
                     )
+    problems.extend(_classification_problems(data))
     exceptions = data.get("exceptions")
     categories = [c.value for c in Category]
     for i, entry in enumerate(exceptions if isinstance(exceptions, list) else []):
@@ -419,4 +420,25 @@ def _semantic_problems(
                     f"exceptions[{i}].rule: {rule!r} is neither a rule id nor a finding category{hint}",
                 )
             )
+    return problems
+
+
+def _classification_problems(data: dict[str, Any]) -> list[tuple[YamlPath, str]]:
+    """A tag value listed as both human and nhi (keys and values compare case-insensitively) can never
+    decide anything: say so instead of silently treating every such identity as conflicting."""
+    defaults = data.get("defaults")
+    block = defaults.get("classification") if isinstance(defaults, dict) else None
+    tags = block.get("tags") if isinstance(block, dict) else None
+    problems: list[tuple[YamlPath, str]] = []
+    for key, sides in (tags.items() if isinstance(tags, dict) else ()):
+        if not isinstance(sides, dict):
+            continue
+        human, nhi = sides.get("human"), sides.get("nhi")
+        human_values = {str(v).strip().casefold() for v in human if isinstance(v, str)} \
+            if isinstance(human, list) else set()
+        for j, value in enumerate(nhi if isinstance(nhi, list) else []):
+            if isinstance(value, str) and value.strip().casefold() in human_values:
+                path: YamlPath = ("defaults", "classification", "tags", key, "nhi", j)
+                problems.append((path, f"{dotted(path)}: value {_shown(value)} of tag {_shown(key)} is listed as both "
+                                       f"human and nhi"))
     return problems

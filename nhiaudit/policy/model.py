@@ -63,9 +63,30 @@ class GcpDefaults(_Strict):
     )
 
 
+class ClassificationTagValues(_Strict):
+    """Values of one tag key that mark an identity as used by a person or by software."""
+
+    human: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="Values meaning a person uses the identity (case-insensitive).")
+    nhi: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="Values meaning software uses the identity (case-insensitive).")
+
+
+class ClassificationDefaults(_Strict):
+    """How identities are classified as human or non-human (docs/policy.md, nhiaudit/facts/classification.py)."""
+
+    tags: dict[Annotated[str, Field(min_length=1)], ClassificationTagValues] | None = Field(
+        None,
+        description="Tag key -> the values meaning human and the values meaning nhi (keys and values compared "
+        "case-insensitively). Unset: `{kind: {human: [human, person], nhi: [workload, service, bot, machine]}}`; "
+        "`{}` turns tag classification off.",
+    )
+
+
 class Defaults(_Strict):
     credentials: CredentialRules = Field(default_factory=CredentialRules)
     gcp: GcpDefaults = Field(default_factory=GcpDefaults)
+    classification: ClassificationDefaults = Field(default_factory=ClassificationDefaults)
 
 
 class System(_Strict):
@@ -113,6 +134,11 @@ class WrittenPolicy(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     systems: dict[str, System] = Field(default_factory=dict)
     integrations: list[Integration] = Field(default_factory=list)
+    humans: list[str] = Field(
+        default_factory=list,
+        description="Identities people use (ids or `*` globs, matched like an integration's `identities`): "
+        "classified human. An identity an integration also lists stays non-human.",
+    )
     exceptions: list[PolicyException] = Field(default_factory=list)
 
     # Where each entry came from: filled by the loader, keyed by the YAML path.

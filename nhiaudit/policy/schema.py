@@ -25,6 +25,8 @@ _DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("", "exceptions"): "Time-bound, owned, reasoned exceptions. Expired exceptions no longer apply.",
     ("Defaults", "credentials"): "Credential rules for every integration (and for undeclared identities).",
     ("Defaults", "gcp"): "Google Cloud settings: the organisation's own domains.",
+    ("Defaults", "classification"): "How identities are told apart as used by people (human) or by software "
+    "(nhi): which tags say so.",
     ("System", "description"): "Free text.",
     ("System", "resources"): "Resource patterns (ARNs, GCP resource names, Entra ids, API scopes); "
     "`*` and `?` globs (in GCP names and Azure ids `*` stays within one `/` segment, `**` crosses them).",

@@ -20,6 +20,10 @@ defaults:
     max_unused_days: 30     # active credentials unused this long are stale
     require_expiry: true    # credentials without an expiry date violate
     static_keys: allowed    # or: forbidden
+  # Which tags say an identity is used by a person (human) or by software (nhi). Built in when unset:
+  # classification:
+  #   tags:
+  #     kind: {{human: [human, person], nhi: [workload, service, bot, machine]}}
 
 # Downstream systems, by name. `resources` are patterns with * and ? globs.
 systems:
@@ -55,6 +59,11 @@ integrations:
     must_not_reach: [customer-pii]
     credentials:
       static_keys: forbidden   # this integration must use short-lived role sessions only
+
+# Identities people use (ids or globs, as in `identities`): classified human, so they are not reported as
+# non-human identities (integrations' identities always count as non-human).
+# humans:
+#   - "arn:aws:iam::111122223333:user/alice.patel"
 
 # Time-bound exceptions: `rule` is a rule id (see `nhiaudit rules`) or a finding category.
 # After `expires` the exception no longer applies and the finding is a violation again.

@@ -123,6 +123,7 @@ def _header(report: Report, context: RenderContext, by_status: _ByStatus) -> lis
         if len(report.collection.errors) > 20:
             lines.append(f"> - … and {len(report.collection.errors) - 20} more")
         lines.append("")
+    lines += _unknown_actions(report)
     counts = Counter((f.severity, f.status) for f in report.findings)
     statuses = list(FindingStatus)
     lines += [
@@ -135,6 +136,19 @@ def _header(report: Report, context: RenderContext, by_status: _ByStatus) -> lis
     totals = [str(len(by_status[s])) for s in statuses]
     lines.append("| **total** | " + " | ".join(f"**{t}**" for t in totals) + " |")
     return lines
+
+
+def _unknown_actions(report: Report) -> list[str]:
+    """A note naming the first unknown IAM actions (they grant no access level; the JSON report lists them)."""
+    count = report.collection.unknown_actions
+    if not count:
+        return []
+    noun = "action" if count == 1 else "actions"
+    lines = ["> [!NOTE]", f"> {count} unknown IAM {noun} ignored (they grant no access level):"]
+    lines += [f"> - {code(w.action, table=False)} in {esc(w.where, 300)}" for w in report.collection.warnings[:10]]
+    if count > 10:
+        lines.append(f"> - … and {count - 10} more (JSON report: `collection.warnings`)")
+    return [*lines, ""]
 
 
 def _table_head(excepted: bool) -> list[str]:

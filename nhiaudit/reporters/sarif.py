@@ -74,6 +74,7 @@ def build_sarif(report: Report, context: RenderContext) -> dict[str, Any]:
             "generatedAt": report.generated_at.isoformat(),
             "reportSchemaVersion": report.schema_version,
             "collectionComplete": report.collection.complete,
+            "unknownActions": report.collection.unknown_actions,
         },
     }
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
@@ -132,6 +133,10 @@ def _notifications(report: Report, context: RenderContext, kept: int) -> list[di
             },
         }
         for issue in report.collection.errors
+    ]
+    notes += [
+        {"level": "warning", "message": {"text": _SARIF_BRACKET.sub(r"\\\1", w.message)}}
+        for w in report.collection.warnings
     ]
     if kept < len(report.findings):
         notes.append(

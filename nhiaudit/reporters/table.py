@@ -24,6 +24,7 @@ SEVERITY_STYLE = {
 VERDICT_STYLE = {"allowed": "green", "must_not_reach": "bold red", "not_in_may_reach": "yellow",
                  "undeclared": "magenta"}
 MAX_ROWS = 200
+MAX_WARNING_LINES = 5  # unknown actions shown under the summary line (the JSON report lists them)
 
 
 def _severity(f: Finding) -> Text:
@@ -130,4 +131,13 @@ class TableReporter(Reporter):
             for err in report.collection.errors[:10]:
                 line = terminal_safe(f"{err.provider}/{err.account} {err.operation}: {err.message}")
                 text.append(f"\n  {line}", style="red")
+        count = report.collection.unknown_actions
+        if count:
+            noun = "action" if count == 1 else "actions"
+            text.append(f"\n{count} unknown IAM {noun} ignored, see --format json", style="yellow")
+            for w in report.collection.warnings[:MAX_WARNING_LINES]:
+                line = terminal_safe(f"{w.where}: {w.element} {w.action}")
+                text.append(f"\n  {line}", style="yellow")
+            if count > MAX_WARNING_LINES:
+                text.append(f"\n  ... and {count - MAX_WARNING_LINES} more", style="yellow")
         return text

@@ -121,8 +121,10 @@ def rule_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.y*ml") if p.is_file())
 
 
-def load_rules(extra_dirs: list[Path] | None = None, include_shipped: bool = True) -> list[CompiledRule]:
-    """Shipped rules, then user rules; a user rule with a shipped rule's id replaces it."""
+def load_rules(extra_dirs: list[Path] | None = None, include_shipped: bool = True,
+               include_disabled: bool = False) -> list[CompiledRule]:
+    """Shipped rules, then user rules; a user rule with a shipped rule's id replaces it. Rules with
+    `enabled: false` are left out unless `include_disabled` (docs, `rules list/show/test`)."""
     dirs = ([shipped_rules_dir()] if include_shipped else []) + list(extra_dirs or [])
     problems: list[InputProblem] = []
     by_id: dict[str, CompiledRule] = {}
@@ -150,4 +152,4 @@ def load_rules(extra_dirs: list[Path] | None = None, include_shipped: bool = Tru
             by_id[rid] = compiled
     if problems:
         raise InputError(problems)
-    return [r for r in by_id.values() if r.rule.enabled]
+    return [r for r in by_id.values() if include_disabled or r.rule.enabled]

@@ -308,6 +308,7 @@ def _start_workloads(
 
     def finish(raw: RawAccount) -> None:
         by_region_functions, by_region_instances = functions(), instances()
+        raw.listed.update(("lambda", "ec2_instance"))  # a failed region is an issue: assemble drops the kind
         for region in regions:
             raw.lambda_functions.extend(by_region_functions.get(region, []))
             raw.ec2_reservations.extend((region, res) for res in by_region_instances.get(region, []))

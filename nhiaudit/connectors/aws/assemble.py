@@ -37,6 +37,22 @@ class RawAccount:
         default_factory=list
     )  # (region, raw)
     issues: list[CollectionIssue] = field(default_factory=list)
+    # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
+    # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
+    listed: set[str] = field(default_factory=set)
+
+
+# Workload kind -> the calls a complete listing of it needs (every region's listing, and the region list).
+WORKLOAD_LISTINGS: dict[str, tuple[str, ...]] = {
+    "lambda": ("lambda:ListFunctions", "ec2:DescribeRegions"),
+    "ec2_instance": ("ec2:DescribeInstances", "ec2:DescribeRegions"),
+}
+
+
+def collected_kinds(raw: RawAccount) -> tuple[str, ...]:
+    """The workload kinds listed completely: read, and none of their calls failed."""
+    failed = {i.operation for i in raw.issues}
+    return tuple(sorted(k for k in raw.listed if failed.isdisjoint(WORKLOAD_LISTINGS.get(k, ()))))
 
 
 def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
@@ -67,6 +83,8 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
     for region, reservation in raw.ec2_reservations:
         workloads.extend(transform_ec2_reservations([reservation], iam.instance_profile_roles, region))
 
+    if raw.listed and not source.collected:
+        source = source.model_copy(update={"collected": collected_kinds(raw)})
     return Snapshot(
         sources=[source],
         identities=updated,

@@ -20,6 +20,7 @@ LAMBDA_FUNCTIONS = "lambda-functions"
 EC2_INSTANCES = "ec2-instances"
 CREDENTIAL_REPORT = "credential-report"
 POLICY_DOCUMENT = "iam-policy-document"
+ORGANIZATION_ACCOUNTS = "organization-accounts"
 
 
 def _date(value: str) -> str | None:
@@ -57,7 +58,7 @@ def _checks() -> dict[str, Check]:
     return {
         name: compiler.compile(f"{name}.schema.json")
         for name in (AUTHORIZATION_DETAILS, ACCESS_KEYS, LAMBDA_FUNCTIONS, EC2_INSTANCES, CREDENTIAL_REPORT,
-                     POLICY_DOCUMENT)
+                     POLICY_DOCUMENT, ORGANIZATION_ACCOUNTS)
     }
 
 

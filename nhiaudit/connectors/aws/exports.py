@@ -10,6 +10,7 @@ from typing import Any
 
 from nhiaudit.connectors.aws import export_shapes
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
+from nhiaudit.connectors.aws.organization import organization_of
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
 from nhiaudit.connectors.aws.transform_credentials import ReportRow, parse_credential_report
 from nhiaudit.connectors.aws.transform_iam import DETAIL_LISTS, merge_authorization_pages
@@ -24,6 +25,7 @@ REPORT = "aws-credential-report"
 KEYS = "aws-access-keys"
 LAMBDA = "aws-lambda-functions"
 EC2 = "aws-ec2-instances"
+ORGANIZATION = "aws-organization-accounts"
 
 _REPORT_HEADER = "user,arn,user_creation_time"
 _SHAPES = {
@@ -32,6 +34,7 @@ _SHAPES = {
     KEYS: export_shapes.ACCESS_KEYS,
     LAMBDA: export_shapes.LAMBDA_FUNCTIONS,
     EC2: export_shapes.EC2_INSTANCES,
+    ORGANIZATION: export_shapes.ORGANIZATION_ACCOUNTS,
 }
 # Anything a wrong shape can raise in a transform the shape check did not foresee: still the file's fault.
 _DATA_ERRORS = (RawDataError, KeyError, TypeError, ValueError, AttributeError)
@@ -48,6 +51,7 @@ class AwsExportImporter(ExportImporter):
         KEYS: "aws iam list-access-keys --user-name NAME > file.json",
         LAMBDA: "aws lambda list-functions > file.json",
         EC2: "aws ec2 describe-instances > file.json",
+        ORGANIZATION: "aws organizations list-accounts > file.json (the organisation id, for aws:PrincipalOrgID)",
     }
 
     def detect(self, file: ExportFile) -> str | None:
@@ -72,6 +76,8 @@ class AwsExportImporter(ExportImporter):
             return LAMBDA
         if isinstance(data.get("Reservations"), list):
             return EC2
+        if isinstance(data.get("Accounts"), list):
+            return ORGANIZATION
         return None
 
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
@@ -87,7 +93,9 @@ class AwsExportImporter(ExportImporter):
 
         for kind, file in files:  # every file's shape first: all problems of all files in one run
             _check_shape(kind, file)
-        order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, KEYS: 4}  # keys last: they need known users
+        order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, KEYS: 4, ORGANIZATION: 5}  # keys need known users
+        org_ids: dict[str, str] = {}  # account -> its organisation id (list-accounts: names no other data)
+        empty: list[tuple[str, ExportFile]] = []  # (workload kind, file) of listings with nothing in them
         for kind, file in sorted(files, key=lambda f: order[f[0]]):
             try:
                 if kind == GAAD:
@@ -98,16 +106,26 @@ class AwsExportImporter(ExportImporter):
                         raw.report_rows = (raw.report_rows or []) + rows
                 elif kind == LAMBDA:
                     for fn in file.data["Functions"]:
-                        account(account_of(str(fn["FunctionArn"])), file).lambda_functions.append(fn)
+                        raw = account(account_of(str(fn["FunctionArn"])), file)
+                        raw.lambda_functions.append(fn)
+                        raw.listed.add("lambda")
+                    if not file.data["Functions"]:
+                        empty.append(("lambda", file))
                 elif kind == EC2:
                     for reservation in file.data["Reservations"]:
-                        account(str(reservation["OwnerId"]), file).ec2_reservations.append(
-                            (None, reservation)
-                        )
+                        raw = account(str(reservation["OwnerId"]), file)
+                        raw.ec2_reservations.append((None, reservation))
+                        raw.listed.add("ec2_instance")
+                    if not file.data["Reservations"]:
+                        empty.append(("ec2_instance", file))
+                elif kind == ORGANIZATION:
+                    org_ids.update(_organization_ids(file))
                 else:
                     _add_keys(file, accounts, account)
             except _DATA_ERRORS as exc:
                 raise _file_error(file, kind, exc) from None
+        for workload_kind, file in empty:
+            _add_empty_listing(workload_kind, file, accounts, account)
         now = datetime.now(UTC)
         snapshots = []
         for acct, raw in sorted(accounts.items()):
@@ -117,6 +135,7 @@ class AwsExportImporter(ExportImporter):
                 method="import",
                 collected_at=now,
                 detail=_detail(raw, names[acct]),
+                organization_id=org_ids.get(acct),
             )
             try:
                 snapshots.append(assemble_account(raw, source))
@@ -236,6 +255,30 @@ def _add_keys(file: ExportFile, accounts: dict[str, RawAccount], account: Any) -
             raise InputError.single(file.path, problem)
         raw = account(owners[0], file)
         raw.access_keys.setdefault(user, []).append(key)
+
+
+def _add_empty_listing(workload_kind: str, file: ExportFile, accounts: dict[str, RawAccount], account: Any) -> None:
+    """An empty listing (`{"Functions": []}`) names no account. It still says "listed: none exist", which differs
+    from "not listed" (facts/escalation.py), so it belongs to the one account imported with it."""
+    if len(accounts) != 1:
+        found = ", ".join(sorted(accounts)) or "none"
+        raise InputError.single(
+            file.path, f"this empty listing names no account and the import holds {len(accounts)} AWS accounts "
+            f"({found}); import it with one account's files at a time"
+        )
+    account(next(iter(accounts)), file).listed.add(workload_kind)
+
+
+def _organization_ids(file: ExportFile) -> dict[str, str]:
+    """Account id -> organisation id, from the ARN of each account `aws organizations list-accounts` lists
+    (arn:aws:organizations::MANAGEMENT:account/o-ID/ACCOUNT). It only annotates accounts imported from other
+    files; an ARN of another shape says nothing."""
+    found = {}
+    for item in file.data["Accounts"]:
+        org = organization_of(item)
+        if org is not None:
+            found[str(item["Id"])] = org
+    return found
 
 
 def _user_names(raw: RawAccount) -> set[str]:

@@ -22,6 +22,7 @@ from nhiaudit.connectors.aws.account import (
     failed_account,
 )
 from nhiaudit.connectors.aws.deadline import Deadline, DeadlineExceeded
+from nhiaudit.connectors.aws.organization import organization_of
 from nhiaudit.connectors.aws.progress import AccountProgress
 from nhiaudit.connectors.aws.raw import RawDataError, arn_parts
 from nhiaudit.connectors.aws.readonly import ReadOnlyViolation, RequestLog
@@ -41,6 +42,7 @@ class _Target:
     account: str
     name: str | None
     role_arn: str | None  # None: use the caller's own credentials
+    organization_id: str | None = None  # from the account's ARN (--aws-org), for aws:PrincipalOrgID
 
 
 def _check(opts: AwsOptions) -> None:
@@ -116,6 +118,7 @@ def _targets(opts: AwsOptions, clients: Clients, caller: dict[str, str]) -> list
             str(a["Id"]),
             a.get("Name") if isinstance(a.get("Name"), str) else None,
             None if str(a["Id"]) == account else f"arn:{partition}:iam::{a['Id']}:role/{role}",
+            organization_of(a),
         )
         for a in sorted(active, key=lambda a: str(a["Id"]))
     ]
@@ -154,7 +157,9 @@ def _collect_target(
         return failed_account(target.account, "nhiaudit:collect", exc, how)
     took = time.monotonic() - started
     snapshot.sources = [
-        s.model_copy(update={"detail": f"{how}; {mine.total} API requests in {took:.1f} s"}) for s in snapshot.sources
+        s.model_copy(update={"detail": f"{how}; {mine.total} API requests in {took:.1f} s",
+                             "organization_id": target.organization_id})
+        for s in snapshot.sources
     ]
     return snapshot
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nhiaudit.connectors.azure.raw import RawSubscription, RawTenant
+from nhiaudit.connectors.azure.raw import WORKLOAD_CALLS, RawSubscription, RawTenant
 from nhiaudit.connectors.azure.transform_access import (
     app_role_grants,
     app_role_values,
@@ -55,6 +55,8 @@ def assemble_tenant(raw: RawTenant, source: SourceInfo) -> Snapshot:
     Without the sign-in reports the source records no use (nothing is reported unused)."""
     if source.usage_recorded and not raw.sign_ins_recorded:
         source = source.model_copy(update={"usage_recorded": False})
+    if raw.listed and not source.collected and WORKLOAD_CALLS.isdisjoint(i.operation for i in raw.issues):
+        source = source.model_copy(update={"collected": tuple(sorted(raw.listed))})
     sps = raw.service_principals or []
     sp_by_id = _index(sps, "id", "service_principals")
     sp_by_app = {str(sp.get("appId")): sp_id for sp_id, (_, sp) in sp_by_id.items() if sp.get("appId")}

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from nhiaudit.connectors.azure.clients import AzureHttp, ReadOnlyViolation, call_failures, describe_error
 from nhiaudit.connectors.azure.raw import JsonObject, RawSubscription, RawTenant
+from nhiaudit.connectors.azure.transform_workloads import WORKLOAD_KINDS
 from nhiaudit.connectors.deadline import DeadlineExceeded
 from nhiaudit.inventory.model import CollectionIssue, Provider
 
@@ -259,4 +260,5 @@ def collect_tenant(ctx: TenantContext) -> RawTenant:
     calls = _Calls(raw)
     _graph(ctx, raw, calls)
     _subscriptions(ctx, raw, _subscription_ids(ctx, calls))
+    raw.listed = set(WORKLOAD_KINDS)  # a failed listing is an issue (WORKLOAD_CALLS): assemble drops them all
     return raw

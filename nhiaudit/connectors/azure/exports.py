@@ -30,6 +30,7 @@ from nhiaudit.connectors.azure.export_records import Record, detect, is_guid, re
 from nhiaudit.connectors.azure.raw import RawSubscription, RawTenant
 from nhiaudit.connectors.azure.transform_access import arm_fields
 from nhiaudit.connectors.azure.transform_common import AzureDataError
+from nhiaudit.connectors.azure.transform_workloads import workload_kind
 from nhiaudit.connectors.interface import ExportFile, ExportImporter, import_detail, location_in, shape_error
 from nhiaudit.errors import InputError, InputProblem
 from nhiaudit.inventory.model import Provider, SourceInfo
@@ -170,6 +171,8 @@ class _Builder:
         # Without both reports, a credential or SP without an entry may be unused or merely unreported.
         raw.sign_ins_recorded = {shapes.SP_SIGN_INS, shapes.CREDENTIAL_SIGN_INS} <= self.kinds
         raw.subscriptions = self._subscriptions()
+        raw.listed = {workload_kind(str(r.item.get("type") or ""), r.item.get("kind") if isinstance(
+            r.item.get("kind"), str) else None) for _, _, r in self.of(shapes.RESOURCES)}
         self._identity_federated(raw)
         return raw
 

@@ -99,3 +99,10 @@ class RawTenant:
     # user-assigned identity resource id (or its principal id) -> its federated identity credentials (ARM)
     identity_federated_credentials: dict[str, list[JsonObject]] = field(default_factory=dict)
     issues: list[CollectionIssue] = field(default_factory=list)
+    # Workload kinds whose listing was read (live: every kind, when every subscription's resources were listed;
+    # import: the kinds of the imported resources). SourceInfo.collected of the tenant, unless a listing failed.
+    listed: set[str] = field(default_factory=set)
+
+
+# The calls whose failure leaves the tenant's workloads incompletely listed.
+WORKLOAD_CALLS = frozenset({"arm:GET /subscriptions", "arm:GET resources", "nhiaudit:collect"})

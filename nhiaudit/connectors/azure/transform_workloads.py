@@ -19,6 +19,10 @@ _KINDS = {
 }
 
 
+# Every kind `workload_kind` gives (SourceInfo.collected of a live tenant: one listing covers them all).
+WORKLOAD_KINDS = frozenset({*_KINDS.values(), "function_app", "azure_resource"})
+
+
 def workload_kind(resource_type: str, kind: str | None) -> str:
     lowered = resource_type.lower()
     if lowered == "microsoft.web/sites" and kind and "functionapp" in kind.lower():

@@ -4,7 +4,7 @@ collection and file import, so both give the same inventory for the same estate.
 from __future__ import annotations
 
 from nhiaudit.connectors.gcp.organization import organization_domain
-from nhiaudit.connectors.gcp.raw import RawProject
+from nhiaudit.connectors.gcp.raw import WORKLOAD_LISTINGS, RawProject
 from nhiaudit.connectors.gcp.transform_accounts import LastUse, transform_key, transform_service_account
 from nhiaudit.connectors.gcp.transform_bindings import (
     binding_policies,
@@ -35,6 +35,10 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
         source = source.model_copy(update={"organization_domain": domain})
     if source.usage_recorded and not raw.usage_recorded:
         source = source.model_copy(update={"usage_recorded": False})
+    if raw.listed and not source.collected:
+        failed = {i.operation for i in raw.issues}
+        listed = sorted(k for k in raw.listed if WORKLOAD_LISTINGS.get(k) not in failed)
+        source = source.model_copy(update={"collected": tuple(listed)})
     last_use = LastUse(raw.activities)
     identities: list[Identity] = []
     sa_index: dict[str, str] = {}  # e-mail or unique id -> e-mail

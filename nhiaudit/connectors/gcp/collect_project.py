@@ -24,7 +24,7 @@ from nhiaudit.connectors.gcp.clients import (
     describe_error,
 )
 from nhiaudit.connectors.gcp.organization import collect_organization
-from nhiaudit.connectors.gcp.raw import RawPolicy, RawProject
+from nhiaudit.connectors.gcp.raw import WORKLOAD_LISTINGS, RawPolicy, RawProject
 from nhiaudit.connectors.gcp.transform_accounts import KEY_ACTIVITY
 from nhiaudit.inventory.model import CollectionIssue, Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
@@ -251,6 +251,7 @@ def _start_project_calls(
         raw.instances = issues.attempt("compute.instances.list", MISSING_INSTANCES, instances.result) or []
         raw.functions = issues.attempt("cloudfunctions.functions.list", MISSING_FUNCTIONS, functions.result) or []
         raw.run_services = issues.attempt("run.services.list", MISSING_RUN, run.result) or []
+        raw.listed.update(WORKLOAD_LISTINGS)  # a failed call is an issue: assemble drops its kind
 
     return finish
 

@@ -217,12 +217,18 @@ def _add_item(router: Router, kind: str, item: Mapping[str, Any], file: ExportFi
         raw.activities.append(item)
         raw.usage_recorded = raw.usage_recorded or item.get("activityType") == KEY_ACTIVITY
     elif kind == shapes.INSTANCES:
-        router.project(router.project_of_instance(item, file.target), file).raw.instances.append(item)
+        raw = router.project(router.project_of_instance(item, file.target), file).raw
+        raw.instances.append(item)
+        raw.listed.add("gce_instance")
     elif kind == shapes.RUN_SERVICES:
         project, service = router.run_service(item, file.target)
-        router.project(project, file).raw.run_services.append(service)
+        raw = router.project(project, file).raw
+        raw.run_services.append(service)
+        raw.listed.add("cloud_run")
     elif kind == shapes.FUNCTIONS:
-        router.project(router.project_of_name(str(item["name"]), file.target), file).raw.functions.append(item)
+        raw = router.project(router.project_of_name(str(item["name"]), file.target), file).raw
+        raw.functions.append(item)
+        raw.listed.add("cloud_function")
     elif kind == shapes.DENY_POLICIES:
         router.add_deny_policy(item, file)
     elif kind == shapes.ORGANIZATIONS:

@@ -87,3 +87,11 @@ class RawProject:
     functions: list[JsonObject] = field(default_factory=list)  # Cloud Functions v2 functions
     organization: JsonObject | None = None  # the Organization above the project (organizations.get), if read
     issues: list[CollectionIssue] = field(default_factory=list)
+    # Workload kinds whose listing was read (live: called; import: items of the project were imported). A kind
+    # whose call failed (an issue for its operation) is left out of SourceInfo.collected.
+    listed: set[str] = field(default_factory=set)
+
+
+# Workload kind -> the call that lists it.
+WORKLOAD_LISTINGS = {"gce_instance": "compute.instances.list", "cloud_run": "run.services.list",
+                     "cloud_function": "cloudfunctions.functions.list"}
