@@ -286,4 +286,4 @@ def escalation_path(ctx: FactContext, analysis: EstateAnalysis, identity: Identi
         names = [x["technique"] for x in analysis.escalations.get(target_id, []) if x["to_admin"]]
         reason = f"{target.name} can make itself administrator: {', '.join(names)}"
     return {"target": target_id, "target_name": target.name, "target_reason": reason, "hops": hops,
-            "length": len(hops)}
+            "length": len(hops), "conditional": analysis.escalation_chains.conditional(identity.id)}

@@ -242,7 +242,8 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
                         "key": "technique id (finding identity)"},
         "escalation_path": {"target": "id of the admin(-capable) identity at the end", "target_name": "its name",
                             "target_reason": "why it is admin or how it makes itself admin",
-                            "hops": "the path, one hop per entry", "length": "number of hops"},
+                            "hops": "the path, one hop per entry", "length": "number of hops",
+                            "conditional": "some hop rests on a trust condition nhiaudit could not decide"},
         "broad_roles": {"role": "role name (`roles/editor`)", "resource": "where it is bound",
                         "primitive": "Owner or Editor (a basic role)", "conditional": "an unevaluated condition "
                         "narrows it", "reason": "role, resource and binding", "key": "role|resource"},

@@ -281,8 +281,7 @@ def _never(clauses: list[Clause], values: frozenset[Value]) -> bool:
     return all(any(clause_at(c, v) is Truth.FAILS for c in clauses) for v in values)
 
 
-def evaluate_allow(clauses: Iterable[Clause], facts: Facts) -> BlockVerdict:
-    """Can the identity make a request this Allow's conditions accept?"""
+def _evaluate(clauses: Iterable[Clause], facts: Facts, *, for_every_request: bool) -> BlockVerdict:
     rest: list[Clause] = []
     evaluated: list[str] = []
     for key, group in _by_key(clauses).items():
@@ -292,31 +291,22 @@ def evaluate_allow(clauses: Iterable[Clause], facts: Facts) -> BlockVerdict:
             continue
         if _never(group, values):
             return BlockVerdict(Truth.FAILS, (), (f"{_names(group)}: cannot be met",))
-        some, _ = _group(group, values)
-        if some:
-            evaluated.append(f"{_names(group)}: met")
+        some, every = _group(group, values)
+        if every if for_every_request else some:
+            evaluated.append(f"{_names(group)}: {'always met' if for_every_request else 'met'}")
         else:
             rest.extend(group)
     return BlockVerdict(Truth.UNKNOWN if rest else Truth.HOLDS, tuple(rest), tuple(evaluated))
+
+
+def evaluate_allow(clauses: Iterable[Clause], facts: Facts) -> BlockVerdict:
+    """Can the identity make a request this Allow's conditions accept?"""
+    return _evaluate(clauses, facts, for_every_request=False)
 
 
 def evaluate_deny(clauses: Iterable[Clause], facts: Facts) -> BlockVerdict:
     """Does this Deny's condition hold for every request the identity can make?"""
-    rest: list[Clause] = []
-    evaluated: list[str] = []
-    for key, group in _by_key(clauses).items():
-        values = facts(key)
-        if not values:
-            rest.extend(group)
-            continue
-        if _never(group, values):
-            return BlockVerdict(Truth.FAILS, (), (f"{_names(group)}: cannot be met",))
-        _, every = _group(group, values)
-        if every:
-            evaluated.append(f"{_names(group)}: always met")
-        else:
-            rest.extend(group)
-    return BlockVerdict(Truth.UNKNOWN if rest else Truth.HOLDS, tuple(rest), tuple(evaluated))
+    return _evaluate(clauses, facts, for_every_request=True)
 
 
 def _names(group: list[Clause]) -> str:

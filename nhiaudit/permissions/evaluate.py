@@ -124,6 +124,8 @@ class Evaluator:
         self._special: dict[tuple[str, _Ctx], tuple[Stmt, ...]] = {}  # statements as they apply in a context
         self._principals: dict[str, tuple[Identity, PrincipalFacts]] = {}
         self._asks: dict[str, _Ask] = {}  # identity id -> its request-free contexts (identities that have some)
+        # (policy ids, boundary) -> does any of them test identity or request keys
+        self._set_is_dynamic: dict[tuple[tuple[str, ...], str | None], bool] = {}
         self._universes: dict[tuple[object, ...], Universe] = {}
         self._parts: dict[tuple[object, ...], _Contribution] = {}
         self._tables: dict[tuple[object, ...], dict[object, _Contribution]] = {}
@@ -146,7 +148,7 @@ class Evaluator:
         """What, beyond its policy ids and boundary, decides the identity's permissions: the facts its
         policies' conditions test (MFA, its tags...). () when they test none: callers caching answers per
         (policy ids, boundary) add this to their keys."""
-        return self._ask(identity, None).key
+        return self._ask(identity, None).key if self._is_dynamic(identity) else ()
 
     def missing_policy_ids(self, identity: Identity) -> tuple[str, ...]:
         ids = (*identity.policy_ids, *((identity.boundary_policy_id,) if identity.boundary_policy_id else ()))
@@ -270,6 +272,8 @@ class Evaluator:
             return self._new_ask(identity, request)
         # Without a request the answer is the identity's own: kept for identities with contexts (the others
         # cost one dict lookup per policy and are not worth the memory).
+        if not self._is_dynamic(identity):  # most identities: no policy of theirs tests such a key
+            return _Ask(identity, {}, None, ())
         hit = self._asks.get(identity.id)
         if hit is not None and hit.identity is identity:
             return hit
@@ -279,6 +283,17 @@ class Evaluator:
                 self._asks.clear()
             self._asks[identity.id] = ask
         return ask
+
+    def _is_dynamic(self, identity: Identity) -> bool:
+        """Does any of the identity's policies test an identity or request condition key?"""
+        ids = (identity.policy_ids, identity.boundary_policy_id)
+        dynamic = self._set_is_dynamic.get(ids)
+        if dynamic is None:
+            if len(self._set_is_dynamic) >= _CACHE_LIMIT:
+                self._set_is_dynamic.clear()
+            dynamic = self._set_is_dynamic[ids] = any(
+                self._dynamic_keys(pid) for pid in (*identity.policy_ids, identity.boundary_policy_id) if pid)
+        return dynamic
 
     def _new_ask(self, identity: Identity, request: Request | None) -> _Ask:
         facts = {k.lower(): frozenset(v) for k, v in request.items() if k.lower() in REQUEST_KEYS} if request else {}
