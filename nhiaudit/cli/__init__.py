@@ -26,7 +26,8 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
-        rich_markup_mode="rich",
+        # Plain click help: typer's Rich help imports rich.markdown and pygments (~0.2 s before any output).
+        rich_markup_mode=None,
     )
 
     @app.callback()
@@ -48,9 +49,10 @@ def build_app() -> typer.Typer:
         policy_cmd,
         rules_cmd,
         scan_cmd,
+        snapshot_cmd,
     )
 
-    for module in (scan_cmd, collect_cmd, explain_cmd, graph_cmd, diff_cmd, policy_cmd, rules_cmd):
+    for module in (scan_cmd, collect_cmd, explain_cmd, graph_cmd, diff_cmd, policy_cmd, rules_cmd, snapshot_cmd):
         module.register(app)
     return app
 
@@ -66,12 +68,14 @@ def main() -> None:
     from nhiaudit.cli.streams import GuardedStdout
     from nhiaudit.errors import OutputError
     from nhiaudit.exit_status import ExitStatus
+    from nhiaudit.gc_pause import process_ends_after
 
     stdout = GuardedStdout(sys.stdout)
     sys.stdout = stdout  # type: ignore[assignment]
     code: int | str | None
     try:
-        build_app()()
+        with process_ends_after():  # the process exits next: no final full garbage collection
+            build_app()()
         code = ExitStatus.OK
     except SystemExit as exc:
         code = exc.code

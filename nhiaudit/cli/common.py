@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
 from nhiaudit.cli.failures import debug_enabled, report_internal_error, report_output_error
 from nhiaudit.cli.outputs import refuse_overwriting_inputs, write_output, write_outputs
@@ -15,6 +14,9 @@ from nhiaudit.cli.streams import stdout_error
 from nhiaudit.errors import CollectionError, InputError, NhiauditError, OutputError, UsageError
 from nhiaudit.exit_status import ExitStatus
 from nhiaudit.textsafe import markup_safe
+
+if TYPE_CHECKING:  # rich's console is imported by the commands that print, not for `--help`
+    from rich.console import Console
 
 __all__ = ["handle_errors", "refuse_overwriting_inputs", "stderr_console", "stdout_console", "write_output",
            "write_outputs"]
@@ -30,10 +32,14 @@ _CLICK_FLOW = (typer.Exit, typer.Abort, _CLICK_EXCEPTION)
 
 def stderr_console(quiet: bool = False) -> Console:
     """Progress and logs go to stderr; created per command, never at import time."""
+    from rich.console import Console
+
     return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
 
 
 def stdout_console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 

@@ -13,7 +13,6 @@ from nhiaudit.cli.common import handle_errors, refuse_overwriting_inputs, stdout
 from nhiaudit.cli.failures import report_output_error
 from nhiaudit.errors import OutputError
 from nhiaudit.exit_status import ExitStatus, final_status
-from nhiaudit.findings import FindingStatus, Severity
 from nhiaudit.textsafe import json_safe, rich_assemble, rich_text, utf8_safe
 
 if TYPE_CHECKING:
@@ -80,6 +79,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List findings that are new, fixed or unchanged between two scans (matched by fingerprint)."""
         from nhiaudit.drift import diff_files, drift_json, drift_markdown
+        from nhiaudit.findings import FindingStatus, Severity
 
         refuse_overwriting_inputs([output], [old, new])
         drift = diff_files(old, new)

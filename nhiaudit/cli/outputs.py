@@ -4,35 +4,69 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from nhiaudit.atomic_write import write_text_atomic
+from nhiaudit.atomic_write import write_chunks_atomic
 from nhiaudit.cli.failures import report_output_error
 from nhiaudit.cli.streams import stdout_error
 from nhiaudit.errors import OutputError, UsageError
 
 
-def write_output(text: str, output: Path | None) -> None:
+def write_output(text: str | Iterable[str], output: Path | None) -> None:
     """Data goes to --output when given (atomically), else to stdout (flushed now, so a full disk or a
-    closed stdout is reported here, not lost at exit). Raises OutputError."""
-    text = text if text.endswith("\n") else text + "\n"
-    if output is None:
-        try:
-            if sys.stdout is None:
-                raise OSError(9, "stdout is closed")
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except (OSError, ValueError) as exc:
-            raise stdout_error(exc) from None
-        return
+    closed stdout is reported here, not lost at exit). `text` may come in pieces (a streamed report): they
+    are written as they come. Raises OutputError; an exception from producing the pieces propagates as is."""
+    chunks = _ending_with_newline([text] if isinstance(text, str) else text)
     try:
-        write_text_atomic(output, text)
-    except OSError as exc:
-        raise OutputError(str(output), exc.strerror or str(exc)) from None
+        if output is None:
+            _write_stdout(chunks)
+            return
+        try:
+            write_chunks_atomic(output, chunks)
+        except OSError as exc:
+            raise OutputError(str(output), exc.strerror or str(exc)) from None
+    except _SourceFailed as failed:
+        raise failed.error from None
 
 
-def write_outputs(outputs: Iterable[tuple[Path | None, Callable[[], str]]]) -> list[OutputError]:
+def _write_stdout(chunks: Iterable[str]) -> None:
+    if sys.stdout is None:
+        raise stdout_error(OSError(9, "stdout is closed"))
+    try:
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        raise stdout_error(exc) from None
+
+
+class _SourceFailed(Exception):
+    """An exception raised while producing the text, not while writing it: never an OutputError."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _ending_with_newline(chunks: Iterable[str]) -> Iterator[str]:
+    last = ""
+    iterator = iter(chunks)
+    while True:
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            break
+        except Exception as exc:
+            raise _SourceFailed(exc) from exc
+        if chunk:
+            last = chunk
+            yield chunk
+    if not last.endswith("\n"):
+        yield "\n"
+
+
+def write_outputs(outputs: Iterable[tuple[Path | None, Callable[[], str | Iterable[str]]]]) -> list[OutputError]:
     """Write every output even when one fails; report each failure on stderr and return them."""
     failures: list[OutputError] = []
     for path, render in outputs:

@@ -11,8 +11,7 @@ import typer
 from nhiaudit.cli.common import handle_errors, refuse_overwriting_inputs, stderr_console, write_outputs
 from nhiaudit.cli.options import AsOfOpt, EstateInputs, PolicyOpt, parse_as_of, with_estate_inputs
 from nhiaudit.exit_status import final_status
-from nhiaudit.findings import Severity
-from nhiaudit.reporters.interface import OutputFormat
+from nhiaudit.reporters.formats import OutputFormat
 from nhiaudit.textsafe import markup_safe, terminal_safe
 
 FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "none")
@@ -48,6 +47,7 @@ def scan(
     """Scan identities against the written policy and report findings."""
     from nhiaudit.analysis import StageTimer
     from nhiaudit.errors import UsageError
+    from nhiaudit.findings import Severity
     from nhiaudit.reporters.interface import RenderContext, get_reporter
     from nhiaudit.scan import analysis_domains, run_scan
 
@@ -74,7 +74,7 @@ def scan(
     # Every output is attempted even when one fails; the failures are reported and set the status below.
     extras = [(path, kind) for kind, path in ((OutputFormat.JSON, output_json), (OutputFormat.SARIF, output_sarif),
                                               (OutputFormat.MARKDOWN, output_markdown)) if path is not None]
-    failures = write_outputs((path, functools.partial(get_reporter(kind).render, report, context))
+    failures = write_outputs((path, functools.partial(get_reporter(kind).chunks, report, context))
                              for path, kind in [(output, fmt), *extras])
     for warning in context.warnings:
         console.print(f"[yellow]warning[/yellow]: {markup_safe(warning)}")

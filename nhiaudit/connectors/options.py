@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nhiaudit.sharding import Shard
 
 
 @dataclass(frozen=True)
@@ -14,6 +18,7 @@ class AwsOptions:
     org_role: str = "OrganizationAccountAccessRole"
     regions: tuple[str, ...] = ()  # empty: the account's enabled regions
     timeout: float = 900.0  # seconds for the whole live collection (--timeout)
+    shard: Shard | None = None  # collect --shard: only this shard of the organisation's accounts (--aws-org)
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,7 @@ class GcpOptions:
     domains: tuple[str, ...] = ()  # --gcp-domain: the organisation's own domains (principals outside are foreign)
     impersonate: str | None = None  # --gcp-impersonate: collect as this service account
     timeout: float = 900.0  # seconds for the whole live collection (--timeout)
+    shard: Shard | None = None  # collect --shard: only this shard of the enumerated projects
 
 
 @dataclass(frozen=True)

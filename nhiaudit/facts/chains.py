@@ -14,7 +14,8 @@ _PREFIX = "identity:"
 
 class ChainIndex:
     """For each identity that can act as one of `targets` (directly or through intermediates), the next
-    node on a shortest path. Targets themselves have no entry."""
+    node on a shortest path. Targets themselves have no entry. Of several equally short paths the one
+    shown is fixed by identity ids (see `next_hops_toward`), never by the order of the `targets` set."""
 
     def __init__(self, reach: Reachability, targets: Iterable[str]) -> None:
         self._reach = reach

@@ -23,6 +23,7 @@ from nhiaudit.inventory.model import Identity, Provider, TrustKind
 from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.permissions.results import StatementEvidence
 from nhiaudit.permissions.scopes import ResourceScopes
+from nhiaudit.work_counter import count
 
 MAX_LISTED_TARGETS = 5
 MAX_LISTED_STATEMENTS = 6
@@ -66,8 +67,42 @@ _WORKLOAD_LABELS = {
 _ACCOUNT_WORD = {Provider.AWS: "account", Provider.GCP: "project", Provider.AZURE: "tenant"}
 
 
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """The targets one distinct grant selects in one account, shared by every identity holding that grant.
+    Admins first, then by id; an identity is never its own target, which `for_identity` takes out in O(1)."""
+
+    targets: tuple[str, ...]
+    members: frozenset[str]
+    admin_count: int
+
+    def for_identity(self, identity_id: str, admins: set[str]) -> Chosen:
+        if identity_id not in self.members:
+            return Chosen(self.targets[:MAX_LISTED_TARGETS], len(self.targets), self.admin_count)
+        listed = tuple(t for t in self.targets[:MAX_LISTED_TARGETS + 1] if t != identity_id)[:MAX_LISTED_TARGETS]
+        return Chosen(listed, len(self.targets) - 1, self.admin_count - (identity_id in admins))
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """An identity's targets for one technique: the first few listed, the exact counts."""
+
+    listed: tuple[str, ...]
+    count: int
+    admin_count: int
+
+
+_NONE = Chosen((), 0, 0)
+_Pool = tuple[tuple[str, str], ...]  # (resource a grant names, identity id) per candidate target
+
+
 class _Targets:
-    """Candidate targets per account, and the targets each distinct grant selects (cached)."""
+    """Candidate targets per account, and the targets each distinct grant selects (cached).
+
+    Nothing here walks an account's candidates per identity: pools are built once per (account, target
+    spec), selections once per distinct grant (the key holds no identity), and an identity only takes
+    itself out of a shared selection (`_Selection.for_identity`).
+    """
 
     def __init__(self, ctx: FactContext, admins: set[str]) -> None:
         snapshot = ctx.estate.snapshot
@@ -95,24 +130,39 @@ class _Targets:
             if wl.identity_id in identities:
                 self._by_workload[(_workload_account(wl.provider, wl.account), wl.kind)].append(
                     (wl.id, wl.identity_id))
-        self._cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self._pools: dict[tuple[Any, ...], tuple[_Pool, tuple[str, ...]]] = {}
+        self._cache: dict[tuple[Any, ...], _Selection] = {}
 
-    def _pool(self, identity: Identity, spec: TargetSpec) -> list[tuple[str, str]]:
-        """Every candidate target of the account, as (resource a grant names, identity id)."""
-        if spec.type == "passed_role":
-            return self._by_service.get((spec.service or "", identity.account), [])
-        if spec.type == "principal":
-            return [c for kind in spec.kinds
-                    for c in self._by_kind.get((identity.provider.value, identity.account, kind), [])]
-        account = _workload_account(identity.provider, identity.account)
-        return [c for kind in spec.workload_kinds for c in self._by_workload.get((account, kind), [])]
+    def _pool(self, identity: Identity, spec: TargetSpec) -> tuple[_Pool, tuple[str, ...]]:
+        """Every candidate target of the account, and its first two distinct identity ids (enough to tell
+        whether any candidate other than a given identity exists); one shared tuple per (account, spec)."""
+        key = (spec.type, spec.service, spec.kinds, spec.workload_kinds, identity.provider, identity.account)
+        hit = self._pools.get(key)
+        if hit is None:
+            pool: _Pool
+            if spec.type == "passed_role":
+                pool = tuple(self._by_service.get((spec.service or "", identity.account), ()))
+            elif spec.type == "principal":
+                pool = tuple(c for kind in spec.kinds
+                             for c in self._by_kind.get((identity.provider.value, identity.account, kind), ()))
+            else:
+                account = _workload_account(identity.provider, identity.account)
+                pool = tuple(c for kind in spec.workload_kinds for c in self._by_workload.get((account, kind), ()))
+            count("escalation.pool", len(pool))
+            first: dict[str, None] = {}
+            for _, iid in pool:
+                first[iid] = None
+                if len(first) == 2:
+                    break
+            hit = self._pools[key] = (pool, tuple(first))
+        return hit
 
     def latent_reason(self, identity: Identity, spec: TargetSpec) -> str | None:
         """Why no target is known, when the account holds no candidate other than the identity itself (the
         technique is latent: it works on the first one created); None when candidates exist but the grant does
         not reach them (then the technique does not apply)."""
-        pool = self._pool(identity, spec)
-        if any(iid != identity.id for _, iid in pool):
+        pool, first = self._pool(identity, spec)
+        if any(iid != identity.id for iid in first):
             return None
         where = f"{_ACCOUNT_WORD[identity.provider]} {identity.account}"
         if spec.type == "passed_role":
@@ -136,18 +186,22 @@ class _Targets:
                 parts.append(f"no {label} were collected for {where} (the source did not list them)")
         return "; ".join(parts)
 
-    def select(self, identity: Identity, match: TechniqueMatch) -> list[str]:
+    def select(self, identity: Identity, match: TechniqueMatch) -> Chosen:
         spec = match.technique.target
         assert spec is not None
         grants: Grants = tuple(sorted({(e.statement_resources, e.not_resource) for e in match.evidence[spec.via]}))
         key = (match.technique.id, identity.provider.value, identity.account, grants)
         hit = self._cache.get(key)
         if hit is None:
-            pool = self._pool(identity, spec)
+            pool, _ = self._pool(identity, spec)
+            count("escalation.select", len(pool))
             aws = identity.provider is Provider.AWS
             chosen = dict.fromkeys(iid for resource, iid in pool if _covered(resource, grants, aws, self._scopes))
-            hit = self._cache[key] = tuple(sorted(chosen, key=lambda i: (i not in self._admins, i)))
-        return [t for t in hit if t != identity.id]
+            ordered = tuple(sorted(chosen, key=lambda i: (i not in self._admins, i)))
+            hit = self._cache[key] = _Selection(ordered, frozenset(ordered),
+                                                sum(1 for t in ordered if t in self._admins))
+        count("escalation.per_identity", 1)
+        return hit.for_identity(identity.id, self._admins) if hit.targets else _NONE
 
 
 def _statements(evidence: dict[str, tuple[StatementEvidence, ...]]) -> tuple[str, ...]:
@@ -155,22 +209,22 @@ def _statements(evidence: dict[str, tuple[StatementEvidence, ...]]) -> tuple[str
     return tuple(reasons)[:MAX_LISTED_STATEMENTS]
 
 
-def escalation_item(match: TechniqueMatch, targets: list[str], admins: set[str]) -> dict[str, Any]:
+def escalation_item(match: TechniqueMatch, chosen: Chosen) -> dict[str, Any]:
     technique: Technique = match.technique
-    admin_targets = sum(1 for t in targets if t in admins)
+    admin_targets = chosen.admin_count
     return {
         "technique": technique.id, "title": technique.title, "actions": technique.requires,
         "how": technique.how, "statements": _statements(match.evidence),
         "conditional": any(all(e.conditions for e in evs) for evs in match.evidence.values()),
         "target_type": technique.target.type if technique.target else "self",
-        "targets": tuple(targets[:MAX_LISTED_TARGETS]), "target_count": len(targets), "admin_targets": admin_targets,
+        "targets": chosen.listed, "target_count": chosen.count, "admin_targets": admin_targets,
         "to_admin": technique.target is None or admin_targets > 0, "key": technique.id,
     }
 
 
 def latent_item(match: TechniqueMatch, why: str) -> dict[str, Any]:
     """A technique the permissions allow whose target kind the inventory does not hold (yet)."""
-    return {**escalation_item(match, [], set()), "to_admin": False, "why": why}
+    return {**escalation_item(match, _NONE), "to_admin": False, "why": why}
 
 
 @dataclass
@@ -247,14 +301,14 @@ def _build(ctx: FactContext) -> EstateAnalysis:
         items, dormant = [], []
         for match in prof.techniques:
             spec = match.technique.target
-            chosen = targets.select(ident, match) if spec else []
-            if spec and not chosen:
+            chosen = targets.select(ident, match) if spec else _NONE
+            if spec and not chosen.count:
                 # No target: latent when the account holds none at all; else the grant does not reach them.
                 why = targets.latent_reason(ident, spec)
                 if why is not None:
                     dormant.append(latent_item(match, why))
                 continue
-            items.append(escalation_item(match, chosen, admin_ids))
+            items.append(escalation_item(match, chosen))
         if items:
             escalations[ident.id] = items
         if dormant:

@@ -11,6 +11,7 @@ from nhiaudit.graph.model import AccessLevel
 from nhiaudit.graph.reach import SystemReach
 from nhiaudit.inventory.model import Identity, Workload
 from nhiaudit.policy.model import Integration
+from nhiaudit.work_counter import count
 
 _RANK = {level.value: level.rank for level in AccessLevel}
 INTEGRATION_TAG_KEYS = ("integration", "Integration", "nhiaudit:integration")
@@ -36,6 +37,7 @@ def environment_sources(identity: Identity, integrations: list[Integration],
                         workloads: list[Workload]) -> tuple[dict[str, str], ...]:
     """Every place that assigns the identity an environment: its tags, its integrations, its workloads.
     (Tuples of flat dicts: the garbage collector need not track them, which matters at 100k identities.)"""
+    count("reuse.per_identity", len(integrations) + len(workloads))
     out = [{"environment": env, "source": "tag"} for env in _tag_environments(identity.tags)]
     out += [{"environment": i.environment.lower(), "source": f"integration {i.name}"}
             for i in integrations if i.environment]

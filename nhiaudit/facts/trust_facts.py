@@ -15,6 +15,7 @@ from nhiaudit.graph.trust import trust_in_force
 from nhiaudit.graph.trust_conditions import pinned_keys
 from nhiaudit.inventory.model import Identity, Provider, Trust, TrustKind
 from nhiaudit.permissions.aws_conditions import parse_block
+from nhiaudit.work_counter import count
 
 _ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d{12}):")
 _BARE_ACCOUNT = re.compile(r"^\d{12}$")
@@ -71,6 +72,7 @@ def trust_facts(ctx: FactContext, identity: Identity) -> tuple[dict[str, Any], .
     trusts = index.by_identity.get(identity.id)
     if not trusts:
         return ()
+    count("trust_facts.per_identity", len(trusts))
     out = []
     for trust in trusts:
         account = principal_account(trust.principal)

@@ -3,6 +3,10 @@
 Nodes: integrations, identities, credentials, workloads, systems (and external trusted principals).
 Edges: authenticates, can_assume / can_impersonate, can_reach (with access level), runs_as, bound_to,
 trusted_by. Every edge carries `kind` and a human `reason`.
+
+Analysis needs only the indexes (direct reach, act-as edges, bindings); the networkx graph is built from the
+snapshot, the policy and the recorded edges the first time `EstateGraph.graph` is asked for (`graph` export,
+`explain`), so a scan neither imports networkx nor holds it.
 """
 
 from __future__ import annotations
@@ -10,8 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from nhiaudit.graph.model import (
     AccessLevel,
@@ -26,7 +29,7 @@ from nhiaudit.graph.model import (
     workload_node,
 )
 from nhiaudit.graph.system_reach import SystemReachEvaluator
-from nhiaudit.graph.trust import act_as_edges
+from nhiaudit.graph.trust import ActAsEdge, act_as_edges
 from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
@@ -35,12 +38,18 @@ from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.permissions.results import Reach, StatementEvidence
 from nhiaudit.policy.model import WrittenPolicy
 
+if TYPE_CHECKING:  # networkx is imported only when the graph itself is asked for
+    import networkx as nx
+
+# identity id, system, edge key, access level, reason, and what the edge's evidence is made from: the
+# permission result (compacted when the graph is built) or the evidence itself (a delegated grant).
+ReachEdge = tuple[str, str, str, AccessLevel, str, Reach | dict[str, Any]]
+
 
 @dataclass
 class EstateGraph:
-    """The graph plus the indexes analysis needs (built once, read many times)."""
+    """The indexes analysis needs (built once, read many times), and the graph on demand."""
 
-    graph: nx.MultiDiGraph
     snapshot: Snapshot
     policy: WrittenPolicy
     identities: dict[str, Identity]
@@ -52,6 +61,17 @@ class EstateGraph:
     direct_reach: dict[str, dict[str, tuple[AccessLevel, str]]] = field(default_factory=dict)  # node->system
     # (node, system) whose best direct access rests only on statements with unevaluated conditions
     conditional_reach: set[tuple[str, str]] = field(default_factory=set)
+    # Every identity -> system edge and every trust edge, in the order the graph adds them.
+    reach_edges: list[ReachEdge] = field(default_factory=list, repr=False)
+    trust_edges: list[ActAsEdge] = field(default_factory=list, repr=False)
+    _graph: nx.MultiDiGraph | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The estate as a networkx MultiDiGraph (built on first use, then kept)."""
+        if self._graph is None:
+            self._graph = _networkx_graph(self)
+        return self._graph
 
 
 def system_provider(pattern: str) -> Provider | None:
@@ -136,25 +156,26 @@ def _add_policy_nodes(g: nx.MultiDiGraph, policy: WrittenPolicy, bindings: dict[
                        reason=f"policy integration '{name}' lists this identity")
 
 
-def _add_reach_edge(g: nx.MultiDiGraph, direct: dict[str, dict[str, tuple[AccessLevel, str]]], identity_id: str,
-                    system: str, level: AccessLevel, reason: str, evidence: dict,
+def _add_reach_edge(edges: list[ReachEdge], direct: dict[str, dict[str, tuple[AccessLevel, str]]],
+                    identity_id: str, system: str, level: AccessLevel, reason: str, source: Reach | dict[str, Any],
                     conditional: set[tuple[str, str]] | None = None) -> None:
     node = identity_node(identity_id)
-    key = "delegated" if "delegated_grant" in evidence else EdgeKind.CAN_REACH.value
-    g.add_edge(node, system_node(system), key=key, kind=EdgeKind.CAN_REACH.value, access=level.value,
-               reason=reason, evidence=evidence)
+    delegated = isinstance(source, dict) and "delegated_grant" in source
+    edges.append((identity_id, system, "delegated" if delegated else EdgeKind.CAN_REACH.value, level, reason,
+                  source))
     current = direct.setdefault(node, {}).get(system)
     if current is None or level.rank > current[0].rank:
         direct[node][system] = (level, reason)
         if conditional is not None:
-            if evidence.get("conditional"):
+            is_conditional = source.conditional if isinstance(source, Reach) else source.get("conditional")
+            if is_conditional:
                 conditional.add((node, system))
             else:
                 conditional.discard((node, system))
 
 
 def _add_reach_edges(
-    g: nx.MultiDiGraph, snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator,
+    edges: list[ReachEdge], snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator,
     direct: dict[str, dict[str, tuple[AccessLevel, str]]], conditional: set[tuple[str, str]] | None = None,
 ) -> None:
     """Direct identity -> system edges, from each identity's effective permissions."""
@@ -169,7 +190,6 @@ def _add_reach_edges(
             systems_by_provider[prov].append((name, patterns))
     delegated = _delegated_by_identity(snapshot)
     system_reach = SystemReachEvaluator(evaluator, {p.id: p for p in snapshot.policies})
-    reason_of = ReasonTexts()
 
     for ident in snapshot.identities:
         candidates = systems_by_provider.get(ident.provider, []) + systems_by_provider.get(None, [])
@@ -177,12 +197,12 @@ def _add_reach_edges(
             arn_patterns = [p for p in patterns if not p.startswith("delegated:")]
             reach = system_reach.reach(ident, name, arn_patterns) if arn_patterns else None
             if reach is not None:
-                _add_reach_edge(g, direct, ident.id, name, AccessLevel(reach.level.value), reach.reason,
-                                compact_reach_evidence(reach, reason_of), conditional)
+                _add_reach_edge(edges, direct, ident.id, name, AccessLevel(reach.level.value), reach.reason,
+                                reach, conditional)
             grant_hit = _delegated_reach(delegated.get(ident.id, ()), patterns)
             if grant_hit is not None:
                 access, reason = grant_hit
-                _add_reach_edge(g, direct, ident.id, name, access, reason, {"delegated_grant": reason})
+                _add_reach_edge(edges, direct, ident.id, name, access, reason, {"delegated_grant": reason})
 
 
 class ReasonTexts:
@@ -241,34 +261,54 @@ def _delegated_reach(grants: Iterable[tuple[str, str]], patterns: list[str]) -> 
 
 
 def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator) -> EstateGraph:
-    g = nx.MultiDiGraph()
     identities = {i.id: i for i in snapshot.identities}
     bindings, unmatched = bind_integrations(policy, identities)
-    _add_identity_nodes(g, snapshot)
-    _add_policy_nodes(g, policy, bindings)
     direct: dict[str, dict[str, tuple[AccessLevel, str]]] = {}
     conditional: set[tuple[str, str]] = set()
-    _add_reach_edges(g, snapshot, policy, evaluator, direct, conditional)
-    act_as: list[tuple[str, str, str, str, dict]] = []
-    for edge in act_as_edges(snapshot, identities, evaluator):
-        target = account_principal_node(edge.target) if edge.target_is_hub else identity_node(edge.target)
+    reach_edges: list[ReachEdge] = []
+    _add_reach_edges(reach_edges, snapshot, policy, evaluator, direct, conditional)
+    trust_edges = act_as_edges(snapshot, identities, evaluator)
+    act_as: list[tuple[str, str, str, str, dict]] = [
+        (*_endpoints(edge, identities), edge.kind.value, edge.reason, edge.conditions)
+        for edge in trust_edges if edge.kind is not EdgeKind.TRUSTED_BY
+    ]
+    return EstateGraph(snapshot=snapshot, policy=policy, identities=identities, bindings=bindings,
+                       unmatched_bindings=unmatched, act_as=act_as, direct_reach=direct,
+                       conditional_reach=conditional, reach_edges=reach_edges, trust_edges=list(trust_edges))
+
+
+def _endpoints(edge: ActAsEdge, identities: dict[str, Identity]) -> tuple[str, str]:
+    """Graph nodes of a trust edge: an account-principal hub, an identity, or an external principal."""
+    target = account_principal_node(edge.target) if edge.target_is_hub else identity_node(edge.target)
+    if edge.source_is_hub:
+        return account_principal_node(edge.source), target
+    if edge.source in identities:
+        return identity_node(edge.source), target
+    return external_node(edge.source), target
+
+
+def _networkx_graph(estate: EstateGraph) -> nx.MultiDiGraph:
+    """Nodes and edges in the order analysis met them, so exports list them the same way on every run."""
+    import networkx as nx
+
+    g = nx.MultiDiGraph()
+    _add_identity_nodes(g, estate.snapshot)
+    _add_policy_nodes(g, estate.policy, estate.bindings)
+    reason_of = ReasonTexts()
+    for identity_id, system, key, level, reason, source in estate.reach_edges:
+        evidence = compact_reach_evidence(source, reason_of) if isinstance(source, Reach) else source
+        g.add_edge(identity_node(identity_id), system_node(system), key=key, kind=EdgeKind.CAN_REACH.value,
+                   access=level.value, reason=reason, evidence=evidence)
+    for edge in estate.trust_edges:
+        source, target = _endpoints(edge, estate.identities)
         if edge.source_is_hub or edge.target_is_hub:
             hub = edge.source if edge.source_is_hub else edge.target
             if account_principal_node(hub) not in g or edge.hub_label:  # a caller-class hub: see graph/trust.py
                 g.add_node(account_principal_node(hub), kind=NodeKind.ACCOUNT_PRINCIPAL.value,
                            label=edge.hub_label or hub, ref=hub, provider=Provider.AWS.value,
                            account=hub.split(":")[4])
-        if edge.source_is_hub:
-            source = account_principal_node(edge.source)
-        elif edge.source in identities:
-            source = identity_node(edge.source)
-        else:
-            source = external_node(edge.source)
+        if not edge.source_is_hub and edge.source not in estate.identities:
             g.add_node(source, kind=NodeKind.EXTERNAL_PRINCIPAL.value, label=edge.source, ref=edge.source)
-        if edge.kind is not EdgeKind.TRUSTED_BY:
-            act_as.append((source, target, edge.kind.value, edge.reason, edge.conditions))
         g.add_edge(source, target, key=edge.kind.value, kind=edge.kind.value, reason=edge.reason,
                    conditions=edge.conditions)
-    return EstateGraph(graph=g, snapshot=snapshot, policy=policy, identities=identities, bindings=bindings,
-                       unmatched_bindings=unmatched, act_as=act_as, direct_reach=direct,
-                       conditional_reach=conditional)
+    return g

@@ -123,8 +123,12 @@ class Reachability:
 
     def next_hops_toward(self, identity_ids: Iterable[str]) -> dict[str, str]:
         """For every node that can act as one of the identities through a chain: the next node on a
-        shortest route (the identities themselves have no entry). One search for all of them."""
-        routes: dict[str, tuple[Any, str | None]] = {identity_node(i): (None, None) for i in identity_ids}
+        shortest route (the identities themselves have no entry). One search for all of them.
+
+        Among equally short routes the search keeps the first found, so the start order is the tie-break:
+        callers pass sets, whose order follows PYTHONHASHSEED, hence sorted by identity id (a node next to
+        several targets points at the smallest id; deeper ties follow from it and the edge order)."""
+        routes: dict[str, tuple[Any, str | None]] = {identity_node(i): (None, None) for i in sorted(identity_ids)}
         self._spread(list(routes), routes, None)
         return {node: following for node, (_, following) in routes.items() if following is not None}
 

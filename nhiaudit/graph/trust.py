@@ -37,6 +37,7 @@ from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.patterns import glob_covers, glob_match, widen_variables
 from nhiaudit.permissions.principal_facts import UNKNOWN_PRINCIPAL, PrincipalFacts
 from nhiaudit.permissions.results import StatementEvidence
+from nhiaudit.work_counter import count
 
 ASSUME_ACTION = "sts:AssumeRole"
 
@@ -71,6 +72,8 @@ class _AssumeGrants:
         self._cache: dict[tuple, tuple[list[StatementEvidence], bool]] = {}
         self._reasons: dict[int, tuple[StatementEvidence, str]] = {}
         self._covering: dict[tuple, StatementEvidence | None] = {}
+        self._narrowed: dict[tuple, tuple[tuple[Trust, StatementEvidence], ...]] = {}
+        self._matches: dict[tuple, tuple[int, ...]] = {}
 
     def _may_be_denied(self, identity: Identity) -> bool:
         if identity.boundary_policy_id:
@@ -119,6 +122,46 @@ class _AssumeGrants:
     def any(self, identity: Identity) -> bool:
         return bool(self._get(identity)[0])
 
+    def allowed_trusts(self, identity: Identity, group: str, trusts: list[Trust],
+                       identities: dict[str, Identity]) -> tuple[tuple[Trust, StatementEvidence], ...]:
+        """The trusts of a shared principal (an account root, `*`) whose role the identity may call
+        sts:AssumeRole on, with the allowing statement (the first that allows it, as `allowing`). Roles are
+        matched once per distinct statement resources, never per identity: checking each trusting role per
+        identity would cost identities x roles. When something may narrow the grant the evaluator decides,
+        once per distinct (policies, boundary, context)."""
+        allows, narrowed = self._get(identity)
+        if narrowed:
+            key = (identity.policy_ids, identity.boundary_policy_id, self._evaluator.context_key(identity), group)
+            hit = self._narrowed.get(key)
+            if hit is None:
+                count("trust.group_scan", len(trusts))
+                found = []
+                for trust in trusts:
+                    if trust.identity_id in identities:
+                        allowed = self.allowing(identity, trust.identity_id)
+                        if allowed is not None:
+                            found.append((trust, allowed))
+                hit = self._narrowed[key] = tuple(found)
+            return hit
+        picked: dict[int, StatementEvidence] = {}
+        for ev in allows:
+            for index in self._matching(group, trusts, identities, ev.statement_resources, ev.not_resource):
+                picked.setdefault(index, ev)
+        return tuple((trusts[i], picked[i]) for i in sorted(picked))
+
+    def _matching(self, group: str, trusts: list[Trust], identities: dict[str, Identity],
+                  resources: tuple[str, ...], negated: bool) -> tuple[int, ...]:
+        """Positions in `trusts` of the roles a statement with these resources allows assuming."""
+        key = (group, resources, negated)
+        hit = self._matches.get(key)
+        if hit is None:
+            count("trust.group_scan", len(trusts))
+            patterns = [widen_variables(r) for r in resources]
+            hit = self._matches[key] = tuple(
+                i for i, t in enumerate(trusts)
+                if t.identity_id in identities and any(glob_match(p, t.identity_id) for p in patterns) != negated)
+        return hit
+
     def allowing(self, identity: Identity, role_arn: str) -> StatementEvidence | None:
         allows, narrowed = self._get(identity)
         if narrowed:
@@ -150,23 +193,49 @@ class _Callers:
         return hit
 
 
-def _aws_edges(ident: Identity, candidates: list[Trust], identities: dict[str, Identity],
+def _aws_edges(ident: Identity, by_principal: dict[str, list[Trust]], identities: dict[str, Identity],
                grants: _AssumeGrants, hubs: _RootHubs, conds: TrustConditions, callers: _Callers) -> list[ActAsEdge]:
-    edges = []
+    """The identity's act-as edges, from the trusts naming it, its account root and `*` (in that order).
+    Trusts of a root or of `*` are shared by many callers: they are matched once per distinct grant
+    (`_AssumeGrants.allowed_trusts`), so a caller only walks the trusts that name it and those it may use."""
+    edges: list[ActAsEdge] = []
+    root = aws_account_root(ident.account)
+    groups = [ident.id, root, "*"]
     has_grants = grants.any(ident)
     if not has_grants:  # only trusts naming this identity can apply
-        candidates = [t for t in candidates if t.principal == ident.id]
-    root = aws_account_root(ident.account)
-    covering = grants.covering(ident, hubs.accounts(root)) if has_grants and hubs.accounts(root) else None
+        groups = [g for g in groups if g == ident.id]
+    accounts = hubs.accounts(root) if has_grants else frozenset()
+    covering = grants.covering(ident, accounts) if accounts else None
     if covering is not None:
         # One edge to a hub of the root instead of one per role that trusts the account root.
-        candidates = [t for t in candidates if t.principal != root]
+        groups = [g for g in groups if g != root]
         for hub, keys, label in hubs.enter(root, ident, callers):
             what = f"every role that trusts {root}" + (
                 f" whose trust conditions on {keys} its requests can meet" if keys else "")
             edges.append(ActAsEdge(ident.id, hub, EdgeKind.CAN_ASSUME,
                                    f"{grants.reason(covering)}; so it may assume {what}", target_is_hub=True,
                                    hub_label=label))
+    for group in groups:
+        trusts = by_principal.get(group)
+        if not trusts:
+            continue
+        if group == ident.id:  # trusts naming the identity (or, in hostile data, a shared principal it is named as)
+            count("trust.per_identity", len(trusts))
+            _candidate_edges(ident, trusts, identities, grants if has_grants else None, conds, callers, edges)
+            continue
+        allowed = grants.allowed_trusts(ident, group, trusts, identities)
+        count("trust.per_identity", len(allowed))
+        for trust, evidence in allowed:
+            if trust.identity_id != ident.id:
+                _add_edge(ident, trust, f"{grants.reason(evidence)}; {trust.reason} trusts {trust.principal}",
+                          conds, callers, edges)
+    return edges
+
+
+def _candidate_edges(ident: Identity, candidates: list[Trust], identities: dict[str, Identity],
+                     grants: _AssumeGrants | None, conds: TrustConditions, callers: _Callers,
+                     edges: list[ActAsEdge]) -> list[ActAsEdge]:
+    """Edges from trusts checked one by one (`grants` None: the identity may call sts:AssumeRole on nothing)."""
     for trust in candidates:
         target = identities.get(trust.identity_id)
         if target is None or target.id == ident.id:
@@ -175,16 +244,20 @@ def _aws_edges(ident: Identity, candidates: list[Trust], identities: dict[str, I
             # Same account and the trust policy names the principal: the trust policy alone grants it.
             reason = f"{trust.reason} names {ident.name} directly"
         else:
-            allowed = grants.allowing(ident, target.id) if has_grants else None
+            allowed = grants.allowing(ident, target.id) if grants is not None else None
             if allowed is None:
                 continue
             reason = f"{grants.reason(allowed)}; {trust.reason} trusts {trust.principal}"
-        verdict = conds.verdict(trust, callers.get(ident)) if trust.conditions else OPEN
-        if verdict is None:  # no request of this caller meets the trust's conditions
-            continue
-        edges.append(ActAsEdge(ident.id, target.id, EdgeKind.CAN_ASSUME, reason + verdict.note,
-                               _kept(trust, verdict)))
+        _add_edge(ident, trust, reason, conds, callers, edges)
     return edges
+
+
+def _add_edge(ident: Identity, trust: Trust, reason: str, conds: TrustConditions, callers: _Callers,
+              edges: list[ActAsEdge]) -> None:
+    verdict = conds.verdict(trust, callers.get(ident)) if trust.conditions else OPEN
+    if verdict is not None:  # None: no request of this caller meets the trust's conditions
+        edges.append(ActAsEdge(ident.id, trust.identity_id, EdgeKind.CAN_ASSUME, reason + verdict.note,
+                               _kept(trust, verdict)))
 
 
 @dataclass(frozen=True)
@@ -321,9 +394,7 @@ def act_as_edges(snapshot: Snapshot, identities: dict[str, Identity], evaluator:
     edges: list[ActAsEdge] = []
     for ident in identities.values():
         if ident.provider is Provider.AWS:
-            candidates = (by_principal.get(ident.id, []) + by_principal.get(aws_account_root(ident.account), [])
-                          + by_principal.get("*", []))
-            edges.extend(_aws_edges(ident, candidates, identities, grants, hubs, conds, callers))
+            edges.extend(_aws_edges(ident, by_principal, identities, grants, hubs, conds, callers))
         else:
             for trust in by_principal.get(ident.id, []):
                 if trust.identity_id in identities and trust.identity_id != ident.id:

@@ -18,6 +18,7 @@ from nhiaudit.inventory.model import (
     Identity,
     Policy,
     PolicyAttachment,
+    Provider,
     SourceInfo,
     Trust,
     Workload,
@@ -27,6 +28,28 @@ from nhiaudit.jsonshape import format_path
 from nhiaudit.limits import MAX_REPORTED_PROBLEMS, MAX_SNAPSHOT_BYTES, read_text_limited
 
 SNAPSHOT_SCHEMA_VERSION = 1
+
+
+class ShardScope(BaseModel):
+    """One enumerated organisation as a `--shard` collection saw it, so `snapshot merge` can tell which
+    accounts (AWS accounts, GCP projects) no merged shard collected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: Provider
+    organization: str  # what was enumerated: the AWS organisation id, the GCP organization and folders
+    enumerated: tuple[str, ...]  # every account the enumeration found, sorted
+    assigned: tuple[str, ...]  # those this shard collected, sorted
+
+
+class ShardInfo(BaseModel):
+    """Which shard of a `collect --shard I/N` this snapshot is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    index: int = Field(ge=0)
+    count: int = Field(ge=1)
+    scopes: tuple[ShardScope, ...] = ()
 
 
 class Snapshot(BaseModel):
@@ -44,13 +67,16 @@ class Snapshot(BaseModel):
     collection_issues: list[CollectionIssue] = Field(default_factory=list)
     # Policies for identities of other snapshots (kept, so a later merge still applies them).
     attachments: list[PolicyAttachment] = Field(default_factory=list)
+    # Set by `collect --shard`; absent from the JSON otherwise, so unsharded snapshots keep their shape.
+    shard: ShardInfo | None = None
 
     @property
     def complete(self) -> bool:
         return not self.collection_issues
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=1, exclude_defaults=False)
+        return self.model_dump_json(indent=1, exclude_defaults=False,
+                                    exclude={"shard"} if self.shard is None else None)
 
     def write(self, path: Path) -> None:
         from nhiaudit.atomic_write import write_text_atomic
@@ -145,7 +171,17 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         delegated_grants=_unique((x for s in snapshots for x in s.delegated_grants), lambda x: x.id),
         collection_issues=[x for s in snapshots for x in s.collection_issues],
         attachments=sorted(attachments, key=lambda x: (x.identity_id, x.policy_id)),
+        shard=_same_shard([s.shard for s in snapshots if s.shard is not None]),
     )
+
+
+def _same_shard(parts: list[ShardInfo]) -> ShardInfo | None:
+    """The parts of one shard (its sources) make that shard; parts of different shards are no shard at all
+    (`snapshot merge` is what validates and combines shards)."""
+    if not parts or len({(p.index, p.count) for p in parts}) > 1:
+        return None
+    scopes = sorted((x for p in parts for x in p.scopes), key=lambda x: (x.provider.value, x.organization))
+    return ShardInfo(index=parts[0].index, count=parts[0].count, scopes=tuple(scopes))
 
 
 def _attach(identities: list[Identity], attachments: list[PolicyAttachment]) -> list[Identity]:

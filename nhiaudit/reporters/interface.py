@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, assert_never
 
 from nhiaudit.findings import Finding, Severity
+from nhiaudit.reporters.formats import OutputFormat
 
 if TYPE_CHECKING:
     from nhiaudit.policy.model import WrittenPolicy
@@ -19,13 +19,6 @@ if TYPE_CHECKING:
 GITHUB_MAX_RESULTS_PER_RUN = 25_000
 # GitHub's $GITHUB_STEP_SUMMARY limit is 1 MiB per step; stay below it so other steps can add a line.
 GITHUB_STEP_SUMMARY_BUDGET = 1_000_000
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    SARIF = "sarif"
-    MARKDOWN = "markdown"
 
 
 @dataclass(frozen=True)
@@ -151,6 +144,11 @@ class Reporter(ABC):
     @abstractmethod
     def render(self, report: Report, context: RenderContext) -> str:
         """The whole document as text (ending with a newline)."""
+
+    def chunks(self, report: Report, context: RenderContext) -> Iterator[str]:
+        """The document in pieces, in order: joined, they are exactly `render`'s text. Reporters of documents
+        that grow with the estate (JSON, SARIF) override this so a report is never held as one string."""
+        yield self.render(report, context)
 
 
 def get_reporter(fmt: OutputFormat | str) -> Reporter:

@@ -9,14 +9,18 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from pydantic_core import PydanticSerializationError, to_json
 
 from nhiaudit import __version__
 from nhiaudit.findings import Finding, FindingStatus, Severity
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter, RuleDoc, rule_docs
+from nhiaudit.reporters.json_stream import spliced
 from nhiaudit.textsafe import json_safe
 
 SARIF_VERSION = "2.1.0"
@@ -52,10 +56,42 @@ _SARIF_BRACKET = re.compile(r"([\[\]])")
 
 class SarifReporter(Reporter):
     def render(self, report: Report, context: RenderContext) -> str:
-        return json_safe(json.dumps(build_sarif(report, context), indent=2, ensure_ascii=False)) + "\n"
+        return "".join(self.chunks(report, context))
+
+    def chunks(self, report: Report, context: RenderContext) -> Iterator[str]:
+        # The document without results, then one result at a time (json_stream): the bytes of
+        # json.dumps(build_sarif(...), indent=2), without holding every result dict or the whole text.
+        skeleton, results = _sarif_parts(report, context)
+        text = json.dumps(skeleton, indent=2, ensure_ascii=False)
+        elements = (_json_text(r) for r in results)
+        for piece in spliced(text, [("results", RESULTS_INDENT, elements)]):
+            yield json_safe(piece)
+        yield "\n"
+
+
+# Column of the run's "results" key: {"runs": [{"results": ...}]}.
+RESULTS_INDENT = 6
+
+
+def _json_text(value: dict[str, Any]) -> str:
+    """json.dumps(value, indent=2, ensure_ascii=False), at the speed of pydantic's Rust encoder (same
+    layout and escapes for plain dicts, lists, strings, ints and booleans; the json module's encoder with
+    `indent` is pure Python, 5x slower)."""
+    try:
+        return to_json(value, indent=2).decode("utf-8")
+    except PydanticSerializationError:  # a lone surrogate: the json module writes it, json_safe replaces it
+        return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def build_sarif(report: Report, context: RenderContext) -> dict[str, Any]:
+    skeleton, results = _sarif_parts(report, context)
+    skeleton["runs"][0]["results"] = list(results)
+    return skeleton
+
+
+def _sarif_parts(report: Report, context: RenderContext) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The SARIF document with an empty `results` list, and the results to put there (built lazily, in
+    order: the locator's warnings are recorded while they are built, as before)."""
     docs = rule_docs(report, context)
     rule_ids = sorted(docs)
     rule_index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
@@ -68,7 +104,7 @@ def build_sarif(report: Report, context: RenderContext) -> dict[str, Any]:
         "tool": {"driver": _driver(report, [docs[r] for r in rule_ids])},
         "automationDetails": {"id": sarif_category(report, context)},
         "invocations": [invocation],
-        "results": [_result(f, rule_index[f.rule_id], locator, context) for f in findings],
+        "results": [],
         "properties": {
             "asOf": report.as_of.isoformat(),
             "generatedAt": report.generated_at.isoformat(),
@@ -77,7 +113,8 @@ def build_sarif(report: Report, context: RenderContext) -> dict[str, Any]:
             "unknownActions": report.collection.unknown_actions,
         },
     }
-    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+    results = (_result(f, rule_index[f.rule_id], locator, context) for f in findings)
+    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}, results
 
 
 def sarif_category(report: Report, context: RenderContext) -> str:

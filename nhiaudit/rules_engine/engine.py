@@ -1,9 +1,16 @@
 """Evaluate compiled rules against subjects' facts.
 
-Hot path: one CEL context per subject (its facts are converted once) and one program execution per
-rule. `for_each` rules run as a single `list.filter(item, when)` program, so items cost nothing extra.
-Messages, evidence and severity overrides are computed only for the subjects that fail.
-"""
+Hot path: the CEL library converts every value handed to it, node by node, and copies the whole context
+again on the first evaluation after each change, so its cost follows the size of the facts it is given:
+- per subject, the rules its guards decide (`guards.py`: `!subject.disabled && ...` false, an empty
+  `for_each` list, or a `when` made only of such tests) cost no CEL at all; CEL gets only the facts the
+  remaining rules read, converted once into one context, and runs one program per rule (`for_each` rules
+  as a single `list.filter(item, when)` program);
+- messages, evidence and severity overrides are computed only for the subjects that fail: bare paths and
+  simple tests in Python, the rest in one CEL context per subject (its facts converted once) in which only
+  `item` and `params` change per violation.
+Results are exactly those of evaluating every expression in CEL on the whole subject
+(tests/test_rules_engine_paths.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +19,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import cel
-
 from nhiaudit.errors import NhiauditError
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.findings import Severity
+from nhiaudit.rules_engine.cel_core import cel_core
+from nhiaudit.rules_engine.guards import (
+    UNDECIDED,
+    Direct,
+    Guard,
+    direct,
+    for_each_fact,
+    guards_pass,
+    leading_guards,
+    plain,
+)
 from nhiaudit.rules_engine.loader import CompiledRule
 from nhiaudit.rules_engine.template import render_message
 
@@ -36,8 +52,11 @@ class Violation:
 
 
 _PARAMS = re.compile(r"\bparams\.")
+_PARAMS_ANY = re.compile(r"\bparams\b")
 _SUBJECT_FACT = re.compile(r"\bsubject\.([A-Za-z_][A-Za-z0-9_]*)")
-_SUBJECT_ANY = re.compile(r"\bsubject\b(?!\.)")
+# `subject` used as a whole: not followed by `.field`, or followed by a method or macro (`subject.size()`,
+# `subject.exists(k, ...)`), which would see which facts the context holds.
+_SUBJECT_ANY = re.compile(r"\bsubject\b(?!\.)|\bsubject\.[A-Za-z_][A-Za-z0-9_]*\s*\(")
 
 
 def referenced_facts(sources: Iterable[str]) -> set[str] | None:
@@ -50,10 +69,51 @@ def referenced_facts(sources: Iterable[str]) -> set[str] | None:
     return names
 
 
+def _union(parts: Iterable[frozenset[str] | None]) -> tuple[str, ...] | None:
+    """Sorted union of fact names (a stable order whatever PYTHONHASHSEED); None means the whole subject."""
+    names: set[str] = set()
+    for part in parts:
+        if part is None:
+            return None
+        names |= part
+    return tuple(sorted(names))
+
+
+def _visible(subject: dict[str, Any], names: tuple[str, ...] | None) -> dict[str, Any]:
+    return subject if names is None else {k: subject[k] for k in names if k in subject}
+
+
 @dataclass(frozen=True)
 class _Prepared:
     compiled: CompiledRule
+    source: str  # the CEL program's text
     program: Any  # cel.Program returning bool (plain) or the failing items (for_each)
+    facts: frozenset[str] | None  # what `when` and `for_each` read (None: the whole subject)
+    guards: tuple[Guard, ...]
+    decided: bool  # `when` is only guards: when they hold, the rule fires (on every item of a for_each)
+    each_fact: str | None  # `for_each: subject.<fact>`
+    extras: bool  # has evidence or severity overrides
+    extra_facts: frozenset[str] | None  # what evidence and overrides read
+    overrides: tuple[tuple[Direct | None, Any, str], ...]  # (Python form, CEL program, severity)
+    evidence: tuple[tuple[str, Direct | None, Any], ...]  # (name, Python form, CEL program)
+
+    def verdict(self, subject: Mapping[str, Any]) -> bool | None:
+        """False: the rule certainly reports nothing on this subject (see guards.py); True: it certainly
+        fires (on every item of its `for_each`); None: CEL decides."""
+        if self.compiled.rule.for_each:
+            items = subject.get(self.each_fact) if self.each_fact else None
+            if not isinstance(items, list | tuple):
+                return None  # CEL decides (and reports a wrong type or a missing fact as before)
+            if not items:
+                return False
+        passed = guards_pass(self.guards, subject)
+        if passed is False:
+            return False
+        return True if passed and self.decided else None
+
+
+def _frozen(names: set[str] | None) -> frozenset[str] | None:
+    return None if names is None else frozenset(names)
 
 
 def _prepare(compiled: CompiledRule) -> _Prepared:
@@ -64,13 +124,26 @@ def _prepare(compiled: CompiledRule) -> _Prepared:
         return _PARAMS.sub(scoped, expr)
 
     source = f"({scope(rule.for_each)}).filter(item, {scope(rule.when)})" if rule.for_each else scope(rule.when)
-    return _Prepared(compiled, cel.compile(source))
+    guards, whole = leading_guards(rule.when)
+    return _Prepared(
+        compiled=compiled, source=source, program=cel_core().compile(source),
+        facts=_frozen(referenced_facts([rule.when, *([rule.for_each] if rule.for_each else [])])),
+        guards=guards, decided=whole,
+        each_fact=for_each_fact(rule.for_each),
+        extras=bool(compiled.evidence or compiled.severity_overrides),
+        extra_facts=_frozen(referenced_facts([*rule.evidence.values(), *(o.when for o in rule.severity_overrides)])),
+        overrides=tuple((direct(o.when), program, level)
+                        for o, (program, level) in zip(rule.severity_overrides, compiled.severity_overrides,
+                                                       strict=True)),
+        evidence=tuple((name, direct(rule.evidence[name]), program) for name, program in compiled.evidence.items()),
+    )
 
 
 def _python(value: Any) -> Any:
-    """CEL results back to plain JSON-able Python."""
+    """CEL results back to plain JSON-able Python. Maps come back from CEL in a random order per process
+    (a Rust hash map, whatever PYTHONHASHSEED says): keys are sorted so that reports are reproducible."""
     if isinstance(value, dict):
-        return {str(k): _python(v) for k, v in value.items()}
+        return {str(k): _python(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, list | tuple):
         return [_python(v) for v in value]
     return value
@@ -80,19 +153,7 @@ class RuleRunner:
     def __init__(self, rules: Iterable[CompiledRule], param_overrides: Mapping[str, dict] | None = None) -> None:
         self._by_kind: dict[SubjectKind, list[_Prepared]] = {}
         self._params: dict[str, dict[str, Any]] = {}
-        rules = list(rules)
-        # Converting facts to CEL values dominates evaluation: hand CEL only the facts the rules read.
-        self._needed: dict[SubjectKind, set[str] | None] = {}
         for compiled in rules:
-            r = compiled.rule
-            needed = referenced_facts([r.when, *([r.for_each] if r.for_each else [])])
-            current = self._needed.get(r.subject, set())
-            self._needed[r.subject] = None if needed is None or current is None else current | needed
-        self._violation_facts: dict[str, set[str] | None] = {}
-        for compiled in rules:
-            r = compiled.rule
-            self._violation_facts[r.id] = referenced_facts(
-                [*r.evidence.values(), *(o.when for o in r.severity_overrides)])
             self._by_kind.setdefault(compiled.rule.subject, []).append(_prepare(compiled))
             params = dict(compiled.rule.parameters)
             params.update((param_overrides or {}).get(compiled.rule.id, {}))
@@ -106,41 +167,106 @@ class RuleRunner:
         if not prepared:
             return []
         out: list[Violation] = []
-        needed = self._needed.get(kind)
-        ctx = cel.Context({"params": self._params})  # parameters are converted once, subjects per subject
+        # Parameters are converted once, subjects per subject. CEL copies the whole context again after each
+        # subject's conversion: the parameters of every rule are left out when no rule of this kind reads them.
+        reads_params = any(_PARAMS_ANY.search(p.source) for p in prepared)
+        ctx = cel_core().Context({"params": self._params} if reads_params else {})
+        # The facts CEL needs depend only on which rules it runs: few combinations, computed once each.
+        facts_for: dict[tuple[int, ...], tuple[str, ...] | None] = {}
         for subject in subjects:
-            visible = subject if needed is None else {k: subject[k] for k in needed if k in subject}
-            ctx.add_variable("subject", visible)
-            for p in prepared:
-                try:
-                    result = p.program.execute(ctx)
-                except (KeyError, ValueError, TypeError, RuntimeError) as exc:
-                    raise RuleEvaluationError(
-                        f"rule {p.compiled.rule.id} ({p.compiled.rule.source_file}) failed on "
-                        f"{subject.get('id') or subject.get('name') or subject}: {type(exc).__name__}: {exc}"
-                    ) from None
+            plan = [(i, v) for i, p in enumerate(prepared) if (v := p.verdict(subject)) is not False]
+            if not plan:
+                continue
+            key = tuple(i for i, v in plan if v is None)
+            if key not in facts_for:
+                facts_for[key] = _union(prepared[i].facts for i in key)
+            fired: list[tuple[_Prepared, dict[str, Any] | None]] = []
+            converted = False
+            for i, certain in plan:
+                p = prepared[i]
+                if certain and not p.compiled.rule.for_each:
+                    fired.append((p, None))
+                    continue
+                if certain:  # every item fires: they are what CEL would give back, unless not plain JSON
+                    items = plain(subject[p.each_fact])
+                    if items is UNDECIDED:
+                        alone = cel_core().Context({"params": self._params,
+                                                    "subject": _visible(subject, _union([p.facts]))})
+                        items = [_python(item) for item in _execute(p, alone, subject) or []]
+                    fired.extend((p, item) for item in items)
+                    continue
+                if not converted:
+                    ctx.add_variable("subject", _visible(subject, facts_for[key]))
+                    converted = True
+                result = _execute(p, ctx, subject)
                 if p.compiled.rule.for_each:
-                    for item in result or []:
-                        out.append(self._violation(p.compiled, subject, _python(item)))
+                    fired.extend((p, _python(item)) for item in result or [])
                 elif result is True:
-                    out.append(self._violation(p.compiled, subject, None))
+                    fired.append((p, None))
+            if fired:
+                out.extend(self._violations(subject, fired))
         return out
 
-    def _violation(self, compiled: CompiledRule, subject: dict[str, Any], item: dict[str, Any] | None) -> Violation:
-        rule = compiled.rule
-        values = {"subject": subject, "item": item, "params": self._params[rule.id]}
-        scope = None
-        if compiled.evidence or compiled.severity_overrides:
-            needed = self._violation_facts[rule.id]
-            visible = subject if needed is None else {k: subject[k] for k in needed if k in subject}
-            scope = cel.Context({**values, "subject": visible})
-        severity = rule.severity
-        for program, level in compiled.severity_overrides:
-            if program.execute(scope) is True:
-                severity = Severity(level)
-                break
-        evidence = {name: _python(prog.execute(scope)) for name, prog in compiled.evidence.items()}
-        return Violation(compiled, subject, item, severity, render_message(rule.message, values), evidence)
+    def _violations(self, subject: dict[str, Any],
+                    fired: list[tuple[_Prepared, dict[str, Any] | None]]) -> Iterable[Violation]:
+        """Messages, evidence and severity overrides of one subject's violations. Simple expressions are
+        evaluated in Python (guards.direct); the others in CEL, in a context made only when needed."""
+        scopes = _EvidenceScopes(subject, fired)
+        for p, item in fired:
+            rule = p.compiled.rule
+            params = self._params[rule.id]
+            severity = rule.severity
+            evidence: dict[str, Any] = {}
+            scope = None
+            for test, program, level in p.overrides:
+                value = test(subject, item) if test else UNDECIDED
+                if value is UNDECIDED:
+                    if scope is None:
+                        scope = scopes.scope(p, item, params)
+                    value = program.execute(scope)
+                if value is True:
+                    severity = Severity(level)
+                    break
+            for name, read, program in p.evidence:
+                value = read(subject, item) if read else UNDECIDED
+                if value is UNDECIDED:
+                    if scope is None:
+                        scope = scopes.scope(p, item, params)
+                    value = _python(program.execute(scope))
+                evidence[name] = value
+            message = render_message(rule.message, {"subject": subject, "item": item, "params": params})
+            yield Violation(p.compiled, subject, item, severity, message, evidence)
+
+
+def _execute(p: _Prepared, ctx: Any, subject: dict[str, Any]) -> Any:
+    try:
+        return p.program.execute(ctx)
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise RuleEvaluationError(
+            f"rule {p.compiled.rule.id} ({p.compiled.rule.source_file}) failed on "
+            f"{subject.get('id') or subject.get('name') or subject}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+class _EvidenceScopes:
+    """CEL contexts for one subject's evidence and overrides, made on first need. The subject's facts
+    are converted once, in one context (a superset of what each rule reads is invisible to field access);
+    `item` and `params` are set per violation. A rule whose expressions read no fact gets a small context."""
+
+    def __init__(self, subject: dict[str, Any], fired: list[tuple[_Prepared, dict[str, Any] | None]]) -> None:
+        self._subject = subject
+        self._fired = fired
+        self._shared: Any = None
+
+    def scope(self, p: _Prepared, item: dict[str, Any] | None, params: dict[str, Any]) -> Any:
+        if p.extra_facts is not None and not p.extra_facts:
+            return cel_core().Context({"subject": {}, "item": item, "params": params})
+        if self._shared is None:
+            names = _union(q.extra_facts for q, _ in self._fired if q.extras)
+            self._shared = cel_core().Context({"subject": _visible(self._subject, names)})
+        self._shared.add_variable("item", item)
+        self._shared.add_variable("params", params)
+        return self._shared
 
 
 def run_case(compiled: CompiledRule, subject: dict[str, Any], params: dict[str, Any] | None = None) -> int:

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cel
 import yaml
 from pydantic import ValidationError
 
 from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.facts.schema import unknown_fact_references
 from nhiaudit.limits import MAX_RULE_BYTES, read_text_limited
+from nhiaudit.rules_engine.cel_core import cel_core
 from nhiaudit.rules_engine.model import Rule
 from nhiaudit.yaml_guard import YamlTooLarge, check_expansion, yaml_error_location
 
@@ -65,7 +65,7 @@ def _parse_rule_yaml(text: str, path: Path) -> tuple[Any, dict[str, tuple[int, i
 
 def _compile(expr: str, problems: list[InputProblem], where: SourceLocation, what: str) -> Any | None:
     try:
-        return cel.compile(expr)
+        return cel_core().compile(expr)
     except (ValueError, RuntimeError) as exc:
         first = str(exc).splitlines()[0]
         problems.append(InputProblem(where, f"{what}: CEL does not compile: {first}"))

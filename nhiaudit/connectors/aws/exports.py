@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from nhiaudit.connectors.aws import export_shapes
@@ -126,14 +125,13 @@ class AwsExportImporter(ExportImporter):
                 raise _file_error(file, kind, exc) from None
         for workload_kind, file in empty:
             _add_empty_listing(workload_kind, file, accounts, account)
-        now = datetime.now(UTC)
         snapshots = []
         for acct, raw in sorted(accounts.items()):
             source = SourceInfo(
                 provider=Provider.AWS,
                 account=acct,
                 method="import",
-                collected_at=now,
+                collected_at=None,  # unknown for a file: the report stays the same bytes on every run
                 detail=_detail(raw, names[acct]),
                 organization_id=org_ids.get(acct),
             )

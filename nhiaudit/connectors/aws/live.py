@@ -30,7 +30,8 @@ from nhiaudit.connectors.aws.session import Clients, assumed_session, base_sessi
 from nhiaudit.connectors.aws.shapes import reply_list, reply_str
 from nhiaudit.connectors.options import AwsOptions
 from nhiaudit.errors import CollectionError, UsageError
-from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.inventory.model import Provider
+from nhiaudit.inventory.snapshot import ShardInfo, ShardScope, Snapshot
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,512}$")
@@ -58,6 +59,8 @@ def _check(opts: AwsOptions) -> None:
             raise UsageError(f"--aws-role-arn is not an ARN: {opts.role_arn!r}") from None
     if not opts.timeout >= 1:
         raise UsageError(f"--timeout must be at least 1 second, got {opts.timeout:g}")
+    if opts.shard is not None and not opts.org:
+        raise UsageError("--shard splits an organisation's accounts: give --aws-org")
 
 
 def _caller(reply: Any) -> dict[str, str]:
@@ -124,6 +127,19 @@ def _targets(opts: AwsOptions, clients: Clients, caller: dict[str, str]) -> list
     ]
 
 
+def _shard(opts: AwsOptions, targets: list[_Target], caller: str) -> tuple[list[_Target], list[Snapshot]]:
+    """This shard's targets (the caller's own account in shard 0), and the record of the shard: every
+    account listed, so `snapshot merge` can name those no shard collected."""
+    if opts.shard is None:
+        return targets, []
+    mine = set(opts.shard.select((t.account for t in targets), pinned=caller))
+    orgs = sorted({t.organization_id for t in targets if t.organization_id})
+    scope = ShardScope(provider=Provider.AWS, organization=",".join(orgs) or f"organisation of account {caller}",
+                       enumerated=tuple(sorted(t.account for t in targets)), assigned=tuple(sorted(mine)))
+    record = Snapshot(shard=ShardInfo(index=opts.shard.index, count=opts.shard.count, scopes=(scope,)))
+    return [t for t in targets if t.account in mine], [record]
+
+
 def _how(target: _Target) -> str:
     return f"via {target.role_arn}" if target.role_arn else "with the caller's credentials"
 
@@ -185,7 +201,7 @@ def collect_aws(
     deadline = Deadline(opts.timeout)
     logs = (request_log,) if request_log else ()
     own, sts, caller = _open(opts, logs, settings, deadline)
-    targets = _targets(opts, own, caller)
+    targets, shard_record = _shard(opts, _targets(opts, own, caller), caller["Account"])
     snapshots: list[Snapshot] = []
     # Not a `with` block: its exit would wait for accounts stuck past the deadline.
     pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="nhiaudit-aws")
@@ -208,4 +224,5 @@ def collect_aws(
         # Threads still in a socket read end by themselves within one read timeout.
         pool.shutdown(wait=False, cancel_futures=True)
     order = {t.account: i for i, t in enumerate(targets)}
-    return sorted(snapshots, key=lambda s: order.get(s.sources[0].account if s.sources else "", 0))
+    ordered = sorted(snapshots, key=lambda s: order.get(s.sources[0].account if s.sources else "", 0))
+    return ordered + shard_record

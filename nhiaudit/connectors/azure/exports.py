@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from nhiaudit.connectors.azure import export_shapes as shapes
@@ -95,7 +94,7 @@ class AzureExportImporter(ExportImporter):
         raw = builder.raw()
         names = sorted({str(file.path) for _, file, _ in located})
         source = SourceInfo(provider=Provider.AZURE, account=raw.tenant_id, method="import",
-                            collected_at=datetime.now(UTC), detail=_detail(raw, builder.kinds, names))
+                            collected_at=None, detail=_detail(raw, builder.kinds, names))
         try:
             return [assemble_tenant(raw, source)]
         except AzureDataError as exc:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from nhiaudit.connectors.gcp import export_assets as assets
@@ -127,11 +126,10 @@ class GcpExportImporter(ExportImporter):
             except _DATA_ERRORS as exc:
                 raise _file_error(file, kind, exc) from None
         router.finish()
-        now = datetime.now(UTC)
         snapshots = []
         for project_id, raw in sorted(router.projects.items()):
             names = router.files[project_id]
-            source = SourceInfo(provider=Provider.GCP, account=project_id, method="import", collected_at=now,
+            source = SourceInfo(provider=Provider.GCP, account=project_id, method="import", collected_at=None,
                                 detail=_detail(raw, names))
             try:
                 snapshots.append(assemble_project(raw, source))

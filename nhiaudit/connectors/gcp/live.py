@@ -35,7 +35,7 @@ from nhiaudit.connectors.gcp.endpoints import Endpoints, endpoints_from_env
 from nhiaudit.connectors.options import GcpOptions
 from nhiaudit.errors import CollectionError, UsageError
 from nhiaudit.inventory.model import CollectionIssue, Provider
-from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.inventory.snapshot import ShardInfo, ShardScope, Snapshot
 from nhiaudit.permissions.gcp_names import is_domain_name
 
 _PROJECT_ID = re.compile(r"^([a-z0-9.-]{1,63}:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$")
@@ -68,6 +68,8 @@ def check_options(opts: GcpOptions) -> None:
         raise UsageError(f"--gcp-domain: not a domain name: {', '.join(repr(d) for d in bad)}")
     if not opts.timeout >= 1:
         raise UsageError(f"--timeout must be at least 1 second, got {opts.timeout:g}")
+    if opts.shard is not None and not (opts.organization or opts.folders):
+        raise UsageError("--shard splits enumerated projects: give --gcp-organization or --gcp-folder")
 
 
 def _credentials(opts: GcpOptions, endpoints: Endpoints) -> tuple[Any, str | None]:
@@ -177,6 +179,22 @@ def _projects(opts: GcpOptions, gcp: GcpClients, typed: TypedClients,
     return sorted(found), issues
 
 
+def _shard(opts: GcpOptions, projects: list[str],
+           issues: list[CollectionIssue]) -> tuple[list[str], list[CollectionIssue], list[Snapshot]]:
+    """This shard's projects, the enumeration's issues (shard 0 reports them, once for the organisation) and
+    the record of the shard: every project found, so `snapshot merge` can name those no shard collected."""
+    if opts.shard is None:
+        return projects, issues, []
+    mine = opts.shard.select(projects)
+    roots = [_scope(opts.organization, "organizations")] if opts.organization else []
+    roots += sorted({_scope(f, "folders") for f in opts.folders})
+    roots += [f"projects/{p}" for p in sorted(set(opts.projects))]
+    scope = ShardScope(provider=Provider.GCP, organization=",".join(roots), enumerated=tuple(projects),
+                       assigned=tuple(mine))
+    record = Snapshot(shard=ShardInfo(index=opts.shard.index, count=opts.shard.count, scopes=(scope,)))
+    return mine, issues if opts.shard.index == 0 else [], [record]
+
+
 def _how(opts: GcpOptions, endpoints: Endpoints) -> str:
     if endpoints.all_overridden:
         return "anonymously, at the NHIAUDIT_GCP_ENDPOINT_* overrides"
@@ -226,6 +244,7 @@ def collect_gcp(
         projects, enumeration = _projects(opts, gcp, typed, default_project)
     finally:
         _close(typed)
+    projects, enumeration, shard_record = _shard(opts, projects, enumeration)
     cache, detail = RunCache(), _how(opts, endpoints)
     snapshots: dict[str, Snapshot] = {}
     # Not a `with` block: its exit would wait for projects stuck past the deadline.
@@ -249,7 +268,7 @@ def collect_gcp(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     listing = [Snapshot(collection_issues=enumeration)] if enumeration else []  # no source: not a project
-    return [snapshots[p] for p in projects] + listing
+    return [snapshots[p] for p in projects] + listing + shard_record
 
 
 def _cut_off(project: str, future: Future[Snapshot], deadline: Deadline, detail: str) -> Snapshot:

@@ -1,0 +1,109 @@
+"""One large AWS account (benchmarks/one_account_estate.py), scanned as a real CLI process per size and format.
+
+    .venv/bin/python benchmarks/one_account_benchmark.py [--sizes medium,large,xl] [--formats json,sarif,table]
+        [--runs 3] [--nhiaudit "env PYTHONPATH=/tmp/old .venv/bin/python -m nhiaudit"]
+
+Sizes (users / roles / customer policies): medium 1,500/600/300, large 5,000/2,000/1,000, xl 14,000/6,000/3,000
+(20,000 principals), or any `U/R/P`. Runs `nhiaudit scan --import DIR --format F -o FILE` in a scratch
+directory (so `--nhiaudit` with PYTHONPATH measures another checkout), and prints, per size and format, the wall
+time and the peak RSS of that process (min and max over --runs), the findings count and a digest of the findings
+(same digest: same findings), then the xl / large time ratio. Issue 17 targets: large JSON <= 2.5 s and
+<= 250 MiB, medium <= 1.2 s and <= 150 MiB, SARIF and table within 15% of JSON, xl <= 4.5x large.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.one_account_estate import authorization_details, credential_report
+
+SIZES = {"medium": (1500, 600, 300), "large": (5000, 2000, 1000), "xl": (14000, 6000, 3000)}
+TARGETS = {"medium": "<= 1.2 s, <= 150 MiB", "large": "<= 2.5 s, <= 250 MiB", "xl": "<= 4.5x large"}
+SUFFIX = {"json": "json", "sarif": "sarif", "table": "txt"}
+
+
+def write_estate(folder: Path, users: int, roles: int, policies: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "authorization-details.json").write_text(
+        json.dumps(authorization_details(users, roles, policies)), encoding="utf-8")
+    (folder / "credential-report.csv").write_text(credential_report(users), encoding="utf-8")
+
+
+def scan_once(command: list[str], estate: Path, fmt: str, out: Path) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS MiB, exit status) of one scan process. PYTHONHASHSEED is fixed so
+    that the findings digest compares checkouts that are not yet hash-seed independent (issue 17)."""
+    cmd = [*command, "scan", "--import", str(estate), "--as-of", "2026-11-28", "--format", fmt,
+           "--output", str(out), "--fail-on", "none", "-q"]
+    start = time.perf_counter()
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.Popen(cmd, cwd=out.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS, not the maximum of all children
+    wall = time.perf_counter() - start
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 3):
+        raise SystemExit(f"scan failed ({proc.returncode}): {stderr.strip()[-500:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+
+
+def findings_digest(report: Path) -> tuple[int, str]:
+    """Count and digest of the findings (fingerprint, rule, identity, severity, message, evidence)."""
+    findings = json.loads(report.read_text(encoding="utf-8"))["findings"]
+    blob = json.dumps(findings, sort_keys=True).encode()
+    return len(findings), hashlib.sha256(blob).hexdigest()[:16]
+
+
+def parse_size(text: str) -> tuple[str, tuple[int, int, int]]:
+    if text in SIZES:
+        return text, SIZES[text]
+    users, roles, policies = (int(x) for x in text.split("/"))
+    return text, (users, roles, policies)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="medium,large,xl", help="comma-separated: medium, large, xl or U/R/P")
+    parser.add_argument("--formats", default="json,sarif,table")
+    parser.add_argument("--runs", type=int, default=3, help="runs per size and format (min-max printed)")
+    parser.add_argument("--nhiaudit", default="", help="the CLI to run (default: this interpreter -m nhiaudit)")
+    args = parser.parse_args(argv)
+    command = shlex.split(args.nhiaudit) if args.nhiaudit else [sys.executable, "-m", "nhiaudit"]
+    medians: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (users, roles, policies) in (parse_size(s) for s in args.sizes.split(",")):
+            estate = Path(tmp) / name.replace("/", "-")
+            write_estate(estate, users, roles, policies)
+            for fmt in args.formats.split(","):
+                out = Path(tmp) / f"report.{SUFFIX[fmt]}"
+                runs = [scan_once(command, estate, fmt, out) for _ in range(args.runs)]
+                walls = sorted(r[0] for r in runs)
+                cpus = sorted(r[1] for r in runs)
+                rss = sorted(r[2] for r in runs)
+                extra = ""
+                if fmt == "json":
+                    medians[name] = walls[len(walls) // 2]
+                    count, digest = findings_digest(out)
+                    extra = f" findings={count} digest={digest}"
+                print(f"{name} ({users} users / {roles} roles / {policies} policies) {fmt}: "
+                      f"wall {walls[0]:.2f}-{walls[-1]:.2f} s (CPU {cpus[0]:.2f}-{cpus[-1]:.2f} s), "
+                      f"peak RSS {rss[0]:.0f}-{rss[-1]:.0f} MiB, exit {runs[0][3]}{extra}  "
+                      f"[target {TARGETS.get(name, '-')}]", flush=True)
+    if "large" in medians and "xl" in medians:
+        print(f"xl / large JSON time ratio (medians): {medians['xl'] / medians['large']:.2f} (target <= 4.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

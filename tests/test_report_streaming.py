@@ -1,0 +1,130 @@
+"""JSON and SARIF reports are written piece by piece, with the bytes of rendering them whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import report_factory
+
+from nhiaudit.atomic_write import write_chunks_atomic
+from nhiaudit.cli.outputs import write_output
+from nhiaudit.inventory.snapshot import load_snapshot
+from nhiaudit.report import Report
+from nhiaudit.reporters import RenderContext, get_reporter
+from nhiaudit.reporters.json_stream import SkeletonError, spliced
+from nhiaudit.reporters.sarif import build_sarif
+from nhiaudit.scan import run_scan
+from nhiaudit.textsafe import json_safe
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo"
+AS_OF = date(2026, 11, 28)
+
+
+def _whole_json(report: Report) -> str:
+    """The JSON report as it was rendered before streaming: one string."""
+    return json_safe(report.model_dump_json(indent=2)) + "\n"
+
+
+def _whole_sarif(report: Report, context: RenderContext) -> str:
+    return json_safe(json.dumps(build_sarif(report, context), indent=2, ensure_ascii=False)) + "\n"
+
+
+def _context(tmp_path: Path) -> RenderContext:
+    return RenderContext(sarif_root=tmp_path, fallback_artifact="snapshot.json")
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from generate_estate import generate
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    snapshot, policy_text = generate(600, n_policies=60, n_accounts=2)
+    policy = tmp_path_factory.mktemp("synthetic") / "policy.yaml"
+    policy.write_text(policy_text, encoding="utf-8")
+    return {
+        "demo": run_scan(load_snapshot(DEMO / "snapshot.json"), DEMO / "policy.yaml", [], AS_OF).report,
+        "synthetic": run_scan(snapshot, policy, [], AS_OF).report,
+        "factory": report_factory.demo_report(),
+    }
+
+
+@pytest.mark.parametrize("which", ["demo", "synthetic", "factory"])
+def test_streamed_reports_have_the_bytes_of_whole_ones(which: str, reports: dict[str, Report],
+                                                       tmp_path: Path) -> None:
+    report = reports[which]
+    assert report.findings  # the lists are spliced in, not left out
+    context = _context(tmp_path)
+    chunks = list(get_reporter("json").chunks(report, context))
+    assert len(chunks) > len(report.findings)  # one piece per element, never one string
+    assert "".join(chunks) == _whole_json(report)
+    assert get_reporter("json").render(report, context) == _whole_json(report)
+    expected = _whole_sarif(report, _context(tmp_path))
+    assert "".join(get_reporter("sarif").chunks(report, context)) == expected
+    assert get_reporter("sarif").render(report, _context(tmp_path)) == expected
+
+
+def test_empty_lists_and_hostile_text_stream_identically(tmp_path: Path) -> None:
+    hostile = ('a\n  "findings": [],\n "x" \u202e\u200b\x7f\x85 \\ é 😀 \ud800 \x00\x01\x08\x0c\x1f\t\r'
+               '\u2028\u2029\ufeff </script> \n      "results": []')
+    clean = hostile.replace("\ud800", "")  # pydantic encodes this one; the surrogate takes the fallback
+    findings = [report_factory.finding(message=hostile), report_factory.finding(name='q"\n  "findings": []'),
+                report_factory.finding(message=clean, name=clean)]
+    for report in (report_factory.report([]), report_factory.report(findings, policy_file=hostile)):
+        assert "".join(get_reporter("json").chunks(report, _context(tmp_path))) == _whole_json_fallback(report)
+        assert "".join(get_reporter("sarif").chunks(report, _context(tmp_path))) == \
+            _whole_sarif(report, _context(tmp_path))
+
+
+def _whole_json_fallback(report: Report) -> str:
+    """Before streaming: pydantic's JSON, or the json module's for text pydantic cannot encode."""
+    try:
+        return _whole_json(report)
+    except ValueError:
+        return json_safe(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)) + "\n"
+
+
+def test_spliced_refuses_a_skeleton_without_the_list() -> None:
+    with pytest.raises(SkeletonError):
+        list(spliced('{\n  "other": []\n}', [("findings", 2, iter(["1"]))]))
+
+
+def test_write_output_streams_to_a_file_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "out" / "report.json"
+    write_output(iter(["{", "\n", "}"]), target)
+    assert target.read_text(encoding="utf-8") == "{\n}\n"  # a final newline is added, as for text
+    write_output(iter(["a", "", "b\n"]), None)
+    assert capsys.readouterr().out == "a b\n".replace(" ", "")
+
+
+def test_a_failure_while_rendering_leaves_the_target_and_is_not_an_output_error(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("old\n", encoding="utf-8")
+
+    def pieces():
+        yield "new"
+        raise OSError(5, "a bug in a reporter, not the disk")
+
+    with pytest.raises(OSError, match="a bug in a reporter"):
+        write_output(pieces(), target)
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary file left behind
+
+
+def test_write_chunks_atomic_in_place_for_non_regular_files(tmp_path: Path) -> None:
+    write_chunks_atomic(Path(os.devnull), iter(["x" * 100_000, "é"]))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_chunks_atomic(fifo, iter(["ab", "cé"]))
+        assert os.read(reader, 100) == "abcé".encode()
+    finally:
+        os.close(reader)
