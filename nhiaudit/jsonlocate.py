@@ -130,6 +130,8 @@ def first_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> int | None:
 def lone_surrogate_escape(text: str) -> int | None:
     """Offset of a `\\ud800`-style escape that is not half of a surrogate pair, or None. `json.loads`
     accepts them, but the string is not valid Unicode: it cannot be written as UTF-8 later."""
+    if "\\ud" not in text and "\\uD" not in text:  # every match holds one: skip the regex scan of a large file
+        return None
     paired_low = -1
     for match in _SURROGATE.finditer(text):
         slashes = match.group(1)

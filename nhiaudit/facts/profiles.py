@@ -49,11 +49,16 @@ class Profiles:
         self._by_pattern: dict[str, frozenset[str]] = {}
         self._by_policy: dict[str, frozenset[str]] = {}
         self._cache: dict[Key, Profile] = {}
+        self._keys: dict[str, tuple[Identity, Key]] = {}
         self._wild_by_policy: dict[str, tuple[tuple[str, str], ...]] = {}
         self._wild_cache: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
 
     def get(self, identity: Identity) -> Profile:
-        key = (identity.policy_ids, identity.boundary_policy_id, self._evaluator.context_key(identity))
+        seen = self._keys.get(identity.id)  # callers ask several times per identity; its key is fixed
+        if seen is None or seen[0] is not identity:
+            seen = self._keys[identity.id] = (identity, (identity.policy_ids, identity.boundary_policy_id,
+                                                         self._evaluator.context_key(identity)))
+        key = seen[1]
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = self._build(identity)
