@@ -15,6 +15,8 @@ import io
 import random
 from typing import Any
 
+from benchmarks.credential_report_columns import REPORT_COLUMNS
+
 ACCOUNT = "111122223333"
 DATE = "2024-03-01T10:00:00+00:00"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
@@ -34,15 +36,6 @@ ESCALATIONS: list[tuple[float, list[str], str]] = [
     (0.01, ["lambda:UpdateFunctionCode"], "*"),
     (0.03, ["sts:AssumeRole"], f"arn:aws:iam::{ACCOUNT}:role/*"),
     (0.01, ["sts:AssumeRole"], f"arn:aws:iam::{ACCOUNT}:role/r1?"),  # ten roles: checked role by role
-]
-REPORT_COLUMNS = [
-    "user", "arn", "user_creation_time", "password_enabled", "password_last_used", "password_last_changed",
-    "password_next_rotation", "mfa_active",
-    "access_key_1_active", "access_key_1_last_rotated", "access_key_1_last_used_date",
-    "access_key_1_last_used_region", "access_key_1_last_used_service",
-    "access_key_2_active", "access_key_2_last_rotated", "access_key_2_last_used_date",
-    "access_key_2_last_used_region", "access_key_2_last_used_service",
-    "cert_1_active", "cert_1_last_rotated", "cert_2_active", "cert_2_last_rotated",
 ]
 
 

@@ -16,20 +16,12 @@ from typing import Any
 
 import yaml
 
+from benchmarks.credential_report_columns import REPORT_COLUMNS
 from benchmarks.labelled_aws import documents as d
 from benchmarks.labelled_aws.builder import GRACE_DAYS, MAX_AGE_DAYS, MAX_UNUSED_DAYS
 from benchmarks.labelled_aws.model import Account, Estate, Group, Key, Principal
 from benchmarks.labelled_aws.systems import policy_systems
 
-REPORT_COLUMNS = [
-    "user", "arn", "user_creation_time", "password_enabled", "password_last_used", "password_last_changed",
-    "password_next_rotation", "mfa_active",
-    "access_key_1_active", "access_key_1_last_rotated", "access_key_1_last_used_date",
-    "access_key_1_last_used_region", "access_key_1_last_used_service",
-    "access_key_2_active", "access_key_2_last_rotated", "access_key_2_last_used_date",
-    "access_key_2_last_used_region", "access_key_2_last_used_service",
-    "cert_1_active", "cert_1_last_rotated", "cert_2_active", "cert_2_last_rotated",
-]
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 

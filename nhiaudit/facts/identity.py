@@ -8,7 +8,7 @@ from typing import Any
 from nhiaudit.facts.azure_facts import azure_broad_roles, graph_permissions
 from nhiaudit.facts.classification import Classification, TagRules, classify
 from nhiaudit.facts.context import FactContext, days_between
-from nhiaudit.facts.credential import is_active, is_static
+from nhiaudit.facts.credential import is_active, is_static, static_key_groups
 from nhiaudit.facts.escalation import (
     ai_vendor_grants,
     escalation_path,
@@ -17,7 +17,6 @@ from nhiaudit.facts.escalation import (
     wildcard_only,
 )
 from nhiaudit.facts.gcp_facts import broad_role_policy, broad_roles, is_default_compute_sa
-from nhiaudit.facts.identity_more import more_identity_facts
 from nhiaudit.facts.memo import memo
 from nhiaudit.facts.reuse import (
     add_crossing,
@@ -27,11 +26,11 @@ from nhiaudit.facts.reuse import (
     workload_integration,
 )
 from nhiaudit.facts.trust_facts import trust_facts
-from nhiaudit.graph.build import bind_integrations
+from nhiaudit.graph.build import identity_matcher
 from nhiaudit.graph.reach import SystemReach
 from nhiaudit.graph.trust import trust_in_force
 from nhiaudit.inventory.model import Identity, Trust
-from nhiaudit.policy.model import Integration, WrittenPolicy
+from nhiaudit.policy.model import Integration
 
 
 class _ClassificationInputs:
@@ -44,12 +43,12 @@ class _ClassificationInputs:
             if trust_in_force(trust, ctx.evaluator.now):
                 self.trusts[trust.identity_id].append(trust)
         policy = ctx.policy
-        # The `humans:` entries are resolved exactly as an integration's `identities` are (ids, `*` globs,
-        # Entra appIds): one pseudo-integration per entry, so each match knows its entry.
-        entries = WrittenPolicy(version=1, integrations=[
-            Integration(name=str(j), identities=[pattern]) for j, pattern in enumerate(policy.humans)])
-        bound, _ = bind_integrations(entries, ctx.estate.identities)
-        self.humans = {iid: [policy.humans[int(j)] for j in names] for iid, names in bound.items()}
+        # `humans:` entries name identities exactly as an integration's `identities` do.
+        match = identity_matcher(ctx.estate.identities)
+        self.humans: dict[str, list[str]] = defaultdict(list)
+        for entry in dict.fromkeys(policy.humans):
+            for iid in match(entry):
+                self.humans[iid].append(entry)
         self.tag_rules = TagRules.from_policy(policy)
 
 
@@ -190,7 +189,8 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "wildcard_evidence": wildcard_evidence,
         "escalations": analysis.escalations.get(identity.id, ()),
         "escalation_path": escalation_path(ctx, analysis, identity) if admin is None else {},
-        **more_identity_facts(ctx, analysis, identity, credentials),  # latent_escalations, static_key_groups
+        "latent_escalations": analysis.latent_escalations.get(identity.id, ()),
+        "static_key_groups": static_key_groups(ctx, identity, credentials),
         "trusts": trusts,
         "external_trusts": tuple(t for t in trusts if t["external"]),
         "classification": classification.as_fact(),

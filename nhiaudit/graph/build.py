@@ -93,19 +93,29 @@ def bind_integrations(
     """Resolve each integration's identity entries (exact ids or `*` globs) against the inventory."""
     bindings: dict[str, list[str]] = defaultdict(list)
     unmatched: list[tuple[int, int, str]] = []
-    app_ids = _azure_app_ids(identities)
+    match = identity_matcher(identities)
     for i, integration in enumerate(policy.integrations):
         for j, pattern in enumerate(integration.identities):
-            if any(ch in pattern for ch in "*?["):
-                matched = [iid for iid in identities if glob_match(pattern, iid)]
-            else:
-                matched = [pattern] if pattern in identities else app_ids.get(pattern.lower(), [])
+            matched = match(pattern)
             if not matched:
                 unmatched.append((i, j, pattern))
             for iid in matched:
                 if integration.name not in bindings[iid]:
                     bindings[iid].append(integration.name)
     return dict(bindings), unmatched
+
+
+def identity_matcher(identities: dict[str, Identity]) -> Callable[[str], list[str]]:
+    """The identities a policy entry names (integration `identities`, `humans:`): an exact id, an Entra
+    appId or object id, or a `*` / `?` glob over ids."""
+    app_ids = _azure_app_ids(identities)
+
+    def match(pattern: str) -> list[str]:
+        if any(ch in pattern for ch in "*?["):
+            return [iid for iid in identities if glob_match(pattern, iid)]
+        return [pattern] if pattern in identities else app_ids.get(pattern.lower(), [])
+
+    return match
 
 
 def _azure_app_ids(identities: dict[str, Identity]) -> dict[str, list[str]]:
