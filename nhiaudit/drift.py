@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nhiaudit.baseline import load_report
-from nhiaudit.findings import Finding
+from nhiaudit.findings import Finding, FindingStatus
 from nhiaudit.report import Report
 from nhiaudit.reporters.markdown import code, esc, sort_key
 
@@ -20,11 +20,15 @@ class Unchanged:
 
     @property
     def changes(self) -> dict[str, tuple[str, str]]:
-        """Fields worth a reviewer's attention that differ between the two runs."""
+        """Fields worth a reviewer's attention that differ between the two runs. Open -> baselined is not
+        one: the finding is the same, only accepted since (the way back, baselined -> open, fails CI again
+        and is listed)."""
         pairs = {
             "severity": (str(self.old.severity), str(self.new.severity)),
             "status": (str(self.old.status), str(self.new.status)),
         }
+        if self.old.status == FindingStatus.OPEN and self.new.status == FindingStatus.BASELINED:
+            del pairs["status"]
         return {k: v for k, v in pairs.items() if v[0] != v[1]}
 
 

@@ -12,12 +12,29 @@ from nhiaudit.gc_pause import paused_gc
 from nhiaudit.inventory.snapshot import Snapshot, load_snapshot, merge_snapshots
 
 
+def check_live_options(live: LiveOptions) -> None:
+    """UsageError for a bad option of any enabled live source (each connector checks its own again)."""
+    if live.aws.enabled:
+        from nhiaudit.connectors.aws.live import check_options as check_aws
+
+        check_aws(live.aws)
+    if live.gcp.enabled:
+        from nhiaudit.connectors.gcp.live import check_options as check_gcp
+
+        check_gcp(live.gcp)
+    if live.azure.enabled:
+        from nhiaudit.connectors.azure.live import check_options as check_azure
+
+        check_azure(live.azure)
+
+
 def load_estate(
     snapshot_paths: list[Path],
     import_paths: list[Path],
     live: LiveOptions,
     console: Console,
 ) -> Snapshot:
+    check_live_options(live)  # every source's options, before the first request to any of them
     with paused_gc():  # parsing creates many long-lived objects
         parts: list[Snapshot] = [load_snapshot(p) for p in snapshot_paths]
     if import_paths:

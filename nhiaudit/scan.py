@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from nhiaudit.permissions.unknown_actions import unknown_actions
 from nhiaudit.policy.model import EMPTY_POLICY, WrittenPolicy
 from nhiaudit.report import CollectionStatus, Report, Summary, unknown_action_warnings
 from nhiaudit.rules_engine.loader import CompiledRule, load_rules
+from nhiaudit.rules_engine.selection import RuleSelection, select_rules
 
 # A DNS name of two labels or more (case-insensitive, as the policy's defaults.gcp.domains).
 
@@ -28,12 +29,31 @@ class ScanResult:
     rules: list[CompiledRule]
 
 
+@dataclass(frozen=True)
+class ScanSetup:
+    """The rules and the policy of a run, loaded and checked before any collection starts."""
+
+    rules: list[CompiledRule]
+    policy: WrittenPolicy
+    selection: RuleSelection = field(default_factory=RuleSelection)
+
+
 def load_policy_file(path: Path | None, rules: list[CompiledRule]) -> WrittenPolicy:
     if path is None:
         return EMPTY_POLICY
     from nhiaudit.policy.loader import load_policy
 
     return load_policy(path, known_rule_ids={r.rule.id for r in rules})
+
+
+def load_setup(policy_path: Path | None, rule_dirs: list[Path], selection: RuleSelection = RuleSelection(),
+               timer: StageTimer | None = None) -> ScanSetup:
+    """Rules (every one is known to the policy's exceptions, whichever run) and the policy; InputError or
+    UsageError on the first problem, so a live scan fails before its first request."""
+    timer = timer or StageTimer()
+    every = timer.run("load", load_rules, rule_dirs, include_disabled=True)
+    policy = timer.run("load", load_policy_file, policy_path, every)
+    return ScanSetup(select_rules(every, selection), policy, selection)
 
 
 def build_report(snapshot: Snapshot, policy: WrittenPolicy, analysis: Analysis, rules: list[CompiledRule],
@@ -78,10 +98,15 @@ def analysis_domains(values: Sequence[str]) -> tuple[str, ...]:
 
 
 def run_scan(snapshot: Snapshot, policy_path: Path | None, rule_dirs: list[Path], as_of: date,
-             timer: StageTimer | None = None, gcp_domains: tuple[str, ...] = ()) -> ScanResult:
+             timer: StageTimer | None = None, gcp_domains: tuple[str, ...] = (),
+             setup: ScanSetup | None = None) -> ScanResult:
+    """`setup` (from load_setup) replaces `policy_path` and `rule_dirs` when the caller loaded them first."""
     timer = timer or StageTimer()
-    rules = timer.run("load", load_rules, rule_dirs)
-    policy = timer.run("load", load_policy_file, policy_path, rules)
+    setup = setup or load_setup(policy_path, rule_dirs, timer=timer)
+    rules, policy = setup.rules, setup.policy
     analysis = analyse(snapshot, policy, as_of, rules, timer, gcp_domains)
+    threshold = setup.selection.threshold
+    if threshold is not None:  # --min-severity: by each finding's own severity, after its overrides
+        analysis = replace(analysis, findings=[f for f in analysis.findings if f.severity.rank >= threshold.rank])
     report = timer.run("report", build_report, snapshot, policy, analysis, rules, as_of)
     return ScanResult(report, analysis, rules)

@@ -181,3 +181,11 @@ def test_cli_diff_bad_input_exits_2_with_file_line(cli, reports, tmp_path):
     result = CliRunner().invoke(cli, ["diff", reports[0], str(bad)])
     assert result.exit_code == 2
     assert f"{bad}:2:3" in result.output and "Traceback" not in result.output
+
+
+def test_diff_open_to_baselined_is_no_change_but_baselined_to_open_is():
+    old = rf.report([rf.finding("a", "x")])
+    new = rf.report([rf.finding("a", "x", status=FindingStatus.BASELINED, status_reason="present in baseline")])
+    assert diff_reports(old, new).unchanged[0].changes == {}
+    assert diff_reports(new, old).unchanged[0].changes == {"status": ("baselined", "open")}
+    assert "Unchanged but different" not in drift_markdown(diff_reports(old, new))

@@ -96,7 +96,8 @@ def test_glob_covers_is_conservative_beyond_the_exact_cases() -> None:
     assert glob_covers("a*c", "ab*c") is True
 
 
-def test_the_system_overlap_from_the_brief() -> None:
+def test_a_broad_bucket_pattern_overlaps_and_covers_a_narrower_system() -> None:
+    # A grant on `acme-*` reaches a system declared as `acme-customer-pii*` (the demo policy's customer-pii).
     assert resources_intersect("arn:aws:s3:::acme-*", "arn:aws:s3:::acme-customer-pii*")
     assert resource_covers("arn:aws:s3:::acme-*", "arn:aws:s3:::acme-customer-pii*")
     assert not resource_covers("arn:aws:s3:::acme-customer-pii*", "arn:aws:s3:::acme-*")

@@ -163,7 +163,7 @@ def test_init_writes_a_starter_that_validates_and_refuses_to_overwrite(tmp_path:
     # The editor header points at a schema written beside the policy, so completion works offline.
     assert text.splitlines()[0] == "# yaml-language-server: $schema=./nhiaudit-policy.schema.json"
     assert json.loads((tmp_path / "nhiaudit-policy.schema.json").read_text()) == policy_json_schema()
-    assert load_policy(target).integrations
+    assert load_policy(target).defaults.credentials.require_expiry is False
     assert run("policy", "validate", str(target))[0] == 0
 
     target.write_text("mine\n")

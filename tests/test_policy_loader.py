@@ -19,7 +19,7 @@ from nhiaudit.policy.loader import (
     policy_warnings,
 )
 from nhiaudit.policy.schema import policy_json_schema, policy_json_schema_text
-from nhiaudit.policy.template import starter_policy
+from nhiaudit.policy.template import starter_policy, uncomment_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples" / "policies").glob("*.yaml"))
@@ -245,7 +245,15 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
 
 def test_starter_policy_loads_cleanly_and_matches_the_schema() -> None:
     text = starter_policy()
-    assert text.startswith("# yaml-language-server: $schema=https://")
+    # The editor header names the schema file `policy init -o` writes, never a URL nobody publishes.
+    assert text.startswith("# yaml-language-server: $schema=./nhiaudit-policy.schema.json\n")
+    assert "nhiaudit policy schema -o nhiaudit-policy.schema.json" in text
     policy = load_policy_text(text, "starter.yaml", known_rule_ids=())
-    assert policy.integrations[0].name == "support-copilot"
+    assert not policy.integrations and not policy.systems  # examples are comments: nothing to go stale
     jsonschema.Draft202012Validator(policy_json_schema()).validate(parse_located_yaml(text, "s").data)
+    examples = uncomment_examples(text)
+    policy = load_policy_text(examples, "starter.yaml", known_rule_ids=())
+    assert policy.integrations[0].name == "support-copilot" and set(policy.systems) == {
+        "support-tickets", "customer-pii", "bedrock-models"}
+    assert policy.humans and policy.exceptions
+    jsonschema.Draft202012Validator(policy_json_schema()).validate(parse_located_yaml(examples, "s").data)

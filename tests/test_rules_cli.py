@@ -79,7 +79,7 @@ def test_shipped_rules_all_pass_their_cases():
 
 
 def test_framework_coverage_lists_every_owasp_item_with_rules():
-    result = run("rules", "list", "--framework", "owasp-nhi", "--json")
+    result = run("rules", "list", "--framework", "owasp-nhi", "--format", "json")
     assert result.exit_code == 0
     items = {i["item"]: i for i in json.loads(result.stdout)}
     assert list(items) == [f"NHI{n}:2025" for n in range(1, 11)]
@@ -87,7 +87,8 @@ def test_framework_coverage_lists_every_owasp_item_with_rules():
     assert items["NHI10:2025"]["title"] == "Human Use of NHI"
     table = run("rules", "list", "--framework", "owasp-nhi").stdout
     assert "10/10 items have rules" in table and "Environment Isolation" in table
-    csf = {i["item"]: i["rules"] for i in json.loads(run("rules", "list", "--framework", "nist-csf", "--json").stdout)}
+    csf = {i["item"]: i["rules"]
+           for i in json.loads(run("rules", "list", "--framework", "nist-csf", "--format", "json").stdout)}
     assert csf["PR.AA-05"] and csf["PR.AA-01"] and not any(k.startswith("PR.AC") for k in csf)
     assert run("rules", "list", "--framework", "iso").exit_code == 2
 
@@ -101,6 +102,6 @@ def test_show_renders_what_why_fix_example_references_frameworks():
 
 
 def test_facts_markdown_is_the_generated_reference():
-    result = run("rules", "facts", "--markdown")
+    result = run("rules", "facts", "--format", "markdown")
     assert result.exit_code == 0 and result.stdout == facts_markdown()
     assert "`subject.escalation_path`" in result.stdout and "`subject.external_trusts`" in result.stdout

@@ -23,7 +23,7 @@ APPS = (
     "reporting", "analytics", "notifications", "ingest", "crm", "fraud", "pricing", "checkout", "media",
     "thumbnails", "dwh", "feature-store", "recommendations", "returns", "loyalty", "tickets", "geo",
 )
-# Words that say "software" to any reader (the brief's `etl-loader`, `ci-deployer`, `bi-dashboard-bot`).
+# Words that say "software" to any reader (as in `etl-loader`, `ci-deployer`, `bi-dashboard-bot`).
 FUNCTIONS = (
     "loader", "worker", "sync", "exporter", "api", "bot", "deployer", "scheduler", "runner", "uploader",
     "etl", "pipeline", "svc", "job", "importer", "backup",

@@ -18,13 +18,14 @@ def _version(value: bool) -> None:
 
 
 def build_app() -> typer.Typer:
+    from nhiaudit.cli.console import NO_COLOR_META_KEY, VERBOSE_META_KEY
     from nhiaudit.cli.failures import DEBUG_META_KEY
 
     app = typer.Typer(
         name="nhiaudit",
         help="Audit the gap between your written AI-usage policy and what non-human identities can do.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,  # --install-completion / --show-completion; typer imports no Rich for them
         pretty_exceptions_enable=False,
         # Plain click help: typer's Rich help imports rich.markdown and pygments (~0.2 s before any output).
         rich_markup_mode=None,
@@ -36,12 +37,19 @@ def build_app() -> typer.Typer:
         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
         debug: bool = typer.Option(False, "--debug", envvar="NHIAUDIT_DEBUG",
                                    help="On an internal error, print the traceback (for a bug report)."),
+        no_color: bool = typer.Option(False, "--no-color",
+                                      help="No colour, whatever FORCE_COLOR says (as NO_COLOR=1)."),
+        verbose: bool = typer.Option(False, "--verbose", "-v",
+                                     help="Say on stderr what is read and why, and each stage as it starts."),
     ) -> None:
         """Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage/input/output error, 3 collection
         incomplete, 4 internal error (a bug), 130 interrupted, 141 stdout's reader went away."""
         ctx.meta[DEBUG_META_KEY] = debug
+        ctx.meta[NO_COLOR_META_KEY] = no_color
+        ctx.meta[VERBOSE_META_KEY] = verbose
 
     from nhiaudit.cli import (
+        baseline_cmd,
         collect_cmd,
         diff_cmd,
         explain_cmd,
@@ -52,8 +60,12 @@ def build_app() -> typer.Typer:
         snapshot_cmd,
     )
 
-    for module in (scan_cmd, collect_cmd, explain_cmd, graph_cmd, diff_cmd, policy_cmd, rules_cmd, snapshot_cmd):
+    for module in (scan_cmd, collect_cmd, explain_cmd, graph_cmd, diff_cmd, baseline_cmd, policy_cmd, rules_cmd,
+                   snapshot_cmd):
         module.register(app)
+    from nhiaudit.cli.help_style import tidy_help
+
+    tidy_help(app)  # arguments in --help by name (TARGET, OLD), not by Python type
     return app
 
 

@@ -16,7 +16,8 @@ from nhiaudit.exit_status import ExitStatus
 from nhiaudit.textsafe import markup_safe
 
 OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the snapshot JSON here (default: stdout).")
+    Path | None, typer.Option("--output", "-o", metavar="FILE",
+                              help="Write the snapshot JSON here (default: stdout).")
 ]
 ShardOpt = Annotated[
     str | None,
@@ -65,8 +66,12 @@ def collect(inputs: EstateInputs, output: OutputOpt = None, shard: ShardOpt = No
         raise UsageError("nothing to collect: give --aws (or another --aws-* source) or --import FILE")
     inputs = _sharded(inputs, shard)
     refuse_overwriting_inputs([output], [*inputs.snapshots, *inputs.imports])
+    from nhiaudit.cli.progress import stage_progress
+    from nhiaudit.cli.verbose import describe_inputs
+
     console = stderr_console(inputs.quiet)
-    snapshot = inputs.load(console)
+    with stage_progress(console, quiet=inputs.quiet, plan=describe_inputs(inputs)) as timer:  # -v, terminal
+        snapshot = timer.run("load", inputs.load, console)
     write_output(snapshot.to_json(), output)
     if snapshot.collection_issues:
         if not inputs.quiet:

@@ -32,15 +32,15 @@ _CLICK_FLOW = (typer.Exit, typer.Abort, _CLICK_EXCEPTION)
 
 def stderr_console(quiet: bool = False) -> Console:
     """Progress and logs go to stderr; created per command, never at import time."""
-    from rich.console import Console
+    from nhiaudit.cli.console import make_console
 
-    return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
+    return make_console(stderr=True, quiet=quiet, soft_wrap=True)
 
 
 def stdout_console() -> Console:
-    from rich.console import Console
+    from nhiaudit.cli.console import make_console
 
-    return Console(highlight=False, soft_wrap=False)
+    return make_console()
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:

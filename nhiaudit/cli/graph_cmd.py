@@ -30,22 +30,25 @@ def graph(
     focus: Annotated[str | None, typer.Option(
         "--focus", metavar="TARGET", help="Only the neighbourhood of this integration, identity, system or node "
         "id.")] = None,
-    depth: Annotated[int, typer.Option("--depth", min=0, help="Hops around --focus, in any direction.")] = 2,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
+    depth: Annotated[int, typer.Option("--depth", metavar="N", min=0,
+                                       help="Hops around --focus, in any direction.")] = 2,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE",
+                                                help="Write here, not stdout.")] = None,
 ) -> None:
     """Export the graph of identities, credentials, workloads, systems and integrations; every edge has a
     kind and a reason."""
     from nhiaudit.explain.inputs import prepare_inputs
     from nhiaudit.explain.target import KIND_PRIORITY, resolve
     from nhiaudit.graph.export import export_graph, focus_subgraph
-    from nhiaudit.scan import analysis_domains
+    from nhiaudit.scan import analysis_domains, load_setup
 
     day = parse_as_of(as_of)
     domains = analysis_domains(inputs.live.gcp.domains)
     refuse_overwriting_inputs([output], [policy, *inputs.snapshots, *inputs.imports])
     console = stderr_console(inputs.quiet)
+    setup = load_setup(policy, [])  # fail fast: the policy is checked before any collection starts
     estate = inputs.load(console)
-    ctx = prepare_inputs(estate, policy, [], day, with_findings=False, gcp_domains=domains).context
+    ctx = prepare_inputs(estate, policy, [], day, with_findings=False, gcp_domains=domains, setup=setup).context
     g = ctx.estate.graph
     if focus is not None:
         center = resolve(ctx.estate, focus, kinds=KIND_PRIORITY)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -19,79 +21,160 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from nhiaudit.inventory.snapshot import Snapshot
+    from nhiaudit.rules_engine.selection import RuleSelection
 
 R = TypeVar("R")
 
 SnapshotOpt = Annotated[
     list[Path] | None,
-    typer.Option("--snapshot", "-s", help="Snapshot JSON from `nhiaudit collect` (repeatable; merged)."),
+    typer.Option("--snapshot", "-s", metavar="FILE",
+                 help="Snapshot JSON from `nhiaudit collect` (repeatable; merged)."),
 ]
 ImportOpt = Annotated[
     list[Path] | None,
-    typer.Option("--import", "-i", help="Provider export file or directory (repeatable; type detected from "
-                 "content). TARGET=FILE says what an export is about when it does not (a GCP get-iam-policy: "
-                 "project id, folders/N, organizations/N or service-account e-mail)."),
+    typer.Option("--import", "-i", metavar="[TARGET=]PATH",
+                 help="Provider export file or directory (repeatable; type detected from content). TARGET=FILE "
+                 "says what an export is about when it does not (a GCP get-iam-policy: project id, folders/N, "
+                 "organizations/N or service-account e-mail)."),
 ]
 PolicyOpt = Annotated[
-    Path | None, typer.Option("--policy", "-p", help="Written AI-usage policy (YAML).")
+    Path | None, typer.Option("--policy", "-p", metavar="FILE", help="Written AI-usage policy (YAML).")
 ]
 AsOfOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="Evaluate as if on this date (YYYY-MM-DD), for reproducible CI. Default: today."),
+    typer.Option("--as-of", metavar="YYYY-MM-DD",
+                 help="Evaluate as if on this date, for reproducible CI. Default: today."),
 ]
 AwsOpt = Annotated[bool, typer.Option("--aws", help="Collect live from AWS (boto3 default credential chain).")]
-AwsProfileOpt = Annotated[str | None, typer.Option("--aws-profile", help="AWS profile name.")]
-AwsRoleOpt = Annotated[str | None, typer.Option("--aws-role-arn", help="Assume this role before collecting.")]
+AwsProfileOpt = Annotated[str | None, typer.Option("--aws-profile", metavar="NAME", help="AWS profile name.")]
+AwsRoleOpt = Annotated[
+    str | None, typer.Option("--aws-role-arn", metavar="ARN", help="Assume this role before collecting.")
+]
 AwsOrgOpt = Annotated[bool, typer.Option("--aws-org", help="Collect every account of the AWS organisation.")]
 AwsOrgRoleOpt = Annotated[
-    str, typer.Option("--aws-org-role", help="Role assumed in each member account with --aws-org.")
+    str, typer.Option("--aws-org-role", metavar="NAME", help="Role assumed in each member account with --aws-org.")
 ]
 AwsRegionsOpt = Annotated[
-    list[str] | None, typer.Option("--aws-regions", help="Regions for workloads (repeatable; default: enabled).")
+    list[str] | None,
+    typer.Option("--aws-regions", metavar="REGION", help="Regions for workloads (repeatable; default: enabled)."),
 ]
 GcpOpt = Annotated[bool, typer.Option("--gcp", help="Collect live from GCP (Application Default Credentials).")]
 GcpProjectOpt = Annotated[
-    list[str] | None, typer.Option("--gcp-project", help="GCP project id to collect (repeatable).")
+    list[str] | None, typer.Option("--gcp-project", metavar="ID", help="GCP project id to collect (repeatable).")
 ]
 GcpOrganizationOpt = Annotated[
-    str | None, typer.Option("--gcp-organization", help="Collect every active project of this organization.")
+    str | None,
+    typer.Option("--gcp-organization", metavar="ID", help="Collect every active project of this organization."),
 ]
 GcpFolderOpt = Annotated[
-    list[str] | None, typer.Option("--gcp-folder", help="Collect every active project below this folder (repeatable).")
+    list[str] | None,
+    typer.Option("--gcp-folder", metavar="ID", help="Collect every active project below this folder (repeatable)."),
 ]
 GcpDomainOpt = Annotated[
     list[str] | None,
-    typer.Option("--gcp-domain", help="The organisation's own domain: members outside are foreign (repeatable)."),
+    typer.Option("--gcp-domain", metavar="DOMAIN",
+                 help="The organisation's own domain: members outside are foreign (repeatable)."),
 ]
 GcpImpersonateOpt = Annotated[
-    str | None, typer.Option("--gcp-impersonate", help="Collect as this service account (impersonation).")
+    str | None,
+    typer.Option("--gcp-impersonate", metavar="EMAIL", help="Collect as this service account (impersonation)."),
 ]
 AzureOpt = Annotated[
     bool, typer.Option("--azure", help="Collect live from Entra ID and Azure (DefaultAzureCredential).")
 ]
 AzureTenantOpt = Annotated[
-    str | None, typer.Option("--azure-tenant", help="Entra tenant id or domain (default: the credential's).")
+    str | None,
+    typer.Option("--azure-tenant", metavar="TENANT", help="Entra tenant id or domain (default: the credential's)."),
 ]
 AzureSubscriptionOpt = Annotated[
     list[str] | None,
-    typer.Option("--azure-subscription", help="Azure subscription id (repeatable; default: every readable one)."),
+    typer.Option("--azure-subscription", metavar="ID",
+                 help="Azure subscription id (repeatable; default: every readable one)."),
 ]
 AzureCloudOpt = Annotated[
-    str, typer.Option("--azure-cloud", help="Azure cloud: public, usgov or china.")
+    str, typer.Option("--azure-cloud", metavar="public|usgov|china", help="Azure cloud.")
 ]
 ConcurrencyOpt = Annotated[
-    int, typer.Option("--concurrency", min=1, max=64, help="Accounts or projects collected at once.")
+    int, typer.Option("--concurrency", metavar="N", min=1, max=64, help="Accounts or projects collected at once.")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 TimeoutOpt = Annotated[
     float,
     typer.Option(
         "--timeout",
+        metavar="SECONDS",
         min=1,
         help="Seconds for the whole live collection; what is not read by then is reported as cut off.",
     ),
 ]
 
+
+
+class SeverityLevel(StrEnum):
+    """The finding severities, lowest first (the CLI's own copy: nhiaudit.findings imports pydantic)."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class FailOn(StrEnum):
+    """--fail-on: a severity, or `none` to never fail on findings. The same values in scan and diff."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+    NONE = "none"
+
+    @property
+    def severity(self) -> str | None:
+        """The threshold as a severity value, None for `none`."""
+        return None if self is FailOn.NONE else self.value
+
+
+FailOnOpt = Annotated[
+    FailOn,
+    typer.Option("--fail-on", case_sensitive=False,
+                 help="Exit 1 when an open finding (for diff: a new one) is at or above this severity; "
+                      "none: never."),
+]
+RulesDirOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", metavar="DIR", help="Extra rule directory (repeatable): new rules, replacements, "
+                 "or short overrides (`id:` with `enabled:` / `severity:`)."),
+]
+SkipRuleOpt = Annotated[
+    list[str] | None,
+    typer.Option("--skip-rule", metavar="ID", help="Do not run this rule (repeatable)."),
+]
+OnlyRuleOpt = Annotated[
+    list[str] | None,
+    typer.Option("--only-rule", metavar="ID", help="Run only these rules (repeatable); a rule that is off by "
+                 "default runs when named here."),
+]
+MinSeverityOpt = Annotated[
+    SeverityLevel | None,
+    typer.Option("--min-severity", case_sensitive=False, show_default=False,
+                 help="Report only findings at or above this severity."),
+]
+
+
+def rule_selection(skip: list[str] | None, only: list[str] | None,
+                   min_severity: SeverityLevel | None) -> RuleSelection:
+    """--skip-rule, --only-rule and --min-severity as one value for the rule loader."""
+    from nhiaudit.rules_engine.selection import RuleSelection
+
+    return RuleSelection(skip=tuple(skip or ()), only=tuple(only or ()),
+                         min_severity=min_severity.value if min_severity else None)
+
+
+def deprecated_flag(old: str, new: str) -> None:
+    """One line on stderr for a flag kept only so existing scripts keep working."""
+    print(f"warning: {old} is deprecated; use {new}", file=sys.stderr)
 
 def parse_as_of(value: str | None) -> date:
     if value is None:

@@ -1,4 +1,4 @@
-"""`nhiaudit policy validate | schema | init`: check, describe and start a written AI-usage policy."""
+"""`nhiaudit policy validate | schema | init`: check a written AI-usage policy, print its schema, start one."""
 
 from __future__ import annotations
 
@@ -12,25 +12,27 @@ from nhiaudit.cli.options import AsOfOpt, parse_as_of
 from nhiaudit.errors import UsageError
 from nhiaudit.textsafe import terminal_safe
 
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE",
+                                                help="Write here instead of stdout.")]
 
 
-LOCAL_SCHEMA_NAME = "nhiaudit-policy.schema.json"
+LOCAL_SCHEMA_NAME = "nhiaudit-policy.schema.json"  # as nhiaudit.policy.template names it (imported lazily)
 
 
 def register(app: typer.Typer) -> None:
     policy_app = typer.Typer(
-        help="Check, describe and start a written AI-usage policy (YAML).", no_args_is_help=True
+        help="Check a written AI-usage policy (YAML), print its JSON Schema, or start one.", no_args_is_help=True
     )
 
     @policy_app.command("validate")
     @handle_errors
     def validate(
-        file: Annotated[Path, typer.Argument(help="Policy file to check.")],
+        file: Annotated[Path, typer.Argument(metavar="FILE", help="Policy file to check.")],
         as_of: AsOfOpt = None,
         rules: Annotated[
             list[Path] | None,
-            typer.Option("--rules", help="Extra rule directory (repeatable), so its rule ids are known."),
+            typer.Option("--rules", metavar="DIR",
+                         help="Extra rule directory (repeatable), so its rule ids are known."),
         ] = None,
     ) -> None:
         """Report every problem as file:line:col (exit 2), or print a summary (exit 0).
@@ -42,7 +44,7 @@ def register(app: typer.Typer) -> None:
         from nhiaudit.rules_engine.loader import load_rules
 
         day = parse_as_of(as_of)
-        rule_ids = {r.rule.id for r in load_rules(list(rules or []))}
+        rule_ids = {r.rule.id for r in load_rules(list(rules or []), include_disabled=True)}  # as scan does
         policy = load_policy(file, known_rule_ids=rule_ids)
         console = stderr_console()
         for warning in policy_warnings(policy, day):
@@ -67,15 +69,18 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --output file.")] = False,
         schema_ref: Annotated[
             str | None,
-            typer.Option("--schema-ref", help="URL or path of the JSON Schema for the editor header."),
+            typer.Option("--schema-ref", metavar="PATH|URL",
+                         help="Where the editor header points for the JSON Schema."),
         ] = None,
     ) -> None:
         """Write a commented starter policy (stdout, or --output).
 
-        With --output and no --schema-ref, the JSON Schema is written beside the policy as
-        nhiaudit-policy.schema.json (unless it exists) and the editor header points at it, so
-        yaml-language-server completes and checks the file offline."""
-        from nhiaudit.policy.schema import SCHEMA_ID, policy_json_schema_text
+        Its settings are the built-in defaults, which a well-run estate passes; stricter options and
+        examples are comments. With --output and no --schema-ref, the JSON Schema is written beside the
+        policy as nhiaudit-policy.schema.json (unless it exists) and the editor header points at it, so
+        yaml-language-server completes and checks the file offline; on stdout the header points at that
+        same name and a comment says how to write the file."""
+        from nhiaudit.policy.schema import policy_json_schema_text
         from nhiaudit.policy.template import starter_policy
 
         if output is not None and output.exists() and not force:
@@ -89,7 +94,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"wrote {terminal_safe(str(schema_file))} (the policy's JSON Schema, for editors)",
                               markup=False)
             schema_ref = f"./{LOCAL_SCHEMA_NAME}"
-        write_output(starter_policy(schema_ref or SCHEMA_ID, hint), output)
+        write_output(starter_policy(schema_ref, hint), output)
         if output is not None:
             safe = terminal_safe(str(output))
             console.print(f"wrote {safe}; edit it, then run: nhiaudit policy validate {safe}", markup=False)

@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nhiaudit.cli.common import handle_errors, stderr_console, stdout_console
+from nhiaudit.cli.common import handle_errors, stderr_console, stdout_console, write_output
+from nhiaudit.cli.options import RulesDirOpt, deprecated_flag
 from nhiaudit.exit_status import ExitStatus
 from nhiaudit.textsafe import markup_safe, rich_text, terminal_safe
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
 FRAMEWORK_KEYS = {"owasp-nhi": "owasp_nhi", "nist-csf": "nist_csf"}
-RulesDirOpt = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule directory (repeatable).")]
+FILE_WIDTH = 120  # a table written to --output: as wide as the widest layout needs
+
+
+class RulesFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+FormatOpt = Annotated[RulesFormat, typer.Option("--format", "-f", help="Output format.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write here, not stdout.")]
+
+
+def _print_rich(render: Any, output: Path | None) -> None:
+    """`render(console)` prints to the terminal, or as plain text into --output."""
+    if output is None:
+        render(stdout_console())
+        return
+    import io
+
+    from nhiaudit.cli.console import buffer_console
+
+    buffer = io.StringIO()
+    render(buffer_console(buffer, color=False, width=FILE_WIDTH))
+    write_output(buffer.getvalue(), output)
+
+
+def _markdown_table(header: list[str], rows: list[list[str]], code_columns: int = 1) -> str:
+    """A GFM table; the first `code_columns` cells of a row are code spans (ids), the others plain text.
+    Rule files given with --rules are input like any other: every cell is escaped."""
+    from nhiaudit.textsafe import md_code, md_text
+
+    lines = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(md_code(c) if i < code_columns else md_text(c) for i, c in enumerate(row)) + " |"
+              for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def register(app: typer.Typer) -> None:
@@ -42,12 +82,46 @@ def _item_order(item: str) -> tuple:
     return (head.rstrip("0123456789") if ":" in item else head, int(digits or 0), item)
 
 
+WIDE_RULES_TABLE = 120  # from here on: subject and frameworks columns fit beside the title
+
+
+def _rules_table(ordered: list, width: int) -> Table:
+    """Rule ids whole at any width: the id column never wraps or truncates; the title column gives way.
+    One heading row per category (the rules come sorted by it); wide adds subject and frameworks."""
+    from rich import box
+    from rich.table import Table
+
+    wide = width >= WIDE_RULES_TABLE
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    table.add_column("id", no_wrap=True, overflow="fold")
+    table.add_column("severity", no_wrap=True)
+    if wide:
+        table.add_column("subject", no_wrap=True)
+    table.add_column("title", ratio=2)
+    if wide:
+        table.add_column("frameworks", ratio=1)
+    category = None
+    for r in ordered:
+        if r.rule.category.value != category:
+            category = r.rule.category.value
+            table.add_row(rich_text(category, style="bold"))
+        # Text cells: rule files (--rules) are input, and add_row would parse plain strings as markup.
+        rule_id = r.rule.id if r.rule.enabled else f"{r.rule.id} (off)"
+        fw = r.rule.frameworks
+        cells = [f"  {rule_id}", r.rule.severity.value, *([r.rule.subject.value] if wide else []), r.rule.title,
+                 *([" ".join(fw.owasp_nhi + fw.nist_csf)] if wide else [])]
+        table.add_row(*(rich_text(c) for c in cells))
+    return table
+
+
 @handle_errors
 def list_rules(
     rules: RulesDirOpt = None,
-    framework: Annotated[str | None, typer.Option("--framework", help="Coverage per item: owasp-nhi | nist-csf")]
-    = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    framework: Annotated[str | None, typer.Option("--framework", metavar="owasp-nhi|nist-csf",
+                                                  help="Coverage per framework item.")] = None,
+    fmt: FormatOpt = RulesFormat.TABLE,
+    output: OutputOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Deprecated: --format json.")] = False,
 ) -> None:
     """List rules (shipped and --rules), or coverage per framework item."""
     import json
@@ -57,23 +131,23 @@ def list_rules(
     from nhiaudit.errors import UsageError
     from nhiaudit.rules_engine.loader import load_rules
 
+    if as_json:
+        deprecated_flag("--json", "--format json")
+        fmt = RulesFormat.JSON
     loaded = load_rules(list(rules or []), include_disabled=True)
-    console = stdout_console()
     if framework is None:
         ordered = sorted(loaded, key=lambda c: (c.rule.category.value, c.rule.id))
-        if as_json:
-            typer.echo(json.dumps([c.rule.doc() | {"subject": c.rule.subject.value, "enabled": c.rule.enabled}
-                                   for c in ordered], indent=1))
-            return
-        table = Table("id", "category", "severity", "subject", "title", "frameworks")
-        for r in ordered:
-            fw = r.rule.frameworks
-            # Text cells: rule files (--rules) are input, and add_row would parse plain strings as markup.
-            rule_id = r.rule.id if r.rule.enabled else f"{r.rule.id} (off)"
-            table.add_row(*(rich_text(c) for c in (rule_id, r.rule.category.value, r.rule.severity.value,
-                                                   r.rule.subject.value, r.rule.title,
-                                                   " ".join(fw.owasp_nhi + fw.nist_csf))))
-        console.print(table)
+        if fmt is RulesFormat.JSON:
+            write_output(json.dumps([c.rule.doc() | {"subject": c.rule.subject.value, "enabled": c.rule.enabled}
+                                     for c in ordered], indent=1), output)
+        elif fmt is RulesFormat.MARKDOWN:
+            write_output(_markdown_table(
+                ["rule", "category", "severity", "subject", "frameworks", "title"],
+                [[c.rule.id, c.rule.category.value, c.rule.severity.value, c.rule.subject.value,
+                  " ".join(c.rule.frameworks.owasp_nhi + c.rule.frameworks.nist_csf),
+                  c.rule.title + ("" if c.rule.enabled else " (off by default)")] for c in ordered]), output)
+        else:
+            _print_rich(lambda console: console.print(_rules_table(ordered, console.width)), output)
         return
     key = FRAMEWORK_KEYS.get(framework)
     if key is None:
@@ -84,9 +158,14 @@ def list_rules(
         for item in getattr(r.rule.frameworks, key):
             coverage.setdefault(item, []).append(r.rule.id)
     ordered_items = sorted(coverage, key=_item_order)
-    if as_json:
-        typer.echo(json.dumps([{"item": i, "title": titles.get(i, ""), "rules": sorted(coverage[i])}
-                               for i in ordered_items], indent=1))
+    if fmt is RulesFormat.JSON:
+        write_output(json.dumps([{"item": i, "title": titles.get(i, ""), "rules": sorted(coverage[i])}
+                                 for i in ordered_items], indent=1), output)
+        return
+    if fmt is RulesFormat.MARKDOWN:
+        write_output(_markdown_table([framework, "title", "rules"],
+                                     [[i, titles.get(i, "unknown item"), ", ".join(sorted(coverage[i])) or
+                                       "not covered"] for i in ordered_items]), output)
         return
     covered = sum(1 for i in ordered_items if coverage[i])
     table = Table(title=f"coverage of {framework}: {covered}/{len(ordered_items)} items have rules")
@@ -98,29 +177,45 @@ def list_rules(
         covering = ", ".join(sorted(coverage[item]))
         table.add_row(rich_text(item), title,
                       rich_text(covering) if covering else rich_text("not covered", style="red"))
-    console.print(table)
+    _print_rich(lambda console: console.print(table), output)
 
 
 @handle_errors
-def show_rule(rule_id: Annotated[str, typer.Argument(help="Rule id.")], rules: RulesDirOpt = None) -> None:
-    """Render a rule's documentation: what, why, how to fix, example, references, frameworks."""
+def show_rule(rule_id: Annotated[str, typer.Argument(metavar="ID", help="Rule id.")], rules: RulesDirOpt = None,
+              fmt: FormatOpt = RulesFormat.TABLE, output: OutputOpt = None) -> None:
+    """Render a rule's documentation: what, why, how to fix, example, references, frameworks.
+
+    --format markdown prints the Markdown source, json the rule's metadata as reports carry it."""
+    import json
+
     from rich.markdown import Markdown
 
     from nhiaudit.errors import UsageError
     from nhiaudit.rules_engine.docs import rule_markdown
     from nhiaudit.rules_engine.loader import load_rules
+    from nhiaudit.rules_engine.selection import did_you_mean
 
     by_id = {r.rule.id: r.rule for r in load_rules(list(rules or []), include_disabled=True)}
     if rule_id not in by_id:
-        raise UsageError(f"no rule {rule_id!r}; `nhiaudit rules list` shows them")
-    stdout_console().print(Markdown(terminal_safe(rule_markdown(by_id[rule_id]), keep_newlines=True)))
+        raise UsageError(f"no rule {rule_id!r}{did_you_mean(rule_id, by_id)} (`nhiaudit rules list` shows them)")
+    rule = by_id[rule_id]
+    if fmt is RulesFormat.JSON:
+        write_output(json.dumps(rule.doc() | {"subject": rule.subject.value, "enabled": rule.enabled}, indent=1),
+                     output)
+    elif fmt is RulesFormat.MARKDOWN:
+        write_output(rule_markdown(rule), output)
+    else:
+        text = Markdown(terminal_safe(rule_markdown(rule), keep_newlines=True))
+        _print_rich(lambda console: console.print(text), output)
 
 
 @handle_errors
-def validate_rules(directory: Annotated[Path, typer.Argument(help="Directory of rule YAML files.")]) -> None:
+def validate_rules(directory: Annotated[Path, typer.Argument(metavar="DIR",
+                                                             help="Directory of rule YAML files.")]) -> None:
     """Check rule files: schema, CEL compiles, referenced facts exist; and the data files of DIR/data/
     (privilege_escalation.yaml, ai_capability.yaml) when present: every action known to the installed action
-    catalogue. Errors as file:line:col."""
+    catalogue. Errors as file:line:col. Overrides (`id:` with `enabled:` / `severity:`) are checked against
+    the shipped rules."""
     from nhiaudit.errors import InputError
     from nhiaudit.facts.data_check import data_problems
     from nhiaudit.permissions.catalogue import default_catalogue
@@ -128,7 +223,7 @@ def validate_rules(directory: Annotated[Path, typer.Argument(help="Directory of 
 
     problems, loaded = [], []
     try:
-        loaded = load_rules([directory], include_shipped=False, include_disabled=True)
+        loaded = _rules_of(directory, load_rules([directory], include_disabled=True))
     except InputError as exc:
         problems.extend(exc.problems)
     if directory.is_dir():
@@ -139,13 +234,14 @@ def validate_rules(directory: Annotated[Path, typer.Argument(help="Directory of 
 
 
 @handle_errors
-def test_rules(directory: Annotated[Path | None, typer.Argument(help="Rule directory (default: shipped).")]
+def test_rules(directory: Annotated[Path | None, typer.Argument(metavar="DIR",
+                                                                 help="Rule directory (default: shipped).")]
                = None) -> None:
     """Run each rule's own pass/fail test cases."""
     from nhiaudit.rules_engine.cases import run_rule_cases
     from nhiaudit.rules_engine.loader import load_rules
 
-    loaded = (load_rules([directory], include_shipped=False, include_disabled=True) if directory
+    loaded = (_rules_of(directory, load_rules([directory], include_disabled=True)) if directory
               else load_rules(include_disabled=True))
     console = stdout_console()
     passed = failed = 0
@@ -162,24 +258,51 @@ def test_rules(directory: Annotated[Path | None, typer.Argument(help="Rule direc
         raise typer.Exit(ExitStatus.FINDINGS)
 
 
+def _rules_of(directory: Path, loaded: list[Any]) -> list[Any]:
+    """The rules whose file is in `directory` (loaded with the shipped ones, so its overrides apply)."""
+    import os
+
+    where = os.path.realpath(directory)
+    return [r for r in loaded if os.path.dirname(os.path.realpath(r.rule.source_file)) == where]
+
+
 @handle_errors
 def list_facts(
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown tables of docs/rules.md.")]
+    fmt: FormatOpt = RulesFormat.TABLE,
+    output: OutputOpt = None,
+    markdown: Annotated[bool, typer.Option("--markdown", hidden=True, help="Deprecated: --format markdown.")]
     = False,
 ) -> None:
-    """The facts each rule subject exposes (what `subject.*` can read)."""
+    """The facts each rule subject exposes (what `subject.*` can read). --format markdown prints the tables
+    of docs/rules.md."""
+    import json
+
     from rich.table import Table
 
     from nhiaudit.facts.schema import FACTS
 
     if markdown:
+        deprecated_flag("--markdown", "--format markdown")
+        fmt = RulesFormat.MARKDOWN
+    if fmt is RulesFormat.MARKDOWN:
         from nhiaudit.facts.docs import facts_markdown
 
-        typer.echo(facts_markdown(), nl=False)
+        write_output(facts_markdown(), output)
         return
-    console = stdout_console()
+    if fmt is RulesFormat.JSON:
+        write_output(json.dumps({kind.value: {f"subject.{name}": {"default": default, "description": text}
+                                              for name, (default, text) in facts.items()}
+                                 for kind, facts in FACTS.items()}, indent=1, default=str), output)
+        return
+    tables = []
     for kind, facts in FACTS.items():
         table = Table("fact", "default", "description", title=f"subject: {kind.value}")
         for name, (default, description) in facts.items():
             table.add_row(rich_text(f"subject.{name}"), rich_text(repr(default)), rich_text(description))
-        console.print(table)
+        tables.append(table)
+
+    def render(console: Any) -> None:
+        for table in tables:
+            console.print(table)
+
+    _print_rich(render, output)

@@ -4,17 +4,45 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nhiaudit.cli.common import handle_errors, refuse_overwriting_inputs, stderr_console, write_outputs
-from nhiaudit.cli.options import AsOfOpt, EstateInputs, PolicyOpt, parse_as_of, with_estate_inputs
+from nhiaudit.cli.options import (
+    AsOfOpt,
+    EstateInputs,
+    FailOn,
+    FailOnOpt,
+    MinSeverityOpt,
+    OnlyRuleOpt,
+    PolicyOpt,
+    RulesDirOpt,
+    SkipRuleOpt,
+    parse_as_of,
+    rule_selection,
+    with_estate_inputs,
+)
 from nhiaudit.exit_status import final_status
 from nhiaudit.reporters.formats import OutputFormat
 from nhiaudit.textsafe import markup_safe, terminal_safe
 
-FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "none")
+if TYPE_CHECKING:
+    from nhiaudit.reporters.interface import Reporter
+
+RulesOpt = RulesDirOpt  # the name other commands import
+
+
+def _reporter(kind: OutputFormat, path: Path | None) -> Reporter:
+    """The reporter for one output; the table in a file has no colour codes and COLUMNS or 80 columns."""
+    from nhiaudit.reporters.interface import get_reporter
+
+    if kind is OutputFormat.TABLE and path is not None:
+        from nhiaudit.cli.console import console_width
+        from nhiaudit.reporters.table import TableReporter
+
+        return TableReporter(width=console_width(None), color=False)
+    return get_reporter(kind)
 
 
 def register(app: typer.Typer) -> None:
@@ -26,42 +54,53 @@ def register(app: typer.Typer) -> None:
 def scan(
     inputs: EstateInputs,
     policy: PolicyOpt = None,
-    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule directory (repeatable).")] = None,
+    rules: RulesDirOpt = None,
     as_of: AsOfOpt = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.TABLE,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
-    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 on open findings at or above this: "
-                                         + "|".join(FAIL_ON_CHOICES))] = "high",
-    baseline: Annotated[Path | None, typer.Option("--baseline", help="Earlier JSON report: its findings "
-                                                  "are marked baselined and never fail the run.")] = None,
-    output_json: Annotated[Path | None, typer.Option("--output-json", help="Also write the JSON report.")] = None,
-    output_sarif: Annotated[Path | None, typer.Option("--output-sarif", help="Also write SARIF.")] = None,
-    output_markdown: Annotated[Path | None, typer.Option("--output-markdown", help="Also write Markdown.")] = None,
-    sarif_root: Annotated[Path | None, typer.Option("--sarif-root", help="SARIF paths are relative to this "
-                                                    "(default: the git root).")] = None,
-    sarif_category: Annotated[str | None, typer.Option("--sarif-category", help="SARIF automationDetails.id "
-                                                       "(code scanning category); default per provider/account.")]
-    = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE",
+                                                help="Write the report here.")] = None,
+    fail_on: FailOnOpt = FailOn.HIGH,
+    skip_rule: SkipRuleOpt = None,
+    only_rule: OnlyRuleOpt = None,
+    min_severity: MinSeverityOpt = None,
+    baseline: Annotated[Path | None, typer.Option(
+        "--baseline", metavar="FILE", help="Baseline file (`nhiaudit baseline create`) or an earlier JSON report: "
+        "its findings are marked baselined and never fail the run.")] = None,
+    output_json: Annotated[Path | None, typer.Option("--output-json", metavar="FILE",
+                                                     help="Also write the JSON report.")] = None,
+    output_sarif: Annotated[Path | None, typer.Option("--output-sarif", metavar="FILE",
+                                                      help="Also write SARIF.")] = None,
+    output_markdown: Annotated[Path | None, typer.Option("--output-markdown", metavar="FILE",
+                                                         help="Also write Markdown.")] = None,
+    output_html: Annotated[Path | None, typer.Option("--output-html", metavar="FILE",
+                                                     help="Also write the HTML report.")] = None,
+    sarif_root: Annotated[Path | None, typer.Option("--sarif-root", metavar="DIR",
+                                                    help="SARIF paths are relative to this (default: the git "
+                                                    "root).")] = None,
+    sarif_category: Annotated[str | None, typer.Option(
+        "--sarif-category", metavar="ID",
+        help="SARIF automationDetails.id (code scanning category); default per provider/account.")] = None,
     timings: Annotated[bool, typer.Option("--timings", help="Print the time spent per stage on stderr.")] = False,
 ) -> None:
     """Scan identities against the written policy and report findings."""
-    from nhiaudit.analysis import StageTimer
-    from nhiaudit.errors import UsageError
+    from nhiaudit.cli.progress import stage_progress
+    from nhiaudit.cli.verbose import describe_inputs
     from nhiaudit.findings import Severity
-    from nhiaudit.reporters.interface import RenderContext, get_reporter
-    from nhiaudit.scan import analysis_domains, run_scan
+    from nhiaudit.reporters.interface import RenderContext
+    from nhiaudit.scan import analysis_domains, load_setup, run_scan
 
-    if fail_on.lower() not in FAIL_ON_CHOICES:
-        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON_CHOICES)}, got {fail_on!r}")
-    threshold = None if fail_on.lower() == "none" else Severity(fail_on.lower())
+    threshold = Severity(fail_on.severity) if fail_on.severity else None
     day = parse_as_of(as_of)
     domains = analysis_domains(inputs.live.gcp.domains)
-    refuse_overwriting_inputs([output, output_json, output_sarif, output_markdown],
+    refuse_overwriting_inputs([output, output_json, output_sarif, output_markdown, output_html],
                               [policy, baseline, *inputs.snapshots, *inputs.imports], input_dirs=rules or [])
     console = stderr_console(inputs.quiet)
-    timer = StageTimer()
-    estate = timer.run("load", inputs.load, console)
-    result = run_scan(estate, policy, list(rules or []), day, timer, domains)
+    # Stage progress on a terminal (-v: what is read, then a line per stage); gone before any output.
+    with stage_progress(console, quiet=inputs.quiet, plan=describe_inputs(inputs, policy, rules or [])) as timer:
+        # Fail fast: rules, policy and live options are checked before the first request to any cloud.
+        setup = load_setup(policy, list(rules or []), rule_selection(skip_rule, only_rule, min_severity), timer)
+        estate = timer.run("load", inputs.load, console)
+        result = run_scan(estate, policy, list(rules or []), day, timer, domains, setup=setup)
     report = result.report
     if baseline is not None:
         from nhiaudit.baseline import apply_baseline
@@ -73,8 +112,9 @@ def scan(
                             sarif_category=sarif_category)
     # Every output is attempted even when one fails; the failures are reported and set the status below.
     extras = [(path, kind) for kind, path in ((OutputFormat.JSON, output_json), (OutputFormat.SARIF, output_sarif),
-                                              (OutputFormat.MARKDOWN, output_markdown)) if path is not None]
-    failures = write_outputs((path, functools.partial(get_reporter(kind).chunks, report, context))
+                                              (OutputFormat.MARKDOWN, output_markdown),
+                                              (OutputFormat.HTML, output_html)) if path is not None]
+    failures = write_outputs((path, functools.partial(_reporter(kind, path).chunks, report, context))
                              for path, kind in [(output, fmt), *extras])
     for warning in context.warnings:
         console.print(f"[yellow]warning[/yellow]: {markup_safe(warning)}")

@@ -14,7 +14,8 @@ from nhiaudit.textsafe import markup_safe
 ShardsArg = Annotated[list[Path], typer.Argument(help="Shard snapshots from `nhiaudit collect --shard I/N`.",
                                                  metavar="SHARD.json...", show_default=False)]
 OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the merged snapshot JSON here (default: stdout).")
+    Path | None, typer.Option("--output", "-o", metavar="FILE",
+                              help="Write the merged snapshot JSON here (default: stdout).")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")]
 

@@ -14,6 +14,7 @@ from nhiaudit.facts.context import FactContext
 from nhiaudit.findings import Finding
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.policy.model import WrittenPolicy
+from nhiaudit.scan import ScanSetup
 
 
 @dataclass
@@ -25,17 +26,17 @@ class Prepared:
 
 def load_policy(policy_path: Path | None, rule_dirs: list[Path], timer: StageTimer) -> WrittenPolicy:
     """The policy, validated against the known rule ids exactly as scan does."""
-    from nhiaudit.rules_engine.loader import load_rules
-    from nhiaudit.scan import load_policy_file
+    from nhiaudit.scan import load_setup
 
-    rules = timer.run("load", load_rules, rule_dirs)
-    return timer.run("load", load_policy_file, policy_path, rules)
+    return load_setup(policy_path, rule_dirs, timer=timer).policy
 
 
 def prepare_inputs(snapshot: Snapshot, policy_path: Path | None, rule_dirs: list[Path], as_of: date,
                    with_findings: bool, timer: StageTimer | None = None,
-                   only_system: str | None = None, gcp_domains: tuple[str, ...] = ()) -> Prepared:
+                   only_system: str | None = None, gcp_domains: tuple[str, ...] = (),
+                   setup: ScanSetup | None = None) -> Prepared:
     """With findings: the full scan. Without: graph and reachability only (graph export, --no-findings).
+    `setup` (rules and policy loaded before the estate) replaces `policy_path` and `rule_dirs`.
 
     With `only_system` (what the user typed after --can-reach): the graph gets reach edges for that one
     system only. Reachability of a system depends only on its own edges and the act-as edges, so the
@@ -45,9 +46,9 @@ def prepare_inputs(snapshot: Snapshot, policy_path: Path | None, rule_dirs: list
     if with_findings:
         from nhiaudit.scan import run_scan
 
-        result = run_scan(snapshot, policy_path, rule_dirs, as_of, timer, gcp_domains)
+        result = run_scan(snapshot, policy_path, rule_dirs, as_of, timer, gcp_domains, setup=setup)
         return Prepared(result.analysis.context, result.analysis.findings)
-    policy = load_policy(policy_path, rule_dirs, timer)
+    policy = setup.policy if setup is not None else load_policy(policy_path, rule_dirs, timer)
     system = None
     if only_system is not None:
         from nhiaudit.explain.target import resolve_system

@@ -9,8 +9,8 @@ from typing import Any
 from nhiaudit.findings import Category
 from nhiaudit.policy.model import WrittenPolicy
 
-SCHEMA_ID = "https://nhiaudit.dev/schemas/policy-1.schema.json"
-"""Stable identifier of format version 1; also the default `$schema=` in `nhiaudit policy init`."""
+SCHEMA_ID = "urn:nhiaudit:schema:policy:1"
+"""Stable identifier of format version 1 (a name, never fetched: editors read the schema file itself)."""
 
 # Hover help for fields the model leaves undescribed (a description set on the model wins).
 _DESCRIPTIONS: dict[tuple[str, str], str] = {

@@ -10,3 +10,5 @@ class OutputFormat(StrEnum):
     JSON = "json"
     SARIF = "sarif"
     MARKDOWN = "markdown"
+    HTML = "html"
+    GITLAB_CODEQUALITY = "gitlab-codequality"

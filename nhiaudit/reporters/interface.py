@@ -101,7 +101,7 @@ class RenderContext:
     """
 
     policy: WrittenPolicy | None = None
-    # SARIF artifact uris are made relative to this; None: the git root above the cwd, else the cwd.
+    # SARIF uris and GitLab Code Quality paths are relative to this; None: the git root above the cwd, else the cwd.
     sarif_root: Path | None = None
     # Physical location for findings when there is no policy file at all (e.g. the snapshot path).
     fallback_artifact: Path | str | None = None
@@ -170,5 +170,13 @@ def get_reporter(fmt: OutputFormat | str) -> Reporter:
             from nhiaudit.reporters.markdown import MarkdownReporter
 
             return MarkdownReporter()
+        case OutputFormat.HTML:
+            from nhiaudit.reporters.html import HtmlReporter
+
+            return HtmlReporter()
+        case OutputFormat.GITLAB_CODEQUALITY:
+            from nhiaudit.reporters.gitlab_codequality import GitLabCodeQualityReporter
+
+            return GitLabCodeQualityReporter()
         case _:
             assert_never(fmt)

@@ -7,10 +7,8 @@ the file the CI job watches; the cloud identity is the logical location.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +19,7 @@ from nhiaudit.findings import Finding, FindingStatus, Severity
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter, RuleDoc, rule_docs
 from nhiaudit.reporters.json_stream import spliced
+from nhiaudit.reporters.locations import PolicyLocator
 from nhiaudit.textsafe import json_safe
 
 SARIF_VERSION = "2.1.0"
@@ -93,15 +92,15 @@ def _sarif_parts(report: Report, context: RenderContext) -> tuple[dict[str, Any]
     """The SARIF document with an empty `results` list, and the results to put there (built lazily, in
     order: the locator's warnings are recorded while they are built, as before)."""
     docs = rule_docs(report, context)
-    rule_ids = sorted(docs)
-    rule_index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     findings = _capped(report.findings, context)
-    locator = _Locator(report, context)
+    descriptors = _descriptor_keys(docs, findings)
+    rule_index = {key: i for i, key in enumerate(descriptors)}
+    locator = PolicyLocator(report, context, "SARIF", "code scanning")
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if notifications := _notifications(report, context, len(findings)):
         invocation["toolExecutionNotifications"] = notifications
     run: dict[str, Any] = {
-        "tool": {"driver": _driver(report, [docs[r] for r in rule_ids])},
+        "tool": {"driver": _driver(report, [(docs[r], severity) for r, severity in descriptors])},
         "automationDetails": {"id": sarif_category(report, context)},
         "invocations": [invocation],
         "results": [],
@@ -113,8 +112,25 @@ def _sarif_parts(report: Report, context: RenderContext) -> tuple[dict[str, Any]
             "unknownActions": report.collection.unknown_actions,
         },
     }
-    results = (_result(f, rule_index[f.rule_id], locator, context) for f in findings)
+    results = (_result(f, rule_index[f.rule_id, f.severity], descriptor_id(docs[f.rule_id], f.severity), locator,
+                       context) for f in findings)
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}, results
+
+
+def descriptor_id(doc: RuleDoc, severity: Severity) -> str:
+    """`admin-access` at the rule's documented severity, `admin-access/critical` at another one. Rule ids
+    cannot contain `/`, so a variant never collides with a rule."""
+    return doc.id if severity == doc.severity else f"{doc.id}/{severity}"
+
+
+def _descriptor_keys(docs: dict[str, RuleDoc], findings: list[Finding]) -> list[tuple[str, Severity]]:
+    """(rule id, severity) of every descriptor: each rule at its documented severity, plus each other
+    severity a finding of the rule has. GitHub reads `security-severity` from the descriptor only, so a
+    finding raised to critical needs a descriptor that says critical. Ordered by rule id, the documented
+    severity first, then the variants from most to least severe."""
+    keys = {(rule_id, doc.severity) for rule_id, doc in docs.items()}
+    keys |= {(f.rule_id, f.severity) for f in findings}
+    return sorted(keys, key=lambda k: (k[0], k[1] != docs[k[0]].severity, -k[1].rank))
 
 
 def sarif_category(report: Report, context: RenderContext) -> str:
@@ -136,15 +152,6 @@ def sarif_category(report: Report, context: RenderContext) -> str:
         return "nhiaudit/multi/"
     provider, account = next(iter(pairs))
     return f"nhiaudit/{_CATEGORY_UNSAFE.sub('_', provider)}/{_CATEGORY_UNSAFE.sub('_', account)}/"
-
-
-def default_sarif_root(start: Path) -> Path:
-    """The git work tree containing `start` (where code scanning resolves paths), else `start`."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return start
 
 
 def _capped(findings: list[Finding], context: RenderContext) -> list[Finding]:
@@ -185,13 +192,13 @@ def _notifications(report: Report, context: RenderContext, kept: int) -> list[di
     return notes
 
 
-def _driver(report: Report, docs: list[RuleDoc]) -> dict[str, Any]:
+def _driver(report: Report, docs: list[tuple[RuleDoc, Severity]]) -> dict[str, Any]:
     version = report.tool.get("version") or __version__
     driver: dict[str, Any] = {
         "name": report.tool.get("name") or "nhiaudit",
         "version": version,
         "semanticVersion": version,
-        "rules": [_rule(doc) for doc in docs],
+        "rules": [_rule(doc, severity) for doc, severity in docs],
     }
     info = report.tool.get("information_uri") or report.tool.get("url")
     if info and info.startswith(("https://", "http://")):
@@ -199,25 +206,30 @@ def _driver(report: Report, docs: list[RuleDoc]) -> dict[str, Any]:
     return driver
 
 
-def _rule(doc: RuleDoc) -> dict[str, Any]:
+def _rule(doc: RuleDoc, severity: Severity) -> dict[str, Any]:
+    """The rule's descriptor at `severity`: its documented one, or a variant for findings at another one
+    (same documentation, its own id, level and security-severity)."""
     tags: list[str] = []
     for tag in ("security", doc.category, *(i for ids in doc.frameworks.values() for i in ids)):
         if tag and tag not in tags:
             tags.append(tag)
     rule: dict[str, Any] = {
-        "id": doc.id,
+        "id": descriptor_id(doc, severity),
         "name": "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", doc.id) if part) or doc.id,
         "shortDescription": {"text": doc.title or doc.id},
         "fullDescription": {"text": doc.description or doc.title or doc.id},
         "help": {"text": _help_text(doc), "markdown": _help_markdown(doc)},
-        "defaultConfiguration": {"level": LEVEL[doc.severity]},
+        "defaultConfiguration": {"level": LEVEL[severity]},
         "properties": {
             "tags": tags[:MAX_TAGS_PER_RULE],
-            "security-severity": SECURITY_SEVERITY[doc.severity],
+            "security-severity": SECURITY_SEVERITY[severity],
             "category": doc.category,
             "frameworks": {k: list(v) for k, v in doc.frameworks.items()},
         },
     }
+    if severity != doc.severity:
+        rule["properties"]["rule"] = doc.id  # the nhiaudit rule this variant reports for
+        rule["properties"]["severity"] = str(severity)
     help_uri = doc.help_uri or next((r for r in doc.references if r.startswith("https://")), None)
     if help_uri and help_uri.startswith(("https://", "http://")):
         rule["helpUri"] = help_uri
@@ -265,48 +277,15 @@ def _help_markdown(doc: RuleDoc) -> str:
     return "\n\n".join(parts)
 
 
-class _Locator:
-    """Turns policy file paths into SARIF uris relative to the SARIF root."""
-
-    def __init__(self, report: Report, context: RenderContext) -> None:
-        self.context = context
-        self.root = (context.sarif_root or default_sarif_root(Path.cwd())).resolve()
-        policy_file = context.policy.source_file if context.policy is not None else ""
-        default = policy_file or report.policy_file or context.fallback_artifact
-        self.default_file = str(default) if default else None
-        self._uris: dict[str, str] = {}
-
-    def uri(self, file: str) -> str:
-        if file not in self._uris:
-            self._uris[file] = self._relative_uri(file)
-        return self._uris[file]
-
-    def _relative_uri(self, file: str) -> str:
-        path = Path(file)
-        path = (path if path.is_absolute() else Path.cwd() / path).resolve()
-        try:
-            relative = path.relative_to(self.root).as_posix()
-        except ValueError:
-            relative = Path(os.path.relpath(path, self.root)).as_posix()
-            self.context.warn(
-                f"SARIF: {file} is outside the SARIF root {self.root}; code scanning cannot show it "
-                "(run from the repository or pass --sarif-root)"
-            )
-        return quote(relative, safe="/-._~@")
-
-    def physical(self, finding: Finding) -> dict[str, Any]:
-        where = finding.policy_location
-        if where is not None and where.file:
-            file, line = where.file, where.line
-        elif self.default_file:
-            file, line = self.default_file, 1
-        else:
-            self.context.warn(
-                f"SARIF: no policy file or fallback artifact; results point at the placeholder "
-                f"path '{PLACEHOLDER_ARTIFACT}'"
-            )
-            return {"artifactLocation": {"uri": PLACEHOLDER_ARTIFACT}, "region": {"startLine": 1}}
-        return {"artifactLocation": {"uri": self.uri(file)}, "region": {"startLine": max(1, line)}}
+def _physical(finding: Finding, locator: PolicyLocator) -> dict[str, Any]:
+    place = locator.place(finding)
+    if place is None:
+        locator.context.warn(
+            "SARIF: no policy file or fallback artifact; results point at the placeholder path "
+            f"'{PLACEHOLDER_ARTIFACT}'"
+        )
+        return {"artifactLocation": {"uri": PLACEHOLDER_ARTIFACT}, "region": {"startLine": 1}}
+    return {"artifactLocation": {"uri": quote(place.path, safe="/-._~@")}, "region": {"startLine": place.line}}
 
 
 def _logical_locations(finding: Finding) -> list[dict[str, Any]]:
@@ -330,11 +309,13 @@ def _message(finding: Finding) -> str:
     return _SARIF_BRACKET.sub(r"\\\1", text)
 
 
-def _result(finding: Finding, index: int, locator: _Locator, context: RenderContext) -> dict[str, Any]:
-    location: dict[str, Any] = {"physicalLocation": locator.physical(finding)}
+def _result(finding: Finding, index: int, rule_id: str, locator: PolicyLocator,
+            context: RenderContext) -> dict[str, Any]:
+    location: dict[str, Any] = {"physicalLocation": _physical(finding, locator)}
     if logical := _logical_locations(finding):
         location["logicalLocations"] = logical
     properties: dict[str, Any] = {
+        "rule": finding.rule_id,
         "severity": str(finding.severity),
         "category": str(finding.category),
         "status": str(finding.status),
@@ -349,7 +330,7 @@ def _result(finding: Finding, index: int, locator: _Locator, context: RenderCont
     if finding.frameworks:
         properties["frameworks"] = finding.frameworks
     result: dict[str, Any] = {
-        "ruleId": finding.rule_id,
+        "ruleId": rule_id,
         "ruleIndex": index,
         "level": LEVEL[finding.severity],
         "message": {"text": _message(finding)},

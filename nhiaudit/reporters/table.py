@@ -1,13 +1,20 @@
-"""Terminal view: findings grouped by integration, answering the four questions per AI access path."""
+"""Terminal view: findings grouped by integration, answering the four questions per AI access path.
+
+Designed for 80 columns first: below WIDE_WIDTH, integrations are headed by a rule line (no panel border)
+and findings outside an access path are blocks (severity and rule id, then message, identity, where);
+from WIDE_WIDTH on, panels and a findings table. Rule ids never wrap; identifiers (ARNs, e-mails, key
+names) wrap only at spaces, so one that fits the width is never split.
+"""
 
 from __future__ import annotations
 
-import io
 import sys
 from collections import defaultdict
 
-from rich.console import Console, Group
+from rich.console import Group
+from rich.padding import Padding
 from rich.panel import Panel
+from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -24,6 +31,7 @@ SEVERITY_STYLE = {
 VERDICT_STYLE = {"allowed": "green", "must_not_reach": "bold red", "not_in_may_reach": "yellow",
                  "undeclared": "magenta"}
 MAX_ROWS = 200
+WIDE_WIDTH = 120  # from here on a findings table leaves the message column room to read
 MAX_WARNING_LINES = 5  # unknown actions shown under the summary line (the JSON report lists them)
 
 
@@ -34,7 +42,13 @@ def _severity(f: Finding) -> Text:
     return Text(label, style=SEVERITY_STYLE[f.severity])
 
 
-def _path_tree(path: AccessPath, findings: list[Finding]) -> Tree:
+def _finding_line(f: Finding, wide: bool) -> Text:
+    """Severity and rule id, then the message: on one line when wide, the message below when narrow."""
+    head = rich_assemble(_severity(f), " ", (f.rule_id, "dim"))
+    return Text.assemble(head, " " if wide else "\n", rich_text(f.message))  # our newline, never the data's
+
+
+def _path_tree(path: AccessPath, findings: list[Finding], wide: bool = True) -> Tree:
     # Every value from the estate goes through rich_assemble/rich_text: terminal-safe, never markup.
     who = rich_assemble(("who: ", "bold"), f"{path.identity_name} ", (f"[{path.provider}] {path.identity}", "dim"))
     tree = Tree(who)
@@ -57,23 +71,55 @@ def _path_tree(path: AccessPath, findings: list[Finding]) -> Tree:
     if path.can_invoke_ai:
         tree.add(Text("can call AI models", style="bold magenta"))
     for f in findings:
-        tree.add(rich_assemble(_severity(f), " ", (f.rule_id, "dim"), " ", f.message))
+        tree.add(_finding_line(f, wide))
     return tree
 
 
+def _more(findings: list[Finding]) -> str | None:
+    if len(findings) <= MAX_ROWS:
+        return None
+    return f"{len(findings) - MAX_ROWS} more: use --format json or --output-json for all"
+
+
 def _other_findings_table(findings: list[Finding]) -> Table:
-    table = Table(title="Other findings", show_lines=False, expand=True)
+    table = Table(title="Other findings", show_lines=False, expand=True, caption=_more(findings))
     table.add_column("severity", no_wrap=True)
     table.add_column("rule", no_wrap=True)
-    table.add_column("identity", overflow="fold")
-    table.add_column("finding", overflow="fold")
+    table.add_column("identity", ratio=1, overflow="fold")
+    table.add_column("finding", ratio=2, overflow="fold")
     for f in findings[:MAX_ROWS]:
         # add_row parses plain strings as markup: a role path such as /[/x]/ would raise MarkupError.
         table.add_row(_severity(f), rich_text(f.rule_id), rich_text(f.identity.name if f.identity else "-"),
                       rich_text(f.message))
-    if len(findings) > MAX_ROWS:
-        table.caption = f"{len(findings) - MAX_ROWS} more: use --format json or --output-json for all"
     return table
+
+
+def finding_block(f: Finding, note: str = "") -> Group:
+    """One finding for a narrow terminal: severity and rule id, then message, identity, where (and a note),
+    each on its own line, wrapped only at spaces. Also used by `nhiaudit diff`."""
+    lines = [rich_assemble(_severity(f), "  ", (f.rule_id, "bold"))]
+    details = [rich_text(f.message)]
+    if f.identity is not None:  # the id on its own word: it moves to the next line whole rather than split
+        name = f.identity.name if f.identity.name != f.identity.id else ""
+        details.append(rich_assemble((name, "bold"), " " if name else "", (f.identity.id, "dim")))
+    where = [f.identity.provider, f"account {f.identity.account}"] if f.identity else []
+    if f.integration:
+        where.append(f"integration {f.integration}")
+    if where:
+        details.append(rich_text(", ".join(where), style="dim"))
+    if note:
+        details.append(rich_text(note, style="italic"))
+    return Group(*lines, Padding(Group(*details), (0, 0, 0, 2), expand=False))
+
+
+def _other_findings_blocks(findings: list[Finding]) -> Group:
+    parts: list = [Rule(Text("Other findings", style="bold"), align="left")]
+    for f in findings[:MAX_ROWS]:
+        parts += [finding_block(f), Text("")]
+    more = _more(findings)
+    if more:
+        parts.append(Text(more, style="dim"))
+    return Group(*parts)
 
 
 class TableReporter(Reporter):
@@ -82,17 +128,18 @@ class TableReporter(Reporter):
         self._color = color
 
     def render(self, report: Report, context: RenderContext) -> str:
-        buffer = io.StringIO()
-        color = sys.stdout.isatty() if self._color is None else self._color
-        console = Console(file=buffer, width=self._width or (None if color else 120), force_terminal=color,
-                          highlight=False, no_color=not color)
-        for renderable in self._renderables(report):
-            console.print(renderable)
+        from nhiaudit.cli.console import render_text, terminal_settings
+
+        settings = terminal_settings(sys.stdout)  # the table goes to stdout unless told otherwise
+        color = settings.color if self._color is None else self._color
+        width = self._width or settings.width
+        text = render_text(self._renderables(report, wide=width >= WIDE_WIDTH), color=color, width=width,
+                           color_system=settings.color_system)
         # Every value was escaped above; without colour no control character of ours is left either,
         # so escape whatever else might have slipped through.
-        return buffer.getvalue() if color else terminal_safe(buffer.getvalue(), keep_newlines=True)
+        return text if color else terminal_safe(text, keep_newlines=True)
 
-    def _renderables(self, report: Report) -> list:
+    def _renderables(self, report: Report, wide: bool = True) -> list:
         by_path: dict[tuple[str | None, str], list[Finding]] = defaultdict(list)
         placed: set[str] = set()
         path_keys = {(p.integration, p.identity) for p in report.access_paths}
@@ -107,12 +154,16 @@ class TableReporter(Reporter):
         out: list = [self._summary(report)]
         for integration, paths in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
             title = rich_text(f"integration: {integration}" if integration else "undeclared AI access (shadow AI)")
-            body = Group(*[_path_tree(p, by_path.get((p.integration, p.identity), [])) for p in paths[:MAX_ROWS]])
-            out.append(Panel(body, title=title, title_align="left",
-                             border_style="magenta" if integration is None else "blue"))
+            body = Group(*[_path_tree(p, by_path.get((p.integration, p.identity), []), wide)
+                           for p in paths[:MAX_ROWS]])
+            border = "magenta" if integration is None else "blue"
+            if wide:
+                out.append(Panel(body, title=title, title_align="left", border_style=border))
+            else:  # a panel's border and padding cost 4 of 80 columns: a heading rule instead
+                out.append(Group(Rule(title, align="left", style=border), body))
         integration_only = [f for f in report.findings if f.fingerprint not in placed]
         if integration_only:
-            out.append(_other_findings_table(integration_only))
+            out.append(_other_findings_table(integration_only) if wide else _other_findings_blocks(integration_only))
         return out
 
     @staticmethod

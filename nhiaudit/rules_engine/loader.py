@@ -1,8 +1,13 @@
-"""Load rule files (one YAML document per rule), validate them and compile their CEL once."""
+"""Load rule files (one YAML document per rule), validate them and compile their CEL once.
+
+A file that holds only `id:` with `enabled:` and/or `severity:` is an override of a rule loaded before it (a
+shipped rule, or one from an earlier --rules directory), not a rule of its own: see docs/rules.md.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +18,13 @@ from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.facts.schema import unknown_fact_references
 from nhiaudit.limits import MAX_RULE_BYTES, read_text_limited
 from nhiaudit.rules_engine.cel_core import cel_core
-from nhiaudit.rules_engine.model import Rule
+from nhiaudit.rules_engine.model import Rule, RuleOverride
 from nhiaudit.yaml_guard import YamlTooLarge, check_expansion, yaml_error_location
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same safety, faster
 MAX_RULE_NODES = 50_000
 MAX_RULE_DEPTH = 32
+OVERRIDE_KEYS = frozenset({"id", "enabled", "severity"})
 
 
 def shipped_rules_dir() -> Path:
@@ -96,23 +102,70 @@ def compile_rule(rule: Rule, lines: dict[str, tuple[int, int]], file: str) -> Co
     return CompiledRule(rule, when, for_each, evidence, overrides)
 
 
-def load_rule_file(path: Path) -> CompiledRule:
+def _validation_problems(exc: ValidationError, path: Path, lines: dict[str, tuple[int, int]],
+                         data: dict[Any, Any]) -> list[InputProblem]:
+    """One problem per wrong field; the missing ones together on one line, with the override hint when the
+    file names an id (nine "Field required" lines helped nobody)."""
+    problems, missing = [], []
+    for err in exc.errors():
+        top = str(err["loc"][0]) if err["loc"] else ""
+        if err["type"] == "missing" and len(err["loc"]) == 1:
+            missing.append(top)
+            continue
+        line, col = lines.get(top, (1, 1))
+        where = ".".join(str(p) for p in err["loc"])
+        problems.append(InputProblem(SourceLocation(str(path), line, col), f"{where}: {err['msg']}"))
+    if missing:
+        hint = ("; to change only whether a rule runs or its severity, give just `id:` with `enabled:` and/or "
+                "`severity:`" if "id" in data else "")
+        problems.insert(0, InputProblem(SourceLocation(str(path)),
+                                        f"missing required field(s): {', '.join(missing)}{hint}"))
+    return problems
+
+
+def _is_override(data: dict[Any, Any]) -> bool:
+    return "id" in data and set(map(str, data)) <= OVERRIDE_KEYS
+
+
+def _read_rule_file(path: Path) -> CompiledRule | tuple[RuleOverride, SourceLocation]:
+    """A full rule (compiled), or an override with where it was written."""
     text = read_text_limited(path, MAX_RULE_BYTES, "rule file")
     data, lines = _parse_rule_yaml(text, path)
     if not isinstance(data, dict):
         raise InputError.single(path, "a rule file must be a YAML mapping")
+    model: type[Rule] | type[RuleOverride] = RuleOverride if _is_override(data) else Rule
     try:
-        rule = Rule.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            top = str(err["loc"][0]) if err["loc"] else ""
-            line, col = lines.get(top, (1, 1))
-            where = ".".join(str(p) for p in err["loc"])
-            problems.append(InputProblem(SourceLocation(str(path), line, col), f"{where}: {err['msg']}"))
-        raise InputError(problems) from None
-    object.__setattr__(rule, "__pydantic_private__", {"_source_file": str(path)})
-    return compile_rule(rule, lines, str(path))
+        raise InputError(_validation_problems(exc, path, lines, data)) from None
+    if isinstance(parsed, RuleOverride):
+        return parsed, SourceLocation(str(path), *lines.get("id", (1, 1)))
+    object.__setattr__(parsed, "__pydantic_private__", {"_source_file": str(path)})
+    return compile_rule(parsed, lines, str(path))
+
+
+def load_rule_file(path: Path) -> CompiledRule:
+    loaded = _read_rule_file(path)
+    if isinstance(loaded, tuple):
+        raise InputError([InputProblem(loaded[1], "an override (only `id`, `enabled`, `severity`) changes a "
+                                       "rule loaded before it; it is not a rule of its own")])
+    return loaded
+
+
+def apply_override(compiled: CompiledRule, override: RuleOverride) -> CompiledRule:
+    """The rule with the override's fields. A severity replaces the rule's conditional severity overrides
+    too: "severity: low" means every finding of the rule is low."""
+    update: dict[str, Any] = {}
+    if override.enabled is not None:
+        update["enabled"] = override.enabled
+    if override.severity is not None:
+        update["severity"] = override.severity
+        update["severity_overrides"] = []
+    if not update:
+        return compiled
+    rule = compiled.rule.model_copy(update=update)  # keeps the private source file
+    overrides = [] if override.severity is not None else compiled.severity_overrides
+    return replace(compiled, rule=rule, severity_overrides=overrides)
 
 
 def rule_files(directory: Path) -> list[Path]:
@@ -125,31 +178,66 @@ def load_rules(extra_dirs: list[Path] | None = None, include_shipped: bool = Tru
                include_disabled: bool = False) -> list[CompiledRule]:
     """Shipped rules, then user rules; a user rule with a shipped rule's id replaces it. Rules with
     `enabled: false` are left out unless `include_disabled` (docs, `rules list/show/test`)."""
-    dirs = ([shipped_rules_dir()] if include_shipped else []) + list(extra_dirs or [])
     problems: list[InputProblem] = []
     by_id: dict[str, CompiledRule] = {}
     seen_in: dict[str, str] = {}
-    for directory in dirs:
+    for directory in _distinct_dirs(([shipped_rules_dir()] if include_shipped else []) + list(extra_dirs or [])):
         try:
             files = rule_files(directory)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
         local: set[str] = set()
+        overrides: list[tuple[RuleOverride, SourceLocation]] = []
         for path in files:
             try:
-                compiled = load_rule_file(path)
+                loaded = _read_rule_file(path)
             except InputError as exc:
                 problems.extend(exc.problems)
                 continue
-            rid = compiled.rule.id
+            if isinstance(loaded, tuple):
+                overrides.append(loaded)
+                continue
+            rid = loaded.rule.id
             if rid in local:
                 problems.append(InputProblem(SourceLocation(str(path)), f"duplicate rule id {rid} "
                                              f"(also in {seen_in[rid]})"))
                 continue
             local.add(rid)
             seen_in[rid] = str(path)
-            by_id[rid] = compiled
+            by_id[rid] = loaded
+        problems.extend(_apply_overrides(by_id, overrides))
     if problems:
         raise InputError(problems)
     return [r for r in by_id.values() if include_disabled or r.rule.enabled]
+
+
+def _distinct_dirs(dirs: list[Path]) -> list[Path]:
+    """Each directory once, in order: `--rules rules` in a checkout is the shipped directory itself, and
+    loading it twice reported every problem twice."""
+    seen: set[str] = set()
+    distinct = []
+    for directory in dirs:
+        key = os.path.realpath(directory)
+        if key not in seen:
+            seen.add(key)
+            distinct.append(directory)
+    return distinct
+
+
+def _apply_overrides(by_id: dict[str, CompiledRule],
+                     overrides: list[tuple[RuleOverride, SourceLocation]]) -> list[InputProblem]:
+    """Apply a directory's overrides to the rules loaded so far (its own full rules included)."""
+    from nhiaudit.rules_engine.selection import did_you_mean
+
+    problems, done = [], {}
+    for override, where in overrides:
+        if override.id in done:
+            problems.append(InputProblem(where, f"duplicate override of {override.id} (also in {done[override.id]})"))
+        elif override.id not in by_id:
+            problems.append(InputProblem(where, f"override of an unknown rule {override.id!r}"
+                                         f"{did_you_mean(override.id, by_id)}"))
+        else:
+            done[override.id] = where.file
+            by_id[override.id] = apply_override(by_id[override.id], override)
+    return problems

@@ -33,6 +33,14 @@ class Frameworks(_Strict):
     nist_csf: list[str] = Field(default_factory=list, description="NIST CSF 2.0 subcategories, e.g. PR.AA-01")
 
 
+class RuleOverride(_Strict):
+    """A rules file that changes a rule loaded before it: whether it runs, and the severity of its findings."""
+
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{1,63}$")
+    enabled: bool | None = None
+    severity: Severity | None = None
+
+
 class Rule(_Strict):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{1,63}$")
     title: str = Field(min_length=1)

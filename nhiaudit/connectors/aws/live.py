@@ -46,7 +46,7 @@ class _Target:
     organization_id: str | None = None  # from the account's ARN (--aws-org), for aws:PrincipalOrgID
 
 
-def _check(opts: AwsOptions) -> None:
+def check_options(opts: AwsOptions) -> None:
     bad = [r for r in opts.regions if not _REGION.match(r)]
     if bad:
         raise UsageError(f"--aws-regions: not a region name: {', '.join(bad)}")
@@ -196,7 +196,7 @@ def collect_aws(
 ) -> list[Snapshot]:
     """One snapshot per account. A failed account becomes a snapshot holding only its CollectionIssue;
     CollectionError is raised only when nothing can be collected (no credentials, org listing denied)."""
-    _check(opts)
+    check_options(opts)
     settings = settings or CollectSettings()
     deadline = Deadline(opts.timeout)
     logs = (request_log,) if request_log else ()

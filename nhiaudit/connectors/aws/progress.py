@@ -16,7 +16,8 @@ class AccountProgress:
     def __init__(self, console: Console, total: int, label: str = "[bold]AWS[/bold] accounts") -> None:
         self.console = console
         self.label = label
-        self.interactive = console.is_terminal and not console.quiet
+        # is_interactive, not is_terminal: FORCE_COLOR makes a CI log a "terminal" but nobody watches a bar.
+        self.interactive = console.is_interactive and not console.quiet
         self._progress: Progress | None = None
         self._task = None
         self.total = total
