@@ -132,13 +132,13 @@ def _share_findings(ctx: FactContext, runner: RuleRunner, builder: FindingsBuild
             yield facts
 
     subjects = identity_subjects()
-    violations = runner.run(SubjectKind.IDENTITY, subjects)
+    findings = [builder.build(v) for v in runner.run(SubjectKind.IDENTITY, subjects)]
     for _ in subjects:  # no identity rules: the facts are still needed for the access paths
         pass
     identities = ctx.estate.identities
-    violations.extend(runner.run(SubjectKind.CREDENTIAL, (
+    findings.extend(builder.build(v) for v in runner.run(SubjectKind.CREDENTIAL, (
         credential_facts(ctx, cred, identities.get(cred.identity_id), shared_keys) for cred in share.credentials)))
-    return [builder.build(v) for v in violations], access_paths
+    return findings, access_paths
 
 
 def _warm(ctx: FactContext, snapshot: Snapshot) -> None:
