@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -17,10 +18,11 @@ from nhiaudit.facts.identity import identity_facts
 from nhiaudit.facts.policy_entries import binding_facts, exception_facts, integration_facts
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.findings import Finding
+from nhiaudit.forked import ForkedWork, WorkerLost, can_fork, chunks, reaped, requested_jobs
 from nhiaudit.gc_pause import paused_gc
 from nhiaudit.graph.build import EstateGraph, build_graph
 from nhiaudit.graph.reach import Reachability
-from nhiaudit.inventory.model import Trust
+from nhiaudit.inventory.model import Credential, Identity, Trust
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.principal_facts import principal_facts as aws_principal_facts
@@ -30,6 +32,8 @@ from nhiaudit.report import AccessPath
 from nhiaudit.rules_engine.engine import RuleRunner
 from nhiaudit.rules_engine.findings_builder import FindingsBuilder
 from nhiaudit.rules_engine.loader import CompiledRule
+
+MIN_IDENTITIES_PER_JOB = 500
 
 
 @dataclass
@@ -101,15 +105,21 @@ def analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[
         return _analyse(snapshot, policy, as_of, rules, timer or StageTimer(), gcp_domains)
 
 
-def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule],
-             timer: StageTimer, gcp_domains: tuple[str, ...]) -> Analysis:
-    ctx = prepare(snapshot, policy, as_of, timer, gcp_domains)
-    runner = RuleRunner(rules)
-    builder = FindingsBuilder(policy, ctx.estate.identities, as_of)
+@dataclass(frozen=True)
+class _Share:
+    """One process's part of the per-subject work: a run of the identities and a run of the credentials."""
+
+    identities: list[Identity]
+    credentials: list[Credential]
+
+
+def _share_findings(ctx: FactContext, runner: RuleRunner, builder: FindingsBuilder, share: _Share,
+                    shared_keys: dict[str, list[str]], timer: StageTimer) -> tuple[list[Finding], list[AccessPath]]:
+    """Findings and access paths of one share's identities and credentials (in a worker, or in this process)."""
     access_paths: list[AccessPath] = []
 
     def identity_subjects() -> Iterator[dict[str, Any]]:
-        for identity in snapshot.identities:
+        for identity in share.identities:
             start = time.perf_counter()
             facts = identity_facts(ctx, identity)
             # Undeclared AI access paths (the shadow-AI panel) are identities with explicit AI permissions,
@@ -121,30 +131,68 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
             timer.seconds["facts"] = timer.seconds.get("facts", 0.0) + time.perf_counter() - start
             yield facts
 
-    def credential_subjects() -> Iterator[dict[str, Any]]:
-        shared = shared_fingerprints(ctx)
-        for cred in snapshot.credentials:
-            yield credential_facts(ctx, cred, ctx.estate.identities.get(cred.identity_id), shared)
+    subjects = identity_subjects()
+    findings = [builder.build(v) for v in runner.run(SubjectKind.IDENTITY, subjects)]
+    for _ in subjects:  # no identity rules: the facts are still needed for the access paths
+        pass
+    identities = ctx.estate.identities
+    findings.extend(builder.build(v) for v in runner.run(SubjectKind.CREDENTIAL, (
+        credential_facts(ctx, cred, identities.get(cred.identity_id), shared_keys) for cred in share.credentials)))
+    return findings, access_paths
 
-    sources = {
-        SubjectKind.IDENTITY: identity_subjects,
-        SubjectKind.CREDENTIAL: credential_subjects,
-        SubjectKind.BINDING: lambda: binding_facts(ctx),
-        SubjectKind.INTEGRATION: lambda: integration_facts(ctx),
-        SubjectKind.EXCEPTION: lambda: exception_facts(ctx),
-        SubjectKind.PRINCIPAL: lambda: principal_facts(ctx),
-    }
-    violations = []
+
+def _warm(ctx: FactContext, snapshot: Snapshot) -> None:
+    """Build the estate-wide caches (escalation targets, trust index, permission profiles...) before forking,
+    once, rather than once in every worker: one identity and one credential of each provider build them."""
+    shared_keys = shared_fingerprints(ctx)
+    for provider in sorted({i.provider for i in snapshot.identities}):
+        identity_facts(ctx, next(i for i in snapshot.identities if i.provider is provider))
+    for cred in snapshot.credentials[:1]:
+        credential_facts(ctx, cred, ctx.estate.identities.get(cred.identity_id), shared_keys)
+
+
+def _jobs(snapshot: Snapshot) -> int:
+    """Processes for the per-subject work: below a few hundred identities each, forking costs more than it saves."""
+    if not can_fork():
+        return 1
+    return max(1, min(requested_jobs(), len(snapshot.identities) // MIN_IDENTITIES_PER_JOB))
+
+
+def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule],
+             timer: StageTimer, gcp_domains: tuple[str, ...]) -> Analysis:
+    jobs = _jobs(snapshot)
+    ctx = prepare(snapshot, policy, as_of, timer, gcp_domains)
+    runner = RuleRunner(rules)
+    builder = FindingsBuilder(policy, ctx.estate.identities, as_of)
     start = time.perf_counter()
-    for kind, source in sources.items():
-        subjects = source()
-        violations.extend(runner.run(kind, subjects))
-        if kind is SubjectKind.IDENTITY and kind not in runner.kinds():
-            for _ in subjects:  # no identity rules: the facts are still needed for the access paths
-                pass
+    if jobs > 1:
+        _warm(ctx, snapshot)
+    shared_keys = shared_fingerprints(ctx)
+    shares = [_Share(i, c) for i, c in zip(chunks(snapshot.identities, jobs), chunks(snapshot.credentials, jobs),
+                                           strict=True)]
+    work = [functools.partial(_share_findings, ctx, runner, builder, share, shared_keys, timer) for share in shares]
+    with reaped([ForkedWork.start(w) for w in work[1:]]) as workers:
+        findings, access_paths = work[0]()
+        # Estate-wide subjects are few: this process does them while the workers run.
+        estate_subjects = {
+            SubjectKind.BINDING: lambda: binding_facts(ctx),
+            SubjectKind.INTEGRATION: lambda: integration_facts(ctx),
+            SubjectKind.EXCEPTION: lambda: exception_facts(ctx),
+            SubjectKind.PRINCIPAL: lambda: principal_facts(ctx),
+        }
+        for kind, source in estate_subjects.items():
+            findings.extend(builder.build(v) for v in runner.run(kind, source()))
+        for worker, share_work in zip(workers, work[1:], strict=True):
+            try:
+                more_findings, more_paths = worker.result()
+            except WorkerLost:  # killed or out of memory: this share is done here instead, nothing is lost
+                more_findings, more_paths = share_work()
+            findings.extend(more_findings)
+            access_paths.extend(more_paths)
     elapsed = time.perf_counter() - start
+    # With workers, "facts" is this process's share only and "rules" includes waiting for the workers.
     timer.seconds["rules"] = timer.seconds.get("rules", 0.0) + elapsed - timer.seconds.get("facts", 0.0)
-    findings = timer.run("findings", lambda: builder.apply_exceptions([builder.build(v) for v in violations]))
+    findings = timer.run("findings", builder.apply_exceptions, findings)
     findings.sort(key=lambda f: (-f.severity.rank, f.category.value, f.identity.id if f.identity else "",
                                  f.fingerprint))
     return Analysis(ctx.estate, ctx.reach, ctx, findings, access_paths, timer)

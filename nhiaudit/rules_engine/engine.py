@@ -15,7 +15,7 @@ Results are exactly those of evaluating every expression in CEL on the whole sub
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,11 +162,12 @@ class RuleRunner:
     def kinds(self) -> set[SubjectKind]:
         return set(self._by_kind)
 
-    def run(self, kind: SubjectKind, subjects: Iterable[dict[str, Any]]) -> list[Violation]:
+    def run(self, kind: SubjectKind, subjects: Iterable[dict[str, Any]]) -> Iterator[Violation]:
+        """The violations of each subject in turn, yielded as soon as that subject is done: a caller that turns
+        them into findings at once lets each subject's facts go (they are most of a large scan's memory)."""
         prepared = self._by_kind.get(kind, [])
         if not prepared:
-            return []
-        out: list[Violation] = []
+            return
         # Parameters are converted once, subjects per subject. CEL copies the whole context again after each
         # subject's conversion: the parameters of every rule are left out when no rule of this kind reads them.
         reads_params = any(_PARAMS_ANY.search(p.source) for p in prepared)
@@ -204,8 +205,7 @@ class RuleRunner:
                 elif result is True:
                     fired.append((p, None))
             if fired:
-                out.extend(self._violations(subject, fired))
-        return out
+                yield from self._violations(subject, fired)
 
     def _violations(self, subject: dict[str, Any],
                     fired: list[tuple[_Prepared, dict[str, Any] | None]]) -> Iterable[Violation]:
@@ -272,4 +272,4 @@ class _EvidenceScopes:
 def run_case(compiled: CompiledRule, subject: dict[str, Any], params: dict[str, Any] | None = None) -> int:
     """Number of violations a rule reports on one subject (for rule test cases)."""
     runner = RuleRunner([compiled], {compiled.rule.id: params or {}})
-    return len(runner.run(compiled.rule.subject, [subject]))
+    return sum(1 for _ in runner.run(compiled.rule.subject, [subject]))

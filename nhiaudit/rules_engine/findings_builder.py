@@ -15,13 +15,6 @@ from nhiaudit.rules_engine.engine import Violation
 from nhiaudit.rules_engine.model import Rule
 
 
-def _identity_ref(identity: Identity | None) -> IdentityRef | None:
-    if identity is None:
-        return None
-    return IdentityRef(id=identity.id, provider=identity.provider.value, account=identity.account,
-                       kind=identity.kind.value, name=identity.name)
-
-
 def _subject_identity_id(kind: SubjectKind, subject: dict[str, Any]) -> str | None:
     if kind is SubjectKind.IDENTITY:
         return subject["id"]
@@ -60,6 +53,8 @@ class FindingsBuilder:
         self._rule_remediation: dict[str, str | None] = {}
         # fingerprint -> the GCP member a `principal` finding is about (it has no identity): exceptions match it.
         self._principals: dict[str, str] = {}
+        # One (frozen) reference per identity, shared by all its findings: a large estate has tens of thousands.
+        self._refs: dict[str, IdentityRef] = {}
 
     def _location(self, subject: dict[str, Any], item: dict[str, Any] | None,
                   integration: str | None) -> PolicyLocation | None:
@@ -78,6 +73,16 @@ class FindingsBuilder:
             return PolicyLocation(file=self._source_file, line=self._policy.line_of("systems", system),
                                   entry=f"system:{system}")
         return PolicyLocation(file=self._source_file, line=1, entry="policy")
+
+    def _identity_ref(self, identity: Identity | None) -> IdentityRef | None:
+        if identity is None:
+            return None
+        ref = self._refs.get(identity.id)
+        if ref is None:
+            ref = self._refs[identity.id] = IdentityRef(id=identity.id, provider=identity.provider.value,
+                                                        account=identity.account, kind=identity.kind.value,
+                                                        name=identity.name)
+        return ref
 
     def _frameworks(self, rule: Rule) -> dict[str, list[str]]:
         hit = self._rule_frameworks.get(rule.id)
@@ -113,7 +118,7 @@ class FindingsBuilder:
             self._principals[finding_print] = str(v.subject["principal"])
         return Finding(
             rule_id=rule.id, title=rule.title, category=rule.category, severity=v.severity,
-            identity=_identity_ref(identity), credential_id=credential_id, integration=integration,
+            identity=self._identity_ref(identity), credential_id=credential_id, integration=integration,
             message=v.message, evidence=evidence,
             frameworks=self._frameworks(rule),
             remediation=self._remediation(rule),

@@ -207,7 +207,8 @@ def _key_credential(
     user_arn: str, slot: KeySlot | None, key: Mapping[str, Any], last_used: Mapping[str, Any] | None
 ) -> Credential:
     api_date, api_service, api_region = _last_used_from_api(last_used)
-    return Credential(
+    # model_construct: typed here, one per key of the estate (tests/test_import_records.py re-validates them).
+    return Credential.model_construct(
         id=str(key["AccessKeyId"]),
         identity_id=user_arn,
         provider=Provider.AWS,
@@ -222,7 +223,7 @@ def _key_credential(
 
 def _slot_credential(user_arn: str, slot: KeySlot, kind: CredentialType, label: str) -> Credential:
     # Without ListAccessKeys (not exported, or denied) the key id is unknown: the id names the report slot.
-    return Credential(
+    return Credential.model_construct(
         id=f"{user_arn}#{label}_{slot.number}",
         identity_id=user_arn,
         provider=Provider.AWS,
@@ -266,7 +267,7 @@ def transform_user_credentials(
 
 
 def human_use(row: ReportRow) -> HumanUse:
-    return HumanUse(
+    return HumanUse.model_construct(
         console_password=row.password_enabled,
         password_last_used=row.password_last_used,
         mfa_active=row.mfa_active,

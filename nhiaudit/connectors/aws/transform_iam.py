@@ -76,7 +76,8 @@ def transform_statement(raw: Mapping[str, Any]) -> Statement:
     not_resources = _strings(raw, "NotResource")
     resources = _strings(raw, "Resource") if "Resource" in raw else (() if not_resources else ("*",))
     sid = raw.get("Sid")
-    return Statement(
+    # model_construct: every field is typed just above (tests/test_import_records.py re-validates them all).
+    return Statement.model_construct(
         effect=effect,
         actions=_strings(raw, "Action"),
         not_actions=_strings(raw, "NotAction"),
@@ -292,7 +293,7 @@ def _identity(item: Mapping[str, Any], kind: IdentityKind, attach: _Attachments,
     except RawDataError as exc:
         raise exc.within("Arn") from None
     tags = tags_of(item)
-    return Identity(
+    return Identity.model_construct(  # typed here; re-validated in tests/test_import_records.py
         id=arn,
         provider=Provider.AWS,
         account=account,

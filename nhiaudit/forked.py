@@ -1,0 +1,134 @@
+"""Work in forked child processes, so that the analysis of a large estate uses more than one core.
+
+A forked child shares the parent's built graph, permission caches and compiled rules copy-on-write: nothing is
+read, parsed or built again, and only each child's result crosses a pipe (pickled, from our own child to us).
+Fork is used only on Linux (macOS's system libraries are not fork-safe) and only between stages, when no
+other thread runs. A child that dies without a result (killed, out of memory) is not an error: the caller
+does that share of the work itself, so a result is never lost, only slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from nhiaudit.errors import UsageError
+
+T = TypeVar("T")
+
+JOBS_ENV = "NHIAUDIT_JOBS"
+DEFAULT_JOBS_CAP = 2  # each worker holds its own caches: more processes, more memory; 2 halves the analysis
+
+
+class WorkerLost(Exception):
+    """A child ended without a result (killed, or its result could not be pickled)."""
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def requested_jobs() -> int:
+    """Processes for the analysis: $NHIAUDIT_JOBS (1 turns parallel analysis off), else up to two cores."""
+    raw = os.environ.get(JOBS_ENV, "").strip()
+    if not raw:
+        return min(DEFAULT_JOBS_CAP, available_cores())
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        raise UsageError(f"{JOBS_ENV} must be a whole number from 1 to 64, not {raw!r}")
+    return int(raw)
+
+
+def can_fork() -> bool:
+    return sys.platform == "linux" and hasattr(os, "fork")
+
+
+@dataclass
+class ForkedWork(Generic[T]):
+    """`work()` running in a child process; `result()` waits for it and returns its value or raises its error."""
+
+    pid: int
+    read_fd: int
+    done: bool = False
+
+    @classmethod
+    def start(cls, work: Callable[[], T]) -> ForkedWork[T]:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's code
+            os.close(read_fd)
+            _run_child(work, write_fd)
+        os.close(write_fd)
+        return cls(pid, read_fd)
+
+    def result(self) -> T:
+        with os.fdopen(self.read_fd, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.done = True
+        if not data:
+            raise WorkerLost(f"analysis worker {self.pid} ended without a result (wait status {status})")
+        ok, value = pickle.loads(data)  # our own child's bytes, through our own pipe
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """End the child if its result was never collected (the parent failed first)."""
+        if self.done:
+            return
+        self.done = True
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.close(self.read_fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _run_child(work: Callable[[], object], write_fd: int) -> None:
+    status = 0
+    try:
+        try:
+            payload: tuple[bool, object] = (True, work())
+        except BaseException as exc:  # the parent re-raises it
+            payload = (False, exc)
+        try:
+            data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an unpicklable error: the parent does this share itself
+            data, status = b"", 1
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(data)
+    except BaseException:  # nothing may escape into the parent's code path
+        status = 1
+    finally:
+        os._exit(status)  # no atexit handlers, no flushing of the parent's buffered output
+
+
+@contextlib.contextmanager
+def reaped(workers: list[ForkedWork]) -> Iterator[list[ForkedWork]]:
+    """Children whose results were not collected are ended when the block exits (e.g. on an error)."""
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def chunks(items: list[T], parts: int) -> list[list[T]]:
+    """`items` in `parts` contiguous runs of near-equal length (order kept: results concatenate in order)."""
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for index in range(parts):
+        end = start + size + (1 if index < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
