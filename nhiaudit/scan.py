@@ -11,6 +11,7 @@ from pathlib import Path
 from nhiaudit import __version__
 from nhiaudit.analysis import Analysis, StageTimer, analyse
 from nhiaudit.errors import UsageError
+from nhiaudit.forked import requested_jobs
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.gcp_names import is_domain_name
 from nhiaudit.permissions.unknown_actions import unknown_actions
@@ -51,6 +52,7 @@ def load_setup(policy_path: Path | None, rule_dirs: list[Path], selection: RuleS
     """Rules (every one is known to the policy's exceptions, whichever run) and the policy; InputError or
     UsageError on the first problem, so a live scan fails before its first request."""
     timer = timer or StageTimer()
+    requested_jobs()  # $NHIAUDIT_JOBS, checked now rather than after a long collection
     every = timer.run("load", load_rules, rule_dirs, include_disabled=True)
     policy = timer.run("load", load_policy_file, policy_path, every)
     return ScanSetup(select_rules(every, selection), policy, selection)
