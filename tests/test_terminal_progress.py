@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+from aws_support import aws_env, moto  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "demo"
@@ -97,3 +100,16 @@ def test_verbose_collect_names_the_live_sources_before_any_request(tmp_path):
     assert first.startswith("nhiaudit: reading AWS live (boto3's default credential chain): the credentials' own "
                             "account; IAM users, roles")
     assert "Lambda and EC2 in us-east-1" in first
+
+
+def test_a_live_collection_on_a_terminal_counts_its_requests(tmp_path, aws_env):  # noqa: F811
+    # One account is one step of the bar: the request count shows that its collection is moving.
+    iam = aws_env.client("iam")
+    for n in range(3):
+        iam.create_user(UserName=f"svc-{n}")
+    args = [sys.executable, "-m", "nhiaudit", "collect", "--aws", "--aws-regions", "us-east-1",
+            "-o", str(tmp_path / "snap.json")]
+    code, err = _stderr_on_a_pty(args, _env(NO_COLOR="1") | {k: v for k, v in os.environ.items()
+                                                                if k.startswith("AWS_")})
+    assert code == 0, err[-2000:]
+    assert re.search(r"AWS accounts .* \d+ requests", err), err[-2000:]

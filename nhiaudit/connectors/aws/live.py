@@ -199,14 +199,17 @@ def collect_aws(
     check_options(opts)
     settings = settings or CollectSettings()
     deadline = Deadline(opts.timeout)
-    logs = (request_log,) if request_log else ()
+    # Every request is counted for the progress line: one large account is a single bar step, but its
+    # requests (pages, key lookups, regions) show that collection moves.
+    progress_log = RequestLog()
+    logs = (progress_log, request_log) if request_log else (progress_log,)
     own, sts, caller = _open(opts, logs, settings, deadline)
     targets, shard_record = _shard(opts, _targets(opts, own, caller), caller["Account"])
     snapshots: list[Snapshot] = []
     # Not a `with` block: its exit would wait for accounts stuck past the deadline.
     pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="nhiaudit-aws")
     try:
-        with AccountProgress(console, len(targets)) as progress:
+        with AccountProgress(console, len(targets), requests=progress_log) as progress:
             futures = {pool.submit(_collect_target, t, own, sts, opts.regions, settings, logs): t for t in targets}
             pending = set(futures)
             while pending:

@@ -6,15 +6,31 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
+from nhiaudit.connectors.counting import RequestCounter
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.textsafe import markup_safe
 
 
+class _RequestsColumn(ProgressColumn):
+    """Requests sent so far (read at each refresh): movement within an account, not only between accounts."""
+
+    def __init__(self, requests: RequestCounter) -> None:
+        super().__init__()
+        self._requests = requests
+
+    def render(self, task: Task) -> Text:
+        count = self._requests.total
+        return Text(f"{count} request{'' if count == 1 else 's'}", style="dim")
+
+
 class AccountProgress:
-    def __init__(self, console: Console, total: int, label: str = "[bold]AWS[/bold] accounts") -> None:
+    def __init__(self, console: Console, total: int, label: str = "[bold]AWS[/bold] accounts",
+                 requests: RequestCounter | None = None) -> None:
         self.console = console
+        self.requests = requests
         self.label = label
         # is_interactive, not is_terminal: FORCE_COLOR makes a CI log a "terminal" but nobody watches a bar.
         self.interactive = console.is_interactive and not console.quiet
@@ -28,6 +44,7 @@ class AccountProgress:
                 TextColumn(self.label),
                 BarColumn(),
                 MofNCompleteColumn(),
+                *([_RequestsColumn(self.requests)] if self.requests is not None else []),
                 TimeElapsedColumn(),
                 console=self.console,
                 transient=True,

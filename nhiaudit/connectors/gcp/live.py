@@ -238,7 +238,9 @@ def collect_gcp(
     endpoints = endpoints_from_env(env)
     credentials, default_project = _credentials(opts, endpoints)
     deadline = Deadline(opts.timeout)
-    gcp = GcpClients(endpoints, credentials, deadline, settings or CallSettings(), (counter,) if counter else ())
+    progress_count = RequestCounter()  # every request, for the progress line (movement within one project)
+    gcp = GcpClients(endpoints, credentials, deadline, settings or CallSettings(),
+                     (progress_count, counter) if counter else (progress_count,))
     typed = _typed(gcp)
     try:
         projects, enumeration = _projects(opts, gcp, typed, default_project)
@@ -250,7 +252,8 @@ def collect_gcp(
     # Not a `with` block: its exit would wait for projects stuck past the deadline.
     pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="nhiaudit-gcp")
     try:
-        with AccountProgress(console, len(projects), label="[bold]GCP[/bold] projects") as progress:
+        with AccountProgress(console, len(projects), label="[bold]GCP[/bold] projects",
+                             requests=progress_count) as progress:
             futures: dict[Future[Snapshot], str] = {
                 pool.submit(_collect_one, p, gcp, cache, detail, inner_concurrency): p for p in projects
             }
