@@ -60,6 +60,19 @@ def run(*args: str) -> Any:
     return CliRunner().invoke(build_app(), list(args), catch_exceptions=False)
 
 
+DEMO_ROOT = Path(__file__).resolve().parent.parent
+# The bundled demo estate and policy, as scan/explain/baseline options.
+DEMO_ARGS = ["--snapshot", str(DEMO_ROOT / "examples/demo/snapshot.json"),
+             "--policy", str(DEMO_ROOT / "examples/demo/policy.yaml"), "--as-of", "2026-11-28"]
+
+
+def run_cli(*args: str) -> Any:
+    """The CLI's result; an exception other than its exit is a test failure (a crash, not a user error)."""
+    result = CliRunner().invoke(build_app(), list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result
+
+
 def collect(tmp_path: Path, *imports: str) -> tuple[Any, Snapshot | None]:
     """`nhiaudit collect` of the imports, and the snapshot it wrote (None when it wrote none)."""
     out = tmp_path / "snap.json"

@@ -11,20 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from scan_support import DEMO_ARGS, run_cli
 
-from nhiaudit.cli import build_app
 from nhiaudit.findings import Severity
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ["--snapshot", str(ROOT / "examples/demo/snapshot.json"), "--policy", str(ROOT / "examples/demo/policy.yaml"),
-        "--as-of", "2026-11-28"]
-
-
-def run(*args: str):
-    result = CliRunner().invoke(build_app(), list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
+DEMO = DEMO_ARGS
+run = run_cli
 
 
 def scan(*args: str) -> dict[str, Any]:

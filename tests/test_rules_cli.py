@@ -7,21 +7,14 @@ import json
 import re
 from pathlib import Path
 
-from typer.testing import CliRunner
+from scan_support import DEMO_ARGS, run_cli
 
-from nhiaudit.cli import build_app
 from nhiaudit.facts.docs import facts_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "rules.md"
-DEMO = ["--snapshot", str(ROOT / "examples/demo/snapshot.json"), "--policy", str(ROOT / "examples/demo/policy.yaml"),
-        "--as-of", "2026-11-28"]
-
-
-def run(*args: str):
-    result = CliRunner().invoke(build_app(), list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
+DEMO = DEMO_ARGS
+run = run_cli
 
 
 def doc_example() -> str:
