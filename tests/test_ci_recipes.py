@@ -151,7 +151,7 @@ def test_gitlab_job_publishes_the_code_quality_report_it_writes():
     job = gitlab_job()
     report = job["artifacts"]["reports"]["codequality"]
     script = "\n".join(job["script"])
-    assert f"--format gitlab-codequality --output {report}" in script
+    assert f"--output-gitlab-codequality {report}" in script
     assert job["artifacts"]["when"] == "always"
     assert "nhiaudit.sarif" in job["artifacts"]["paths"]
 
@@ -170,6 +170,7 @@ def test_gitlab_scan_command_runs_as_written(tmp_path):
     done = subprocess.run(["bash", "-ec", script], cwd=tmp_path, capture_output=True, text=True,
                           env={**os.environ, "PATH": path, "POLICY": job["variables"]["POLICY"]})
     assert done.returncode == 1, done.stderr  # findings at or above --fail-on: the job fails, artifacts kept
+    assert "critical" in done.stdout.lower()  # the table is in the job log
     issues = json.loads((tmp_path / job["artifacts"]["reports"]["codequality"]).read_text(encoding="utf-8"))
     assert issues and schema_errors(issues) == []
     assert {i["location"]["path"] for i in issues} == {job["variables"]["POLICY"]}

@@ -74,9 +74,12 @@ def scan(
                                                          help="Also write Markdown.")] = None,
     output_html: Annotated[Path | None, typer.Option("--output-html", metavar="FILE",
                                                      help="Also write the HTML report.")] = None,
+    output_codequality: Annotated[Path | None, typer.Option(
+        "--output-gitlab-codequality", metavar="FILE",
+        help="Also write GitLab Code Quality JSON (for artifacts:reports:codequality).")] = None,
     sarif_root: Annotated[Path | None, typer.Option("--sarif-root", metavar="DIR",
-                                                    help="SARIF paths are relative to this (default: the git "
-                                                    "root).")] = None,
+                                                    help="SARIF and GitLab Code Quality paths are relative to "
+                                                    "this (default: the git root).")] = None,
     sarif_category: Annotated[str | None, typer.Option(
         "--sarif-category", metavar="ID",
         help="SARIF automationDetails.id (code scanning category); default per provider/account.")] = None,
@@ -92,7 +95,7 @@ def scan(
     threshold = Severity(fail_on.severity) if fail_on.severity else None
     day = parse_as_of(as_of)
     domains = analysis_domains(inputs.live.gcp.domains)
-    refuse_overwriting_inputs([output, output_json, output_sarif, output_markdown, output_html],
+    refuse_overwriting_inputs([output, output_json, output_sarif, output_markdown, output_html, output_codequality],
                               [policy, baseline, *inputs.snapshots, *inputs.imports], input_dirs=rules or [])
     console = stderr_console(inputs.quiet)
     # Stage progress on a terminal (-v: what is read, then a line per stage); gone before any output.
@@ -113,7 +116,9 @@ def scan(
     # Every output is attempted even when one fails; the failures are reported and set the status below.
     extras = [(path, kind) for kind, path in ((OutputFormat.JSON, output_json), (OutputFormat.SARIF, output_sarif),
                                               (OutputFormat.MARKDOWN, output_markdown),
-                                              (OutputFormat.HTML, output_html)) if path is not None]
+                                              (OutputFormat.HTML, output_html),
+                                              (OutputFormat.GITLAB_CODEQUALITY, output_codequality))
+              if path is not None]
     failures = write_outputs((path, functools.partial(_reporter(kind, path).chunks, report, context))
                              for path, kind in [(output, fmt), *extras])
     for warning in context.warnings:
