@@ -113,3 +113,13 @@ def test_a_live_collection_on_a_terminal_counts_its_requests(tmp_path, aws_env):
                                                                 if k.startswith("AWS_")})
     assert code == 0, err[-2000:]
     assert re.search(r"AWS accounts .* \d+ requests", err), err[-2000:]
+
+
+def test_explain_and_graph_show_their_stages_on_a_terminal(tmp_path):
+    demo = ["--snapshot", str(DEMO / "snapshot.json"), "--policy", str(DEMO / "policy.yaml"), "--as-of", "2026-11-28"]
+    for command in (["explain", "code-review-bot", *demo], ["graph", *demo, "--format", "dot",
+                                                             "-o", str(tmp_path / "g.dot")]):
+        code, err = _stderr_on_a_pty([sys.executable, "-m", "nhiaudit", *command], _env())
+        assert code == 0, err[-2000:]
+        assert "[1/5] load" in err and "[2/5] graph" in err
+        assert "\x1b[2K" in err  # erased before the command's own output

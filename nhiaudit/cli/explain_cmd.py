@@ -73,12 +73,15 @@ def explain(
     domains = analysis_domains(inputs.live.gcp.domains)
     refuse_overwriting_inputs([output], [policy, *inputs.snapshots, *inputs.imports], input_dirs=rules or [])
     console = stderr_console(inputs.quiet)
-    # Fail fast: rules and policy are checked before any collection starts.
-    setup = load_setup(policy, list(rules or []), rule_selection(skip_rule, only_rule, min_severity))
-    estate = inputs.load(console)
-    prepared = prepare_inputs(estate, policy, list(rules or []), day,
-                              with_findings=target is not None and not no_findings, only_system=can_reach,
-                              gcp_domains=domains, setup=setup)
+    from nhiaudit.cli.progress import stage_progress
+
+    with stage_progress(console, quiet=inputs.quiet) as timer:
+        # Fail fast: rules and policy are checked before any collection starts.
+        setup = load_setup(policy, list(rules or []), rule_selection(skip_rule, only_rule, min_severity), timer)
+        estate = timer.run("load", inputs.load, console)
+        prepared = prepare_inputs(estate, policy, list(rules or []), day,
+                                  with_findings=target is not None and not no_findings, only_system=can_reach,
+                                  gcp_domains=domains, setup=setup, timer=timer)
     ctx = prepared.context
     from nhiaudit.cli.console import console_width, terminal_settings
 

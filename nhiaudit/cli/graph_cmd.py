@@ -46,9 +46,13 @@ def graph(
     domains = analysis_domains(inputs.live.gcp.domains)
     refuse_overwriting_inputs([output], [policy, *inputs.snapshots, *inputs.imports])
     console = stderr_console(inputs.quiet)
-    setup = load_setup(policy, [])  # fail fast: the policy is checked before any collection starts
-    estate = inputs.load(console)
-    ctx = prepare_inputs(estate, policy, [], day, with_findings=False, gcp_domains=domains, setup=setup).context
+    from nhiaudit.cli.progress import stage_progress
+
+    with stage_progress(console, quiet=inputs.quiet) as timer:
+        setup = load_setup(policy, [], timer=timer)  # fail fast: the policy is checked before any collection
+        estate = timer.run("load", inputs.load, console)
+        ctx = prepare_inputs(estate, policy, [], day, with_findings=False, gcp_domains=domains, setup=setup,
+                             timer=timer).context
     g = ctx.estate.graph
     if focus is not None:
         center = resolve(ctx.estate, focus, kinds=KIND_PRIORITY)
