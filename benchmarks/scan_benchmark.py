@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_estate import generate
 
 from nhiaudit.analysis import StageTimer
+from nhiaudit.atomic_write import write_chunks_atomic
 from nhiaudit.inventory.snapshot import load_snapshot
 from nhiaudit.reporters.interface import RenderContext, get_reporter
 from nhiaudit.scan import run_scan
@@ -40,7 +41,9 @@ def main() -> None:
         start = time.perf_counter()
         loaded = timer.run("load", load_snapshot, snap_path)
         result = run_scan(loaded, policy_path, [], date(2026, 11, 28), timer)
-        timer.run("report", get_reporter("json").render, result.report, RenderContext())
+        # Written piece by piece to a file, as the CLI does (the report is never one string).
+        timer.run("report", write_chunks_atomic, Path(tmp) / "report.json",
+                  get_reporter("json").chunks(result.report, RenderContext()))
         total = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest forked worker

@@ -43,6 +43,10 @@ def test_every_imported_record_is_what_validation_would_build(tmp_path: Path, es
     records = [*snapshot.identities, *snapshot.credentials, *snapshot.policies, *snapshot.trusts]
     assert len(snapshot.identities) > 5 and snapshot.credentials and snapshot.policies
     for record in records:
-        assert type(record).model_validate(record.model_dump()) == record, record
+        valid = type(record).model_validate(record.model_dump())
+        assert valid == record, record
+        # Equality alone would take the text "aws" for Provider.AWS (a str enum): the types must match too.
+        fields = type(record).model_fields
+        assert {k: type(getattr(valid, k)) for k in fields} == {k: type(getattr(record, k)) for k in fields}, record
         for statement in getattr(record, "statements", ()):
             assert type(statement).model_validate(statement.model_dump()) == statement
