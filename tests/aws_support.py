@@ -27,6 +27,21 @@ MOTO_ACCOUNT = "123456789012"
 NOW = datetime.now(UTC)
 
 
+# A written policy naming only the AI models: whoever can call them and is not declared is shadow AI.
+AI_MODELS_ONLY_POLICY = """\
+version: 1
+systems:
+  bedrock-models:
+    kind: ai-model
+    resources: ["arn:aws:bedrock:*::foundation-model/*"]
+integrations: []
+"""
+
+
+def role_arn(name: str, account: str = MOTO_ACCOUNT) -> str:
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
 def days_ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
 
@@ -60,7 +75,10 @@ class Rule:
 
 
 _LAMBDA_PATHS = [("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunctions"),
-                 ("POST", re.compile(r"^/2015-03-31/functions/?$"), "CreateFunction")]
+                 ("POST", re.compile(r"^/2015-03-31/functions/?$"), "CreateFunction"),
+                 # bedrock-agent (signed as "bedrock", the IAM prefix of its actions)
+                 ("POST", re.compile(r"^/agents/?$"), "ListAgents"),
+                 ("GET", re.compile(r"^/agents/[^/]+/?$"), "GetAgent")]
 
 
 def _operation(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[str, str, dict[str, str]]:
@@ -323,7 +341,7 @@ def _iso(value: Any) -> Any:
 
 def export_like_cli(moto: Moto, out: Path, key_users: list[str] | None = None,
                     account: str | None = None) -> list[Path]:
-    """Write what `aws iam get-account-authorization-details`, `get-credential-report` and
+    """Write what `aws iam get-account-authorization-details`, `get-credential-report`, `list-roles` and
     `list-access-keys` print for the moto estate (the CLI merges pages and prints ISO dates)."""
     import base64
 
@@ -340,6 +358,10 @@ def export_like_cli(moto: Moto, out: Path, key_users: list[str] | None = None,
     files[1].write_text(json.dumps({"Content": base64.b64encode(report["Content"]).decode(),
                                     "ReportFormat": report["ReportFormat"],
                                     "GeneratedTime": _iso(report["GeneratedTime"])}, indent=2))
+    roles = iam.get_paginator("list_roles").paginate().build_full_result()
+    roles.pop("ResponseMetadata", None)
+    files.append(out / "roles.json")
+    files[-1].write_text(json.dumps(roles, default=_iso, indent=2))
     for user in key_users or []:
         path = out / f"keys-{user}.json"
         keys = iam.list_access_keys(UserName=user)

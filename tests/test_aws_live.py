@@ -113,9 +113,11 @@ def test_call_budget_does_not_grow_with_roles_or_policies(moto, aws_env, monkeyp
     assert large_identities == small_identities + 40
     assert small == large == {
         "sts:AssumeRole": 1, "sts:GetCallerIdentity": 1, "iam:GenerateCredentialReport": 1,
-        "iam:GetAccountAuthorizationDetails": 1, "iam:GetCredentialReport": 1,
+        "iam:GetAccountAuthorizationDetails": 1, "iam:GetCredentialReport": 1, "iam:ListRoles": 1,
         "iam:ListAccessKeys": 2,  # only the users the report shows with keys
         "lambda:ListFunctions": 1, "ec2:DescribeInstances": 1,
+        "ecs:ListTaskDefinitions": 1,  # no task definitions here: no DescribeTaskDefinition
+        "bedrock-agent:ListAgents": 1, "sagemaker:ListNotebookInstances": 1,  # nor agents and notebooks
     }
 
 

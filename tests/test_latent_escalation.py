@@ -137,8 +137,11 @@ def test_collected_is_kept_in_snapshots_and_optional(tmp_path):
     assert load_snapshot(path).sources[0].collected == ()
 
 
-@pytest.mark.parametrize("denied, expected", [(None, ("ec2_instance", "lambda")),
-                                              ("lambda:ListFunctions", ("ec2_instance",))])
+_AWS_KINDS = ("bedrock_agent", "ec2_instance", "ecs_task", "ecs_task_execution", "lambda", "sagemaker_notebook")
+
+
+@pytest.mark.parametrize("denied, expected", [(None, _AWS_KINDS),
+                                              ("lambda:ListFunctions", tuple(k for k in _AWS_KINDS if k != "lambda"))])
 def test_live_collection_records_the_kinds_it_listed(aws_env, tmp_path, denied, expected):  # noqa: F811
     if denied:
         aws_env.front.deny(denied)

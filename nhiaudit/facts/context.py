@@ -107,6 +107,8 @@ class FactContext:
             require_expiry=any(x.require_expiry for x in layers),
             static_keys="forbidden" if any(x.static_keys == "forbidden" for x in layers) else "allowed",
             grace_days=min(x.grace_days for x in layers if x.grace_days is not None),
+            max_session_minutes=min((x.max_session_minutes for x in layers if x.max_session_minutes is not None),
+                                    default=None),
         )
 
     def environments_of(self, identity: Identity) -> list[str]:

@@ -29,7 +29,7 @@ from nhiaudit.facts.trust_facts import trust_facts
 from nhiaudit.graph.build import identity_matcher
 from nhiaudit.graph.reach import SystemReach
 from nhiaudit.graph.trust import trust_in_force
-from nhiaudit.inventory.model import Identity, Trust
+from nhiaudit.inventory.model import Identity, IdentityKind, Trust
 from nhiaudit.policy.model import Integration
 
 
@@ -129,6 +129,14 @@ def _ai_via_chain(ctx: FactContext, identity: Identity) -> dict[str, Any]:
             "target_integrations": tuple(names), "how": how, "hops": hops, "length": len(hops)}
 
 
+def _session_minutes(identity: Identity) -> int | None:
+    """An AWS role's MaxSessionDuration in minutes, rounded up (the AWS connector's `max_session_seconds`)."""
+    text = identity.attributes.get("max_session_seconds")
+    if identity.kind != IdentityKind.ROLE or text is None or not text.isdigit():
+        return None
+    return -(-int(text) // 60)
+
+
 def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     now = ctx.now
     analysis = estate_analysis(ctx)
@@ -202,5 +210,6 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
             "interactive_sign_in": bool(human and human.interactive_sign_in),
             "mfa_active": bool(human and human.mfa_active),
         },
+        "max_session_minutes": _session_minutes(identity),
         "policy": rules.model_dump(),
     }

@@ -27,6 +27,8 @@ _CRED_RULES = {
     "require_expiry": (False, "whether credentials must expire"),
     "static_keys": ("allowed", "'allowed' or 'forbidden'"),
     "grace_days": (7, "credentials younger than this are never 'unused'"),
+    "max_session_minutes": (None, "longest role session allowed (strictest across the identity's integrations); "
+                                  "null: no limit"),
 }
 
 FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
@@ -101,6 +103,8 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "looks_human": (False, "`classification.class` is human"),
         "human_use": ({"console_password": False, "password_days_since_use": -1, "interactive_sign_in": False,
                        "mfa_active": False}, "signs of interactive human use"),
+        "max_session_minutes": (None, "AWS role: the longest session it allows (MaxSessionDuration, in minutes); "
+                                      "null when not collected (no ListRoles / list-roles) or not a role"),
         "policy": ({k: v for k, (v, _) in _CRED_RULES.items()}, "effective credential rules: "
                    + ", ".join(_CRED_RULES)),
     },
@@ -210,7 +214,8 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
         "env_crossings": {"environment": "the foreign environment", "systems": "its systems the identity reaches",
                           "access": "highest access: read, write or admin", "via_chain": "one is reached via a chain",
                           "path": "hops to the first system", "key": "the environment (finding identity)"},
-        "workloads": {"id": "workload id (ARN ...)", "kind": "lambda, ec2_instance, ecs_task, cloud_run, ...",
+        "workloads": {"id": "workload id (ARN ...)", "kind": "lambda, ec2_instance, ecs_task, ecs_task_execution, "
+                                                                 "bedrock_agent, sagemaker_notebook, cloud_run, ...",
                       "name": "name", "integration": "its `integration` tag, or ''"},
         "credentials": {"id": "credential id", "type": "credential type", "static": "long-lived secret",
                         "active": "active", "age_days": "days since creation"},

@@ -150,7 +150,9 @@ class Workload(_Record):
     id: str
     provider: Provider
     account: str
-    kind: str  # lambda, ec2_instance, ecs_task, gce_instance, cloud_run, azure_vm, ...
+    # lambda, ec2_instance, ecs_task, ecs_task_execution, bedrock_agent, sagemaker_notebook, gce_instance,
+    # cloud_run, azure_vm, ...
+    kind: str
     name: str
     identity_id: str
     region: str | None = None

@@ -23,6 +23,7 @@ def _not_a_number(value: object) -> object:
 
 
 PolicyDays = Annotated[int, Field(ge=0), BeforeValidator(_not_a_bool)]
+PolicyMinutes = Annotated[int, Field(ge=1), BeforeValidator(_not_a_bool)]
 PolicyBool = Annotated[bool, BeforeValidator(_not_a_number)]
 
 
@@ -44,6 +45,11 @@ class CredentialRules(_Strict):
     )
     grace_days: PolicyDays | None = Field(
         None, description="A credential younger than this is never reported as unused."
+    )
+    max_session_minutes: PolicyMinutes | None = Field(
+        None,
+        description="Roles may not allow sessions longer than this (AWS MaxSessionDuration; AWS's shortest "
+        "setting is 60). Unset: no limit.",
     )
 
 

@@ -67,6 +67,7 @@ integrations: []
 #    must_not_reach: [customer-pii]
 #    credentials:
 #      static_keys: forbidden   # this integration must use short-lived role sessions only
+#      max_session_minutes: 60  # and its roles may not allow sessions longer than an hour
 
 # Identities people use (ids or globs, as in `identities`): classified human, so they are not reported as
 # non-human identities (integrations' identities always count as non-human).

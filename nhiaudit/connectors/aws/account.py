@@ -20,6 +20,7 @@ from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
 from nhiaudit.connectors.aws.deadline import Deadline, DeadlineExceeded
 from nhiaudit.connectors.aws.iam import ReportTimeout
 from nhiaudit.connectors.aws.readonly import ReadOnlyViolation
+from nhiaudit.connectors.aws.roles import get_role_sessions
 from nhiaudit.connectors.aws.session import CONNECT_TIMEOUT, READ_TIMEOUT, CallTimeouts, Clients
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
@@ -28,6 +29,7 @@ from nhiaudit.connectors.aws.transform_credentials import (
 )
 from nhiaudit.connectors.aws.transform_iam import merge_authorization_pages
 from nhiaudit.connectors.aws.workloads import get_ec2_instances, get_enabled_regions, get_lambda_functions
+from nhiaudit.connectors.aws.workloads_described import DESCRIBED_PARTS, start_described
 from nhiaudit.inventory.model import CollectionIssue, Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.textsafe import one_line
@@ -38,6 +40,7 @@ MISSING_GAAD = "users, groups, roles, their policies and trust policies"
 MISSING_REPORT = "console password use, MFA and access-key last use from the credential report"
 MISSING_KEYS = "access key ids and creation dates"
 MISSING_KEY_USE = "access key last use (service and region)"
+MISSING_SESSIONS = "role session lifetimes (MaxSessionDuration)"
 MISSING_REGIONS = "the account's enabled regions (workloads were read from the default region only)"
 MISSING_FUNCTIONS = "Lambda execution roles"
 MISSING_INSTANCES = "EC2 instance profile associations"
@@ -185,6 +188,9 @@ def collect_account(
         # Regional workload calls run on the pool while IAM is read; the credential report is generated
         # on AWS's side while authorization details are fetched.
         finish_workloads = _start_workloads(clients, regions, issues, pool)
+        sessions = pool.submit(
+            issues.attempt, "iam:ListRoles", MISSING_SESSIONS, get_role_sessions, iam, settings.gaad_page_size
+        )
         state = issues.attempt("iam:GenerateCredentialReport", MISSING_REPORT, iam_api.start_credential_report, iam)
         pages = issues.attempt(
             "iam:GetAccountAuthorizationDetails",
@@ -213,6 +219,7 @@ def collect_account(
                     "iam:GetCredentialReport", MISSING_REPORT, parse_credential_report, content
                 )
         _collect_keys(iam, raw, issues, pool, deadline)
+        raw.role_sessions = sessions.result() or {}
         finish_workloads(raw)
     source = SourceInfo(provider=Provider.AWS, account=account, method="live", collected_at=started, detail=detail)
     return _assemble(raw, source, issues)
@@ -224,8 +231,10 @@ _SHAPE_FAILURES = (ValueError, KeyError, TypeError, AttributeError, IndexError) 
 _PARTS: tuple[tuple[str, str, str, Any], ...] = (
     ("lambda_functions", "lambda:ListFunctions", MISSING_FUNCTIONS, list),
     ("ec2_reservations", "ec2:DescribeInstances", MISSING_INSTANCES, list),
+    *DESCRIBED_PARTS,  # ECS task definitions, Bedrock agents, SageMaker notebooks
     ("key_last_used", "iam:GetAccessKeyLastUsed", MISSING_KEY_USE, dict),
     ("access_keys", "iam:ListAccessKeys", MISSING_KEYS, dict),
+    ("role_sessions", "iam:ListRoles", MISSING_SESSIONS, dict),
     ("report_rows", "iam:GetCredentialReport", MISSING_REPORT, lambda: None),
     ("authorization_details", "iam:GetAccountAuthorizationDetails", MISSING_GAAD, lambda: None),
 )
@@ -306,12 +315,15 @@ def _start_workloads(
         clients.deadline,
     )
 
+    described = start_described(clients, regions, issues, pool, CALL_FAILURES, describe_error)
+
     def finish(raw: RawAccount) -> None:
         by_region_functions, by_region_instances = functions(), instances()
         raw.listed.update(("lambda", "ec2_instance"))  # a failed region is an issue: assemble drops the kind
         for region in regions:
             raw.lambda_functions.extend(by_region_functions.get(region, []))
             raw.ec2_reservations.extend((region, res) for res in by_region_instances.get(region, []))
+        described(raw)
 
     return finish
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nhiaudit.connectors.aws.roles import with_session_limits
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
     minimal_user,
@@ -15,6 +16,8 @@ from nhiaudit.connectors.aws.transform_credentials import (
 )
 from nhiaudit.connectors.aws.transform_iam import IamInventory, transform_authorization_details
 from nhiaudit.connectors.aws.workloads import transform_ec2_reservations, transform_lambda_functions
+from nhiaudit.connectors.aws.workloads_ai import transform_bedrock_agents, transform_notebook_instances
+from nhiaudit.connectors.aws.workloads_ecs import transform_ecs_task_definitions
 from nhiaudit.inventory.model import CollectionIssue, Credential, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
 
@@ -36,6 +39,10 @@ class RawAccount:
     ec2_reservations: list[tuple[str | None, Mapping[str, Any]]] = field(
         default_factory=list
     )  # (region, raw)
+    ecs_task_definitions: list[Mapping[str, Any]] = field(default_factory=list)  # DescribeTaskDefinition's
+    bedrock_agents: list[Mapping[str, Any]] = field(default_factory=list)  # GetAgent's `agent`
+    sagemaker_notebooks: list[Mapping[str, Any]] = field(default_factory=list)  # DescribeNotebookInstance
+    role_sessions: dict[str, int] = field(default_factory=dict)  # role ARN -> MaxSessionDuration (ListRoles)
     issues: list[CollectionIssue] = field(default_factory=list)
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
@@ -46,6 +53,11 @@ class RawAccount:
 WORKLOAD_LISTINGS: dict[str, tuple[str, ...]] = {
     "lambda": ("lambda:ListFunctions", "ec2:DescribeRegions"),
     "ec2_instance": ("ec2:DescribeInstances", "ec2:DescribeRegions"),
+    "ecs_task": ("ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition", "ec2:DescribeRegions"),
+    "ecs_task_execution": ("ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition", "ec2:DescribeRegions"),
+    "bedrock_agent": ("bedrock:ListAgents", "bedrock:GetAgent", "ec2:DescribeRegions"),
+    "sagemaker_notebook": ("sagemaker:ListNotebookInstances", "sagemaker:DescribeNotebookInstance",
+                           "ec2:DescribeRegions"),
 }
 
 
@@ -68,7 +80,7 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
 
     credentials: list[Credential] = []
     updated = []
-    for identity in identities:
+    for identity in with_session_limits(identities, raw.role_sessions):
         row = rows_by_arn.get(identity.id)
         keys: Sequence[Mapping[str, Any]] | None = raw.access_keys.get(identity.name)
         mine = (
@@ -82,6 +94,9 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
     workloads = transform_lambda_functions(raw.lambda_functions)
     for region, reservation in raw.ec2_reservations:
         workloads.extend(transform_ec2_reservations([reservation], iam.instance_profile_roles, region))
+    workloads.extend(transform_ecs_task_definitions(raw.ecs_task_definitions))
+    workloads.extend(transform_bedrock_agents(raw.bedrock_agents))
+    workloads.extend(transform_notebook_instances(raw.sagemaker_notebooks))
 
     if raw.listed and not source.collected:
         source = source.model_copy(update={"collected": collected_kinds(raw)})

@@ -21,6 +21,10 @@ EC2_INSTANCES = "ec2-instances"
 CREDENTIAL_REPORT = "credential-report"
 POLICY_DOCUMENT = "iam-policy-document"
 ORGANIZATION_ACCOUNTS = "organization-accounts"
+LIST_ROLES = "list-roles"
+ECS_TASK_DEFINITION = "ecs-task-definition"
+BEDROCK_AGENT = "bedrock-agent"
+SAGEMAKER_NOTEBOOK = "sagemaker-notebook-instance"
 
 
 def _date(value: str) -> str | None:
@@ -58,7 +62,8 @@ def _checks() -> dict[str, Check]:
     return {
         name: compiler.compile(f"{name}.schema.json")
         for name in (AUTHORIZATION_DETAILS, ACCESS_KEYS, LAMBDA_FUNCTIONS, EC2_INSTANCES, CREDENTIAL_REPORT,
-                     POLICY_DOCUMENT, ORGANIZATION_ACCOUNTS)
+                     POLICY_DOCUMENT, ORGANIZATION_ACCOUNTS, ECS_TASK_DEFINITION, LIST_ROLES,
+                     BEDROCK_AGENT, SAGEMAKER_NOTEBOOK)
     }
 
 

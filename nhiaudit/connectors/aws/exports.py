@@ -11,6 +11,7 @@ from nhiaudit.connectors.aws import export_shapes
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
 from nhiaudit.connectors.aws.organization import organization_of
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
+from nhiaudit.connectors.aws.roles import session_limits
 from nhiaudit.connectors.aws.transform_credentials import ReportRow, parse_credential_report
 from nhiaudit.connectors.aws.transform_iam import DETAIL_LISTS, merge_authorization_pages
 from nhiaudit.connectors.interface import ExportFile, ExportImporter, import_detail, location_in, shape_error
@@ -25,6 +26,10 @@ KEYS = "aws-access-keys"
 LAMBDA = "aws-lambda-functions"
 EC2 = "aws-ec2-instances"
 ORGANIZATION = "aws-organization-accounts"
+LIST_ROLES = "aws-list-roles"
+ECS = "aws-ecs-task-definition"
+AGENT = "aws-bedrock-agent"
+NOTEBOOK = "aws-sagemaker-notebook-instance"
 
 _REPORT_HEADER = "user,arn,user_creation_time"
 _SHAPES = {
@@ -34,6 +39,10 @@ _SHAPES = {
     LAMBDA: export_shapes.LAMBDA_FUNCTIONS,
     EC2: export_shapes.EC2_INSTANCES,
     ORGANIZATION: export_shapes.ORGANIZATION_ACCOUNTS,
+    LIST_ROLES: export_shapes.LIST_ROLES,
+    ECS: export_shapes.ECS_TASK_DEFINITION,
+    AGENT: export_shapes.BEDROCK_AGENT,
+    NOTEBOOK: export_shapes.SAGEMAKER_NOTEBOOK,
 }
 # Anything a wrong shape can raise in a transform the shape check did not foresee: still the file's fault.
 _DATA_ERRORS = (RawDataError, KeyError, TypeError, ValueError, AttributeError)
@@ -41,6 +50,12 @@ _DATA_ERRORS = (RawDataError, KeyError, TypeError, ValueError, AttributeError)
 
 def _is_gaad_page(value: Any) -> bool:
     return isinstance(value, Mapping) and any(k in value for k in DETAIL_LISTS)
+
+
+def _is_list_roles(value: Mapping[str, Any]) -> bool:
+    """`aws iam list-roles`: a Roles list whose items carry no inline policies (GAAD's RoleDetailList does)."""
+    roles = value.get("Roles")
+    return isinstance(roles, list) and not any(isinstance(r, Mapping) and "RolePolicyList" in r for r in roles)
 
 
 class AwsExportImporter(ExportImporter):
@@ -51,6 +66,10 @@ class AwsExportImporter(ExportImporter):
         LAMBDA: "aws lambda list-functions > file.json",
         EC2: "aws ec2 describe-instances > file.json",
         ORGANIZATION: "aws organizations list-accounts > file.json (the organisation id, for aws:PrincipalOrgID)",
+        LIST_ROLES: "aws iam list-roles > file.json (each role's MaxSessionDuration, beside the authorization details)",
+        ECS: "aws ecs describe-task-definition --task-definition FAMILY > file.json (one file per family)",
+        AGENT: "aws bedrock-agent get-agent --agent-id ID > file.json (one file per agent)",
+        NOTEBOOK: "aws sagemaker describe-notebook-instance --notebook-instance-name NAME > file.json",
     }
 
     def detect(self, file: ExportFile) -> str | None:
@@ -77,6 +96,14 @@ class AwsExportImporter(ExportImporter):
             return EC2
         if isinstance(data.get("Accounts"), list):
             return ORGANIZATION
+        if _is_list_roles(data):
+            return LIST_ROLES
+        if "taskDefinition" in data:
+            return ECS
+        if "agent" in data:
+            return AGENT
+        if "NotebookInstanceArn" in data:
+            return NOTEBOOK
         return None
 
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
@@ -92,7 +119,9 @@ class AwsExportImporter(ExportImporter):
 
         for kind, file in files:  # every file's shape first: all problems of all files in one run
             _check_shape(kind, file)
-        order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, KEYS: 4, ORGANIZATION: 5}  # keys need known users
+        # Keys need known users.
+        order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, ECS: 3, AGENT: 3, NOTEBOOK: 3, KEYS: 4, ORGANIZATION: 5,
+                 LIST_ROLES: 5}
         org_ids: dict[str, str] = {}  # account -> its organisation id (list-accounts: names no other data)
         empty: list[tuple[str, ExportFile]] = []  # (workload kind, file) of listings with nothing in them
         for kind, file in sorted(files, key=lambda f: order[f[0]]):
@@ -117,6 +146,20 @@ class AwsExportImporter(ExportImporter):
                         raw.listed.add("ec2_instance")
                     if not file.data["Reservations"]:
                         empty.append(("ec2_instance", file))
+                elif kind == ECS:
+                    task = file.data["taskDefinition"]
+                    raw = account(account_of(str(task["taskDefinitionArn"])), file)
+                    # One family's describe is not a listing of the account: `listed` stays as it is.
+                    raw.ecs_task_definitions.append(task)
+                elif kind == AGENT:  # a describe, not a listing (as for ECS)
+                    agent = file.data["agent"]
+                    account(account_of(str(agent["agentArn"])), file).bedrock_agents.append(agent)
+                elif kind == NOTEBOOK:
+                    notebook = file.data
+                    account(account_of(str(notebook["NotebookInstanceArn"])), file).sagemaker_notebooks.append(notebook)
+                elif kind == LIST_ROLES:
+                    for role_arn, seconds in session_limits(file.data["Roles"]).items():
+                        account(account_of(role_arn), file).role_sessions[role_arn] = seconds
                 elif kind == ORGANIZATION:
                     org_ids.update(_organization_ids(file))
                 else:

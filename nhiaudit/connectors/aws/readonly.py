@@ -23,14 +23,21 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("iam", "GetCredentialReport"),
         ("iam", "ListAccessKeys"),
         ("iam", "GetAccessKeyLastUsed"),
+        ("iam", "ListRoles"),
         ("ec2", "DescribeRegions"),
         ("ec2", "DescribeInstances"),
+        ("ecs", "ListTaskDefinitions"),
+        ("ecs", "DescribeTaskDefinition"),
+        ("bedrock-agent", "ListAgents"),
+        ("bedrock-agent", "GetAgent"),
+        ("sagemaker", "ListNotebookInstances"),
+        ("sagemaker", "DescribeNotebookInstance"),
         ("lambda", "ListFunctions"),
     }
 )
 
-# botocore service names whose IAM action prefix differs from the service name (none used today).
-_IAM_PREFIX: dict[str, str] = {}
+# botocore service names whose IAM action prefix differs from the service name.
+_IAM_PREFIX: dict[str, str] = {"bedrock-agent": "bedrock"}
 
 
 def iam_action(service: str, operation: str) -> str:
