@@ -42,6 +42,20 @@ def role_arn(name: str, account: str = MOTO_ACCOUNT) -> str:
     return f"arn:aws:iam::{account}:role/{name}"
 
 
+def scan_json(tmp_path: Path, *source: str, policy: str = AI_MODELS_ONLY_POLICY) -> tuple[int, dict[str, Any]]:
+    """`nhiaudit scan SOURCE... --format json` through the real CLI: (exit status, report)."""
+    from typer.testing import CliRunner
+
+    from nhiaudit.cli import build_app
+
+    (tmp_path / "policy.yaml").write_text(policy)
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(build_app(), ["scan", *source, "--policy", str(tmp_path / "policy.yaml"),
+                                              "--format", "json", "--fail-on", "none", "-o", str(out), "--quiet"])
+    assert out.exists(), result.output
+    return result.exit_code, json.loads(out.read_text())
+
+
 def days_ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_support import AI_MODELS_ONLY_POLICY, MOTO_ACCOUNT, Moto, _iso, aws_env, export_like_cli, moto, role_arn  # noqa: F401
+from aws_support import (  # noqa: F401
+    MOTO_ACCOUNT,
+    Moto,
+    _iso,
+    aws_env,
+    export_like_cli,
+    moto,
+    role_arn,
+    scan_json,
+)
 from typer.testing import CliRunner
 
 from nhiaudit.cli import build_app
@@ -17,7 +26,6 @@ from nhiaudit.inventory.snapshot import load_snapshot
 REGION = ["--aws-regions", "us-east-1"]
 INVOKE = [{"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"}]
 ROLES = {"agent-role": "bedrock.amazonaws.com", "notebook-role": "sagemaker.amazonaws.com"}
-POLICY = AI_MODELS_ONLY_POLICY
 
 
 role = role_arn
@@ -45,13 +53,7 @@ def cli(*args: str):
     return CliRunner().invoke(build_app(), list(args))
 
 
-def scan(tmp_path, *source: str) -> tuple[int, dict]:
-    (tmp_path / "policy.yaml").write_text(POLICY)
-    out = tmp_path / "report.json"
-    result = cli("scan", *source, "--policy", str(tmp_path / "policy.yaml"), "--format", "json",
-                 "--fail-on", "none", "-o", str(out), "--quiet")
-    assert out.exists(), result.output
-    return result.exit_code, json.loads(out.read_text())
+scan = scan_json
 
 
 def workloads_of_undeclared(report: dict) -> dict[str, list[str]]:

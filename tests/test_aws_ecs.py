@@ -7,7 +7,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_support import AI_MODELS_ONLY_POLICY, MOTO_ACCOUNT, Moto, _iso, aws_env, export_like_cli, moto, role_arn  # noqa: F401
+from aws_support import (  # noqa: F401
+    AI_MODELS_ONLY_POLICY,
+    MOTO_ACCOUNT,
+    Moto,
+    _iso,
+    aws_env,
+    export_like_cli,
+    moto,
+    role_arn,
+    scan_json,
+)
 from typer.testing import CliRunner
 
 from nhiaudit.cli import build_app
@@ -25,7 +35,6 @@ ROLES = {
 }
 # family -> (task role, execution role); the execution role is given by name, as ECS allows.
 TASKS = {"doc-summarizer": ("doc-summarizer", "ecs-exec"), "batch-worker": ("batch-worker", "ecs-exec")}
-POLICY = AI_MODELS_ONLY_POLICY
 
 
 role = role_arn
@@ -51,13 +60,7 @@ def cli(*args: str):
     return CliRunner().invoke(build_app(), list(args))
 
 
-def scan(tmp_path, *source: str) -> tuple[int, dict]:
-    (tmp_path / "policy.yaml").write_text(POLICY)
-    out = tmp_path / "report.json"
-    result = cli("scan", *source, "--policy", str(tmp_path / "policy.yaml"), "--format", "json",
-                 "--fail-on", "none", "-o", str(out), "--quiet")
-    assert out.exists(), result.output
-    return result.exit_code, json.loads(out.read_text())
+scan = scan_json
 
 
 def undeclared(report: dict) -> dict[str, dict]:
@@ -85,7 +88,7 @@ def test_live_scan_reports_the_undeclared_ecs_task_role_and_explain_names_the_ta
     sent = aws_env.front.operations()
     assert sent.count("ecs:ListTaskDefinitions") == 1 and sent.count("ecs:DescribeTaskDefinition") == 2
 
-    (tmp_path / "policy.yaml").write_text(POLICY)
+    (tmp_path / "policy.yaml").write_text(AI_MODELS_ONLY_POLICY)
     result = cli("explain", role("doc-summarizer"), "--aws", *REGION, "--policy", str(tmp_path / "policy.yaml"),
                  "--format", "json")
     assert result.exit_code == 0, result.output
