@@ -61,9 +61,6 @@ class ProgressTimer:
                 self._enter(_AFTER[name])
 
     def _enter(self, stage: str) -> None:
-        order = list(STAGES)
-        if stage in STAGES and self._current in STAGES and order.index(stage) < order.index(self._current):
-            return  # a stage timed in several pieces (the graph, then reachability) is shown once, forwards
         if stage != self._current:
             self._current = stage
             if self.announce is not None:
