@@ -39,6 +39,8 @@ class Category(StrEnum):
     STATIC_CREDENTIAL_FORBIDDEN = "static-credential-forbidden"
     RISKY_TRUST = "risky-trust"
     STALE_POLICY = "stale-policy"
+    AUDIT_GAP = "audit-gap"
+    LEAKED_CREDENTIAL = "leaked-credential"
 
 
 class FindingStatus(StrEnum):
