@@ -52,6 +52,7 @@ def build_app() -> typer.Typer:
         baseline_cmd,
         collect_cmd,
         diff_cmd,
+        enforce_cmd,
         explain_cmd,
         graph_cmd,
         policy_cmd,
@@ -61,7 +62,7 @@ def build_app() -> typer.Typer:
     )
 
     for module in (scan_cmd, collect_cmd, explain_cmd, graph_cmd, diff_cmd, baseline_cmd, policy_cmd, rules_cmd,
-                   snapshot_cmd):
+                   snapshot_cmd, enforce_cmd):
         module.register(app)
     from nhiaudit.cli.help_style import tidy_help
 

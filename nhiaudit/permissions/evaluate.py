@@ -233,6 +233,13 @@ class Evaluator:
             grants = [g for g in grants if g.stmt.not_resources or any(map(is_broad_resource, g.targets))]
         return [g.evidence for g in grants]
 
+    def actions_on(self, identity: Identity, resource_pattern: str) -> frozenset[str]:
+        """Every catalogue action the identity may perform on some resource matching the pattern, with its
+        boundary and certain Denies applied (the full set, where `reach` evidence lists at most a few)."""
+        grants = self._effective(self._ask(identity, None), resource_pattern,
+                                 self._reach_universe(resource_pattern), {})
+        return frozenset().union(*(g.known for g in grants))
+
     # --- universes -------------------------------------------------------------------------------------
 
     def _universe(self, key: tuple[object, ...], build: Callable[[], Universe]) -> Universe:

@@ -1,0 +1,125 @@
+"""AWS: one permissions boundary per group of identities that serve the same integrations.
+
+Allowed: on each resource pattern of the integration's `may_reach` systems (AI-model systems included), the
+actions its identities can perform there today (Evaluator.actions_on: identity policies, existing boundary
+and certain Denies applied). Today's access, not the service's whole catalogue, because the boundary then
+takes nothing away inside the declared scope and adds nothing to it: replacing an existing boundary (a
+principal has one) can never widen what the identity does. Denied: every action on the resources of its
+`must_not_reach` systems, explicitly, so an overlap between a may_reach and a must_not_reach pattern is denied.
+
+An identity several integrations declare gets one boundary for all of them: it may reach what any of them
+may, except what any of them forbids (the loss of a system one allows and another forbids is reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from nhiaudit.enforce.aws_document import MANAGED_POLICY_LIMIT, fit_boundary
+from nhiaudit.enforce.model import Guardrail, GuardrailKind, SystemGrant, Target
+from nhiaudit.enforce.names import is_iam_name, policy_name, shell_words
+from nhiaudit.graph.build import system_provider
+from nhiaudit.inventory.model import Identity, IdentityKind, Policy, Provider, Statement
+from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.policy.model import WrittenPolicy
+
+BOUNDARY_PREFIX = "nhiaudit-boundary"
+_BOUNDED_KINDS = (IdentityKind.ROLE, IdentityKind.USER)  # the principals AWS takes a permissions boundary on
+
+
+def aws_patterns(policy: WrittenPolicy, systems: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """system -> its AWS resource patterns (systems without any are left out)."""
+    out = {}
+    for name in sorted(set(systems)):
+        system = policy.systems.get(name)
+        patterns = tuple(sorted({p for p in system.resources if system_provider(p) is Provider.AWS})) if system else ()
+        if patterns:
+            out[name] = patterns
+    return out
+
+
+def boundary_groups(bindings: dict[str, list[str]], identities: dict[str, Identity]
+                    ) -> tuple[dict[tuple[str, ...], list[Identity]], list[str]]:
+    """AWS roles and users by the integrations declaring them; what is left out, and why."""
+    groups: dict[tuple[str, ...], list[Identity]] = {}
+    skipped: list[str] = []
+    for iid in sorted(bindings):
+        identity = identities.get(iid)
+        if identity is None:
+            continue
+        names = tuple(sorted(set(bindings[iid])))
+        if identity.provider is not Provider.AWS:
+            skipped.append(f"{iid} ({', '.join(names)}): no {identity.provider.value} guardrail is generated yet")
+        elif identity.kind not in _BOUNDED_KINDS:
+            skipped.append(f"{iid} ({', '.join(names)}): a {identity.kind.value} takes no permissions boundary")
+        else:
+            groups.setdefault(names, []).append(identity)
+    return groups, skipped
+
+
+class BoundaryBuilder:
+    def __init__(self, policy: WrittenPolicy, evaluator: Evaluator) -> None:
+        self._policy = policy
+        self._evaluator = evaluator
+        self._probes: dict[str, Policy] = {}
+        self._probe_evaluator = Evaluator(self._probes, evaluator.catalogue)
+
+    def build(self, integrations: tuple[str, ...], identities: list[Identity]) -> Guardrail:
+        entries = [i for i in self._policy.integrations if i.name in integrations]
+        forbidden = aws_patterns(self._policy, (s for i in entries for s in i.must_not_reach))
+        may = aws_patterns(self._policy, (s for i in entries for s in i.may_reach
+                                          if not any(s in j.must_not_reach for j in entries)))
+        outside = {name: pats for name, pats in aws_patterns(self._policy, self._policy.systems).items()
+                   if name not in may}
+        allowed: dict[str, frozenset[str]] = {}
+        grants = []
+        for system, patterns in may.items():
+            actions: set[str] = set()
+            for pattern in patterns:
+                today = frozenset().union(*(self._evaluator.actions_on(i, pattern) for i in identities))
+                allowed[pattern] = allowed.get(pattern, frozenset()) | today
+                actions |= today
+            grants.append(SystemGrant(system, patterns, tuple(sorted(actions))))
+        label = " + ".join(integrations)
+        fitted = fit_boundary(
+            {p: a for p, a in allowed.items() if a}, (p for pats in forbidden.values() for p in pats),
+            self._evaluator.catalogue, lambda cand, covered, acts: self._reaches_nothing_new(cand, covered, acts,
+                                                                                              outside),
+            limit=MANAGED_POLICY_LIMIT, label=f"permissions boundary of {label}")
+        name = policy_name(BOUNDARY_PREFIX, "+".join(integrations))
+        notes = []
+        if not any(g.actions for g in grants):
+            notes.append("its identities reach none of its may_reach systems today: the boundary allows nothing")
+        overlap = sorted({s for i in entries for s in i.may_reach if any(s in j.must_not_reach for j in entries)})
+        if overlap:
+            notes.append(f"{', '.join(overlap)}: allowed by one of its integrations, forbidden by another: denied")
+        return Guardrail(
+            kind=GuardrailKind.PERMISSIONS_BOUNDARY, name=name, integrations=integrations, document=fitted.document,
+            size=fitted.size, limit=MANAGED_POLICY_LIMIT, compaction=fitted.compaction,
+            targets=tuple(_target(i, name) for i in sorted(identities, key=lambda i: i.id)),
+            grants=tuple(grants), denied_systems=tuple(sorted(forbidden)), notes=tuple(notes))
+
+    def _reaches_nothing_new(self, candidate: str, covered: tuple[str, ...], actions: tuple[str, ...],
+                             outside: dict[str, tuple[str, ...]]) -> bool:
+        """Does `actions` on `candidate` reach no system outside may_reach that `actions` on `covered` does not?"""
+        wide = self._probe(actions, (candidate,))
+        exact = self._probe(actions, covered)
+        return all(self._probe_evaluator.reach(wide, pats) is None or self._probe_evaluator.reach(exact, pats)
+                   is not None for pats in outside.values())
+
+    def _probe(self, actions: tuple[str, ...], resources: tuple[str, ...]) -> Identity:
+        pid = f"nhiaudit-enforce-probe:{len(self._probes)}"
+        self._probes[pid] = Policy(id=pid, provider=Provider.AWS, name="probe", kind="boundary",
+                                   statements=(Statement(actions=actions, resources=resources),))
+        return Identity(id=pid, provider=Provider.AWS, account="", kind=IdentityKind.ROLE, name="probe",
+                        policy_ids=(pid,))
+
+
+def _target(identity: Identity, boundary_name: str) -> Target:
+    kind = "role" if identity.kind is IdentityKind.ROLE else "user"
+    arn = f"arn:aws:iam::{identity.account}:policy/{boundary_name}"
+    command = (shell_words("aws", "iam", f"put-{kind}-permissions-boundary", f"--{kind}-name", identity.name,
+                           "--permissions-boundary", arn)
+               if is_iam_name(identity.name) and identity.account.isdigit() else None)
+    return Target(identity_id=identity.id, name=identity.name, kind=kind, account=identity.account,
+                  existing_boundary=identity.boundary_policy_id, command=command)
