@@ -82,6 +82,7 @@ def enforce(
             write_output(_render(plan, kind), output_dir / kind.file_name)
     else:
         write_output(_render(plan, fmt), output)
+    console = stderr_console()  # results, not progress: shown with --quiet too
     status = ExitStatus.OK
     if check is not None:
         from nhiaudit.enforce.check import check_directory

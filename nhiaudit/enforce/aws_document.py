@@ -3,9 +3,10 @@
 Statements are merged first (patterns with the same actions -> one statement with many resources; each
 pattern has one action set, so equal resources already share one statement with many actions). An action
 list that holds every action of a service on those resources is written `service:*` (the same grant). When
-the document is still too large, each further step is taken only if the previous did not fit:
-action prefixes (`s3:Get*`), whole services (`s3:*`), both on may_reach resources only, then resource patterns
-merged to a common prefix, each merge accepted only when the caller's check says it reaches no other system.
+the document is still too large, each further step is taken only if the previous did not fit: resource
+patterns merged to a common prefix (each merge accepted only when the caller's check, the evaluator, says it
+reaches no system outside may_reach), then action prefixes (`s3:Get*`) and whole services (`s3:*`), on may_reach
+resources only, each without and then with merged resources.
 What still does not fit is an error that says why: nothing is ever truncated.
 """
 
@@ -112,24 +113,25 @@ def fit_boundary(
     """The smallest-change document for `allowed` (pattern -> today's actions) and `denied` within `limit`."""
     denied = tuple(denied)
     exact = {p: _full_services(a, (p,), catalogue) for p, a in allowed.items()}
-    steps: list[tuple[Compaction, dict[str, list[str]]]] = [
-        (Compaction.EXACT, exact),
-        (Compaction.ACTION_PREFIXES, {p: _prefixes(a) for p, a in exact.items()}),
-        (Compaction.SERVICE_WILDCARDS, {p: _services(a) for p, a in exact.items()}),
+    steps = [
+        (Compaction.EXACT, Compaction.RESOURCE_WILDCARDS, exact),
+        (Compaction.ACTION_PREFIXES, Compaction.ACTION_PREFIXES_AND_RESOURCE_WILDCARDS,
+         {p: _prefixes(a) for p, a in exact.items()}),
+        (Compaction.SERVICE_WILDCARDS, Compaction.SERVICE_AND_RESOURCE_WILDCARDS,
+         {p: _services(a) for p, a in exact.items()}),
     ]
     size = 0
-    for compaction, by_pattern in steps:
+    for plain, merged, by_pattern in steps:
         document = boundary_document(_allow_statements(by_pattern), denied)
         size = document_size(document)
         if size <= limit:
-            return Fitted(document, size, compaction)
-    statements = _merged_resources(steps[-1][1], accept)
-    document = boundary_document(statements, denied)
-    merged_size = document_size(document)
-    if merged_size <= limit:
-        return Fitted(document, merged_size, Compaction.RESOURCE_WILDCARDS)
+            return Fitted(document, size, plain)
+        document = boundary_document(_merged_resources(by_pattern, accept), denied)
+        size = document_size(document)
+        if size <= limit:
+            return Fitted(document, size, merged)
     raise DocumentTooLarge(
-        f"the {label} does not fit AWS's limit of {limit:,} characters: {merged_size:,} after merging statements, "
+        f"the {label} does not fit AWS's limit of {limit:,} characters: {size:,} after merging statements, "
         f"writing whole services and merging resource patterns where that reaches no other system "
         f"({len(allowed)} allowed and {len(denied)} denied resource patterns). Group the systems' resources "
         "under fewer patterns in the written policy, or split the integration")

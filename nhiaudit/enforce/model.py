@@ -19,9 +19,11 @@ class Compaction(StrEnum):
     """How far a document was merged to fit its size limit (each step only when the previous did not fit)."""
 
     EXACT = "exact"  # today's actions, listed; statements merged by equal actions / equal resources
-    ACTION_PREFIXES = "action-prefixes"  # `s3:Get*`: more actions, on may_reach resources only
-    SERVICE_WILDCARDS = "service-wildcards"  # `s3:*`: every action of the service, on may_reach resources only
     RESOURCE_WILDCARDS = "resource-wildcards"  # resource patterns merged; checked to reach no other system
+    ACTION_PREFIXES = "action-prefixes"  # `s3:Get*`: more actions, on may_reach resources only
+    ACTION_PREFIXES_AND_RESOURCE_WILDCARDS = "action-prefixes+resource-wildcards"
+    SERVICE_WILDCARDS = "service-wildcards"  # `s3:*`: every action of the service, on may_reach resources only
+    SERVICE_AND_RESOURCE_WILDCARDS = "service-wildcards+resource-wildcards"
 
 
 @dataclass(frozen=True, slots=True)
