@@ -13,7 +13,7 @@ may, except what any of them forbids (the loss of a system one allows and anothe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from nhiaudit.enforce.aws_document import MANAGED_POLICY_LIMIT, fit_boundary
 from nhiaudit.enforce.model import Guardrail, GuardrailKind, SystemGrant, Target
@@ -21,6 +21,7 @@ from nhiaudit.enforce.names import is_iam_name, policy_name, shell_words
 from nhiaudit.graph.build import system_provider
 from nhiaudit.inventory.model import Identity, IdentityKind, Policy, Provider, Statement
 from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.patterns import glob_covers
 from nhiaudit.policy.model import WrittenPolicy
 
 BOUNDARY_PREFIX = "nhiaudit-boundary"
@@ -57,10 +58,35 @@ def boundary_groups(bindings: dict[str, list[str]], identities: dict[str, Identi
     return groups, skipped
 
 
+MAX_LISTED_OUTSIDE = 20  # statements listed per boundary as access it removes outside may_reach
+
+
+def outside_scope(identities: list[Identity], policies: Mapping[str, Policy], allowed: Iterable[str]) -> list[str]:
+    """What the identities' policies allow on resources no may_reach pattern covers (logs, keys, queues...):
+    the boundary removes it, whether or not a policy system names it. One line per statement and resource."""
+    allowed = tuple(allowed)
+    found: set[str] = set()
+    for identity in identities:
+        for pid in identity.policy_ids:
+            policy = policies.get(pid)
+            for n, st in enumerate(policy.statements if policy and policy.provider is Provider.AWS else ()):
+                if st.effect != "Allow":
+                    continue
+                acts = ", ".join(st.actions[:3]) + (f" (+{len(st.actions) - 3})" if len(st.actions) > 3 else "") \
+                    if st.actions else "all actions except " + ", ".join(st.not_actions[:3])
+                where = f"{policy.name} statement {n}"
+                if st.not_resources:
+                    found.add(f"{acts} on all resources except {', '.join(st.not_resources[:3])} ({where})")
+                found.update(f"{acts} on {r} ({where})" for r in st.resources
+                             if not any(glob_covers(p, r) for p in allowed))
+    return sorted(found)
+
+
 class BoundaryBuilder:
-    def __init__(self, policy: WrittenPolicy, evaluator: Evaluator) -> None:
+    def __init__(self, policy: WrittenPolicy, evaluator: Evaluator, policies: Mapping[str, Policy]) -> None:
         self._policy = policy
         self._evaluator = evaluator
+        self._policies = policies
         self._probes: dict[str, Policy] = {}
         self._probe_evaluator = Evaluator(self._probes, evaluator.catalogue)
 
@@ -90,6 +116,11 @@ class BoundaryBuilder:
         notes = []
         if not any(g.actions for g in grants):
             notes.append("its identities reach none of its may_reach systems today: the boundary allows nothing")
+        unlisted = outside_scope(identities, self._policies, (p for pats in may.values() for p in pats))
+        if unlisted:
+            more = f" (+{len(unlisted) - MAX_LISTED_OUTSIDE} more)" if len(unlisted) > MAX_LISTED_OUTSIDE else ""
+            notes.append("also removes what no may_reach system covers: "
+                         + "; ".join(unlisted[:MAX_LISTED_OUTSIDE]) + more)
         overlap = sorted({s for i in entries for s in i.may_reach if any(s in j.must_not_reach for j in entries)})
         if overlap:
             notes.append(f"{', '.join(overlap)}: allowed by one of its integrations, forbidden by another: denied")

@@ -21,7 +21,7 @@ def build_plan(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: li
     ctx = before.context
     bindings = before.estate.bindings
     groups, skipped = boundary_groups(bindings, before.estate.identities)
-    builder = BoundaryBuilder(policy, ctx.evaluator)
+    builder = BoundaryBuilder(policy, ctx.evaluator, {p.id: p for p in snapshot.policies})
     guardrails = [builder.build(names, members) for names, members in sorted(groups.items())]
     bound = {name for names in groups for name in names}
     skipped.extend(f"integration {i.name}: no AWS role or user of the estate matches its identities"
