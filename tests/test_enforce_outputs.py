@@ -181,3 +181,16 @@ def test_check_passes_on_committed_guardrails_and_fails_when_the_policy_diverges
 def test_check_of_a_directory_without_guardrails_is_a_usage_error(tmp_path):
     result = enforce("--snapshot", str(DEMO_SNAPSHOT), "--policy", str(DEMO_POLICY), "--check", str(tmp_path))
     assert result.exit_code == 2 and "--output-dir" in result.output
+
+
+def test_json_output_follows_its_documented_schema(many_buckets, hostile):
+    import jsonschema
+    from enforce_support import ROOT
+
+    schema = json.loads((ROOT / "docs" / "enforce.schema.json").read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    for snapshot, policy in ((DEMO_SNAPSHOT, DEMO_POLICY), many_buckets, hostile):
+        _, data = enforce_json(snapshot, policy)
+        assert list(validator.iter_errors(data)) == [], (snapshot, policy)
+    data["guardrails"][next(iter(data["guardrails"]))]["document"]["Statement"] = []
+    assert list(validator.iter_errors(data))  # the check can fail

@@ -102,8 +102,12 @@ def _deny_statement(patterns: Iterable[str]) -> list[dict[str, Any]]:
     return [{"Sid": "MustNotReach", "Effect": "Deny", "Action": "*", "Resource": _one_or_list(denied)}]
 
 
+# AWS takes no policy without a statement: a boundary that allows nothing is written as one that denies all.
+_NOTHING_ALLOWED = {"Sid": "NothingInScopeToday", "Effect": "Deny", "Action": "*", "Resource": "*"}
+
+
 def boundary_document(statements: list[dict[str, Any]], denied: Iterable[str]) -> dict[str, Any]:
-    return {"Version": POLICY_VERSION, "Statement": [*statements, *_deny_statement(denied)]}
+    return {"Version": POLICY_VERSION, "Statement": [*statements, *_deny_statement(denied)] or [_NOTHING_ALLOWED]}
 
 
 def fit_boundary(
