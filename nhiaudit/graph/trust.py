@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from nhiaudit.graph.trust_conditions import (
     dates_in_force,
     is_caller_key,
 )
-from nhiaudit.inventory.model import Identity, Policy, Provider, Trust, TrustKind
+from nhiaudit.inventory.model import Identity, IdentityKind, Policy, Provider, Trust, TrustKind
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions._core import GCP_CONDITION
 from nhiaudit.permissions.aws_conditions import Clause
@@ -121,6 +122,17 @@ class _AssumeGrants:
 
     def any(self, identity: Identity) -> bool:
         return bool(self._get(identity)[0])
+
+    def boundary_admits(self, identity: Identity, role_arn: str) -> bool:
+        """A trust policy naming a role's ARN is limited by the role's permissions boundary (an implicit deny
+        there wins); one naming a user's ARN is not (IAM User Guide, "Permissions boundaries for IAM
+        entities"). A boundary missing from the snapshot counts as none, as in the evaluator."""
+        bid = identity.boundary_policy_id
+        if identity.kind is not IdentityKind.ROLE or not bid or bid not in self._policies:
+            return True
+        probe = Identity(id=f"boundary:{bid}", provider=identity.provider, account=identity.account,
+                         kind=IdentityKind.ROLE, name=identity.name, policy_ids=(bid,))
+        return self._evaluator.can_perform(probe, ASSUME_ACTION, role_arn) is not None
 
     def allowed_trusts(self, identity: Identity, group: str, trusts: list[Trust],
                        identities: dict[str, Identity]) -> tuple[tuple[Trust, StatementEvidence], ...]:
@@ -221,7 +233,8 @@ def _aws_edges(ident: Identity, by_principal: dict[str, list[Trust]], identities
             continue
         if group == ident.id:  # trusts naming the identity (or, in hostile data, a shared principal it is named as)
             count("trust.per_identity", len(trusts))
-            _candidate_edges(ident, trusts, identities, grants if has_grants else None, conds, callers, edges)
+            _candidate_edges(ident, trusts, identities, grants if has_grants else None, conds, callers, edges,
+                             grants.boundary_admits)
             continue
         allowed = grants.allowed_trusts(ident, group, trusts, identities)
         count("trust.per_identity", len(allowed))
@@ -234,14 +247,18 @@ def _aws_edges(ident: Identity, by_principal: dict[str, list[Trust]], identities
 
 def _candidate_edges(ident: Identity, candidates: list[Trust], identities: dict[str, Identity],
                      grants: _AssumeGrants | None, conds: TrustConditions, callers: _Callers,
-                     edges: list[ActAsEdge]) -> list[ActAsEdge]:
+                     edges: list[ActAsEdge],
+                     boundary_admits: Callable[[Identity, str], bool] = lambda _i, _r: True) -> list[ActAsEdge]:
     """Edges from trusts checked one by one (`grants` None: the identity may call sts:AssumeRole on nothing)."""
     for trust in candidates:
         target = identities.get(trust.identity_id)
         if target is None or target.id == ident.id:
             continue
         if trust.principal == ident.id and target.account == ident.account:
-            # Same account and the trust policy names the principal: the trust policy alone grants it.
+            # Same account and the trust policy names the principal: the trust policy alone grants it, within
+            # the caller's permissions boundary when the caller is a role.
+            if not boundary_admits(ident, target.id):
+                continue
             reason = f"{trust.reason} names {ident.name} directly"
         else:
             allowed = grants.allowing(ident, target.id) if grants is not None else None

@@ -1,0 +1,111 @@
+"""Decisions of `nhiaudit enforce` on small estates: an existing boundary is replaced by one never wider, an
+identity two integrations declare gets one boundary (what any allows, minus what any forbids, the loss
+reported), access through a role chain that the boundary stops is reported as lost, not hidden."""
+
+from __future__ import annotations
+
+import textwrap
+
+from enforce_support import ACCOUNT, enforce_json, role, write_snapshot
+
+from nhiaudit.inventory.model import Identity, IdentityKind, Policy, Provider, Statement, Trust, TrustKind
+from nhiaudit.inventory.snapshot import Snapshot
+
+TICKETS = "arn:aws:s3:::tickets"
+MODELS = "arn:aws:bedrock:*::foundation-model/*"
+SYSTEMS = f"""\
+    systems:
+      tickets: {{environment: prod, resources: ["{TICKETS}*"]}}
+      pii: {{environment: prod, classification: restricted, resources: ["arn:aws:s3:::pii*"]}}
+      models: {{kind: ai-model, resources: ["{MODELS}"]}}
+"""
+
+
+def _policy(tmp_path, integrations: str):
+    path = tmp_path / "policy.yaml"
+    path.write_text("version: 1\n" + textwrap.dedent(SYSTEMS) + textwrap.dedent(integrations))
+    return path
+
+
+def _actions(guardrail: dict, resource: str) -> set[str]:
+    out: set[str] = set()
+    for s in guardrail["document"]["Statement"]:
+        resources = [s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"]
+        if s["Effect"] == "Allow" and resource in resources:
+            out |= {s["Action"]} if isinstance(s["Action"], str) else set(s["Action"])
+    return out
+
+
+def test_an_existing_boundary_is_replaced_by_one_that_is_never_wider(tmp_path):
+    agent, access = role("agent", Statement(actions=("s3:*",), resources=(f"{TICKETS}*",)))
+    old = Policy(id=f"arn:aws:iam::{ACCOUNT}:policy/old-boundary", provider=Provider.AWS, name="old-boundary",
+                 kind="managed", statements=(Statement(actions=("s3:GetObject", "s3:ListBucket"), resources=("*",)),))
+    agent = agent.model_copy(update={"boundary_policy_id": old.id})
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text(Snapshot(identities=[agent], policies=[access, old]).model_dump_json())
+    policy = _policy(tmp_path, f"""\
+        integrations:
+          - {{name: agent, environment: prod, identities: ["{agent.id}"], may_reach: [tickets]}}
+        """)
+    code, data = enforce_json(snapshot, policy)
+    g = data["guardrails"]["nhiaudit-boundary-agent"]
+    # s3:* in the identity policy, but the old boundary let only these two through: the new one keeps them only.
+    assert _actions(g, f"{TICKETS}*") == {"s3:GetObject", "s3:ListBucket"}
+    assert g["targets"][0]["replaces_boundary"] == old.id
+    (check,) = [c for c in data["verification"]["checks"] if c["evaluated"]]
+    assert code == 0 and check["holds"] and not check["lost"]
+
+
+def test_one_identity_two_integrations_gets_one_boundary_and_the_forbidden_loss_is_reported(tmp_path):
+    worker = role("worker", Statement(actions=("s3:GetObject",), resources=(f"{TICKETS}/*", "arn:aws:s3:::pii/*")),
+                  Statement(actions=("bedrock:InvokeModel",), resources=("*",)))
+    snapshot = write_snapshot(tmp_path / "snap.json", worker)
+    arn = worker[0].id
+    policy = _policy(tmp_path, f"""\
+        integrations:
+          - {{name: triage, environment: prod, identities: ["{arn}"], may_reach: [tickets, pii, models]}}
+          - {{name: drafts, environment: prod, identities: ["{arn}"], may_reach: [models], must_not_reach: [pii]}}
+        """)
+    _, data = enforce_json(snapshot, policy)
+    (g,) = [g for g in data["guardrails"].values() if g["kind"] == "aws-permissions-boundary"]
+    assert g["integrations"] == ["drafts", "triage"] and g["denies"] == ["pii"]
+    assert {s["system"] for s in g["allows"]} == {"tickets", "models"}
+    assert any("allowed by one of its integrations, forbidden by another" in n for n in g["notes"])
+    (check,) = [c for c in data["verification"]["checks"] if c["evaluated"]]
+    assert any("pii" in c for c in check["closed"])  # drafts' must_not_reach holds
+
+
+def test_a_role_chain_the_boundary_stops_is_reported_as_lost(tmp_path):
+    agent, access = role("agent", Statement(actions=("sts:AssumeRole",),
+                                            resources=(f"arn:aws:iam::{ACCOUNT}:role/reader",)),
+                         Statement(actions=("bedrock:InvokeModel",), resources=(MODELS,)))
+    reader, reader_access = role("reader", Statement(actions=("s3:GetObject",), resources=(f"{TICKETS}/*",)))
+    trust = Trust(identity_id=reader.id, principal=agent.id, kind=TrustKind.ASSUME_ROLE, reason="test")
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text(Snapshot(identities=[agent, reader], policies=[access, reader_access],
+                                 trusts=[trust]).model_dump_json())
+    policy = _policy(tmp_path, f"""\
+        integrations:
+          - {{name: agent, environment: prod, identities: ["{agent.id}"], may_reach: [tickets, models]}}
+        """)
+    code, data = enforce_json(snapshot, policy)
+    (check,) = [c for c in data["verification"]["checks"] if c["evaluated"]]
+    assert check["lost"] == [{"identity": agent.id, "system": "tickets", "before": "read", "after": None,
+                              "via_chain": True}]
+    g = data["guardrails"]["nhiaudit-boundary-agent"]
+    assert any("sts:AssumeRole" in n for n in g["notes"])  # said up front, not only in the verification
+    assert code == 0  # a reported loss is the user's call, not a failed verification
+
+
+def test_gcp_and_azure_identities_are_listed_as_not_covered(tmp_path):
+    sa = Identity(id="bot@p.iam.gserviceaccount.com", provider=Provider.GCP, account="p",
+                  kind=IdentityKind.SERVICE_ACCOUNT, name="bot")
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text(Snapshot(identities=[sa]).model_dump_json())
+    policy = _policy(tmp_path, f"""\
+        integrations:
+          - {{name: bot, identities: ["{sa.id}"], may_reach: [models]}}
+        """)
+    code, data = enforce_json(snapshot, policy)
+    assert code == 0 and data["guardrails"] == {}
+    assert data["skipped"] == [f"{sa.id} (bot): no gcp guardrail is generated yet"]
