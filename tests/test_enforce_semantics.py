@@ -109,3 +109,23 @@ def test_gcp_and_azure_identities_are_listed_as_not_covered(tmp_path):
     code, data = enforce_json(snapshot, policy)
     assert code == 0 and data["guardrails"] == {}
     assert data["skipped"] == [f"{sa.id} (bot): no gcp guardrail is generated yet"]
+
+
+def test_an_incomplete_collection_exits_3_and_the_scp_names_the_shadow_ai_it_is_meant_to_stop(tmp_path):
+    from enforce_support import enforce
+
+    from nhiaudit.inventory.model import CollectionIssue
+
+    agent, access = role("agent", Statement(actions=("bedrock:InvokeModel",), resources=(MODELS,)))
+    shadow, shadow_access = role("shadow", Statement(actions=("bedrock:InvokeModel",), resources=("*",)))
+    issue = CollectionIssue(provider=Provider.AWS, account=ACCOUNT, operation="iam:ListRoles", message="denied")
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text(Snapshot(identities=[agent, shadow], policies=[access, shadow_access],
+                                 collection_issues=[issue]).model_dump_json())
+    policy = _policy(tmp_path, f"""\
+        integrations:
+          - {{name: agent, identities: ["{agent.id}"], may_reach: [models]}}
+        """)
+    result = enforce("--snapshot", str(snapshot), "--policy", str(policy))
+    assert result.exit_code == 3 and "collection incomplete" in result.output
+    assert f"meant to stop 1 undeclared AI identity (not verified): {shadow.id}" in result.stdout
