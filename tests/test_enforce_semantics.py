@@ -129,3 +129,21 @@ def test_an_incomplete_collection_exits_3_and_the_scp_names_the_shadow_ai_it_is_
     result = enforce("--snapshot", str(snapshot), "--policy", str(policy))
     assert result.exit_code == 3 and "collection incomplete" in result.output
     assert f"meant to stop 1 undeclared AI identity (not verified): {shadow.id}" in result.stdout
+
+
+def test_regenerating_reads_through_a_boundary_enforce_generated_before(tmp_path):
+    """After the first apply the role carries nhiaudit's boundary; an action added since to its identity policy
+    inside may_reach must show in the regenerated boundary (and so in `--check`), not be held out by the old one."""
+    agent, access = role("agent", Statement(actions=("s3:GetObject", "s3:PutObject"), resources=(f"{TICKETS}/*",)))
+    old = Policy(id=f"arn:aws:iam::{ACCOUNT}:policy/nhiaudit-boundary-agent", provider=Provider.AWS,
+                 name="nhiaudit-boundary-agent", kind="managed",
+                 statements=(Statement(actions=("s3:GetObject",), resources=(f"{TICKETS}*",)),))
+    agent = agent.model_copy(update={"boundary_policy_id": old.id})
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text(Snapshot(identities=[agent], policies=[access, old]).model_dump_json())
+    policy = _policy(tmp_path, f"""\
+        integrations:
+          - {{name: agent, environment: prod, identities: ["{agent.id}"], may_reach: [tickets]}}
+        """)
+    _, data = enforce_json(snapshot, policy)
+    assert _actions(data["guardrails"]["nhiaudit-boundary-agent"], f"{TICKETS}*") == {"s3:GetObject", "s3:PutObject"}

@@ -102,7 +102,8 @@ class BoundaryBuilder:
         for system, patterns in may.items():
             actions: set[str] = set()
             for pattern in patterns:
-                today = frozenset().union(*(self._evaluator.actions_on(i, pattern) for i in identities))
+                today = frozenset().union(*(self._evaluator.actions_on(_without_own_boundary(i), pattern)
+                                            for i in identities))
                 allowed[pattern] = allowed.get(pattern, frozenset()) | today
                 actions |= today
             grants.append(SystemGrant(system, patterns, tuple(sorted(actions))))
@@ -144,6 +145,20 @@ class BoundaryBuilder:
                                    statements=(Statement(actions=actions, resources=resources),))
         return Identity(id=pid, provider=Provider.AWS, account="", kind=IdentityKind.ROLE, name="probe",
                         policy_ids=(pid,))
+
+
+def is_generated_boundary(policy_id: str | None) -> bool:
+    """A boundary `enforce` generated before (an ARN ending `:policy/nhiaudit-boundary-...`)."""
+    return bool(policy_id) and policy_id.rpartition(":policy/")[2].startswith(f"{BOUNDARY_PREFIX}-")
+
+
+def _without_own_boundary(identity: Identity) -> Identity:
+    """Regenerating: a boundary generated earlier is the one being replaced, so today's actions are read
+    without it. Otherwise it would hold the scope at what it allowed once, and a permission added since inside
+    may_reach would never reach the new boundary (nor `--check`'s attention). Any other boundary stays in force."""
+    if is_generated_boundary(identity.boundary_policy_id):
+        return identity.model_copy(update={"boundary_policy_id": None})
+    return identity
 
 
 def _target(identity: Identity, boundary_name: str) -> Target:
