@@ -52,7 +52,9 @@ def _boundary(g: Guardrail, check: GuardrailCheck | None) -> list[str]:
     lines += [f"    denies: {safe(s)} (every action)" for s in g.denied_systems]
     lines += [f"    note: {safe(n)}" for n in g.notes]
     lines += _check_lines(check)
-    lines += [f"    apply: {safe(t.command)}" for t in g.targets if t.command]
+    lines += [f"    apply: {safe(t.command)}" if t.command else
+              f"    apply: no command for {safe(t.identity_id)}: its name is no valid IAM name (check it first)"
+              for t in g.targets]
     return lines
 
 
