@@ -25,7 +25,7 @@ from nhiaudit.permissions.patterns import glob_covers
 from nhiaudit.policy.model import WrittenPolicy
 
 BOUNDARY_PREFIX = "nhiaudit-boundary"
-_BOUNDED_KINDS = (IdentityKind.ROLE, IdentityKind.USER)  # the principals AWS takes a permissions boundary on
+BOUNDED_KINDS = (IdentityKind.ROLE, IdentityKind.USER)  # the principals AWS takes a permissions boundary on
 
 
 def aws_patterns(policy: WrittenPolicy, systems: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -37,25 +37,6 @@ def aws_patterns(policy: WrittenPolicy, systems: Iterable[str]) -> dict[str, tup
         if patterns:
             out[name] = patterns
     return out
-
-
-def boundary_groups(bindings: dict[str, list[str]], identities: dict[str, Identity]
-                    ) -> tuple[dict[tuple[str, ...], list[Identity]], list[str]]:
-    """AWS roles and users by the integrations declaring them; what is left out, and why."""
-    groups: dict[tuple[str, ...], list[Identity]] = {}
-    skipped: list[str] = []
-    for iid in sorted(bindings):
-        identity = identities.get(iid)
-        if identity is None:
-            continue
-        names = tuple(sorted(set(bindings[iid])))
-        if identity.provider is not Provider.AWS:
-            skipped.append(f"{iid} ({', '.join(names)}): no {identity.provider.value} guardrail is generated yet")
-        elif identity.kind not in _BOUNDED_KINDS:
-            skipped.append(f"{iid} ({', '.join(names)}): a {identity.kind.value} takes no permissions boundary")
-        else:
-            groups.setdefault(names, []).append(identity)
-    return groups, skipped
 
 
 MAX_LISTED_OUTSIDE = 20  # statements listed per boundary as access it removes outside may_reach

@@ -1,52 +1,37 @@
-"""Build the enforce plan: analyse the estate, generate each provider's guardrails, verify them."""
+"""Build the enforce plan: analyse the estate, run each provider's generator, verify the guardrails."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from nhiaudit.analysis import analyse
-from nhiaudit.enforce.aws_boundary import BoundaryBuilder, boundary_groups
-from nhiaudit.enforce.aws_scp import scp_guardrail, tag_assignments
+from nhiaudit.enforce.aws import AwsGenerator
+from nhiaudit.enforce.interface import EnforceInputs, GuardrailGenerator
 from nhiaudit.enforce.model import EnforcePlan
 from nhiaudit.enforce.verify import ScpVerifier, verify
-from nhiaudit.findings import Finding
-from nhiaudit.inventory.model import Provider
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.policy.model import WrittenPolicy
 from nhiaudit.rules_engine.loader import CompiledRule
 
-MAX_LISTED_SHADOW = 20
-
-
-def _meant_to_stop(findings: list[Finding]) -> tuple[str, ...]:
-    """The undeclared AI identities the SCP is meant to stop: named, not claimed (SCPs are not evaluated)."""
-    ids = sorted({f.identity.id for f in findings if f.category.value == "undeclared-ai-identity" and f.identity
-                  and f.identity.provider == Provider.AWS.value})
-    if not ids:
-        return ()
-    more = f" (+{len(ids) - MAX_LISTED_SHADOW} more)" if len(ids) > MAX_LISTED_SHADOW else ""
-    return (f"meant to stop {len(ids)} undeclared AI identit{'y' if len(ids) == 1 else 'ies'} (not verified): "
-            + ", ".join(ids[:MAX_LISTED_SHADOW]) + more,)
+GENERATORS: tuple[GuardrailGenerator, ...] = (AwsGenerator(),)
 
 
 def build_plan(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule],
                scp_verifier: ScpVerifier | None = None) -> EnforcePlan:
-    before = analyse(snapshot, policy, as_of, rules)
-    ctx = before.context
-    bindings = before.estate.bindings
-    groups, skipped = boundary_groups(bindings, before.estate.identities)
-    builder = BoundaryBuilder(policy, ctx.evaluator, {p.id: p for p in snapshot.policies})
-    guardrails = [builder.build(names, members) for names, members in sorted(groups.items())]
-    bound = {name for names in groups for name in names}
-    skipped.extend(f"integration {i.name}: no AWS role or user of the estate matches its identities"
-                   for i in policy.integrations if i.name not in bound and not any(
-                       i.name in names for names in bindings.values()))
-    has_aws = any(i.provider is Provider.AWS for i in snapshot.identities)
-    tags = tag_assignments(policy, bindings, before.estate.identities) if has_aws else []
-    if has_aws:
-        scp = scp_guardrail(policy, ctx.ai_capability.get("aws", {}).get("actions", []))
-        guardrails.append(replace(scp, notes=(*scp.notes, *_meant_to_stop(before.findings))))
-    checks = verify(snapshot, policy, as_of, rules, before, guardrails, scp_verifier)
-    return EnforcePlan(policy_file=policy.source_file, guardrails=tuple(guardrails), tags=tuple(tags),
-                       checks=tuple(checks), skipped=tuple(sorted(skipped)))
+    today = analyse(snapshot, policy, as_of, rules)
+    inputs = EnforceInputs(snapshot, policy, today)
+    outputs = [g.generate(inputs) for g in GENERATORS]
+    covered = {g.provider for g in GENERATORS}
+    skipped = [s for o in outputs for s in o.skipped]
+    skipped += [f"{iid} ({', '.join(names)}): no {ident.provider.value} guardrail is generated yet"
+                for iid, names_list in sorted(today.estate.bindings.items())
+                if (ident := today.estate.identities.get(iid)) is not None and ident.provider not in covered
+                for names in [sorted(set(names_list))]]
+    bound = {n for names in today.estate.bindings.values() for n in names}
+    skipped += [f"integration {i.name}: no identity of the estate matches its identities"
+                for i in policy.integrations if i.name not in bound]
+    guardrails = tuple(g for o in outputs for g in o.guardrails)
+    checks = verify(snapshot, policy, as_of, rules, today, guardrails, scp_verifier)
+    return EnforcePlan(policy_file=policy.source_file, guardrails=guardrails,
+                       tags=tuple(t for o in outputs for t in o.tags), checks=tuple(checks),
+                       skipped=tuple(sorted(skipped)))
