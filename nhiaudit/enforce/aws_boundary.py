@@ -4,7 +4,8 @@ Allowed: on each resource pattern of the integration's `may_reach` systems (AI-m
 actions its identities can perform there today (Evaluator.actions_on: identity policies, existing boundary
 and certain Denies applied). Today's access, not the service's whole catalogue, because the boundary then
 takes nothing away inside the declared scope and adds nothing to it: replacing an existing boundary (a
-principal has one) can never widen what the identity does. Denied: every action on the resources of its
+principal has one) can never widen what the identity does (a boundary `enforce` generated before excepted: it
+is read through, see `_without_own_boundary`). Denied: every action on the resources of its
 `must_not_reach` systems, explicitly, so an overlap between a may_reach and a must_not_reach pattern is denied.
 
 An identity several integrations declare gets one boundary for all of them: it may reach what any of them
