@@ -194,3 +194,18 @@ def test_json_output_follows_its_documented_schema(many_buckets, hostile):
         assert list(validator.iter_errors(data)) == [], (snapshot, policy)
     data["guardrails"][next(iter(data["guardrails"]))]["document"]["Statement"] = []
     assert list(validator.iter_errors(data))  # the check can fail
+
+
+def test_outputs_never_replace_an_input_and_output_dir_must_be_a_directory(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(DEMO_POLICY.read_text())
+    over = enforce("--snapshot", str(DEMO_SNAPSHOT), "--policy", str(policy), "-o", str(policy))
+    assert over.exit_code == 2 and "it is an input of this run" in over.output
+    assert policy.read_text() == DEMO_POLICY.read_text()
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    not_dir = enforce("--snapshot", str(DEMO_SNAPSHOT), "--policy", str(policy), "--output-dir", str(a_file))
+    assert not_dir.exit_code == 2 and a_file.read_text() == "x"
+    both = enforce("--snapshot", str(DEMO_SNAPSHOT), "--policy", str(policy), "-o", str(tmp_path / "x"),
+                   "--output-dir", str(tmp_path / "d"))
+    assert both.exit_code == 2 and "not both" in both.output

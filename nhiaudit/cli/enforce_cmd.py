@@ -66,6 +66,8 @@ def enforce(
         raise UsageError("enforce needs the written policy: --policy FILE")
     if output_dir is not None and output is not None:
         raise UsageError("give --output FILE or --output-dir DIR, not both")
+    if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+        raise UsageError(f"--output-dir {output_dir}: not a directory")
     day = parse_as_of(as_of)
     written = [output] + ([output_dir / f.file_name for f in EnforceFormat] if output_dir else [])
     refuse_overwriting_inputs(written, [policy, *inputs.snapshots, *inputs.imports], input_dirs=rules or [])
@@ -75,8 +77,6 @@ def enforce(
         estate = timer.run("load", inputs.load, console)
         plan = timer.run("rules", build_plan, estate, setup.policy, day, setup.rules)
     if output_dir is not None:
-        if output_dir.exists() and not output_dir.is_dir():
-            raise UsageError(f"--output-dir {output_dir}: not a directory")
         output_dir.mkdir(parents=True, exist_ok=True)
         for kind in EnforceFormat:
             write_output(_render(plan, kind), output_dir / kind.file_name)
