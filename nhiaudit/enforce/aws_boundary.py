@@ -45,22 +45,22 @@ MAX_LISTED_OUTSIDE = 20  # statements listed per boundary as access it removes o
 
 def outside_scope(identities: list[Identity], policies: Mapping[str, Policy], allowed: Iterable[str]) -> list[str]:
     """What the identities' policies allow on resources no may_reach pattern covers (logs, keys, queues...):
-    the boundary removes it, whether or not a policy system names it. One line per statement and resource."""
+    the boundary removes it, whether or not a policy system names it. One line per statement and resource;
+    each distinct policy is read once however many identities share it."""
     allowed = tuple(allowed)
     found: set[str] = set()
-    for identity in identities:
-        for pid in identity.policy_ids:
-            policy = policies.get(pid)
-            for n, st in enumerate(policy.statements if policy and policy.provider is Provider.AWS else ()):
-                if st.effect != "Allow":
-                    continue
-                acts = ", ".join(st.actions[:3]) + (f" (+{len(st.actions) - 3})" if len(st.actions) > 3 else "") \
-                    if st.actions else "all actions except " + ", ".join(st.not_actions[:3])
-                where = f"{policy.name} statement {n}"
-                if st.not_resources:
-                    found.add(f"{acts} on all resources except {', '.join(st.not_resources[:3])} ({where})")
-                found.update(f"{acts} on {r} ({where})" for r in st.resources
-                             if not any(glob_covers(p, r) for p in allowed))
+    for pid in sorted({pid for i in identities for pid in i.policy_ids}):
+        policy = policies.get(pid)
+        for n, st in enumerate(policy.statements if policy and policy.provider is Provider.AWS else ()):
+            if st.effect != "Allow":
+                continue
+            acts = ", ".join(st.actions[:3]) + (f" (+{len(st.actions) - 3})" if len(st.actions) > 3 else "") \
+                if st.actions else "all actions except " + ", ".join(st.not_actions[:3])
+            where = f"{policy.name} statement {n}"
+            if st.not_resources:
+                found.add(f"{acts} on all resources except {', '.join(st.not_resources[:3])} ({where})")
+            found.update(f"{acts} on {r} ({where})" for r in st.resources
+                         if not any(glob_covers(p, r) for p in allowed))
     return sorted(found)
 
 
