@@ -147,3 +147,28 @@ def test_regenerating_reads_through_a_boundary_enforce_generated_before(tmp_path
         """)
     _, data = enforce_json(snapshot, policy)
     assert _actions(data["guardrails"]["nhiaudit-boundary-agent"], f"{TICKETS}*") == {"s3:GetObject", "s3:PutObject"}
+
+
+def test_an_scp_aware_verifier_plugs_in_without_other_changes():
+    """The evaluator on this branch does not apply SCPs: build_plan takes the verifier that will."""
+    from datetime import date
+
+    from enforce_support import DEMO_POLICY, DEMO_SNAPSHOT
+
+    from nhiaudit.enforce.generate import build_plan
+    from nhiaudit.enforce.model import GuardrailCheck, GuardrailKind
+    from nhiaudit.scan import load_setup
+
+    seen = []
+
+    def scp_verifier(snapshot, policy, guardrail, today):
+        seen.append((guardrail.kind, len(today.findings) > 0, len(snapshot.identities) > 0))
+        return GuardrailCheck(guardrail=guardrail.name, closed=("ai-undeclared: stopped",))
+
+    setup = load_setup(DEMO_POLICY, [])
+    from nhiaudit.inventory.snapshot import load_snapshot
+
+    plan = build_plan(load_snapshot(DEMO_SNAPSHOT), setup.policy, date(2026, 11, 30), setup.rules, scp_verifier)
+    assert seen == [(GuardrailKind.SERVICE_CONTROL_POLICY, True, True)]
+    scp = next(c for c in plan.checks if c.guardrail == "nhiaudit-deny-undeclared-ai")
+    assert scp.evaluated and scp.closed == ("ai-undeclared: stopped",) and plan.verified
