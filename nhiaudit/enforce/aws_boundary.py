@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from nhiaudit.enforce.aws_document import MANAGED_POLICY_LIMIT, fit_boundary
+from nhiaudit.enforce.aws_document import MANAGED_POLICY_LIMIT, fit_boundary, full_services
 from nhiaudit.enforce.model import Guardrail, GuardrailKind, SystemGrant, Target
 from nhiaudit.enforce.names import is_iam_name, policy_name, shell_words
 from nhiaudit.graph.build import system_provider
@@ -88,7 +88,8 @@ class BoundaryBuilder:
                                             for i in identities))
                 allowed[pattern] = allowed.get(pattern, frozenset()) | today
                 actions |= today
-            grants.append(SystemGrant(system, patterns, tuple(sorted(actions))))
+            written = tuple(full_services(frozenset(actions), patterns, self._evaluator.catalogue))
+            grants.append(SystemGrant(system, patterns, tuple(sorted(actions)), written))
         label = " + ".join(integrations)
         fitted = fit_boundary(
             {p: a for p, a in allowed.items() if a}, (p for pats in forbidden.values() for p in pats),

@@ -52,7 +52,7 @@ def _service_of(action: str) -> str:
     return action.partition(":")[0]
 
 
-def _full_services(actions: frozenset[str], patterns: Iterable[str], catalogue: ActionCatalogue) -> list[str]:
+def full_services(actions: frozenset[str], patterns: Iterable[str], catalogue: ActionCatalogue) -> list[str]:
     """Actions with each service written `svc:*` where they are all its actions on every pattern (same grant)."""
     patterns = tuple(patterns)
     out: list[str] = []
@@ -116,7 +116,7 @@ def fit_boundary(
 ) -> Fitted:
     """The smallest-change document for `allowed` (pattern -> today's actions) and `denied` within `limit`."""
     denied = tuple(denied)
-    exact = {p: _full_services(a, (p,), catalogue) for p, a in allowed.items()}
+    exact = {p: full_services(a, (p,), catalogue) for p, a in allowed.items()}
     steps = [
         (Compaction.EXACT, Compaction.RESOURCE_WILDCARDS, exact),
         (Compaction.ACTION_PREFIXES, Compaction.ACTION_PREFIXES_AND_RESOURCE_WILDCARDS,

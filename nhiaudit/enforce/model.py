@@ -33,6 +33,7 @@ class SystemGrant:
     system: str
     patterns: tuple[str, ...]
     actions: tuple[str, ...]  # sorted; empty: the identities cannot act on it today (nothing allowed)
+    written: tuple[str, ...] = ()  # the same, `service:*` where that is every action of the service there
 
 
 @dataclass(frozen=True, slots=True)

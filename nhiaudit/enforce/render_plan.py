@@ -48,7 +48,7 @@ def _boundary(g: Guardrail, check: GuardrailCheck | None) -> list[str]:
     for t in g.targets:
         replaces = f", replaces boundary {safe(t.existing_boundary)}" if t.existing_boundary else ""
         lines.append(f"    applies to: {safe(t.identity_id)}{replaces}")
-    lines += [f"    allows on {safe(s.system)}: {safe(_actions(s.actions))}" for s in g.grants]
+    lines += [f"    allows on {safe(s.system)}: {safe(_actions(s.written or s.actions))}" for s in g.grants]
     lines += [f"    denies: {safe(s)} (every action)" for s in g.denied_systems]
     lines += [f"    note: {safe(n)}" for n in g.notes]
     lines += _check_lines(check)
