@@ -1,0 +1,96 @@
+"""Which identities a drafted policy declares, and how they are grouped into integrations.
+
+AI-capable means what the undeclared-AI rules mean, so the draft declares exactly what they would report:
+an identity with explicit AI permissions or an AI vendor grant (ai-undeclared), or one that reaches such an
+identity through role assumption / impersonation and has no AI access of its own (ai-undeclared-via-chain).
+Disabled identities and identities whose only AI access is a full `*` (reported as overbroad, not as
+shadow AI) are left out.
+
+Grouping (predictable): the identity's own tag `integration` / `app` / `application` (also
+`nhiaudit:integration`), else the one `integration` tag all its workloads carry, else the identity alone,
+named after it. The integration name is the tag value or identity name as it is, so findings that compare
+workload tags with integration names agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nhiaudit.drafting.model import DraftIdentity
+from nhiaudit.drafting.yaml_text import clip, unique_names
+from nhiaudit.facts.context import FactContext
+from nhiaudit.facts.escalation import estate_analysis
+from nhiaudit.facts.identity import ai_access
+from nhiaudit.facts.reuse import workload_integration
+from nhiaudit.inventory.model import Identity
+
+GROUP_TAG_KEYS = ("integration", "Integration", "nhiaudit:integration", "app", "App", "application",
+                  "Application")
+MAX_NAME_CHARS = 200
+
+
+@dataclass
+class IdentityGroup:
+    name: str
+    grouped_by: str
+    identities: list[tuple[Identity, DraftIdentity]]
+    from_tag: bool
+
+
+def ai_identities(ctx: FactContext) -> list[tuple[Identity, DraftIdentity]]:
+    """The identities the undeclared-AI rules would report with an empty policy, with how each calls AI."""
+    analysis = estate_analysis(ctx)
+    out = []
+    for identity in sorted(ctx.estate.identities.values(), key=lambda i: i.id):
+        if identity.disabled:
+            continue
+        access = ai_access(ctx, identity)
+        explicit = [a for a in access if not a["wildcard_only"]]
+        if explicit:
+            out.append((identity, DraftIdentity(identity.id, f"calls AI models: {explicit[0]['reason']}")))
+            continue
+        if access:  # AI only through `*`: overbroad, not declared shadow AI
+            continue
+        found = analysis.ai_chains.path(identity.id)
+        if found is not None:
+            target, hops = found
+            name = ctx.estate.identities[target].name
+            out.append((identity, DraftIdentity(
+                identity.id, f"calls AI models as {name} ({len(hops)} hop(s)): {hops[0]}")))
+    return out
+
+
+def _group_key(ctx: FactContext, identity: Identity) -> tuple[str, str] | None:
+    for key in GROUP_TAG_KEYS:
+        value = identity.tags.get(key, "").strip()
+        if value:
+            return value, f"tag {key}={value}"
+    tagged = {workload_integration(w) for w in ctx.workloads_by_identity.get(identity.id, [])} - {""}
+    if len(tagged) == 1:
+        value = tagged.pop()
+        return value, f"its workloads' tag integration={value}"
+    return None
+
+
+def group_identities(ctx: FactContext, picked: list[tuple[Identity, DraftIdentity]]) -> list[IdentityGroup]:
+    """Integrations for the picked identities, sorted by name (see the module docstring)."""
+    by_tag: dict[str, IdentityGroup] = {}
+    alone: list[IdentityGroup] = []
+    for identity, draft in picked:
+        key = _group_key(ctx, identity)
+        if key is None:
+            alone.append(IdentityGroup(clip(identity.name, MAX_NAME_CHARS) or identity.id[:MAX_NAME_CHARS],
+                                       f"identity {identity.kind.value} {identity.name}", [(identity, draft)],
+                                       False))
+            continue
+        value, how = key
+        group = by_tag.setdefault(value, IdentityGroup(clip(value, MAX_NAME_CHARS), how, [], True))
+        group.identities.append((identity, draft))
+    tagged = sorted(by_tag.values(), key=lambda g: g.name)
+    alone.sort(key=lambda g: (g.name, g.identities[0][0].id))
+    groups = tagged + alone  # tag names first: they keep their exact value when a name is wanted twice
+    for group, name in zip(groups, unique_names([g.name for g in groups]), strict=True):
+        group.name = name
+    for group in groups:
+        group.identities.sort(key=lambda pair: pair[0].id)
+    return sorted(groups, key=lambda g: g.name)
