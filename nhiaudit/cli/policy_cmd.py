@@ -98,6 +98,12 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"{output} already exists; use --force to overwrite it")
         hint = str(output) if output is not None else "policy.yaml"
         console = stderr_console()
+        if from_snapshot or inputs.any:
+            from nhiaudit.cli.policy_draft import write_draft
+
+            inputs = EstateInputs([*(from_snapshot or []), *inputs.snapshots], inputs.imports, inputs.live)
+            write_draft(inputs, parse_as_of(as_of), output, schema_ref, hint)
+            return
         if output is not None and schema_ref is None:
             schema_file = output.parent / LOCAL_SCHEMA_NAME
             if not schema_file.exists():
@@ -105,12 +111,6 @@ def register(app: typer.Typer) -> None:
                 console.print(f"wrote {terminal_safe(str(schema_file))} (the policy's JSON Schema, for editors)",
                               markup=False)
             schema_ref = f"./{LOCAL_SCHEMA_NAME}"
-        if from_snapshot or inputs.any:
-            from nhiaudit.cli.policy_draft import write_draft
-
-            inputs = EstateInputs([*(from_snapshot or []), *inputs.snapshots], inputs.imports, inputs.live)
-            write_draft(inputs, parse_as_of(as_of), output, schema_ref or f"./{LOCAL_SCHEMA_NAME}", hint)
-            return
         write_output(starter_policy(schema_ref, hint), output)
         if output is not None:
             safe = terminal_safe(str(output))

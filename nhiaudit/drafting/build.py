@@ -26,6 +26,7 @@ from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.policy.model import System, WrittenPolicy
 
 MAX_INTEGRATIONS = 200
+MAX_IDENTITIES_PER_INTEGRATION = 500
 MAX_SYSTEMS = 300
 MAX_CLOSURE = 5000  # identities whose grants are read for resources (the drafted ones and what they act as)
 MAX_SEEN_RESOURCES = 5000
@@ -42,6 +43,12 @@ def draft_policy(snapshot: Snapshot, as_of: date, gcp_domains: tuple[str, ...] =
         notes.append(f"{len(left)} more integration(s) ({sum(len(g.identities) for g in left)} AI-capable "
                      f"identities) not drafted: more than {MAX_INTEGRATIONS}; a scan reports them as undeclared")
         groups = groups[:MAX_INTEGRATIONS]
+    for group in groups:
+        if len(group.identities) > MAX_IDENTITIES_PER_INTEGRATION:
+            notes.append(f"integration {group.name}: {len(group.identities) - MAX_IDENTITIES_PER_INTEGRATION} of "
+                         f"its {len(group.identities)} identities not listed (more than "
+                         f"{MAX_IDENTITIES_PER_INTEGRATION}); a scan reports them as undeclared")
+            del group.identities[MAX_IDENTITIES_PER_INTEGRATION:]
     drafted = [identity for g in groups for identity, _ in g.identities]
     unscoped: dict[str, list[str]] = {}
     seen = _seen_resources(ctx, _closure(ctx, drafted, notes), unscoped, notes)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-MAX_VALUE_CHARS = 2048
 MAX_COMMENT_CHARS = 400
 
 # C0, DEL, C1, YAML's own line breaks (NEL U+0085, LS U+2028, PS U+2029), bidi and invisible characters,
@@ -36,9 +35,10 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def quoted(value: str, limit: int = MAX_VALUE_CHARS) -> str:
-    """`value` as a double-quoted YAML scalar that reads back as exactly `value` (when within `limit`)."""
-    body = clip(value, limit).replace("\\", "\\\\").replace('"', '\\"')
+def quoted(value: str) -> str:
+    """`value` as a double-quoted YAML scalar that reads back as exactly `value` (never clipped: it may be an
+    identity id or a resource pattern that must match; callers bound what they pass)."""
+    body = value.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + _UNSAFE.sub(lambda m: _escape(m.group()), body) + '"'
 
 
