@@ -172,22 +172,49 @@ def test_hostile_names_stay_inside_their_strings(tmp_path):
     assert not DRAFTED_AWAY & {f["category"] for f in report["findings"]}
 
 
-def test_large_estate_gives_a_bounded_draft(tmp_path):
-    from nhiaudit.drafting import build
-
+def _ai_estate(names: list[str]) -> Snapshot:
     bedrock = Policy(id="arn:aws:iam::1:policy/ai", provider=Provider.AWS, name="ai",
                      statements=(Statement(actions=("bedrock:InvokeModel",),
                                            resources=("arn:aws:bedrock:*::foundation-model/*",)),))
+    return Snapshot(policies=[bedrock], identities=[
+        Identity(id=f"arn:aws:iam::1:role/{name}", provider=Provider.AWS, account="1", kind=IdentityKind.ROLE,
+                 name=name, policy_ids=(bedrock.id,)) for name in names])
+
+
+def _letters(n: int) -> str:
+    out = ""
+    while True:
+        n, r = divmod(n, 26)
+        out = chr(97 + r) + out
+        if not n:
+            return out
+
+
+def test_large_estate_gives_a_bounded_draft(tmp_path):
+    from nhiaudit.drafting import build
+
     count = build.MAX_INTEGRATIONS + 25
-    snapshot = Snapshot(policies=[bedrock], identities=[
-        Identity(id=f"arn:aws:iam::1:role/agent-{i:04d}", provider=Provider.AWS, account="1",
-                 kind=IdentityKind.ROLE, name=f"agent-{i:04d}", policy_ids=(bedrock.id,)) for i in range(count)])
-    snap = tmp_path / "big.json"
-    snapshot.write(snap)
-    path, text = draft(tmp_path, "--from-snapshot", str(snap))
+    # numbered copies of one workload: grouped harder, by name stem, into one integration
+    snap = tmp_path / "numbered.json"
+    _ai_estate([f"agent-{i:04d}" for i in range(count)]).write(snap)
+    path, text = draft(tmp_path, "--from-snapshot", str(snap), name="numbered.yaml")
+    data = check_valid(path, text)
+    assert [i["name"] for i in data["integrations"]] == ["agent"]
+    assert len(data["integrations"][0]["identities"]) == count
+    # as many different names: capped, and the draft says so
+    snap = tmp_path / "distinct.json"
+    _ai_estate([f"bot-{_letters(i)}" for i in range(count)]).write(snap)
+    path, text = draft(tmp_path, "--from-snapshot", str(snap), name="distinct.yaml")
     data = check_valid(path, text)
     assert len(data["integrations"]) == build.MAX_INTEGRATIONS
     assert "# review: 25 more integration(s)" in text
+
+
+def test_few_numbered_identities_stay_apart(tmp_path):
+    snap = tmp_path / "few.json"
+    _ai_estate(["agent-01", "agent-02"]).write(snap)
+    _, text = draft(tmp_path, "--from-snapshot", str(snap))
+    assert [i["name"] for i in yaml.safe_load(text)["integrations"]] == ["agent-01", "agent-02"]
 
 
 @pytest.mark.parametrize("source", ["--snapshot", "--from-snapshot"])

@@ -26,7 +26,7 @@ from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.policy.model import System, WrittenPolicy
 
 MAX_INTEGRATIONS = 200
-MAX_IDENTITIES_PER_INTEGRATION = 500
+MAX_IDENTITIES_PER_INTEGRATION = 2000
 MAX_SYSTEMS = 300
 MAX_CLOSURE = 5000  # identities whose grants are read for resources (the drafted ones and what they act as)
 MAX_SEEN_RESOURCES = 5000
@@ -37,7 +37,7 @@ _IGNORED_SERVICES = ("arn:aws:iam:", "arn:aws:sts:", "//iam.googleapis.com/")  #
 def draft_policy(snapshot: Snapshot, as_of: date, gcp_domains: tuple[str, ...] = ()) -> Draft:
     notes: list[str] = []
     ctx = prepare(snapshot, WrittenPolicy(version=1), as_of, gcp_domains=gcp_domains)
-    groups = group_identities(ctx, ai_identities(ctx))
+    groups = group_identities(ctx, ai_identities(ctx), MAX_INTEGRATIONS)
     if len(groups) > MAX_INTEGRATIONS:
         left = groups[MAX_INTEGRATIONS:]
         notes.append(f"{len(left)} more integration(s) ({sum(len(g.identities) for g in left)} AI-capable "
@@ -51,7 +51,8 @@ def draft_policy(snapshot: Snapshot, as_of: date, gcp_domains: tuple[str, ...] =
             del group.identities[MAX_IDENTITIES_PER_INTEGRATION:]
     drafted = [identity for g in groups for identity, _ in g.identities]
     unscoped: dict[str, list[str]] = {}
-    seen = _seen_resources(ctx, _closure(ctx, drafted, notes), unscoped, notes)
+    closure = _closure(ctx, drafted, notes)
+    seen = _seen_resources(ctx, closure, unscoped, notes)
     vendors = frozenset(v.lower() for data in ctx.ai_capability.values() for v in data.get("delegated_resources", []))
     systems = draft_systems(seen, vendors)
     if len(systems) > MAX_SYSTEMS:
@@ -60,7 +61,9 @@ def draft_policy(snapshot: Snapshot, as_of: date, gcp_domains: tuple[str, ...] =
     with_systems = WrittenPolicy(version=1, systems={s.name: System(
         kind=s.kind, environment=s.environment, classification=s.classification, resources=s.resources)
         for s in systems})
-    ctx2 = prepare(snapshot, with_systems, as_of, gcp_domains=gcp_domains)
+    # Only the drafted identities' reach is asked for, and it runs through the closure alone: the second pass
+    # evaluates the systems for those identities, not for the whole estate.
+    ctx2 = prepare(_restricted(snapshot, {i.id for i in closure}), with_systems, as_of, gcp_domains=gcp_domains)
     integrations = [_integration(ctx2, group, unscoped) for group in groups]
     reached = {r.system for i in integrations for r in i.may_reach}
     unreached = [s.name for s in systems if s.name not in reached]
@@ -69,6 +72,17 @@ def draft_policy(snapshot: Snapshot, as_of: date, gcp_domains: tuple[str, ...] =
                      f"boundary or a condition stops them) left out")
     return Draft(credentials=default_credentials(ctx.estate.identities, snapshot.credentials, ctx.now),
                  systems=[s for s in systems if s.name in reached], integrations=integrations, notes=notes)
+
+
+def _restricted(snapshot: Snapshot, ids: set[str]) -> Snapshot:
+    """The snapshot with only these identities and what belongs to them (records already validated)."""
+    return snapshot.model_copy(update={
+        "identities": [i for i in snapshot.identities if i.id in ids],
+        "credentials": [c for c in snapshot.credentials if c.identity_id in ids],
+        "trusts": [t for t in snapshot.trusts if t.identity_id in ids],
+        "workloads": [w for w in snapshot.workloads if w.identity_id in ids],
+        "delegated_grants": [g for g in snapshot.delegated_grants if g.identity_id in ids],
+    })
 
 
 def _closure(ctx: FactContext, start: list[Identity], notes: list[str]) -> list[Identity]:

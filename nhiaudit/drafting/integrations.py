@@ -8,12 +8,15 @@ shadow AI) are left out.
 
 Grouping (predictable): the identity's own tag `integration` / `app` / `application` (also
 `nhiaudit:integration`), else the one `integration` tag all its workloads carry, else the identity alone,
-named after it. The integration name is the tag value or identity name as it is, so findings that compare
-workload tags with integration names agree.
+named after it; only when that gives more integrations than the draft's limit, untagged identities of one
+account and kind that share a name stem (`invoice-bot-prod-07` -> `invoice-bot`) form one integration.
+The integration name is the tag value or identity name as it is, so findings that compare workload tags
+with integration names agree.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from nhiaudit.drafting.model import DraftIdentity
@@ -24,6 +27,9 @@ from nhiaudit.facts.identity import ai_access
 from nhiaudit.facts.reuse import workload_integration
 from nhiaudit.inventory.model import Identity
 
+_STEM_SPLIT = re.compile(r"[^a-z0-9]+")
+_ENV_WORDS = frozenset({"prod", "production", "prd", "staging", "stage", "stg", "dev", "development", "test", "qa",
+                        "uat", "sandbox", "live"})
 GROUP_TAG_KEYS = ("integration", "Integration", "nhiaudit:integration", "app", "App", "application",
                   "Application")
 MAX_NAME_CHARS = 200
@@ -72,8 +78,34 @@ def _group_key(ctx: FactContext, identity: Identity) -> tuple[str, str] | None:
     return None
 
 
-def group_identities(ctx: FactContext, picked: list[tuple[Identity, DraftIdentity]]) -> list[IdentityGroup]:
-    """Integrations for the picked identities, sorted by name (see the module docstring)."""
+def name_stem(name: str) -> str:
+    """`invoice-bot-prod-07` -> `invoice-bot`: the name without trailing numbers and environment words."""
+    parts = [p for p in _STEM_SPLIT.split(name.lower().split("@", 1)[0]) if p]
+    while len(parts) > 1 and (parts[-1].isdigit() or parts[-1] in _ENV_WORDS):
+        parts.pop()
+    stem = "-".join(parts)
+    return stem.rstrip("0123456789") or stem
+
+
+def _by_stem(alone: list[IdentityGroup]) -> list[IdentityGroup]:
+    """Untagged identities of one account and kind sharing a name stem, as one group."""
+    merged: dict[tuple[str, str, str], IdentityGroup] = {}
+    for group in alone:
+        identity = group.identities[0][0]
+        stem = name_stem(identity.name) or identity.name
+        key = (identity.account, identity.kind.value, stem)
+        if key not in merged:
+            merged[key] = IdentityGroup(clip(stem, MAX_NAME_CHARS), f"name stem {stem!r} ({identity.kind.value}s of "
+                                        f"account {identity.account}; more integrations than the draft's limit)",
+                                        [], False)
+        merged[key].identities.extend(group.identities)
+    return list(merged.values())
+
+
+def group_identities(ctx: FactContext, picked: list[tuple[Identity, DraftIdentity]],
+                     limit: int | None = None) -> list[IdentityGroup]:
+    """Integrations for the picked identities, sorted by name (see the module docstring). With more groups
+    than `limit`, untagged identities are grouped harder: by account, kind and name stem."""
     by_tag: dict[str, IdentityGroup] = {}
     alone: list[IdentityGroup] = []
     for identity, draft in picked:
@@ -87,6 +119,8 @@ def group_identities(ctx: FactContext, picked: list[tuple[Identity, DraftIdentit
         group = by_tag.setdefault(value, IdentityGroup(clip(value, MAX_NAME_CHARS), how, [], True))
         group.identities.append((identity, draft))
     tagged = sorted(by_tag.values(), key=lambda g: g.name)
+    if limit is not None and len(tagged) + len(alone) > limit:
+        alone = _by_stem(alone)
     alone.sort(key=lambda g: (g.name, g.identities[0][0].id))
     groups = tagged + alone  # tag names first: they keep their exact value when a name is wanted twice
     for group, name in zip(groups, unique_names([g.name for g in groups]), strict=True):
