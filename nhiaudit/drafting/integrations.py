@@ -90,15 +90,19 @@ def name_stem(name: str) -> str:
 def _by_stem(alone: list[IdentityGroup]) -> list[IdentityGroup]:
     """Untagged identities of one account and kind sharing a name stem, as one group."""
     merged: dict[tuple[str, str, str], IdentityGroup] = {}
+    accounts: dict[tuple[str, str], set[str]] = {}
     for group in alone:
         identity = group.identities[0][0]
         stem = name_stem(identity.name) or identity.name
-        key = (identity.account, identity.kind.value, stem)
+        key = (stem, identity.kind.value, identity.account)
         if key not in merged:
-            merged[key] = IdentityGroup(clip(stem, MAX_NAME_CHARS), f"name stem {stem!r} ({identity.kind.value}s of "
-                                        f"account {identity.account}; more integrations than the draft's limit)",
-                                        [], False)
+            merged[key] = IdentityGroup(stem, f"name stem {stem!r} ({identity.kind.value}s of account "
+                                        f"{identity.account}; more integrations than the draft's limit)", [], False)
+            accounts.setdefault(key[:2], set()).add(identity.account)
         merged[key].identities.extend(group.identities)
+    for (stem, kind, account), group in merged.items():  # one stem in several accounts: the account says which
+        name = f"{stem}-{kind}" if len({k for k in merged if k[0] == stem}) > len(accounts[(stem, kind)]) else stem
+        group.name = clip(f"{name}-{account}" if len(accounts[(stem, kind)]) > 1 else name, MAX_NAME_CHARS)
     return list(merged.values())
 
 
