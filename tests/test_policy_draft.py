@@ -18,7 +18,15 @@ import yaml
 from typer.testing import CliRunner
 
 from nhiaudit.cli import build_app
-from nhiaudit.inventory.model import Identity, IdentityKind, Policy, Provider, Statement, Workload
+from nhiaudit.inventory.model import (
+    CollectionIssue,
+    Identity,
+    IdentityKind,
+    Policy,
+    Provider,
+    Statement,
+    Workload,
+)
 from nhiaudit.inventory.snapshot import Snapshot, load_snapshot
 from nhiaudit.policy.schema import policy_json_schema
 
@@ -221,3 +229,14 @@ def test_few_numbered_identities_stay_apart(tmp_path):
 def test_snapshot_options_are_the_same(tmp_path, source):
     _, text = draft(tmp_path, source, str(DEMO))
     assert "support-copilot" in text
+
+
+def test_incomplete_collection_still_drafts_and_exits_3(tmp_path):
+    snapshot = _ai_estate(["agent"]).model_copy(update={"collection_issues": [CollectionIssue(
+        provider=Provider.AWS, account="1", operation="iam:ListRoles", message="AccessDenied")]})
+    snap = tmp_path / "partial.json"
+    snapshot.write(snap)
+    out = tmp_path / "p.yaml"
+    code, output = cli("policy", "init", "--from-snapshot", str(snap), "-o", str(out))
+    assert code == 3 and "collection incomplete" in output
+    assert "agent" in out.read_text()

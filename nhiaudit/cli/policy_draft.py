@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import typer
+
 from nhiaudit.cli.common import refuse_overwriting_inputs, stderr_console, write_output
 from nhiaudit.cli.options import EstateInputs
 from nhiaudit.errors import InputError, UsageError
+from nhiaudit.exit_status import ExitStatus
 from nhiaudit.limits import MAX_POLICY_BYTES
 from nhiaudit.policy.template import LOCAL_SCHEMA_NAME
 from nhiaudit.textsafe import terminal_safe
@@ -47,5 +50,6 @@ def write_draft(inputs: EstateInputs, day: date, output: Path | None, schema_ref
         console.print(f"wrote {safe}: a draft of {len(draft.integrations)} integration(s) and {len(draft.systems)} "
                       f"system(s); review every `# review:` line, then run: nhiaudit policy validate {safe}",
                       markup=False)
-    if not snapshot.complete:
+    if not snapshot.complete:  # written all the same, like a scan's partial report: exit 3 says it is partial
         console.print("collection incomplete: the draft covers only what was read", style="red")
+        raise typer.Exit(ExitStatus.INCOMPLETE)
