@@ -240,3 +240,23 @@ def test_incomplete_collection_still_drafts_and_exits_3(tmp_path):
     code, output = cli("policy", "init", "--from-snapshot", str(snap), "-o", str(out))
     assert code == 3 and "collection incomplete" in output
     assert "agent" in out.read_text()
+
+
+def test_gcp_planted_exports(tmp_path):
+    import gcp_planted
+
+    args = gcp_planted.write_exports(tmp_path / "exports")
+    out = tmp_path / "gcp.yaml"
+    code, output = cli("policy", "init", *args, "--as-of", gcp_planted.AS_OF, "-o", str(out), "--quiet")
+    assert code == 0, output
+    data = check_valid(out, out.read_text())
+    declared = {i for entry in data["integrations"] for i in entry["identities"]}
+    assert {gcp_planted.AGENT, gcp_planted.SHADOW, gcp_planted.TRIAGE} <= declared
+    assert gcp_planted.COMPUTE not in declared  # Editor: AI only through a broad role
+    report = tmp_path / "report.json"
+    code, output = cli("scan", *args, "--policy", str(out), "--as-of", gcp_planted.AS_OF, "--format", "json",
+                       "--fail-on", "none", "-o", str(report), "--quiet")
+    assert code == 0, output
+    categories = {f["category"] for f in json.loads(report.read_text())["findings"]}
+    assert not categories & DRAFTED_AWAY
+    assert {"long-lived-credential", "risky-trust"} <= categories

@@ -34,6 +34,11 @@ OWNER_TAG_KEYS = ("owner", "Owner", "team", "Team", "contact", "Contact")
 _IGNORED_SERVICES = ("arn:aws:iam:", "arn:aws:sts:", "//iam.googleapis.com/")  # act-as, not systems
 
 
+def _act_as_resource(resource: str) -> bool:
+    """Roles and service accounts are how identities act as each other (chains follow them), not systems."""
+    return resource.startswith(_IGNORED_SERVICES) or "/serviceAccounts/" in resource
+
+
 def draft_policy(snapshot: Snapshot, as_of: date, gcp_domains: tuple[str, ...] = ()) -> Draft:
     notes: list[str] = []
     ctx = prepare(snapshot, WrittenPolicy(version=1), as_of, gcp_domains=gcp_domains)
@@ -120,7 +125,7 @@ def _seen_resources(ctx: FactContext, identities: list[Identity], unscoped: dict
                     continue
                 where = f"{policy.name} statement {index} of {who}"
                 for resource in statement.resources:
-                    if resource.startswith(_IGNORED_SERVICES):
+                    if _act_as_resource(resource):
                         continue
                     if groupable(resource):
                         out.append(SeenResource(resource, where))
