@@ -260,3 +260,22 @@ def test_gcp_planted_exports(tmp_path):
     categories = {f["category"] for f in json.loads(report.read_text())["findings"]}
     assert not categories & DRAFTED_AWAY
     assert {"long-lived-credential", "risky-trust"} <= categories
+
+
+def test_azure_planted_exports(tmp_path):
+    import azure_planted
+
+    args = azure_planted.write_exports(tmp_path / "exports")
+    out = tmp_path / "azure.yaml"
+    code, output = cli("policy", "init", *args, "--as-of", azure_planted.AS_OF, "-o", str(out), "--quiet")
+    assert code == 0, output
+    data = check_valid(out, out.read_text())
+    declared = {i for entry in data["integrations"] for i in entry["identities"]}
+    assert {azure_planted.AGENT, azure_planted.SHADOW} <= declared
+    report = tmp_path / "report.json"
+    code, output = cli("scan", *args, "--policy", str(out), "--as-of", azure_planted.AS_OF, "--format", "json",
+                       "--fail-on", "none", "-o", str(report), "--quiet")
+    assert code == 0, output
+    categories = {f["category"] for f in json.loads(report.read_text())["findings"]}
+    assert not categories & DRAFTED_AWAY
+    assert {"long-lived-credential", "risky-trust"} <= categories
