@@ -32,6 +32,13 @@ def cli(*args: str) -> tuple[int, str]:
     ({"StringEquals": {"aws:ResourceTag/team": "ml"}}, ["aws:ResourceTag/*"], True),
     ({"StringEquals": {"aws:ResourceTag/team": "ml"}}, ["network"], False),
     ({"Null": {"aws:SourceVpce": "true"}}, ["network"], False),  # Null tests presence, it narrows nothing
+    # these hold for a request without the key (from outside the VPC endpoint) or for every other value
+    ({"StringEqualsIfExists": {"aws:SourceVpce": "vpce-1"}}, ["network"], False),
+    ({"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}, ["network"], False),
+    ({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, ["network"], False),
+    ({"ForAllValues:StringEquals": {"aws:CalledVia": ["athena.amazonaws.com"]}}, ["network"], False),
+    ({"ForAnyValue:StringEquals": {"aws:CalledVia": ["athena.amazonaws.com"]}}, ["network"], True),
+    ({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, ["network"], True),
     ({}, ["network", "tag", "time", "resource"], False),
     ({"gcp:condition": {"expression": 'request.time < timestamp("2027-01-01T00:00:00Z")'}}, ["time"], True),
     ({"gcp:condition": {"expression": 'resource.name.startsWith("projects/_/buckets/x")'}}, ["resource.name"],

@@ -9,8 +9,9 @@ An entry of `any_of` is a provider-neutral class or one cloud's own condition ke
   matched as the start of an attribute reference in the condition, case-insensitively.
 
 A grant is narrowed when its statement's condition tests one of them: an AWS condition block naming the key
-(under any operator but `Null`), a GCP binding condition whose CEL expression mentions the attribute, an
-Azure role assignment condition referring to the attribute.
+under an operator that holds only for requests carrying a matching value (not `Null`, `...IfExists`,
+`ForAllValues:` or a negated operator: see `narrowing_operator`), a GCP binding condition whose CEL expression
+mentions the attribute, an Azure role assignment condition referring to the attribute.
 """
 
 from __future__ import annotations
@@ -77,10 +78,23 @@ def expand(any_of: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return {cloud: tuple(dict.fromkeys(keys)) for cloud, keys in out.items()}
 
 
-def _aws_keys(conditions: Mapping[str, Any]) -> list[str]:
+def narrowing_operator(operator: str) -> bool:
+    """Does an Allow condition with this operator hold only for requests that carry a matching value?
+
+    Not for `Null` (tests presence only), `...IfExists` and `ForAllValues:` (both hold when the request
+    lacks the key: a request from outside a VPC endpoint has no `aws:SourceVpce`), nor negated operators
+    (`StringNotEquals`, `NotIpAddress`: they hold for every value but the listed ones, and for a missing key)."""
+    op = operator.lower()
+    if op.startswith("forallvalues:"):
+        return False
+    op = op.removeprefix("foranyvalue:")
+    return not (op.startswith("null") or op.endswith("ifexists") or "not" in op)
+
+
+def _aws_keys(conditions: Mapping[str, Any], narrowing_only: bool = True) -> list[str]:
     keys = []
     for operator, body in conditions.items():
-        if not isinstance(body, Mapping) or str(operator).lower().startswith("null"):
+        if not isinstance(body, Mapping) or (narrowing_only and not narrowing_operator(str(operator))):
             continue
         keys.extend(str(k) for k in body)
     return keys
@@ -120,7 +134,8 @@ def condition_summary(conditions: Mapping[str, Any], limit: int = 200) -> str:
     elif isinstance(conditions.get("azure:condition"), str):
         text = str(conditions["azure:condition"])
     else:
-        text = ", ".join(sorted(set(_aws_keys(conditions))))
+        text = "; ".join(f"{op} {', '.join(sorted(str(k) for k in body))}" for op, body in sorted(conditions.items())
+                         if isinstance(body, Mapping))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
