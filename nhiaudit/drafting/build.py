@@ -15,7 +15,7 @@ from datetime import date
 from nhiaudit.analysis import prepare
 from nhiaudit.drafting.credentials import default_credentials, session_minutes
 from nhiaudit.drafting.integrations import IdentityGroup, ai_identities, group_identities
-from nhiaudit.drafting.model import Draft, DraftIntegration, DraftReach, DraftSystem
+from nhiaudit.drafting.model import Draft, DraftIntegration, DraftReach
 from nhiaudit.drafting.systems import SeenResource, draft_systems, groupable
 from nhiaudit.facts.context import ENVIRONMENT_TAG_KEYS, FactContext
 from nhiaudit.facts.credential import is_active, is_static
@@ -28,7 +28,6 @@ from nhiaudit.policy.model import System, WrittenPolicy
 MAX_INTEGRATIONS = 200
 MAX_IDENTITIES_PER_INTEGRATION = 2000
 MAX_SYSTEMS = 300
-MAX_CLOSURE = 5000  # identities whose grants are read for resources (the drafted ones and what they act as)
 MAX_SEEN_RESOURCES = 5000
 OWNER_TAG_KEYS = ("owner", "Owner", "team", "Team", "contact", "Contact")
 _IGNORED_SERVICES = ("arn:aws:iam:", "arn:aws:sts:", "//iam.googleapis.com/")  # act-as, not systems
@@ -56,7 +55,7 @@ def draft_policy(snapshot: Snapshot, as_of: date, gcp_domains: tuple[str, ...] =
             del group.identities[MAX_IDENTITIES_PER_INTEGRATION:]
     drafted = [identity for g in groups for identity, _ in g.identities]
     unscoped: dict[str, list[str]] = {}
-    closure = _closure(ctx, drafted, notes)
+    closure = _closure(ctx, drafted)
     seen = _seen_resources(ctx, closure, unscoped, notes)
     vendors = frozenset(v.lower() for data in ctx.ai_capability.values() for v in data.get("delegated_resources", []))
     systems = draft_systems(seen, vendors)
@@ -90,18 +89,16 @@ def _restricted(snapshot: Snapshot, ids: set[str]) -> Snapshot:
     })
 
 
-def _closure(ctx: FactContext, start: list[Identity], notes: list[str]) -> list[Identity]:
-    """The drafted identities and every identity they can act as (their grants are theirs too)."""
+def _closure(ctx: FactContext, start: list[Identity]) -> list[Identity]:
+    """The drafted identities and every identity they can act as, through any number of hops (their grants
+    are the drafted identities' too; linear in the act-as edges, so never cut short: a cut closure would
+    leave reach out of `may_reach`)."""
     order = sorted({i.id for i in start})
     seen = set(order)
     queue = deque(order)
     while queue:
         for nxt in sorted(ctx.reach.act_as_successors(queue.popleft())):
             if nxt not in seen and nxt in ctx.estate.identities:
-                if len(seen) >= MAX_CLOSURE:
-                    notes.append(f"only {MAX_CLOSURE} identities' grants read for systems (act-as chains go on)")
-                    queue.clear()
-                    break
                 seen.add(nxt)
                 queue.append(nxt)
     return [ctx.estate.identities[i] for i in sorted(seen)]
@@ -203,6 +200,3 @@ def _owner(identities: list[Identity]) -> tuple[str | None, str]:
     if found:
         return None, f"its identities name several owners ({', '.join(found[:3])}): choose one"
     return None, "no owner tag on its identities: who answers for this integration?"
-
-
-__all__ = ["Draft", "DraftSystem", "draft_policy"]
