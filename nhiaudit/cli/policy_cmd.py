@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nhiaudit.cli.common import handle_errors, stderr_console, write_output
-from nhiaudit.cli.options import AsOfOpt, parse_as_of
+from nhiaudit.cli.options import AsOfOpt, EstateInputs, parse_as_of, with_estate_inputs
 from nhiaudit.errors import UsageError
 from nhiaudit.textsafe import terminal_safe
 
@@ -64,7 +64,15 @@ def register(app: typer.Typer) -> None:
 
     @policy_app.command("init")
     @handle_errors
+    @with_estate_inputs
     def init(
+        inputs: EstateInputs,
+        from_snapshot: Annotated[
+            list[Path] | None,
+            typer.Option("--from-snapshot", metavar="FILE",
+                         help="Draft the policy from this snapshot (repeatable; the same as --snapshot)."),
+        ] = None,
+        as_of: AsOfOpt = None,
         output: OutputOpt = None,
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --output file.")] = False,
         schema_ref: Annotated[
@@ -73,9 +81,12 @@ def register(app: typer.Typer) -> None:
                          help="Where the editor header points for the JSON Schema."),
         ] = None,
     ) -> None:
-        """Write a commented starter policy (stdout, or --output).
+        """Write a commented starter policy (stdout, or --output), or with an estate (--from-snapshot, --snapshot,
+        --import or a live source, as scan reads them) a draft describing it.
 
-        Its settings are the built-in defaults, which a well-run estate passes; stricter options and
+        The draft declares every AI-capable identity as an integration that may reach what it reaches today,
+        with a `# review:` comment on every generated entry (docs/policy.md); --as-of dates it. Without an
+        estate, the settings are the built-in defaults, which a well-run estate passes; stricter options and
         examples are comments. With --output and no --schema-ref, the JSON Schema is written beside the
         policy as nhiaudit-policy.schema.json (unless it exists) and the editor header points at it, so
         yaml-language-server completes and checks the file offline; on stdout the header points at that
@@ -87,6 +98,12 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"{output} already exists; use --force to overwrite it")
         hint = str(output) if output is not None else "policy.yaml"
         console = stderr_console()
+        if from_snapshot or inputs.any:
+            from nhiaudit.cli.policy_draft import write_draft
+
+            inputs = EstateInputs([*(from_snapshot or []), *inputs.snapshots], inputs.imports, inputs.live)
+            write_draft(inputs, parse_as_of(as_of), output, schema_ref, hint)
+            return
         if output is not None and schema_ref is None:
             schema_file = output.parent / LOCAL_SCHEMA_NAME
             if not schema_file.exists():

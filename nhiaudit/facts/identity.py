@@ -18,6 +18,7 @@ from nhiaudit.facts.escalation import (
 )
 from nhiaudit.facts.gcp_facts import broad_role_policy, broad_roles, is_default_compute_sa
 from nhiaudit.facts.memo import memo
+from nhiaudit.facts.request_conditions import unconditioned_grants
 from nhiaudit.facts.reuse import (
     add_crossing,
     environment_crossing,
@@ -186,6 +187,7 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         "ai_via_chain": _ai_via_chain(ctx, identity),
         "reach": reach,
         "out_of_scope": out_of_scope,
+        "unconditioned_grants": unconditioned_grants(ctx, identity, integrations),
         "is_admin": admin is not None,
         "admin_evidence": admin.reason if admin is not None else "",
         "broad_roles": broad_roles(ctx, identity),

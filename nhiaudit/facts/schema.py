@@ -65,6 +65,9 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
                              "models explicitly; `{}` when there is none or when it can itself"),
         "reach": ([], "systems of the policy it can reach, directly or through role assumption / impersonation"),
         "out_of_scope": ([], "reach entries one of its integrations does not allow, one per integration"),
+        "unconditioned_grants": ([], "allowing statements that let it reach a may_reach system of an integration "
+                                     "with `require_conditions` without testing any of the required request "
+                                     "conditions, one per integration, system and statement"),
         "is_admin": (False, "allowed every action on every resource"),
         "admin_evidence": ("", "the statement that makes it admin"),
         "broad_roles": ([], "GCP Owner / Editor and predefined `*.admin` roles bound to it on a project, folder or "
@@ -237,6 +240,15 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
                          "path": "hops, with the statement or trust behind each", "key": "integration/system",
                          "classification": "system classification", "environment": "system environment",
                          "conditional": "the path rests on a condition nhiaudit did not evaluate"},
+        "unconditioned_grants": {"integration": "the integration whose require_conditions it breaks",
+                                 "system": "system name (in may_reach)", "access": "read, write or admin",
+                                 "statement": "the allowing statement, as text", "policy_id": "its policy",
+                                 "statement_index": "its index in the policy",
+                                 "conditions": "what its conditions test ('' when none)",
+                                 "required": "the integration's require_conditions.any_of",
+                                 "holder": "identity holding the grant (itself, or the end of its chain)",
+                                 "path": "hops, with the statement or trust behind each",
+                                 "key": "integration/system/policy#statement"},
         "escalations": {"technique": "technique id", "title": "what it does", "actions": "required actions",
                         "how": "how it is abused", "statements": "allowing statements",
                         "conditional": "every statement allowing some required action has conditions",

@@ -23,6 +23,7 @@ from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.findings import Category
 from nhiaudit.limits import MAX_POLICY_BYTES, read_text_limited
 from nhiaudit.policy.model import WrittenPolicy
+from nhiaudit.policy.request_conditions import require_conditions_problems
 from nhiaudit.yaml_guard import yaml_error_location
 
 YamlPath = tuple[str | int, ...]
@@ -396,6 +397,7 @@ def _semantic_problems(
                         )
                     )
     problems.extend(_classification_problems(data))
+    problems.extend(require_conditions_problems(integrations if isinstance(integrations, list) else []))
     exceptions = data.get("exceptions")
     categories = [c.value for c in Category]
     for i, entry in enumerate(exceptions if isinstance(exceptions, list) else []):

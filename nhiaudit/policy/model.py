@@ -107,6 +107,22 @@ class System(_Strict):
     )
 
 
+class RequireConditions(_Strict):
+    """Grants that let the integration's identities reach its systems must test one of these request-time
+    conditions (docs/policy.md, nhiaudit/policy/request_conditions.py)."""
+
+    any_of: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1,
+        description="Condition classes (network, tag, time, resource) or cloud keys: AWS `aws:SourceVpce`, "
+        "`aws:ResourceTag/*`; GCP `request.time`, `resource.name`; Azure `@Environment[isPrivateLink]`. "
+        "A grant testing any one of them is narrowed.",
+    )
+    systems: list[str] = Field(
+        default_factory=list,
+        description="Only grants reaching these systems (names in may_reach). Empty: every system in may_reach.",
+    )
+
+
 class Integration(_Strict):
     """An approved AI agent, copilot or integration and what it may touch."""
 
@@ -121,6 +137,8 @@ class Integration(_Strict):
     may_reach: list[str] = Field(default_factory=list, description="Names of systems it may reach.")
     must_not_reach: list[str] = Field(default_factory=list, description="Names of systems it must never reach.")
     credentials: CredentialRules = Field(default_factory=CredentialRules)
+    require_conditions: RequireConditions | None = Field(
+        None, description="Request-time conditions the grants reaching its may_reach systems must carry.")
 
 
 class PolicyException(_Strict):
