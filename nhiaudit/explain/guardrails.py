@@ -38,6 +38,8 @@ def guardrail_notes(ctx: FactContext, identity: Identity) -> list[str]:
     if identity.provider is not Provider.AWS:
         return []
     out = [line for system in sorted(ctx.policy.systems) for line in system_removals(ctx, identity, system)]
+    for r in ctx.evaluator.guardrail_removals(identity, ("admin",)):
+        out.append(f"{identity.name}: administrator access (* on *) {r.text}")
     ai_actions = tuple(ctx.ai_capability.get(Provider.AWS.value, {}).get("actions", []))
     for r in ctx.evaluator.guardrail_removals(identity, ("actions", ai_actions, "*")):
         out.append(f"{identity.name}: AI model calls {r.text}{_actions(r.actions)}")

@@ -251,8 +251,9 @@ class Evaluator:
             if any(allow_targets(d, t, self.scopes) for t in targets):
                 restricting.append(f"{d.policy_name} statement {d.index}")
         if self._guardrails is not None:
-            still, capped_by = self._guardrails.admin_cap(identity, _star_on_broad)
-            if not still:
+            removal, capped_by = self._guardrails.admin_cap(identity, _star_on_broad)
+            if removal is not None:
+                self._record_removed(identity, ("admin",), [removal])
                 return None
             restricting.extend(capped_by)
         note = f"restricted by Deny in {', '.join(restricting[:5])}" if restricting else None

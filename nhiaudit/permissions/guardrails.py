@@ -339,12 +339,12 @@ class Guardrails:
 
     # --- administrators ---------------------------------------------------------------------------------
 
-    def admin_cap(self, identity: Identity, is_star: Callable[[Stmt], bool]) -> tuple[bool, list[str]]:
-        """(still every action on every resource, the guardrail Denies that restrict it). False when an
+    def admin_cap(self, identity: Identity, is_star: Callable[[Stmt], bool]) -> tuple[Removal | None, list[str]]:
+        """(what removes `*` on `*`, or None; the guardrail Denies that restrict it). It is removed when an
         allow-list level allows no `*` on `*`, or an unconditional Deny covers everything."""
         key, decided = self._view(identity)
         if not key:
-            return True, []
+            return None, []
         facts = self._facts(identity, None, None)
 
         def ready(s: Stmt) -> Stmt | None:
@@ -353,13 +353,13 @@ class Guardrails:
         scp = self._account_caps(identity.account, SCP)
         for level in scp.levels:
             if not any(a is not None and is_star(a) for a in map(ready, level.allows)):
-                return False, [f"not allowed by any SCP attached to {level.node} ({level.names})"]
+                return Removal("SCP", "", level.names, level.node, None, None, ("*",)), []
         restricting = []
         for d0, node, label in scp.denies:
             d = ready(d0)
             if d is None:
                 continue
             if not d.conditions and spec_covers(d, "*") and deny_covers(d, "*", self._scopes):
-                return False, [f"{label} {d.policy_id} statement {d.index} attached to {node} denies everything"]
+                return Removal(label, d.policy_id, d.policy_name.partition(" ")[2], node, d.index, d.sid, ("*",)), []
             restricting.append(f"{label} {d.policy_id} statement {d.index} (attached to {node})")
-        return True, restricting
+        return None, restricting
