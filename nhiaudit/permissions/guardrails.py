@@ -166,7 +166,11 @@ class Guardrails:
         self._capped: dict[tuple[object, ...], tuple[list[Grant], list[tuple[Stmt, str, str, frozenset[str],
                                                                               tuple[Residual, ...]]],
                                                       list[Removal]]] = {}
-        self.rcps = any(self._ix.rcp_enabled.values()) and any(k[1] == RCP for k in self._ix.attached)
+        # Only Deny statements of RCPs cap anything (RCPFullAWSAccess allows all): without one, no identity
+        # needs RCP caps.
+        self.rcps = any(self._ix.rcp_enabled.get(org) and any(s.effect == "Deny" for p in ps
+                                                              for s in self._stmts.get(p.id, ()))
+                        for (org, kind, _), ps in self._ix.attached.items() if kind == RCP)
 
     # --- who is capped --------------------------------------------------------------------------------
 
@@ -206,8 +210,15 @@ class Guardrails:
     def applies(self, identity: Identity) -> bool:
         if identity.provider is not Provider.AWS or self.exempt(identity):
             return False
-        return self.rcps or bool(self._account_caps(identity.account, SCP).levels
-                                 or self._account_caps(identity.account, SCP).denies)
+        return self.rcps or self._capped_account(identity.account)
+
+    def _capped_account(self, account: str) -> bool:
+        """Do the account's SCPs cap anything? Not when every level allows `*` on `*` unconditionally
+        (FullAWSAccess) and no SCP denies: then its identities keep the evaluator's shared fast paths."""
+        caps = self._account_caps(account, SCP)
+        return bool(caps.denies) or not all(
+            any(not s.conditions and not s.not_actions and "*" in s.actions and "*" in s.wide_resources
+                and not s.not_resources for s in level.allows) for level in caps.levels)
 
     def key(self, identity: Identity) -> tuple[object, ...]:
         """What decides the caps of this identity: its account (when capped) and how its principal facts
@@ -229,8 +240,8 @@ class Guardrails:
                 decided[(s.policy_id, s.index)] = out[0] if out else None
                 signature.append((s.policy_id, s.index, out[0].conditions if out else None,
                                   bool(out and (out[0].actions or out[0].not_actions))))
-            scp_caps = self._account_caps(identity.account, SCP)
-            key = ("guardrails", identity.account if (scp_caps.levels or scp_caps.denies) else "", tuple(signature))
+            key = ("guardrails", identity.account if self._capped_account(identity.account) else "",
+                   tuple(signature))
         if len(self._keys) >= _CACHE_LIMIT:
             self._keys.clear()
         self._keys[identity.id] = (identity, key, decided)

@@ -64,7 +64,7 @@ def detect(file: ExportFile) -> str | None:
     if isinstance(policies, list) and all(isinstance(p, Mapping) and "Type" in p and "Id" in p for p in policies) \
             and policies:
         return POLICIES
-    if isinstance(data.get("Targets"), list) and file.target is not None and POLICY_ID.fullmatch(file.target):
+    if isinstance(data.get("Targets"), list):
         return TARGETS
     if isinstance(data.get("OrganizationalUnits"), list):
         return OUS
@@ -94,6 +94,9 @@ def build(files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
     for kind, file in files:
         if kind in (TARGETS, OUS, CHILD_ACCOUNTS) and file.target is None:
             raise _problem(file, f"{FORMATS[kind]}: this output does not say what it lists; give it as TARGET=FILE")
+        if kind == TARGETS and not POLICY_ID.fullmatch(str(file.target)):
+            raise _problem(file, f"TARGET {file.target!r} of a list-targets-for-policy output must be its policy id "
+                           "(p-...)")
         if kind == OUS and not _parent(file):
             raise _problem(file, f"TARGET {file.target!r} of an OU listing must be a root (r-...) or OU (ou-...) id")
         if kind == ROOTS:
