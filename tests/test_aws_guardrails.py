@@ -126,7 +126,6 @@ def test_live_scp_caps_remove_findings_and_explain_names_the_scp(estate, aws_env
                                               "--policy", str(tmp_path / "policy.yaml"), "--format", "json"])
     assert result.exit_code == 0, result.output
     notes = json.loads(result.stdout)["notes"]
-    print("\n".join(notes))
     lock = estate["policies"]["lock"]
     assert any(f"removed by SCP {lock} (region-lock), statement 0 (OnlyUsEast1), attached to {estate['ai_ou']}"
                in n and "bedrock-models" in n for n in notes), notes
@@ -136,7 +135,10 @@ def test_live_scp_caps_remove_findings_and_explain_names_the_scp(estate, aws_env
     notes = json.loads(result.stdout)["notes"]
     assert any(f"administrator access (* on *) not allowed by any SCP attached to {estate['locked_ou']}" in n
                for n in notes), notes
-    print("\n".join(notes))
+    result = CliRunner().invoke(build_app(), ["explain", "--can-reach", "bedrock-models", "--snapshot", str(snap_path),
+                                              "--policy", str(tmp_path / "policy.yaml"), "--format", "json"])
+    notes = json.loads(result.stdout)["notes"]
+    assert any(n.startswith("eu-caller: access to bedrock-models removed by SCP") for n in notes), notes
 
 
 def _export_org(moto: Moto, estate: dict[str, Any], out: Path) -> list[str]:  # noqa: F811
