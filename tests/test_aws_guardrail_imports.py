@@ -102,3 +102,13 @@ def test_an_ou_that_lists_itself_is_not_followed(tmp_path: Path) -> None:
     snap = import_files([_write(tmp_path, "roots", _roots()), Path(f"{ROOT}={_write(tmp_path, 'a', loop)}"),
                          Path(f"{OU}={_write(tmp_path, 'b', loop)}")])
     assert snap.aws_organizations[0].accounts == ()
+
+
+def test_without_list_roots_the_policy_arn_and_root_targets_say_the_rest(tmp_path: Path) -> None:
+    pid = "p-abcdefgh"
+    targets = {"Targets": [{"TargetId": OU, "Arn": "x", "Name": "ai", "Type": "ORGANIZATIONAL_UNIT"}]}
+    snap = import_files([_write(tmp_path, "policy", _policy(pid)), Path(f"{pid}={_write(tmp_path, 't', targets)}"),
+                         *map(Path, _tree(tmp_path))])
+    (org,) = snap.aws_organizations
+    assert (org.id, org.management_account, org.enabled_types) == (ORG, MGMT, None)  # types: those imported
+    assert [(a.account, a.parents) for a in org.accounts] == [(MEMBER, (ROOT, OU))]

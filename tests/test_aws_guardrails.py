@@ -14,6 +14,7 @@ from aws_support import MOTO_ACCOUNT, Moto, aws_env, export_like_cli, moto, scan
 from typer.testing import CliRunner
 
 from nhiaudit.cli import build_app
+from nhiaudit.connectors.imports import import_files
 from nhiaudit.inventory.snapshot import load_snapshot
 
 EU_MODELS = "arn:aws:bedrock:eu-west-1::foundation-model/*"
@@ -167,15 +168,22 @@ def _export_org(moto: Moto, estate: dict[str, Any], out: Path) -> list[str]:  # 
     return args
 
 
-def test_import_gives_the_live_findings(estate, moto, tmp_path):  # noqa: F811
-    args = _export_org(moto, estate, tmp_path / "org")
+def test_import_gives_the_live_findings(estate, aws_env, tmp_path):  # noqa: F811
+    _, live = _collect(tmp_path)
+    args = _export_org(aws_env, estate, tmp_path / "org")
     for account in (None, estate["ai"], estate["locked"]):
-        files = export_like_cli(moto, tmp_path / f"iam-{account}", account=account)
+        files = export_like_cli(aws_env, tmp_path / f"iam-{account}", account=account)
         args += [str(f) for f in files]
     imports = [a for arg in args for a in ("--import", arg)]
     code, report = scan_json(tmp_path, *imports, policy=POLICY)
     assert code == 0
     assert _findings(report) == _expected(estate)
+    # The same record of the organisation both ways.
+    assert load_snapshot(live).aws_organizations == _imported_org(args)
+
+
+def _imported_org(args: list[str]) -> Any:
+    return import_files([Path(a) for a in args]).aws_organizations
 
 
 def test_denied_list_policies_is_exit_3_and_applies_no_caps(estate, aws_env, tmp_path):  # noqa: F811
