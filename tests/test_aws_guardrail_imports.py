@@ -7,6 +7,7 @@ tests/test_aws_guardrails.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from nhiaudit.cli import build_app
 from nhiaudit.connectors.imports import import_files
+from nhiaudit.errors import InputError
 
 MGMT = "111111111111"
 ORG = "o-abcdefghij"
@@ -112,3 +114,39 @@ def test_without_list_roots_the_policy_arn_and_root_targets_say_the_rest(tmp_pat
     (org,) = snap.aws_organizations
     assert (org.id, org.management_account, org.enabled_types) == (ORG, MGMT, None)  # types: those imported
     assert [(a.account, a.parents) for a in org.accounts] == [(MEMBER, (ROOT, OU))]
+
+
+_WRONG = [None, 7, "x", [], {}, [7], {"a": 1}]
+
+
+def _mutations(data: Any, path: tuple[Any, ...] = ()) -> Any:
+    """Every value of the document replaced by every wrong-typed value, one at a time."""
+    children = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in children:
+        for wrong in _WRONG:
+            if wrong != value:
+                yield (*path, key), wrong
+        yield from _mutations(value, (*path, key))
+
+
+def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
+    copy = json.loads(json.dumps(data))
+    holder = copy
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = value
+    return copy
+
+
+def test_wrong_types_anywhere_are_input_errors_never_crashes(tmp_path: Path) -> None:
+    pid = "p-abcdefgh"
+    targets = {"Targets": [{"TargetId": OU, "Arn": "x", "Name": "ai", "Type": "ORGANIZATIONAL_UNIT"}]}
+    files = {"roots": (_roots(), None), "policy": (_policy(pid), None), "targets": (targets, pid)}
+    for name, (data, _) in files.items():
+        for path, wrong in _mutations(data):
+            written = {n: _write(tmp_path, n, _replaced(d, path, wrong) if n == name else d)
+                       for n, (d, _) in files.items()}
+            args = [f"{t}={written[n]}" if t else str(written[n]) for n, (_, t) in files.items()]
+            # An input error is located in a file (exit 2); anything else escaping would be a crash (exit 4).
+            with contextlib.suppress(InputError):
+                import_files([Path(a) for a in [*args, *_tree(tmp_path)]])

@@ -103,7 +103,8 @@ def build(files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
             raw.roots = [*(raw.roots or []), *_list(file, "Roots")]
         elif kind == POLICY:
             policy = file.data["Policy"]
-            pid = str((policy.get("PolicySummary") or {}).get("Id", ""))
+            summary = policy.get("PolicySummary")
+            pid = str(summary.get("Id", "")) if isinstance(summary, Mapping) else ""
             if not POLICY_ID.fullmatch(pid):
                 raise _problem(file, "describe-policy output without a policy id", ("Policy", "PolicySummary"))
             raw.policies[pid], where[pid] = policy, file
@@ -120,7 +121,8 @@ def build(files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
     roots = tuple(sorted(p for p in {*raw.ous, *raw.accounts} if ROOT_ID.fullmatch(p))) if raw.roots is None else ()
     try:
         record = transform_organization(raw, roots)
-    except RawDataError as exc:
+    except (RawDataError, TypeError, AttributeError, KeyError) as exc:  # all the files' fault
+        exc = exc if isinstance(exc, RawDataError) else RawDataError(f"unexpected shape ({exc})")
         pid = str(exc.path[0]) if exc.path and isinstance(exc.path[0], str) else ""
         file = where.get(pid) or files[0][1]
         path = tuple(exc.path[1:]) if pid in where else ()

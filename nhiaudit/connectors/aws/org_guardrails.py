@@ -97,8 +97,9 @@ def enabled_types(roots: Any) -> tuple[str, ...]:
     """The guardrail types every root has enabled (ListRoots `PolicyTypes`, Status ENABLED)."""
     found = []
     for kind in GUARDRAIL_TYPES:
-        if roots and all(any(isinstance(t, Mapping) and t.get("Type") == kind and t.get("Status") == "ENABLED"
-                             for t in (r.get("PolicyTypes") or [])) for r in roots if isinstance(r, Mapping)):
+        if roots and all(isinstance(r, Mapping) and isinstance(r.get("PolicyTypes"), list) and any(
+                isinstance(t, Mapping) and t.get("Type") == kind and t.get("Status") == "ENABLED"
+                for t in r["PolicyTypes"]) for r in roots):
             found.append(kind)
     return tuple(found)
 
@@ -171,7 +172,8 @@ def root_identity(roots: list[Mapping[str, Any]] | None, policies: Mapping[str, 
         return match.group(2), match.group(1), [m.group(3) for r in roots or []
                                                  if (m := _ROOT_ARN.fullmatch(str(r.get("Arn", ""))))]
     for described in policies.values():
-        arn = str((described.get("PolicySummary") or {}).get("Arn", ""))
+        summary = described.get("PolicySummary")
+        arn = str(summary.get("Arn", "")) if isinstance(summary, Mapping) else ""
         match = re.fullmatch(r"arn:[a-z-]{1,32}:organizations::(\d{12}):policy/(o-[a-z0-9]{10,32})/.{1,200}", arn)
         if match:
             return match.group(2), match.group(1), []
