@@ -139,7 +139,8 @@ def test_live_scp_caps_remove_findings_and_explain_names_the_scp(estate, aws_env
     result = CliRunner().invoke(build_app(), ["explain", "--can-reach", "bedrock-models", "--snapshot", str(snap_path),
                                               "--policy", str(tmp_path / "policy.yaml"), "--format", "json"])
     notes = json.loads(result.stdout)["notes"]
-    assert any(n.startswith("eu-caller: access to bedrock-models removed by SCP") for n in notes), notes
+    assert any(n.startswith("eu-caller: access to bedrock-models (bedrock:InvokeModel) removed by SCP")
+               for n in notes), notes
 
 
 def _export_org(moto: Moto, estate: dict[str, Any], out: Path) -> list[str]:  # noqa: F811

@@ -24,12 +24,13 @@ def _actions(names: tuple[str, ...]) -> str:
 
 
 def system_removals(ctx: FactContext, identity: Identity, system: str) -> list[str]:
-    """"access to SYSTEM removed by SCP p-... (name), statement N (Sid), attached to ou-..." lines."""
+    """"access to SYSTEM (actions) removed by SCP p-... (name), statement N (Sid), attached to ou-..." lines: the
+    actions named are those removed (access may remain through others)."""
     ev = ctx.evaluator
     out: list[str] = []
     for patterns in _system_patterns(ctx, system, identity.provider):
         for r in ev.guardrail_removals(identity, ("reach", patterns)):
-            out.append(f"{identity.name}: access to {system} {r.text}{_actions(r.actions)}")
+            out.append(f"{identity.name}: access to {system}{_actions(r.actions)} {r.text}")
     return list(dict.fromkeys(out))
 
 
@@ -42,5 +43,5 @@ def guardrail_notes(ctx: FactContext, identity: Identity) -> list[str]:
         out.append(f"{identity.name}: administrator access (* on *) {r.text}")
     ai_actions = tuple(ctx.ai_capability.get(Provider.AWS.value, {}).get("actions", []))
     for r in ctx.evaluator.guardrail_removals(identity, ("actions", ai_actions, "*")):
-        out.append(f"{identity.name}: AI model calls {r.text}{_actions(r.actions)}")
+        out.append(f"{identity.name}: AI model calls{_actions(r.actions)} {r.text}")
     return list(dict.fromkeys(out))
