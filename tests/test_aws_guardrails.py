@@ -25,12 +25,19 @@ systems:
   bedrock-models:
     kind: ai-model
     resources: ["arn:aws:bedrock:*::foundation-model/*"]
+  prompts:
+    resources: ["arn:aws:secretsmanager:us-east-1:*:secret:prompts-*"]
 integrations: []
 """
 REGION_LOCK = {"Version": "2012-10-17", "Statement": [{
     "Sid": "OnlyUsEast1", "Effect": "Deny", "Action": "bedrock:*", "Resource": "*",
     "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"},
                   "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/breakglass"}}}]}
+# An RCP keeping the ai account's secrets to its own principals (the management account's too: RCPs limit any
+# caller). aws:PrincipalAccount is decided from each caller.
+OWN_SECRETS = {"Version": "2012-10-17", "Statement": [{
+    "Sid": "OwnPrincipalsOnly", "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*",
+    "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalAccount": "ACCOUNT"}}}]}
 S3_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 
 
@@ -66,6 +73,10 @@ def _seed(moto: Moto) -> dict[str, Any]:  # noqa: F811
                                 Content=json.dumps(S3_ONLY))["Policy"]["PolicySummary"]["Id"]
     org.attach_policy(PolicyId=s3_only, TargetId=locked_ou)
     org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=locked_ou)  # an allow-list OU
+    own = json.dumps(OWN_SECRETS).replace("ACCOUNT", ai)
+    rcp = org.create_policy(Name="own-secrets", Description="", Type="RESOURCE_CONTROL_POLICY",
+                            Content=own)["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=rcp, TargetId=ai_ou)
     trust = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
@@ -78,9 +89,12 @@ def _seed(moto: Moto) -> dict[str, Any]:  # noqa: F811
         role(ai, name, _grant(models))
     role(None, "eu-caller", _grant(EU_MODELS))  # the management account: never capped
     role(ai, "admin", _grant("*", "*"))
+    secret = f"arn:aws:secretsmanager:us-east-1:{ai}:secret:prompts-x1"
+    role(ai, "prompt-reader", _grant(secret, "secretsmanager:GetSecretValue"))
+    role(None, "prompt-reader", _grant(secret, "secretsmanager:GetSecretValue"))  # another account's caller
     role(locked, "admin", _grant("*", "*"))
     return {"ai": ai, "locked": locked, "root": root, "ai_ou": ai_ou, "locked_ou": locked_ou,
-            "policies": {"lock": lock, "s3_only": s3_only}}
+            "policies": {"lock": lock, "s3_only": s3_only, "rcp": rcp}}
 
 
 def _collect(tmp_path: Path) -> tuple[int, Path]:
@@ -141,6 +155,15 @@ def test_live_scp_caps_remove_findings_and_explain_names_the_scp(estate, aws_env
     notes = json.loads(result.stdout)["notes"]
     assert any(n.startswith("eu-caller: access to bedrock-models (bedrock:InvokeModel) removed by SCP")
                for n in notes), notes
+    # The RCP: the ai account's own reader reaches its secrets, the management account's reader does not.
+    result = CliRunner().invoke(build_app(), ["explain", "--can-reach", "prompts", "--snapshot", str(snap_path),
+                                              "--policy", str(tmp_path / "policy.yaml"), "--format", "json"])
+    found = json.loads(result.stdout)
+    assert {r["identity"]["id"] for r in found["identities"]} == {f"arn:aws:iam::{estate['ai']}:role/{name}"
+                                                                  for name in ("prompt-reader", "admin")}
+    rcp = estate["policies"]["rcp"]
+    assert (f"prompt-reader: access to prompts (secretsmanager:GetSecretValue) removed by RCP {rcp} (own-secrets), "
+            f"statement 0 (OwnPrincipalsOnly), attached to {estate['ai_ou']}") in found["notes"]
 
 
 def _export_org(moto: Moto, estate: dict[str, Any], out: Path) -> list[str]:  # noqa: F811
