@@ -153,7 +153,8 @@ def test_live_scp_caps_remove_findings_and_explain_names_the_scp(estate, aws_env
     result = CliRunner().invoke(build_app(), ["explain", "--can-reach", "bedrock-models", "--snapshot", str(snap_path),
                                               "--policy", str(tmp_path / "policy.yaml"), "--format", "json"])
     notes = json.loads(result.stdout)["notes"]
-    assert any(n.startswith("eu-caller: access to bedrock-models (bedrock:InvokeModel) removed by SCP")
+    assert any(n.startswith(f"arn:aws:iam::{estate['ai']}:role/eu-caller: access to bedrock-models "
+                            "(bedrock:InvokeModel) removed by SCP")
                for n in notes), notes
     # The RCP: the ai account's own reader reaches its secrets, the management account's reader does not.
     result = CliRunner().invoke(build_app(), ["explain", "--can-reach", "prompts", "--snapshot", str(snap_path),
@@ -162,8 +163,9 @@ def test_live_scp_caps_remove_findings_and_explain_names_the_scp(estate, aws_env
     assert {r["identity"]["id"] for r in found["identities"]} == {f"arn:aws:iam::{estate['ai']}:role/{name}"
                                                                   for name in ("prompt-reader", "admin")}
     rcp = estate["policies"]["rcp"]
-    assert (f"prompt-reader: access to prompts (secretsmanager:GetSecretValue) removed by RCP {rcp} (own-secrets), "
-            f"statement 0 (OwnPrincipalsOnly), attached to {estate['ai_ou']}") in found["notes"]
+    assert (f"arn:aws:iam::{MOTO_ACCOUNT}:role/prompt-reader: access to prompts (secretsmanager:GetSecretValue) "
+            f"removed by RCP {rcp} (own-secrets), statement 0 (OwnPrincipalsOnly), attached to {estate['ai_ou']}"
+            ) in found["notes"]
 
 
 def _export_org(moto: Moto, estate: dict[str, Any], out: Path) -> list[str]:  # noqa: F811

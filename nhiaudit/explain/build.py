@@ -261,5 +261,6 @@ def can_reach(ctx: FactContext, system: str) -> CanReach:
         identities=tuple(reachers), integrations=tuple(integrations),
         by_verdict=dict(Counter(r.verdict for r in reachers)),
         by_access=dict(Counter(r.access for r in reachers)),
-        notes=tuple(n for identity in ctx.estate.identities.values() for n in system_removals(ctx, identity, system)),
+        notes=tuple(n for identity in ctx.estate.identities.values()
+                    for n in system_removals(ctx, identity, system, identity.id)),
     )

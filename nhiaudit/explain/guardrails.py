@@ -23,14 +23,15 @@ def _actions(names: tuple[str, ...]) -> str:
     return f" ({', '.join(names[:_SHOWN])}{', ...' if len(names) > _SHOWN else ''})" if names else ""
 
 
-def system_removals(ctx: FactContext, identity: Identity, system: str) -> list[str]:
+def system_removals(ctx: FactContext, identity: Identity, system: str, who: str | None = None) -> list[str]:
     """"access to SYSTEM (actions) removed by SCP p-... (name), statement N (Sid), attached to ou-..." lines: the
-    actions named are those removed (access may remain through others)."""
+    actions named are those removed (access may remain through others). `who` names the identity (its name by
+    default; its id where names may repeat)."""
     ev = ctx.evaluator
     out: list[str] = []
     for patterns in _system_patterns(ctx, system, identity.provider):
         for r in ev.guardrail_removals(identity, ("reach", patterns)):
-            out.append(f"{identity.name}: access to {system}{_actions(r.actions)} {r.text}")
+            out.append(f"{who or identity.name}: access to {system}{_actions(r.actions)} {r.text}")
     return list(dict.fromkeys(out))
 
 
