@@ -14,6 +14,8 @@ Semantics (AWS IAM, applied to GCP/Azure statements of the same shape):
   `conditions` and are named in its evidence note. Other keys stay recorded, not evaluated (access is
   reported as possible, the evidence conditional);
 - with a permissions boundary the effective allow is identity allows ∩ boundary allows;
+- AWS Organizations SCPs and RCPs (`organizations`) cap the result as AWS does (permissions/guardrails.py);
+  what they remove is recorded per question for `explain` (`guardrail_removals`);
 - GCP/Azure grants on a scope (`projects/p`, `/subscriptions/s`) apply below it; Azure statements
   holding both Action and NotAction allow Action minus NotAction;
 - an AWS action name the catalogue does not know grants no access level on its own (statement wildcards
@@ -161,8 +163,8 @@ class Evaluator:
         return (*own, *self._guardrail_key(identity)) if self._guardrails is not None else own
 
     def _guardrail_key(self, identity: Identity) -> tuple[object, ...]:
-        return (self._guardrails.key(identity),) if self._guardrails is not None and self._guardrails.key(identity) \
-            else ()
+        key = self._guardrails.key(identity) if self._guardrails is not None else ()
+        return (key,) if key else ()
 
     def guardrail_removals(self, identity: Identity, question: tuple[object, ...]) -> tuple[Removal, ...]:
         """What SCPs/RCPs removed from the identity's answer to `question` (`("reach", patterns)` or
