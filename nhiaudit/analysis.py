@@ -74,12 +74,15 @@ def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
     for trust in snapshot.trusts:
         trusts_of[trust.identity_id].append(trust)
     org_ids = {s.account: s.organization_id for s in snapshot.sources if s.organization_id}  # aws:PrincipalOrgID
+    for org in snapshot.aws_organizations:  # the organisation's own listing of its accounts says it too
+        org_ids.update((a.account, org.id) for a in org.accounts if a.account not in org_ids)
     # GCP: folder/organisation ancestry of the projects; binding conditions evaluated at the end of --as-of.
     # AWS: condition keys of each identity's requests (MFA, its tags) from its own record and trust policy.
     evaluator = Evaluator(policies, scopes=estate_scopes(snapshot.sources),
                           now=datetime.combine(as_of, day_time(23, 59, 59), UTC),
                           principal_facts=lambda ident: aws_principal_facts(ident, trusts_of.get(ident.id, ()),
-                                                                            org_ids.get(ident.account)))
+                                                                            org_ids.get(ident.account)),
+                          organizations=snapshot.aws_organizations)  # SCPs and RCPs (permissions/guardrails.py)
     with paused_gc():
         # One timed stage: stage progress moves on to the facts when it ends.
         estate, reach = timer.run("graph", _graph_and_reach, snapshot, policy, evaluator)

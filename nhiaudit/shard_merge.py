@@ -119,11 +119,25 @@ def _missing_issue(provider: Provider, account: str, indices: tuple[int, ...], c
                            missing=f"everything in {unit} {account}")
 
 
+def _check_organizations(parts: list[ShardPart]) -> None:
+    """Shards that read the same organisation's SCPs and RCPs must have read the same ones: the merged
+    snapshot keeps one copy, and which one would decide findings."""
+    seen: dict[str, ShardPart] = {}
+    for part in parts:
+        for org in part.snapshot.aws_organizations:
+            other = seen.setdefault(org.id, part)
+            if other is not part and org not in other.snapshot.aws_organizations:
+                raise ShardConflict(f"{other.name} and {part.name} hold different SCPs, RCPs or OU trees for "
+                                    f"organisation {org.id} (changed between their collections): collect the "
+                                    "shards again")
+
+
 def merge_shards(named: Sequence[tuple[str, Snapshot]]) -> MergeResult:
     """One snapshot from the shards (named by their files), the same whatever order they are given in.
     Raises ShardConflict when they disagree or overlap."""
     parts = _shard_parts(named)
     _check_agreement(parts)
+    _check_organizations(parts)
     owner = _owners(parts)
     count = parts[0].shard.count
     missing_shards = tuple(sorted(set(range(count)) - {p.shard.index for p in parts}))

@@ -39,6 +39,8 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
     moto.reset()
     client = moto.client("organizations")
     client.create_organization(FeatureSet="ALL")
+    root = client.list_roots()["Roots"][0]["Id"]  # SCPs on: every guardrail read of the allowlist is needed
+    client.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
     members = [client.create_account(Email=f"member{i}@acme.example", AccountName=f"member-{i}")
                ["CreateAccountStatus"]["AccountId"] for i in range(3)]
     trust = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -113,4 +115,4 @@ def test_progress_per_account_on_a_terminal(org, aws_env):  # noqa: F811
     console = Console(file=out, force_terminal=True, width=200, color_system=None)
     snaps = collect_aws(AwsOptions(enabled=True, org=True, regions=("us-east-1",)), 2, console)
     text = out.getvalue()
-    assert len(snaps) == 4 and all(f"✓ {a}" in text for a in org) and "3 identities" in text
+    assert len(snaps) == 5 and all(f"✓ {a}" in text for a in org) and "3 identities" in text

@@ -358,3 +358,16 @@ def test_gcp_projects_are_split_the_same_way() -> None:
         seen += mine
     assert sorted(seen) == projects
     assert _shard(GcpOptions(enabled=True, organization="123"), projects, [issue]) == (projects, [issue], [])
+
+
+def test_shards_keep_one_copy_of_the_organisation_and_must_agree_on_it(org: Org, tmp_path: Path) -> None:
+    merged = tmp_path / "merged.json"
+    assert merge(*org.shards, out=merged).exit_code == 0
+    (organization,) = load_snapshot(merged).aws_organizations  # every shard read it: one copy
+    assert organization == load_snapshot(org.whole).aws_organizations[0]
+    data = json.loads(org.shards[2].read_text())
+    data["aws_organizations"][0]["accounts"] = data["aws_organizations"][0]["accounts"][1:]  # another OU tree
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps(data))
+    result = merge(org.shards[0], org.shards[1], odd, out=tmp_path / "out.json")
+    assert result.exit_code == 2 and "different SCPs, RCPs or OU trees" in result.stderr, result.output

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import datetime
 
+from nhiaudit.explain.guardrails import guardrail_notes, system_removals
 from nhiaudit.explain.model import (
     VERDICT_RANK,
     ActorView,
@@ -222,7 +223,8 @@ def explain(ctx: FactContext, target: Target, findings: list[Finding] | None) ->
         as_of=ctx.as_of.isoformat(), policy_file=ctx.policy.source_file or None,
         findings_included=findings is not None, paths=tuple(paths),
         other_findings=tuple(finding_view(f) for f in concerning if f.fingerprint not in placed),
-        notes=tuple(_notes(ctx, target, paths)),
+        notes=tuple(_notes(ctx, target, paths))
+        + tuple(n for identity in {i.id: i for i, _ in pairs}.values() for n in guardrail_notes(ctx, identity)),
     )
 
 
@@ -259,4 +261,6 @@ def can_reach(ctx: FactContext, system: str) -> CanReach:
         identities=tuple(reachers), integrations=tuple(integrations),
         by_verdict=dict(Counter(r.verdict for r in reachers)),
         by_access=dict(Counter(r.access for r in reachers)),
+        notes=tuple(n for identity in ctx.estate.identities.values()
+                    for n in system_removals(ctx, identity, system, identity.id)),
     )

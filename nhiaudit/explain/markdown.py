@@ -114,4 +114,5 @@ def can_reach_markdown(result: CanReach, limit: int = MAX_MARKDOWN_ROWS) -> str:
                   f"({esc(names)})", *_hops(r.hops, "    ")]
     if len(result.identities) > limit:
         lines.append(f"\n*{len(result.identities) - limit} more: use `--format json` for all.*")
+    lines += ["", *(f"> {esc(note)}" for note in result.notes[:limit])] if result.notes else []
     return "\n".join(lines)

@@ -204,6 +204,7 @@ class CanReach:
     integrations: tuple[IntegrationReach, ...]
     by_verdict: dict[str, int] = field(default_factory=dict)
     by_access: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # e.g. access an SCP removed from an identity
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": "nhiaudit-can-reach", "schema_version": EXPLAIN_SCHEMA_VERSION, **plain(self)}

@@ -200,4 +200,6 @@ def can_reach_tree(result: CanReach, limit: int = MAX_LISTED) -> Tree:
         _hop_branch(node, r.hops)
     if len(result.identities) > limit:
         branch.add(rich_text(f"(+{len(result.identities) - limit} more: use --format json for all)", style="dim"))
+    for note in result.notes[:limit]:  # access organisation guardrails removed
+        root.add(rich_text(note, style="yellow"))
     return root

@@ -23,6 +23,7 @@ from nhiaudit.inventory.model import (
     Trust,
     Workload,
 )
+from nhiaudit.inventory.organization import AwsOrganization
 from nhiaudit.jsonlocate import MAX_JSON_DEPTH, locate
 from nhiaudit.jsonshape import format_path
 from nhiaudit.limits import MAX_REPORTED_PROBLEMS, MAX_SNAPSHOT_BYTES, read_text_limited
@@ -69,6 +70,9 @@ class Snapshot(BaseModel):
     attachments: list[PolicyAttachment] = Field(default_factory=list)
     # Set by `collect --shard`; absent from the JSON otherwise, so unsharded snapshots keep their shape.
     shard: ShardInfo | None = None
+    # AWS Organizations SCPs and RCPs with the organisation's hierarchy (`--aws-org`, or imported), one per
+    # organisation: the caps analysis applies to member accounts (inventory/organization.py).
+    aws_organizations: list[AwsOrganization] = Field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -172,6 +176,8 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         collection_issues=[x for s in snapshots for x in s.collection_issues],
         attachments=sorted(attachments, key=lambda x: (x.identity_id, x.policy_id)),
         shard=_same_shard([s.shard for s in snapshots if s.shard is not None]),
+        aws_organizations=sorted(_unique((x for s in snapshots for x in s.aws_organizations), lambda x: x.id),
+                                 key=lambda x: x.id),
     )
 
 

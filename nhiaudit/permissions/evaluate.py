@@ -14,6 +14,8 @@ Semantics (AWS IAM, applied to GCP/Azure statements of the same shape):
   `conditions` and are named in its evidence note. Other keys stay recorded, not evaluated (access is
   reported as possible, the evidence conditional);
 - with a permissions boundary the effective allow is identity allows ∩ boundary allows;
+- AWS Organizations SCPs and RCPs (`organizations`) cap the result as AWS does (permissions/guardrails.py);
+  what they remove is recorded per question for `explain` (`guardrail_removals`);
 - GCP/Azure grants on a scope (`projects/p`, `/subscriptions/s`) apply below it; Azure statements
   holding both Action and NotAction allow Action minus NotAction;
 - an AWS action name the catalogue does not know grants no access level on its own (statement wildcards
@@ -36,6 +38,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from nhiaudit.inventory.model import Identity, Policy
+from nhiaudit.inventory.organization import AwsOrganization
 from nhiaudit.permissions._core import (
     DEFAULT_SCOPES,
     Grant,
@@ -54,6 +57,7 @@ from nhiaudit.permissions._core import (
 )
 from nhiaudit.permissions.aws_conditions import REQUEST_KEYS, Facts, Value, chain
 from nhiaudit.permissions.catalogue import ActionCatalogue, default_catalogue
+from nhiaudit.permissions.guardrails import Guardrails, Removal
 from nhiaudit.permissions.heuristics import GCP_PRIMITIVE_ADMIN_ROLES
 from nhiaudit.permissions.patterns import has_wildcard, is_broad_resource
 from nhiaudit.permissions.principal_facts import UNKNOWN_PRINCIPAL, PrincipalFacts, is_principal_key
@@ -112,6 +116,8 @@ class Evaluator:
         self, policies_by_id: Mapping[str, Policy], catalogue: ActionCatalogue | None = None, *,
         scopes: ResourceScopes | None = None, now: datetime | None = None,
         principal_facts: Callable[[Identity], PrincipalFacts] | None = None,
+        organizations: Sequence[AwsOrganization] = (),
+        resource_account: Callable[[str], str | None] | None = None,
     ) -> None:
         self._policies = policies_by_id
         self._principal_facts = principal_facts or (lambda _identity: UNKNOWN_PRINCIPAL)
@@ -132,6 +138,11 @@ class Evaluator:
         self._restricted: dict[tuple[object, ...], tuple[Grant | None, list[_NoteEntry]]] = {}
         self._merged: dict[tuple[Grant, ...], StatementEvidence] = {}
         self._reach_cache: dict[tuple[object, ...], Reach | None] = {}
+        # AWS Organizations SCPs/RCPs (permissions/guardrails.py): None without any, the common case.
+        self._guardrails = Guardrails(organizations, self._b, self.scopes, self.principal,
+                                      lambda p: compile_policy(p, now), resource_account) if organizations else None
+        # (question key) -> what guardrails removed, recorded while answering (explain shows it).
+        self._removed: dict[tuple[object, ...], tuple[Removal, ...]] = {}
 
     # --- public API ------------------------------------------------------------------------------------
 
@@ -148,7 +159,25 @@ class Evaluator:
         """What, beyond its policy ids and boundary, decides the identity's permissions: the facts its
         policies' conditions test (MFA, its tags...). () when they test none: callers caching answers per
         (policy ids, boundary) add this to their keys."""
-        return self._ask(identity, None).key if self._is_dynamic(identity) else ()
+        own = self._ask(identity, None).key if self._is_dynamic(identity) else ()
+        return (*own, *self._guardrail_key(identity)) if self._guardrails is not None else own
+
+    def _guardrail_key(self, identity: Identity) -> tuple[object, ...]:
+        key = self._guardrails.key(identity) if self._guardrails is not None else ()
+        return (key,) if key else ()
+
+    def guardrail_removals(self, identity: Identity, question: tuple[object, ...]) -> tuple[Removal, ...]:
+        """What SCPs/RCPs removed from the identity's answer to `question` (`("reach", patterns)` or
+        `("actions", action patterns, resource)`), as recorded when it was answered; () if nothing was."""
+        if self._guardrails is None:
+            return ()
+        key = (identity.policy_ids, identity.boundary_policy_id, self.context_key(identity), question)
+        return self._removed.get(key, ())
+
+    def _record_removed(self, identity: Identity, question: tuple[object, ...], removed: list[Removal]) -> None:
+        if removed and len(self._removed) < _CACHE_LIMIT:
+            key = (identity.policy_ids, identity.boundary_policy_id, self.context_key(identity), question)
+            self._removed[key] = tuple(dict.fromkeys(removed))
 
     def missing_policy_ids(self, identity: Identity) -> tuple[str, ...]:
         ids = (*identity.policy_ids, *((identity.boundary_policy_id,) if identity.boundary_policy_id else ()))
@@ -158,13 +187,15 @@ class Evaluator:
         """Highest access the identity has on any resource matching the patterns, with evidence."""
         patterns = tuple(dict.fromkeys(resource_patterns))
         ask = self._ask(identity, None)
-        key = (identity.policy_ids, identity.boundary_policy_id, patterns, ask.key)
+        key = (identity.policy_ids, identity.boundary_policy_id, patterns, ask.key, *self._guardrail_key(identity))
         if key in self._reach_cache:
             return self._reach_cache[key]
         notes: _Notes = {}
         grants: list[Grant] = []
+        removed: list[Removal] = []
         for p in patterns:
-            grants.extend(self._effective(ask, p, self._reach_universe(p), notes))
+            grants.extend(self._effective(ask, p, self._reach_universe(p), notes, removed))
+        self._record_removed(identity, ("reach", patterns), removed)
         result = self._assemble(identity, patterns, grants, notes) if grants else None
         if len(self._reach_cache) >= _CACHE_LIMIT:
             self._reach_cache.clear()
@@ -179,7 +210,11 @@ class Evaluator:
         `request`: what the request carries for request condition keys (`iam:PassedToService`...); keys
         it does not name stay unknown."""
         u = self._query_universe(tuple(action_patterns))
-        return [g.evidence for g in self._effective(self._ask(identity, request), resource, u, {})]
+        removed: list[Removal] | None = [] if self._guardrails is not None and not request else None
+        found = [g.evidence for g in self._effective(self._ask(identity, request), resource, u, {}, removed)]
+        if removed:
+            self._record_removed(identity, ("actions", tuple(action_patterns), resource), removed)
+        return found
 
     def can_perform(
         self, identity: Identity, action: str, resource: str, request: Request | None = None,
@@ -217,6 +252,12 @@ class Evaluator:
                 return None  # everything is denied
             if any(allow_targets(d, t, self.scopes) for t in targets):
                 restricting.append(f"{d.policy_name} statement {d.index}")
+        if self._guardrails is not None:
+            removal, capped_by = self._guardrails.admin_cap(identity, _star_on_broad)
+            if removal is not None:
+                self._record_removed(identity, ("admin",), [removal])
+                return None
+            restricting.extend(capped_by)
         note = f"restricted by Deny in {', '.join(restricting[:5])}" if restricting else None
         ev = self._b.evidence(best, "identity", (), (), ReachLevel.ADMIN, note)
         if _primitive_on_scope(best):
@@ -391,7 +432,21 @@ class Evaluator:
             return True
         return any(has_wildcard(a.partition(":")[0]) or self._b.explicit_unknown(a) for a in d.actions)
 
-    def _effective(self, ask: _Ask, p: str, u: Universe, notes: _Notes) -> list[Grant]:
+    def _effective(self, ask: _Ask, p: str, u: Universe, notes: _Notes,
+                   removed: list[Removal] | None = None) -> list[Grant]:
+        """What the identity's policies (and boundary) allow, within the organisation's guardrails."""
+        grants = self._identity_effective(ask, p, u, notes)
+        if not grants or self._guardrails is None:
+            return grants
+
+        def note(d: Stmt, node: str, text: str, mk: frozenset[str], mr: tuple[Residual, ...]) -> None:
+            entry = notes.setdefault((d.policy_id, d.index, node, text), (d, "identity", set(), {}))
+            entry[2].update(mk)
+            entry[3].update((r.name, r) for r in mr)
+
+        return self._guardrails.cap(ask.identity, p, u, grants, note, removed)
+
+    def _identity_effective(self, ask: _Ask, p: str, u: Universe, notes: _Notes) -> list[Grant]:
         # Reach questions use few patterns: cache each policy's contribution per pattern. Other
         # questions (can_perform on thousands of role ARNs) filter the cached action part instead.
         identity = ask.identity

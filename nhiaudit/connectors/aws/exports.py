@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from nhiaudit.connectors.aws import export_shapes
+from nhiaudit.connectors.aws import export_shapes, org_exports
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
 from nhiaudit.connectors.aws.organization import organization_of
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
@@ -70,12 +70,16 @@ class AwsExportImporter(ExportImporter):
         ECS: "aws ecs describe-task-definition --task-definition FAMILY > file.json (one file per family)",
         AGENT: "aws bedrock-agent get-agent --agent-id ID > file.json (one file per agent)",
         NOTEBOOK: "aws sagemaker describe-notebook-instance --notebook-instance-name NAME > file.json",
+        **org_exports.FORMATS,  # SCPs, RCPs and the organisation's tree
     }
 
     def detect(self, file: ExportFile) -> str | None:
         data = file.data
         if not file.is_json:
             return REPORT if file.text.lstrip("\ufeff").startswith(_REPORT_HEADER) else None
+        guardrails = org_exports.detect(file)
+        if guardrails is not None:
+            return guardrails
         if _is_gaad_page(data) or (isinstance(data, list) and data and all(_is_gaad_page(p) for p in data)):
             return GAAD
         if (
@@ -117,6 +121,8 @@ class AwsExportImporter(ExportImporter):
                 names[acct].append(str(file.path))
             return accounts.setdefault(acct, RawAccount(account=acct))
 
+        org_files = [(kind, file) for kind, file in files if kind in org_exports.KINDS]
+        files = [(kind, file) for kind, file in files if kind not in org_exports.KINDS]
         for kind, file in files:  # every file's shape first: all problems of all files in one run
             _check_shape(kind, file)
         # Keys need known users.
@@ -182,7 +188,7 @@ class AwsExportImporter(ExportImporter):
                 snapshots.append(assemble_account(raw, source))
             except _DATA_ERRORS as exc:  # e.g. a malformed policy document
                 raise _account_error(acct, names[acct], gaad_files.get(acct, []), exc) from None
-        return snapshots
+        return snapshots + org_exports.build(org_files)
 
 
 def _check_shape(kind: str, file: ExportFile) -> None:

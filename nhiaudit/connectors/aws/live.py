@@ -22,6 +22,7 @@ from nhiaudit.connectors.aws.account import (
     failed_account,
 )
 from nhiaudit.connectors.aws.deadline import Deadline, DeadlineExceeded
+from nhiaudit.connectors.aws.org_collect import collect_guardrails
 from nhiaudit.connectors.aws.organization import organization_of
 from nhiaudit.connectors.aws.progress import AccountProgress
 from nhiaudit.connectors.aws.raw import RawDataError, arn_parts
@@ -205,6 +206,7 @@ def collect_aws(
     logs = (progress_log, request_log) if request_log else (progress_log,)
     own, sts, caller = _open(opts, logs, settings, deadline)
     targets, shard_record = _shard(opts, _targets(opts, own, caller), caller["Account"])
+    guardrails = [collect_guardrails(own, caller["Account"])] if opts.org else []  # SCPs and RCPs
     snapshots: list[Snapshot] = []
     # Not a `with` block: its exit would wait for accounts stuck past the deadline.
     pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="nhiaudit-aws")
@@ -228,4 +230,4 @@ def collect_aws(
         pool.shutdown(wait=False, cancel_futures=True)
     order = {t.account: i for i, t in enumerate(targets)}
     ordered = sorted(snapshots, key=lambda s: order.get(s.sources[0].account if s.sources else "", 0))
-    return ordered + shard_record
+    return ordered + guardrails + shard_record
