@@ -27,6 +27,7 @@ class Listing:
     definitions: tuple[Mapping[str, Any], ...]
     left_out: int = 0
     failed: tuple[tuple[str, BaseException], ...] = ()  # (name of what was described, why it failed)
+    truncated: tuple[str, ...] = ()  # other bounds that cut the listing, in words ("3 clusters in ...")
 
 
 def describe_each(
