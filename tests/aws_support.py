@@ -92,7 +92,13 @@ _LAMBDA_PATHS = [("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunction
                  ("POST", re.compile(r"^/2015-03-31/functions/?$"), "CreateFunction"),
                  # bedrock-agent (signed as "bedrock", the IAM prefix of its actions)
                  ("POST", re.compile(r"^/agents/?$"), "ListAgents"),
-                 ("GET", re.compile(r"^/agents/[^/]+/?$"), "GetAgent")]
+                 ("GET", re.compile(r"^/agents/[^/]+/?$"), "GetAgent"),
+                 ("POST", re.compile(r"^/knowledgebases/?$"), "ListKnowledgeBases"),
+                 ("GET", re.compile(r"^/knowledgebases/[^/]+/?$"), "GetKnowledgeBase"),
+                 ("GET", re.compile(r"^/clusters/?$"), "ListClusters"),
+                 ("GET", re.compile(r"^/clusters/[^/]+/pod-identity-associations/?$"), "ListPodIdentityAssociations"),
+                 ("GET", re.compile(r"^/clusters/[^/]+/pod-identity-associations/[^/]+/?$"),
+                  "DescribePodIdentityAssociation")]
 
 
 def _operation(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[str, str, dict[str, str]]:

@@ -17,7 +17,7 @@ from nhiaudit.connectors.aws.assemble import RawAccount
 from nhiaudit.connectors.aws.raw import account_of
 from nhiaudit.connectors.aws.workloads_ai import BEDROCK_KNOWLEDGE_BASE
 from nhiaudit.connectors.aws.workloads_eks import EKS_POD_IDENTITY
-from nhiaudit.connectors.aws.workloads_sagemaker import join_endpoints
+from nhiaudit.connectors.aws.workloads_sagemaker import SAGEMAKER_ENDPOINT, join_endpoints
 from nhiaudit.connectors.interface import ExportFile
 from nhiaudit.errors import InputError
 from nhiaudit.inventory.model import CollectionIssue, Provider
@@ -27,6 +27,7 @@ KNOWLEDGE_BASES = "aws-bedrock-knowledge-bases"
 POD_IDENTITY = "aws-eks-pod-identity-association"
 POD_IDENTITIES = "aws-eks-pod-identity-associations"
 ENDPOINT = "aws-sagemaker-endpoint"
+ENDPOINTS = "aws-sagemaker-endpoints"
 ENDPOINT_CONFIG = "aws-sagemaker-endpoint-config"
 MODEL = "aws-sagemaker-model"
 
@@ -36,6 +37,7 @@ SHAPES = {
     POD_IDENTITY: export_shapes.EKS_POD_IDENTITY,
     POD_IDENTITIES: export_shapes.EKS_POD_IDENTITIES,
     ENDPOINT: export_shapes.SAGEMAKER_ENDPOINT,
+    ENDPOINTS: export_shapes.SAGEMAKER_ENDPOINTS,
     ENDPOINT_CONFIG: export_shapes.SAGEMAKER_ENDPOINT_CONFIG,
     MODEL: export_shapes.SAGEMAKER_MODEL,
 }
@@ -49,12 +51,14 @@ FORMATS = {
                     "needing its describe-pod-identity-association output)",
     ENDPOINT: "aws sagemaker describe-endpoint --endpoint-name NAME > file.json (with its describe-endpoint-config "
               "and describe-model outputs)",
+    ENDPOINTS: "aws sagemaker list-endpoints > file.json (each endpoint needing its describe-endpoint output)",
     ENDPOINT_CONFIG: "aws sagemaker describe-endpoint-config --endpoint-config-name NAME > file.json",
     MODEL: "aws sagemaker describe-model --model-name NAME > file.json",
 }
 _MISSING = {
     BEDROCK_KNOWLEDGE_BASE: ("bedrock:GetKnowledgeBase", "Bedrock knowledge bases' service roles"),
     EKS_POD_IDENTITY: ("eks:DescribePodIdentityAssociation", "EKS Pod Identity associations' roles"),
+    SAGEMAKER_ENDPOINT: ("sagemaker:DescribeEndpoint", "SageMaker endpoints' execution roles"),
 }
 _ENDPOINT_MISSING = "SageMaker endpoints' execution roles"
 
@@ -70,6 +74,8 @@ def detect(data: Mapping[str, Any]) -> str | None:
         return POD_IDENTITIES
     if "EndpointArn" in data:
         return ENDPOINT
+    if isinstance(data.get("Endpoints"), list):
+        return ENDPOINTS
     if "EndpointConfigArn" in data:
         return ENDPOINT_CONFIG
     if "ModelArn" in data:
@@ -90,7 +96,8 @@ class WorkloadFiles:
         self.files.append((kind, file))
 
     def apply(self, accounts: dict[str, RawAccount], account: AccountOf) -> None:
-        described: dict[str, set[str]] = {BEDROCK_KNOWLEDGE_BASE: set(), EKS_POD_IDENTITY: set()}
+        described: dict[str, set[str]] = {BEDROCK_KNOWLEDGE_BASE: set(), EKS_POD_IDENTITY: set(),
+                                          SAGEMAKER_ENDPOINT: set()}
         endpoints, configs, models = [], [], []
         for kind, file in self.files:
             data = file.data
@@ -104,6 +111,7 @@ class WorkloadFiles:
                 described[EKS_POD_IDENTITY].add(str(association["associationArn"]))
             elif kind == ENDPOINT:
                 endpoints.append((file, data))
+                described[SAGEMAKER_ENDPOINT].add(str(data["EndpointArn"]))
             elif kind == ENDPOINT_CONFIG:
                 configs.append(data)
             elif kind == MODEL:
@@ -120,17 +128,22 @@ class WorkloadFiles:
                 _listed(raw, BEDROCK_KNOWLEDGE_BASE, [str(k["knowledgeBaseId"]) for k in
                                                       file.data["knowledgeBaseSummaries"]],
                         described[BEDROCK_KNOWLEDGE_BASE], "knowledge base")
-            elif kind == POD_IDENTITIES:
+            elif kind in _ARN_LISTINGS:
+                workload_kind, items, arn_key, noun = _ARN_LISTINGS[kind]
                 by_account: dict[str, list[str]] = {}
-                for item in file.data["associations"]:
-                    by_account.setdefault(account_of(str(item["associationArn"])), []).append(
-                        str(item["associationArn"]))
+                for item in file.data[items]:
+                    by_account.setdefault(account_of(str(item[arn_key])), []).append(str(item[arn_key]))
                 if not by_account:
-                    raw = _sole_account(file, accounts, account)
-                    by_account[raw.account] = []
+                    by_account[_sole_account(file, accounts, account).account] = []
                 for acct, arns in sorted(by_account.items()):
-                    _listed(account(acct, file), EKS_POD_IDENTITY, arns, described[EKS_POD_IDENTITY],
-                            "pod identity association")
+                    _listed(account(acct, file), workload_kind, arns, described[workload_kind], noun)
+
+
+# Listings whose items carry ARNs: (workload kind, list field, ARN field, what one item is).
+_ARN_LISTINGS = {
+    POD_IDENTITIES: (EKS_POD_IDENTITY, "associations", "associationArn", "pod identity association"),
+    ENDPOINTS: (SAGEMAKER_ENDPOINT, "Endpoints", "EndpointArn", "endpoint"),
+}
 
 
 def _issue(raw: RawAccount, operation: str, message: str, missing: str) -> None:
