@@ -14,6 +14,7 @@ from aws_support import (  # noqa: F401
     FIXTURES,
     MOTO_ACCOUNT,
     Moto,
+    Response,
     _iso,
     aws_env,
     export_like_cli,
@@ -221,6 +222,17 @@ def test_denied_describe_model_is_one_issue_and_keeps_the_rest(estate, aws_env, 
     assert "sagemaker_endpoint" not in {w.kind for w in snap.workloads}
     collected = snap.sources[0].collected
     assert "sagemaker_endpoint" not in collected and "bedrock_knowledge_base" in collected
+
+
+def test_malformed_model_reply_is_an_issue_of_describe_model(estate, aws_env, tmp_path):  # noqa: F811
+    replay_pod_identity(aws_env.front)
+    body = json.dumps({"ModelArn": f"arn:aws:sagemaker:us-east-1:{MOTO_ACCOUNT}:model/summarizer",
+                       "ModelName": "summarizer", "ExecutionRoleArn": {"Fn::GetAtt": "x"}}).encode()
+    aws_env.front.replay("sagemaker:DescribeModel", lambda _: Response(200, body, "application/x-amz-json-1.1"))
+    out = tmp_path / "snap.json"
+    assert cli("collect", "--aws", *REGION, "-o", str(out)).exit_code == 3
+    (issue,) = load_snapshot(out).collection_issues
+    assert issue.operation == "sagemaker:DescribeModel" and "ExecutionRoleArn" in issue.message
 
 
 def test_denied_association_listing_names_the_cluster(estate, aws_env, tmp_path):  # noqa: F811

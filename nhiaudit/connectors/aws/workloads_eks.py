@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nhiaudit.connectors.aws import export_shapes
-from nhiaudit.connectors.aws.raw import RawDataError, arn_parts, as_tuple
+from nhiaudit.connectors.aws.raw import RawDataError, arn_parts
 from nhiaudit.connectors.aws.shapes import reply_list
-from nhiaudit.connectors.aws.workloads_ecs import Listing, describe_each
+from nhiaudit.connectors.aws.workloads_ecs import Listing, describe_each, reading
 from nhiaudit.inventory.model import Provider, Trust, TrustKind, Workload
 
 EKS_SERVICE_ACCOUNT = "eks_service_account"  # IRSA
@@ -55,8 +55,8 @@ def irsa_subjects(trust: Trust, issuer: str) -> tuple[str, ...]:
         if _base_operator(str(operator)) not in _ADMITTING or not isinstance(block, Mapping):
             continue
         for key, values in block.items():
-            if str(key).lower() == wanted:
-                found.extend(v for v in as_tuple(values) if isinstance(v, str))
+            if str(key).lower() == wanted:  # a value that is not a string matches no token: left out
+                found.extend(v for v in (values if isinstance(values, list) else [values]) if isinstance(v, str))
     return tuple(sorted(set(found))[:MAX_SUBJECTS]) or ("*",)
 
 
@@ -110,11 +110,12 @@ def get_pod_identity_associations(
     failed: list[tuple[str, BaseException]] = []
     for cluster in clusters[:cluster_limit]:
         try:
-            listed = client.get_paginator("list_pod_identity_associations").paginate(
-                clusterName=cluster, PaginationConfig={"PageSize": 100})
-            ids = [a.get("associationId") if isinstance(a, Mapping) else None
-                   for page in listed for a in reply_list(page, "associations")]
-            keys.extend((cluster, i) for i in _strings(ids, "association id"))
+            with reading("ListPodIdentityAssociations"):
+                listed = client.get_paginator("list_pod_identity_associations").paginate(
+                    clusterName=cluster, PaginationConfig={"PageSize": 100})
+                ids = [a.get("associationId") if isinstance(a, Mapping) else None
+                       for page in listed for a in reply_list(page, "associations")]
+                keys.extend((cluster, i) for i in _strings(ids, "association id"))
         except failures as exc:
             failed.append((cluster, exc))
 

@@ -17,7 +17,7 @@ from typing import Any
 from nhiaudit.connectors.aws import export_shapes
 from nhiaudit.connectors.aws.raw import RawDataError, arn_parts
 from nhiaudit.connectors.aws.shapes import reply_list
-from nhiaudit.connectors.aws.workloads_ecs import Listing, describe_each
+from nhiaudit.connectors.aws.workloads_ecs import Listing, describe_each, reading
 from nhiaudit.inventory.model import Provider, Workload
 
 SAGEMAKER_ENDPOINT = "sagemaker_endpoint"
@@ -26,10 +26,12 @@ MAX_VARIANTS = 20  # model names read from one endpoint config (AWS allows 10 va
 VARIANT_LISTS = ("ProductionVariants", "ShadowProductionVariants")
 
 
-def _reply(kind: str, reply: Mapping[str, Any]) -> dict[str, Any]:
-    data = dict(reply)
-    data.pop("ResponseMetadata", None)
-    export_shapes.check(kind, data)
+def _reply(kind: str, operation: str, call: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+    """One describe, shape-checked; any failure is recorded as this operation's."""
+    with reading(operation):
+        data = dict(call())
+        data.pop("ResponseMetadata", None)
+        export_shapes.check(kind, data)
     return data
 
 
@@ -66,13 +68,14 @@ def get_endpoints(
     if not all(isinstance(e, Mapping) and isinstance(e.get("EndpointName"), str) and e["EndpointName"]
                for e in items):
         raise RawDataError("malformed reply: an endpoint without EndpointName")
-    configs = _Cached(lambda n: _reply(export_shapes.SAGEMAKER_ENDPOINT_CONFIG,
-                                       client.describe_endpoint_config(EndpointConfigName=n)), failures)
-    models = _Cached(lambda n: _reply(export_shapes.SAGEMAKER_MODEL, client.describe_model(ModelName=n)),
-                     failures)
+    configs = _Cached(lambda n: _reply(export_shapes.SAGEMAKER_ENDPOINT_CONFIG, "DescribeEndpointConfig",
+                                       lambda: client.describe_endpoint_config(EndpointConfigName=n)), failures)
+    models = _Cached(lambda n: _reply(export_shapes.SAGEMAKER_MODEL, "DescribeModel",
+                                      lambda: client.describe_model(ModelName=n)), failures)
 
     def describe(name: str) -> Mapping[str, Any]:
-        endpoint = _reply(export_shapes.SAGEMAKER_ENDPOINT, client.describe_endpoint(EndpointName=name))
+        endpoint = _reply(export_shapes.SAGEMAKER_ENDPOINT, "DescribeEndpoint",
+                          lambda: client.describe_endpoint(EndpointName=name))
         config_name = endpoint.get("EndpointConfigName")
         config = configs(str(config_name)) if config_name else None
         return {"Endpoint": endpoint, "EndpointConfig": config,
