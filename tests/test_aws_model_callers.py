@@ -27,8 +27,12 @@ from typer.testing import CliRunner
 
 from nhiaudit.cli import build_app
 from nhiaudit.connectors.aws.account import CALL_FAILURES
-from nhiaudit.connectors.aws.workloads_eks import get_pod_identity_associations, transform_irsa
-from nhiaudit.connectors.aws.workloads_sagemaker import get_endpoints
+from nhiaudit.connectors.aws.workloads_eks import (
+    get_pod_identity_associations,
+    transform_irsa,
+    transform_pod_identity_associations,
+)
+from nhiaudit.connectors.aws.workloads_sagemaker import get_endpoints, transform_endpoints
 from nhiaudit.inventory.model import Provider, Trust, TrustKind
 from nhiaudit.inventory.snapshot import load_snapshot
 
@@ -301,3 +305,26 @@ def test_a_listing_without_an_account_needs_one_account(tmp_path):
     path.write_text(json.dumps({"knowledgeBaseSummaries": [{"knowledgeBaseId": "K", "name": "k"}]}))
     result = cli("collect", "--import", str(path), "-o", str(tmp_path / "snap.json"))
     assert result.exit_code == 2 and "one account's files at a time" in result.stderr, result.output
+
+
+def test_an_endpoint_serving_models_of_several_roles_is_one_workload_per_role():
+    arn = f"arn:aws:sagemaker:eu-west-1:{MOTO_ACCOUNT}:endpoint/multi"
+    config = {"EndpointConfigName": "c", "ExecutionRoleArn": role("inference-components"),
+              "ProductionVariants": [{"VariantName": "a", "ModelName": "m1"}, {"VariantName": "b", "ModelName": "m2"}],
+              "ShadowProductionVariants": [{"VariantName": "s", "ModelName": "m3"}]}
+    models = [{"ModelName": "m1", "ExecutionRoleArn": role("r1")}, {"ModelName": "m2", "ExecutionRoleArn": role("r1")},
+              {"ModelName": "m3", "ExecutionRoleArn": role("r3")}]
+    workloads = transform_endpoints([{"Endpoint": {"EndpointArn": arn, "EndpointName": "multi"},
+                                      "EndpointConfig": config, "Models": models}])
+    assert [(w.id, w.identity_id, w.region) for w in workloads] == [
+        (arn, role("inference-components"), "eu-west-1"), (f"{arn}#model/m1", role("r1"), "eu-west-1"),
+        (f"{arn}#model/m3", role("r3"), "eu-west-1")]
+
+
+def test_a_cross_account_pod_identity_also_runs_as_its_target_role():
+    association = json.loads((FIXTURES / POD_DESCRIBE).read_text())["association"]
+    association["targetRoleArn"] = role("bedrock-caller", "210000000001")
+    workloads = transform_pod_identity_associations([association])
+    assert [(w.id.rsplit("/", 1)[-1], w.identity_id, w.name) for w in workloads] == [
+        ("a-0agentassoc00001", role("pod-role"), "ml/agent"),
+        ("a-0agentassoc00001#target", role("bedrock-caller", "210000000001"), "ml/agent")]
