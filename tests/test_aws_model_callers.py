@@ -244,7 +244,8 @@ def test_denied_association_listing_names_the_cluster(estate, aws_env, tmp_path)
     out = tmp_path / "snap.json"
     assert cli("collect", "--aws", *REGION, "-o", str(out)).exit_code == 3
     (issue,) = load_snapshot(out).collection_issues
-    assert issue.operation == "eks:ListPodIdentityAssociations" and "ml-cluster" in issue.message
+    assert issue.operation == "eks:ListPodIdentityAssociations"
+    assert "(1 pod identity associations in us-east-1: those of cluster ml-cluster)" in issue.message
     assert "eks_pod_identity" not in load_snapshot(out).sources[0].collected
 
 

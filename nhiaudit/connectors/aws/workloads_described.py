@@ -122,7 +122,7 @@ def _add(raw: RawAccount, issues: IssueRecorder, spec: Described, region: str, l
         issues.add(spec.list_operation, f"truncated: {listing.left_out} {spec.noun} in {region} beyond the first "
                    f"{spec.limit} were not described", spec.missing)
     for message in listing.truncated:
-        issues.add(spec.list_operation, f"truncated: {message}", spec.missing)
+        issues.add(spec.list_operation, f"truncated: {message} in {region}", spec.missing)
     for operation, failed in _by_operation(spec, listing.failed).items():
         names = ", ".join(name for name, _ in failed[:10])
         more = ", ..." if len(failed) > 10 else ""

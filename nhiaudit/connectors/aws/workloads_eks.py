@@ -117,7 +117,7 @@ def get_pod_identity_associations(
                        for page in listed for a in reply_list(page, "associations")]
                 keys.extend((cluster, i) for i in _strings(ids, "association id"))
         except failures as exc:
-            failed.append((cluster, exc))
+            failed.append((f"those of cluster {cluster}", exc))
 
     def describe(key: str) -> Mapping[str, Any]:
         cluster, _, association = key.partition("/")
