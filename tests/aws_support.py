@@ -249,6 +249,17 @@ def fixture_response(name: str, content_type: str = "text/xml") -> Response:
     return Response(200, (FIXTURES / name).read_bytes(), content_type)
 
 
+# EKS Pod Identity, recorded in botocore's shapes (moto has none): cluster ml-cluster, service account ml/agent.
+POD_LIST = "eks-list-pod-identity-associations-ml-cluster.json"
+POD_DESCRIBE = "eks-describe-pod-identity-association-a-0agentassoc00001.json"
+
+
+def replay_pod_identity(front: AwsFront) -> None:
+    """Answer the two Pod Identity calls from the recorded responses (the listing is the same for any cluster)."""
+    front.replay("eks:ListPodIdentityAssociations", lambda _: fixture_response(POD_LIST, "application/json"))
+    front.replay("eks:DescribePodIdentityAssociation", lambda _: fixture_response(POD_DESCRIBE, "application/json"))
+
+
 # ---- moto ---------------------------------------------------------------------------------------------
 
 @dataclass

@@ -13,13 +13,15 @@ import pytest
 from aws_support import (  # noqa: F401
     FIXTURES,
     MOTO_ACCOUNT,
+    POD_DESCRIBE,
+    POD_LIST,
     Moto,
     Response,
     _iso,
     aws_env,
     export_like_cli,
-    fixture_response,
     moto,
+    replay_pod_identity,
     role_arn,
     scan_json,
 )
@@ -40,8 +42,6 @@ REGION = ["--aws-regions", "us-east-1"]
 INVOKE = [{"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"}]
 ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/5C3F0A1B2D4E6F708192A3B4C5D6E7F8"
 PROVIDER = f"arn:aws:iam::{MOTO_ACCOUNT}:oidc-provider/{ISSUER}"
-POD_LIST = "eks-list-pod-identity-associations-ml-cluster.json"
-POD_DESCRIBE = "eks-describe-pod-identity-association-a-0agentassoc00001.json"
 role = role_arn
 
 
@@ -96,12 +96,6 @@ def estate(moto: Moto) -> dict[str, str]:  # noqa: F811
         sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="summarizer-config")
     moto.client("eks").create_cluster(name="ml-cluster", roleArn=role("pod-role"), resourcesVpcConfig={})
     return {"kb_id": kb["knowledgeBase"]["knowledgeBaseId"]}
-
-
-def replay_pod_identity(front) -> None:
-    """moto has no Pod Identity: its two calls answer from the recorded responses (botocore's shapes)."""
-    front.replay("eks:ListPodIdentityAssociations", lambda _: fixture_response(POD_LIST, "application/json"))
-    front.replay("eks:DescribePodIdentityAssociation", lambda _: fixture_response(POD_DESCRIBE, "application/json"))
 
 
 def cli(*args: str):
