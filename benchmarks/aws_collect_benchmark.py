@@ -1,11 +1,14 @@
 """Benchmark live AWS collection against moto: API requests and wall time for one large account.
 
-    .venv/bin/python benchmarks/aws_collect_benchmark.py [--users 2000 --roles 1000 --policies 500]
+    .venv/bin/python benchmarks/aws_collect_benchmark.py [--users 2000 --roles 1000 --policies 500 --workloads 20]
 
 Seeds the estate into an in-process moto server through boto3 (not timed), then runs the real collector
 (`collect_aws`, real boto3, the read-only guard, adaptive retries) and prints the number of HTTP requests
-per operation and the wall time. moto ignores paging for GetAccountAuthorizationDetails, so the request
-count below has one GAAD call where real AWS needs ceil(entities / 1000).
+per operation and per service, and the wall time. `--workloads N` adds N Bedrock agents, knowledge bases,
+SageMaker notebook instances and endpoints (the endpoints share two configs and models): their reads grow
+with the resources listed (one describe each, bounded per region), never with the roles or policies.
+moto ignores paging for GetAccountAuthorizationDetails, so the request count below has one GAAD call where
+real AWS needs ceil(entities / 1000).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 
 def _seed(url: str, users: int, roles: int, policies: int, keys_every: int) -> None:
@@ -58,12 +62,48 @@ def _seed(url: str, users: int, roles: int, policies: int, keys_every: int) -> N
         key.last_used = AccessKeyLastUsed(timestamp=now - timedelta(days=1), service="s3", region="us-east-1")
 
 
+def _seed_workloads(url: str, count: int) -> None:
+    """`count` of each AI workload kind, run by the first roles; endpoints share two configs and models."""
+    import boto3
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+
+    role = "arn:aws:iam::123456789012:role/role-{}"
+    agents, sagemaker = client("bedrock-agent"), client("sagemaker")
+    for i in range(min(count, 2)):
+        sagemaker.create_model(ModelName=f"model-{i}", ExecutionRoleArn=role.format(i),
+                               PrimaryContainer={"Image": "img"})
+        sagemaker.create_endpoint_config(EndpointConfigName=f"config-{i}", ProductionVariants=[
+            {"VariantName": "main", "ModelName": f"model-{i}", "InitialInstanceCount": 1,
+             "InstanceType": "ml.m5.large"}])
+    for i in range(count):
+        agents.create_agent(agentName=f"agent-{i}", agentResourceRoleArn=role.format(i))
+        agents.create_knowledge_base(name=f"kb-{i}", roleArn=role.format(i),
+                                     knowledgeBaseConfiguration={"type": "VECTOR"},
+                                     storageConfiguration={"type": "OPENSEARCH_SERVERLESS"})
+        sagemaker.create_notebook_instance(NotebookInstanceName=f"nb-{i}", InstanceType="ml.t2.medium",
+                                           RoleArn=role.format(i))
+        sagemaker.create_endpoint(EndpointName=f"endpoint-{i}", EndpointConfigName=f"config-{i % 2}")
+
+
+def _by_service(counts: dict[str, int]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for call, n in counts.items():
+        service = call.split(":", 1)[0]
+        totals[service] = totals.get(service, 0) + n
+    return dict(sorted(totals.items()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--roles", type=int, default=1000)
     parser.add_argument("--policies", type=int, default=500)
     parser.add_argument("--keys-every", type=int, default=4, help="every Nth user has an access key")
+    parser.add_argument("--workloads", type=int, default=20,
+                        help="Bedrock agents, knowledge bases, SageMaker notebooks and endpoints, each")
     args = parser.parse_args()
 
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
@@ -79,6 +119,7 @@ def main() -> int:
     try:
         started = time.perf_counter()
         _seed(url, args.users, args.roles, args.policies, args.keys_every)
+        _seed_workloads(url, args.workloads)
         print(f"seeded {args.users} users / {args.roles} roles / {args.policies} policies "
               f"in {time.perf_counter() - started:.1f} s (not part of the measurement)", file=sys.stderr)
 
@@ -101,10 +142,13 @@ def main() -> int:
         server.stop()
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({
-        "estate": {"users": args.users, "roles": args.roles, "policies": args.policies},
+        "estate": {"users": args.users, "roles": args.roles, "policies": args.policies,
+                   "workloads_per_kind": args.workloads},
         "collected": {"identities": len(snap.identities), "credentials": len(snap.credentials),
-                      "policies": len(snap.policies), "issues": len(snap.collection_issues)},
+                      "policies": len(snap.policies), "workloads": len(snap.workloads),
+                      "issues": len(snap.collection_issues)},
         "api_requests": log.total,
+        "requests_by_service": _by_service(log.snapshot()),
         "requests_by_operation": dict(sorted(log.snapshot().items())),
         "wall_seconds": round(wall, 2),
         "peak_rss_mib_including_moto": round(rss_mib),

@@ -92,7 +92,13 @@ _LAMBDA_PATHS = [("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunction
                  ("POST", re.compile(r"^/2015-03-31/functions/?$"), "CreateFunction"),
                  # bedrock-agent (signed as "bedrock", the IAM prefix of its actions)
                  ("POST", re.compile(r"^/agents/?$"), "ListAgents"),
-                 ("GET", re.compile(r"^/agents/[^/]+/?$"), "GetAgent")]
+                 ("GET", re.compile(r"^/agents/[^/]+/?$"), "GetAgent"),
+                 ("POST", re.compile(r"^/knowledgebases/?$"), "ListKnowledgeBases"),
+                 ("GET", re.compile(r"^/knowledgebases/[^/]+/?$"), "GetKnowledgeBase"),
+                 ("GET", re.compile(r"^/clusters/?$"), "ListClusters"),
+                 ("GET", re.compile(r"^/clusters/[^/]+/pod-identity-associations/?$"), "ListPodIdentityAssociations"),
+                 ("GET", re.compile(r"^/clusters/[^/]+/pod-identity-associations/[^/]+/?$"),
+                  "DescribePodIdentityAssociation")]
 
 
 def _operation(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[str, str, dict[str, str]]:
@@ -241,6 +247,17 @@ class AwsFront:
 
 def fixture_response(name: str, content_type: str = "text/xml") -> Response:
     return Response(200, (FIXTURES / name).read_bytes(), content_type)
+
+
+# EKS Pod Identity, recorded in botocore's shapes (moto has none): cluster ml-cluster, service account ml/agent.
+POD_LIST = "eks-list-pod-identity-associations-ml-cluster.json"
+POD_DESCRIBE = "eks-describe-pod-identity-association-a-0agentassoc00001.json"
+
+
+def replay_pod_identity(front: AwsFront) -> None:
+    """Answer the two Pod Identity calls from the recorded responses (the listing is the same for any cluster)."""
+    front.replay("eks:ListPodIdentityAssociations", lambda _: fixture_response(POD_LIST, "application/json"))
+    front.replay("eks:DescribePodIdentityAssociation", lambda _: fixture_response(POD_DESCRIBE, "application/json"))
 
 
 # ---- moto ---------------------------------------------------------------------------------------------

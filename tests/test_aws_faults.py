@@ -190,6 +190,13 @@ def small(moto: Moto) -> str:  # noqa: F811
             FunctionName="fn", Runtime="python3.12", Role=role["Role"]["Arn"], Handler="app.handler",
             Code={"ZipFile": planted._zip()})
         moto.client("ec2", SMALL).describe_instances()
+        # The first request to a moto service imports it and creates the account's backend (seconds, holding
+        # the GIL): done here, not inside the tests' 3-4 s deadlines.
+        moto.client("ecs", SMALL).list_task_definitions()
+        moto.client("bedrock-agent", SMALL).list_knowledge_bases()
+        moto.client("bedrock-agent", SMALL).list_agents()
+        moto.client("sagemaker", SMALL).list_endpoints()
+        moto.client("eks", SMALL).list_clusters()
         iam.get_account_authorization_details()
         iam.generate_credential_report()
     finally:

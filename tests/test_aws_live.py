@@ -98,6 +98,7 @@ def test_call_budget_does_not_grow_with_roles_or_policies(moto, aws_env, monkeyp
     iam.create_access_key(UserName="svc-b")
     iam.generate_credential_report()  # the report exists: both runs poll the same way
     _seed_small_account(moto, account, roles=3, policies=3)
+    _seed_model_callers(moto, account)
     opts = AwsOptions(enabled=True, role_arn=f"arn:aws:iam::{account}:role/auditor", regions=("us-east-1",))
 
     def run() -> tuple[dict[str, int], int]:
@@ -118,7 +119,25 @@ def test_call_budget_does_not_grow_with_roles_or_policies(moto, aws_env, monkeyp
         "lambda:ListFunctions": 1, "ec2:DescribeInstances": 1,
         "ecs:ListTaskDefinitions": 1,  # no task definitions here: no DescribeTaskDefinition
         "bedrock-agent:ListAgents": 1, "sagemaker:ListNotebookInstances": 1,  # nor agents and notebooks
+        # One read per listed knowledge base and endpoint; the config and model both endpoints share, once.
+        "bedrock-agent:ListKnowledgeBases": 1, "bedrock-agent:GetKnowledgeBase": 1,
+        "sagemaker:ListEndpoints": 1, "sagemaker:DescribeEndpoint": 2, "sagemaker:DescribeEndpointConfig": 1,
+        "sagemaker:DescribeModel": 1, "eks:ListClusters": 1,  # no cluster: no association listing
     }
+
+
+def _seed_model_callers(moto: Moto, account: str) -> None:  # noqa: F811
+    """A knowledge base and two endpoints behind one config and one model, run by the account's first role."""
+    role = f"arn:aws:iam::{account}:role/role-0"
+    moto.client("bedrock-agent", account).create_knowledge_base(
+        name="kb", roleArn=role, knowledgeBaseConfiguration={"type": "VECTOR"},
+        storageConfiguration={"type": "OPENSEARCH_SERVERLESS"})
+    sagemaker = moto.client("sagemaker", account)
+    sagemaker.create_model(ModelName="m", ExecutionRoleArn=role, PrimaryContainer={"Image": "img"})
+    sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "v", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    for name in ("e1", "e2"):
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="c")
 
 
 @pytest.mark.parametrize("denied, quiet", [("iam:GenerateCredentialReport", False),

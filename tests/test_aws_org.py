@@ -9,7 +9,16 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from aws_support import MOTO_ACCOUNT, Moto, Response, aws_env, backdate_key, days_ago, moto  # noqa: F401
+from aws_support import (  # noqa: F401
+    MOTO_ACCOUNT,
+    Moto,
+    Response,
+    aws_env,
+    backdate_key,
+    days_ago,
+    moto,
+    replay_pod_identity,
+)
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -58,6 +67,13 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
     moto.client("bedrock-agent").create_agent(agentName="agent", agentResourceRoleArn=runner)
     moto.client("sagemaker").create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t2.medium",
                                                       RoleArn=runner)
+    moto.client("bedrock-agent").create_knowledge_base(name="kb", roleArn=runner,
+                                                       knowledgeBaseConfiguration={"type": "VECTOR"},
+                                                       storageConfiguration={"type": "OPENSEARCH_SERVERLESS"})
+    moto.client("sagemaker").create_model(ModelName="m", ExecutionRoleArn=runner, PrimaryContainer={"Image": "i"})
+    moto.client("sagemaker").create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "v", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    moto.client("sagemaker").create_endpoint(EndpointName="e", EndpointConfigName="c")
     return [MOTO_ACCOUNT, *sorted(members)]
 
 
@@ -70,6 +86,11 @@ def run(tmp_path, *extra: str):
 
 def test_every_account_is_collected_with_only_allowlisted_calls(org, aws_env, tmp_path):  # noqa: F811
     aws_env.front.replay("ec2:DescribeRegions", lambda r: Response(200, ONE_REGION))  # moto has 38 regions
+    # A cluster with a Pod Identity association (recorded: moto has none) in the management account only (the
+    # caller's own keys; members are read with assumed-role sessions, which carry a session token).
+    cluster = Response(200, b'{"clusters": ["ml-cluster"]}', "application/json")
+    aws_env.front.replay("eks:ListClusters", lambda r: None if "x-amz-security-token" in r.headers else cluster)
+    replay_pod_identity(aws_env.front)
     result, snap = run(tmp_path)
     assert result.exit_code == 0, result.output
     assert [s.account for s in snap.sources] == sorted(org)

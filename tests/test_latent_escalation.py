@@ -137,7 +137,8 @@ def test_collected_is_kept_in_snapshots_and_optional(tmp_path):
     assert load_snapshot(path).sources[0].collected == ()
 
 
-_AWS_KINDS = ("bedrock_agent", "ec2_instance", "ecs_task", "ecs_task_execution", "lambda", "sagemaker_notebook")
+_AWS_KINDS = ("bedrock_agent", "bedrock_knowledge_base", "ec2_instance", "ecs_task", "ecs_task_execution",
+              "eks_pod_identity", "eks_service_account", "lambda", "sagemaker_endpoint", "sagemaker_notebook")
 
 
 @pytest.mark.parametrize("denied, expected", [(None, _AWS_KINDS),

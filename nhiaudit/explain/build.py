@@ -28,7 +28,7 @@ from nhiaudit.explain.target import Target
 from nhiaudit.facts.classification import Classification
 from nhiaudit.facts.context import FactContext, days_between
 from nhiaudit.facts.credential import shared_fingerprints
-from nhiaudit.facts.identity import ai_access, classification_of
+from nhiaudit.facts.identity import ai_access, classification_of, session_seconds
 from nhiaudit.findings import Finding
 from nhiaudit.graph.model import EdgeKind, NodeKind, identity_node
 from nhiaudit.graph.reach import SystemReach
@@ -71,6 +71,7 @@ def identity_view(identity: Identity, actors: tuple[ActorView, ...] = (),
         created=_iso(identity.created), last_activity=_iso(identity.last_activity),
         disabled=identity.disabled, acted_as_by=actors, classification=found.cls,
         classification_source=found.source, classification_reasons=found.reasons,
+        max_session_seconds=session_seconds(identity),
     )
 
 
@@ -205,18 +206,20 @@ def explain(ctx: FactContext, target: Target, findings: list[Finding] | None) ->
                 and f.identity.id == identity.id and f.integration in (name, None)]
         placed.update(f.fingerprint for f in mine)
         ai = ai_access(ctx, identity)
+        workloads = tuple(WorkloadView(w.id, w.kind, w.name, w.region)
+                          for w in ctx.workloads_by_identity.get(identity.id, []))
         paths.append(PathView(
             identity=identity_view(identity, _actors(ctx, identity, service_trusts),
                                    classification_of(ctx, identity)),
             task=_task(ctx, integration),
-            workloads=tuple(WorkloadView(w.id, w.kind, w.name, w.region)
-                            for w in ctx.workloads_by_identity.get(identity.id, [])),
+            workloads=workloads,
             credentials=tuple(_credential(ctx, c, identity, integration, holders)
                               for c in ctx.credentials_by_identity.get(identity.id, [])),
             can_invoke_ai=bool(ai),
             ai_access=tuple(dict.fromkeys(str(a.get("reason", "")) for a in ai)),
             reach=_reach(ctx, identity, integration),
             findings=tuple(finding_view(f) for f in mine),
+            model_callers=workloads if ai or integration else (),
         ))
     return Explanation(
         target_kind=target.kind.value, target=target.key, target_label=target.label,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nhiaudit.explain.model import CanReach, Explanation, FindingView, HopView, PathView
-from nhiaudit.explain.tree import MAX_ACTORS, days, no_credential_text
+from nhiaudit.explain.tree import MAX_ACTORS, days, no_credential_text, session_text
 from nhiaudit.reporters.markdown import code, esc
 
 LONG = 2000  # reasons are evidence: keep them whole unless absurd
@@ -40,13 +40,19 @@ def _path(path: PathView, included: bool) -> list[str]:
     why = "; ".join(ident.classification_reasons) or "no evidence"
     lines += ["", f"- classified **{esc(ident.classification)}** (by {esc(ident.classification_source)}): "
                   f"{esc(why, LONG)}"]
-    for w in path.workloads:
+    if ident.max_session_seconds is not None:
+        lines.append(f"- max session: {session_text(ident.max_session_seconds)}")
+    for w in () if path.model_callers else path.workloads:  # else under "Who calls the model"
         lines.append(f"- runs in {esc(w.kind)} {code(w.name, table=False)} ({code(w.id, table=False)})")
     for actor in path.identity.acted_as_by[:MAX_ACTORS]:
         lines.append(f"- acted as by {code(actor.principal, table=False)} ({esc(actor.kind)}): "
                      f"{esc(actor.reason, LONG)}")
     for reason in path.ai_access:
         lines.append(f"- calls AI: {esc(reason, LONG)}")
+    if path.model_callers:
+        lines += ["", "**Who calls the model:**", "", "| workload | name | region | id |", "|---|---|---|---|"]
+        lines += [f"| {esc(w.kind)} | {code(w.name)} | {esc(w.region or 'global')} | {code(w.id)} |"
+                  for w in path.model_callers[:MAX_MARKDOWN_ROWS]]
     lines += ["", "**With:**", ""]
     if not path.credentials:
         lines.append(no_credential_text(ident.kind).capitalize() + ".")

@@ -107,6 +107,8 @@ class IdentityView:
     classification: str = "unknown"
     classification_source: str = "none"
     classification_reasons: tuple[str, ...] = ()
+    # AWS role: the longest session its credentials may last (MaxSessionDuration), when collected.
+    max_session_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,9 @@ class PathView:
     ai_access: tuple[str, ...]  # reasons it can call models
     reach: tuple[ReachView, ...]
     findings: tuple[FindingView, ...] = ()
+    # Who calls the model: the workloads running as the identity when it can call AI models or serves an
+    # integration (empty otherwise; `workloads` always lists them).
+    model_callers: tuple[WorkloadView, ...] = ()
 
 
 @dataclass(frozen=True)

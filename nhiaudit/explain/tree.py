@@ -42,7 +42,9 @@ def _who(tree: Tree, identity: IdentityView, path: PathView) -> None:
         who.add(rich_text("disabled", style="dim"))
     who.add(classification_text(identity))
     who.add(rich_text(f"last activity: {identity.last_activity or 'never recorded'}"))
-    for w in path.workloads:
+    if identity.max_session_seconds is not None:
+        who.add(rich_text(f"max session: {session_text(identity.max_session_seconds)}"))
+    for w in () if path.model_callers else path.workloads:  # else listed under "who calls the model"
         who.add(rich_assemble(("runs in: ", "bold"), f"{w.kind} {w.name}",
                               (f" {w.region or ''} {w.id}", "dim")))
     for actor in identity.acted_as_by[:MAX_ACTORS]:
@@ -50,6 +52,24 @@ def _who(tree: Tree, identity: IdentityView, path: PathView) -> None:
                               (actor.reason, "dim")))
     if len(identity.acted_as_by) > MAX_ACTORS:
         who.add(rich_text(f"(+{len(identity.acted_as_by) - MAX_ACTORS} more: use --format json)", style="dim"))
+
+
+def session_text(seconds: int) -> str:
+    """43200 -> `43200 s (12 h)`: a role's longest session, as AWS counts it and as people read it."""
+    hours, rest = divmod(seconds, 3600)
+    readable = f"{hours} h" if not rest else f"{-(-seconds // 60)} min"
+    return f"{seconds} s ({readable})"
+
+
+def _callers(tree: Tree, path: PathView) -> None:
+    """Who calls the model: the workloads that run as an identity with AI access (or serving an integration)."""
+    if not path.model_callers:
+        return
+    branch = tree.add(rich_text("who calls the model:", style="bold"))
+    for w in path.model_callers[:MAX_LISTED]:
+        branch.add(rich_assemble(f"{w.kind} ", (w.name, "bold"), (f" {w.region or 'global'} {w.id}", "dim")))
+    if len(path.model_callers) > MAX_LISTED:
+        branch.add(rich_text(f"(+{len(path.model_callers) - MAX_LISTED} more: use --format json)", style="dim"))
 
 
 def classification_text(identity: IdentityView) -> Text:
@@ -161,6 +181,7 @@ def explanation_tree(expl: Explanation) -> Tree:
         ai = ("  can call AI models", "magenta") if path.can_invoke_ai else ("  no AI access found", "dim")
         node = root.add(rich_assemble(("AI access path: ", "bold"), label, " -> ", path.identity.name, ai))
         _who(node, path.identity, path)
+        _callers(node, path)
         _with(node, path)
         _for(node, path)
         for reason in path.ai_access:

@@ -130,12 +130,18 @@ def _ai_via_chain(ctx: FactContext, identity: Identity) -> dict[str, Any]:
             "target_integrations": tuple(names), "how": how, "hops": hops, "length": len(hops)}
 
 
-def _session_minutes(identity: Identity) -> int | None:
-    """An AWS role's MaxSessionDuration in minutes, rounded up (the AWS connector's `max_session_seconds`)."""
+def session_seconds(identity: Identity) -> int | None:
+    """An AWS role's MaxSessionDuration in seconds (the AWS connector's `max_session_seconds`), when known."""
     text = identity.attributes.get("max_session_seconds")
     if identity.kind != IdentityKind.ROLE or text is None or not text.isdigit():
         return None
-    return -(-int(text) // 60)
+    return int(text)
+
+
+def _session_minutes(identity: Identity) -> int | None:
+    """An AWS role's MaxSessionDuration in minutes, rounded up."""
+    seconds = session_seconds(identity)
+    return None if seconds is None else -(-seconds // 60)
 
 
 def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:

@@ -218,7 +218,10 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
                           "access": "highest access: read, write or admin", "via_chain": "one is reached via a chain",
                           "path": "hops to the first system", "key": "the environment (finding identity)"},
         "workloads": {"id": "workload id (ARN ...)", "kind": "lambda, ec2_instance, ecs_task, ecs_task_execution, "
-                                                                 "bedrock_agent, sagemaker_notebook, cloud_run, ...",
+                                                                 "bedrock_agent, bedrock_knowledge_base, "
+                                                                 "sagemaker_notebook, sagemaker_endpoint, "
+                                                                 "eks_service_account, eks_pod_identity, "
+                                                                 "cloud_run, ...",
                       "name": "name", "integration": "its `integration` tag, or ''"},
         "credentials": {"id": "credential id", "type": "credential type", "static": "long-lived secret",
                         "active": "active", "age_days": "days since creation"},

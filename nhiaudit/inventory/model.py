@@ -151,7 +151,7 @@ class Workload(_Record):
     provider: Provider
     account: str
     # lambda, ec2_instance, ecs_task, ecs_task_execution, bedrock_agent, sagemaker_notebook, gce_instance,
-    # cloud_run, azure_vm, ...
+    # cloud_run, azure_vm, ... (bedrock_knowledge_base, sagemaker_endpoint, eks_service_account, eks_pod_identity)
     kind: str
     name: str
     identity_id: str

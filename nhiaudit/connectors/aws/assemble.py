@@ -16,8 +16,14 @@ from nhiaudit.connectors.aws.transform_credentials import (
 )
 from nhiaudit.connectors.aws.transform_iam import IamInventory, transform_authorization_details
 from nhiaudit.connectors.aws.workloads import transform_ec2_reservations, transform_lambda_functions
-from nhiaudit.connectors.aws.workloads_ai import transform_bedrock_agents, transform_notebook_instances
+from nhiaudit.connectors.aws.workloads_ai import (
+    transform_bedrock_agents,
+    transform_knowledge_bases,
+    transform_notebook_instances,
+)
 from nhiaudit.connectors.aws.workloads_ecs import transform_ecs_task_definitions
+from nhiaudit.connectors.aws.workloads_eks import transform_irsa, transform_pod_identity_associations
+from nhiaudit.connectors.aws.workloads_sagemaker import transform_endpoints
 from nhiaudit.inventory.model import CollectionIssue, Credential, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
 
@@ -43,6 +49,9 @@ class RawAccount:
     bedrock_agents: list[Mapping[str, Any]] = field(default_factory=list)  # GetAgent's `agent`
     sagemaker_notebooks: list[Mapping[str, Any]] = field(default_factory=list)  # DescribeNotebookInstance
     role_sessions: dict[str, int] = field(default_factory=dict)  # role ARN -> MaxSessionDuration (ListRoles)
+    knowledge_bases: list[Mapping[str, Any]] = field(default_factory=list)  # GetKnowledgeBase's `knowledgeBase`
+    pod_identities: list[Mapping[str, Any]] = field(default_factory=list)  # DescribePodIdentityAssociation's
+    sagemaker_endpoints: list[Mapping[str, Any]] = field(default_factory=list)  # workloads_sagemaker's chains
     issues: list[CollectionIssue] = field(default_factory=list)
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
@@ -58,6 +67,13 @@ WORKLOAD_LISTINGS: dict[str, tuple[str, ...]] = {
     "bedrock_agent": ("bedrock:ListAgents", "bedrock:GetAgent", "ec2:DescribeRegions"),
     "sagemaker_notebook": ("sagemaker:ListNotebookInstances", "sagemaker:DescribeNotebookInstance",
                            "ec2:DescribeRegions"),
+    "bedrock_knowledge_base": ("bedrock:ListKnowledgeBases", "bedrock:GetKnowledgeBase", "ec2:DescribeRegions"),
+    "eks_pod_identity": ("eks:ListClusters", "eks:ListPodIdentityAssociations", "eks:DescribePodIdentityAssociation",
+                         "ec2:DescribeRegions"),
+    "sagemaker_endpoint": ("sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint",
+                           "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel", "ec2:DescribeRegions"),
+    # IRSA service accounts come from the trust policies: complete when the authorization details are.
+    "eks_service_account": ("iam:GetAccountAuthorizationDetails",),
 }
 
 
@@ -97,6 +113,10 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
     workloads.extend(transform_ecs_task_definitions(raw.ecs_task_definitions))
     workloads.extend(transform_bedrock_agents(raw.bedrock_agents))
     workloads.extend(transform_notebook_instances(raw.sagemaker_notebooks))
+    workloads.extend(transform_knowledge_bases(raw.knowledge_bases))
+    workloads.extend(transform_pod_identity_associations(raw.pod_identities))
+    workloads.extend(transform_endpoints(raw.sagemaker_endpoints))
+    workloads.extend(transform_irsa(iam.trusts))
 
     if raw.listed and not source.collected:
         source = source.model_copy(update={"collected": collected_kinds(raw)})

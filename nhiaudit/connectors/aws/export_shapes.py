@@ -25,6 +25,14 @@ LIST_ROLES = "list-roles"
 ECS_TASK_DEFINITION = "ecs-task-definition"
 BEDROCK_AGENT = "bedrock-agent"
 SAGEMAKER_NOTEBOOK = "sagemaker-notebook-instance"
+BEDROCK_KNOWLEDGE_BASE = "bedrock-knowledge-base"
+BEDROCK_KNOWLEDGE_BASES = "bedrock-knowledge-bases"
+EKS_POD_IDENTITY = "eks-pod-identity-association"
+EKS_POD_IDENTITIES = "eks-pod-identity-associations"
+SAGEMAKER_ENDPOINT = "sagemaker-endpoint"
+SAGEMAKER_ENDPOINTS = "sagemaker-endpoints"
+SAGEMAKER_ENDPOINT_CONFIG = "sagemaker-endpoint-config"
+SAGEMAKER_MODEL = "sagemaker-model"
 
 
 def _date(value: str) -> str | None:
@@ -63,7 +71,9 @@ def _checks() -> dict[str, Check]:
         name: compiler.compile(f"{name}.schema.json")
         for name in (AUTHORIZATION_DETAILS, ACCESS_KEYS, LAMBDA_FUNCTIONS, EC2_INSTANCES, CREDENTIAL_REPORT,
                      POLICY_DOCUMENT, ORGANIZATION_ACCOUNTS, ECS_TASK_DEFINITION, LIST_ROLES,
-                     BEDROCK_AGENT, SAGEMAKER_NOTEBOOK)
+                     BEDROCK_AGENT, SAGEMAKER_NOTEBOOK, BEDROCK_KNOWLEDGE_BASE, BEDROCK_KNOWLEDGE_BASES,
+                     EKS_POD_IDENTITY, EKS_POD_IDENTITIES, SAGEMAKER_ENDPOINT, SAGEMAKER_ENDPOINTS,
+                     SAGEMAKER_ENDPOINT_CONFIG, SAGEMAKER_MODEL)
     }
 
 

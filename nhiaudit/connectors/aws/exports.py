@@ -7,13 +7,14 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from nhiaudit.connectors.aws import export_shapes, org_exports
+from nhiaudit.connectors.aws import export_shapes, exports_workloads, org_exports
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
 from nhiaudit.connectors.aws.organization import organization_of
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
 from nhiaudit.connectors.aws.roles import session_limits
 from nhiaudit.connectors.aws.transform_credentials import ReportRow, parse_credential_report
 from nhiaudit.connectors.aws.transform_iam import DETAIL_LISTS, merge_authorization_pages
+from nhiaudit.connectors.aws.workloads_eks import EKS_SERVICE_ACCOUNT
 from nhiaudit.connectors.interface import ExportFile, ExportImporter, import_detail, location_in, shape_error
 from nhiaudit.errors import InputError, InputProblem
 from nhiaudit.inventory.model import Provider, SourceInfo
@@ -43,6 +44,7 @@ _SHAPES = {
     ECS: export_shapes.ECS_TASK_DEFINITION,
     AGENT: export_shapes.BEDROCK_AGENT,
     NOTEBOOK: export_shapes.SAGEMAKER_NOTEBOOK,
+    **exports_workloads.SHAPES,
 }
 # Anything a wrong shape can raise in a transform the shape check did not foresee: still the file's fault.
 _DATA_ERRORS = (RawDataError, KeyError, TypeError, ValueError, AttributeError)
@@ -70,6 +72,7 @@ class AwsExportImporter(ExportImporter):
         ECS: "aws ecs describe-task-definition --task-definition FAMILY > file.json (one file per family)",
         AGENT: "aws bedrock-agent get-agent --agent-id ID > file.json (one file per agent)",
         NOTEBOOK: "aws sagemaker describe-notebook-instance --notebook-instance-name NAME > file.json",
+        **exports_workloads.FORMATS,
         **org_exports.FORMATS,  # SCPs, RCPs and the organisation's tree
     }
 
@@ -108,7 +111,7 @@ class AwsExportImporter(ExportImporter):
             return AGENT
         if "NotebookInstanceArn" in data:
             return NOTEBOOK
-        return None
+        return exports_workloads.detect(data)
 
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
         accounts: dict[str, RawAccount] = {}
@@ -130,10 +133,13 @@ class AwsExportImporter(ExportImporter):
                  LIST_ROLES: 5}
         org_ids: dict[str, str] = {}  # account -> its organisation id (list-accounts: names no other data)
         empty: list[tuple[str, ExportFile]] = []  # (workload kind, file) of listings with nothing in them
-        for kind, file in sorted(files, key=lambda f: order[f[0]]):
+        later = exports_workloads.WorkloadFiles()  # knowledge bases, EKS, SageMaker endpoints: after the others
+        for kind, file in sorted(files, key=lambda f: order.get(f[0], 3)):
             try:
                 if kind == GAAD:
-                    gaad_files.setdefault(_add_gaad(file, account), []).append(file)
+                    owner = _add_gaad(file, account)
+                    gaad_files.setdefault(owner, []).append(file)
+                    accounts[owner].listed.add(EKS_SERVICE_ACCOUNT)  # IRSA: from the trust policies
                 elif kind == REPORT:
                     for acct, rows in _report_rows(file).items():
                         raw = account(acct, file)
@@ -168,10 +174,16 @@ class AwsExportImporter(ExportImporter):
                         account(account_of(role_arn), file).role_sessions[role_arn] = seconds
                 elif kind == ORGANIZATION:
                     org_ids.update(_organization_ids(file))
+                elif kind in exports_workloads.SHAPES:
+                    later.add(kind, file)
                 else:
                     _add_keys(file, accounts, account)
             except _DATA_ERRORS as exc:
                 raise _file_error(file, kind, exc) from None
+        try:
+            later.apply(accounts, account)
+        except _DATA_ERRORS as exc:
+            raise InputError.single(later.files[0][1].path, f"not a valid export: {exc}") from None
         for workload_kind, file in empty:
             _add_empty_listing(workload_kind, file, accounts, account)
         snapshots = []

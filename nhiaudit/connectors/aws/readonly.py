@@ -39,6 +39,15 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("sagemaker", "ListNotebookInstances"),
         ("sagemaker", "DescribeNotebookInstance"),
         ("lambda", "ListFunctions"),
+        ("bedrock-agent", "ListKnowledgeBases"),
+        ("bedrock-agent", "GetKnowledgeBase"),
+        ("eks", "ListClusters"),
+        ("eks", "ListPodIdentityAssociations"),
+        ("eks", "DescribePodIdentityAssociation"),
+        ("sagemaker", "ListEndpoints"),
+        ("sagemaker", "DescribeEndpoint"),
+        ("sagemaker", "DescribeEndpointConfig"),
+        ("sagemaker", "DescribeModel"),
     }
 )
 

@@ -1,5 +1,6 @@
-"""AI workloads that run as an IAM role: Bedrock agents (their service role) and SageMaker notebook instances
-(their execution role). One listing per region, one describe per resource (bounded). Get + transform."""
+"""AI workloads that run as an IAM role: Bedrock agents and knowledge bases (their service roles) and SageMaker
+notebook instances (their execution role). One listing per region, one describe per resource (bounded).
+Get + transform."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from nhiaudit.connectors.aws.workloads_ecs import Listing, describe_each
 from nhiaudit.inventory.model import Provider, Workload
 
 BEDROCK_AGENT = "bedrock_agent"
+BEDROCK_KNOWLEDGE_BASE = "bedrock_knowledge_base"
 SAGEMAKER_NOTEBOOK = "sagemaker_notebook"
 MAX_PER_REGION = 200  # describes per region and service; beyond, a "truncated" collection issue
 
@@ -45,6 +47,19 @@ def get_bedrock_agents(
     return describe_each(ids, describe, failures, limit)
 
 
+def get_knowledge_bases(
+    client: Any, failures: tuple[type[BaseException], ...], limit: int = MAX_PER_REGION
+) -> Listing:
+    pages = client.get_paginator("list_knowledge_bases").paginate(PaginationConfig={"PageSize": 100})
+    ids = _names([k for page in pages for k in reply_list(page, "knowledgeBaseSummaries")], "knowledgeBaseId")
+
+    def describe(kb_id: str) -> Mapping[str, Any]:
+        reply = client.get_knowledge_base(knowledgeBaseId=kb_id)
+        return dict(_checked(export_shapes.BEDROCK_KNOWLEDGE_BASE, reply)["knowledgeBase"])
+
+    return describe_each(ids, describe, failures, limit)
+
+
 def get_notebook_instances(
     client: Any, failures: tuple[type[BaseException], ...], limit: int = MAX_PER_REGION
 ) -> Listing:
@@ -73,6 +88,15 @@ def transform_bedrock_agents(agents: Iterable[Mapping[str, Any]]) -> list[Worklo
                   str(a["agentResourceRoleArn"]))
         for a in agents
         if a.get("agentResourceRoleArn")
+    ]
+
+
+def transform_knowledge_bases(knowledge_bases: Iterable[Mapping[str, Any]]) -> list[Workload]:
+    return [
+        _workload(str(k["knowledgeBaseArn"]), BEDROCK_KNOWLEDGE_BASE, str(k.get("name") or k.get("knowledgeBaseId")),
+                  str(k["roleArn"]))
+        for k in knowledge_bases
+        if k.get("roleArn")
     ]
 
 

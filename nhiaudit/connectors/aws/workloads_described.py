@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from nhiaudit.connectors.aws.assemble import RawAccount
+from nhiaudit.connectors.aws.readonly import iam_action
 from nhiaudit.connectors.aws.session import Clients
 from nhiaudit.connectors.aws.workloads_ai import (
     BEDROCK_AGENT,
+    BEDROCK_KNOWLEDGE_BASE,
     MAX_PER_REGION,
     SAGEMAKER_NOTEBOOK,
     get_bedrock_agents,
+    get_knowledge_bases,
     get_notebook_instances,
 )
 from nhiaudit.connectors.aws.workloads_ecs import (
@@ -26,6 +29,13 @@ from nhiaudit.connectors.aws.workloads_ecs import (
     Listing,
     get_ecs_task_definitions,
 )
+from nhiaudit.connectors.aws.workloads_eks import (
+    EKS_POD_IDENTITY,
+    EKS_SERVICE_ACCOUNT,
+    MAX_ASSOCIATIONS,
+    get_pod_identity_associations,
+)
+from nhiaudit.connectors.aws.workloads_sagemaker import MAX_ENDPOINTS, SAGEMAKER_ENDPOINT, get_endpoints
 from nhiaudit.textsafe import one_line
 
 
@@ -58,6 +68,15 @@ DESCRIBED: tuple[Described, ...] = (
     Described("sagemaker", "sagemaker:ListNotebookInstances", "sagemaker:DescribeNotebookInstance",
               "SageMaker notebook instances' execution roles", "notebook instances", MAX_PER_REGION,
               "sagemaker_notebooks", (SAGEMAKER_NOTEBOOK,), get_notebook_instances),
+    Described("bedrock-agent", "bedrock:ListKnowledgeBases", "bedrock:GetKnowledgeBase",
+              "Bedrock knowledge bases' service roles", "knowledge bases", MAX_PER_REGION, "knowledge_bases",
+              (BEDROCK_KNOWLEDGE_BASE,), get_knowledge_bases),
+    Described("eks", "eks:ListClusters", "eks:DescribePodIdentityAssociation",
+              "EKS Pod Identity associations' roles", "pod identity associations", MAX_ASSOCIATIONS,
+              "pod_identities", (EKS_POD_IDENTITY,), get_pod_identity_associations),
+    Described("sagemaker", "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint",
+              "SageMaker endpoints' execution roles", "endpoints", MAX_ENDPOINTS, "sagemaker_endpoints",
+              (SAGEMAKER_ENDPOINT,), get_endpoints),
 )
 
 # Part of RawAccount, the call it came from and what is missing without it (account.py's _PARTS).
@@ -85,6 +104,7 @@ def start_described(
         started.append((spec, gather))
 
     def finish(raw: RawAccount) -> None:
+        raw.listed.add(EKS_SERVICE_ACCOUNT)  # IRSA: from the trust policies (dropped if GAAD fails)
         for spec, gather in started:
             results: dict[str, Listing] = gather()
             raw.listed.update(spec.kinds)  # a failed region is an issue: assemble drops the kinds
@@ -101,8 +121,22 @@ def _add(raw: RawAccount, issues: IssueRecorder, spec: Described, region: str, l
     if listing.left_out:
         issues.add(spec.list_operation, f"truncated: {listing.left_out} {spec.noun} in {region} beyond the first "
                    f"{spec.limit} were not described", spec.missing)
-    if listing.failed:
-        names = ", ".join(name for name, _ in listing.failed[:10])
-        more = ", ..." if len(listing.failed) > 10 else ""
-        issues.add(spec.describe_operation, one_line(f"{describe_error(listing.failed[0][1])} "
-                   f"({len(listing.failed)} {spec.noun} in {region}: {names}{more})"), spec.missing)
+    for message in listing.truncated:
+        issues.add(spec.list_operation, f"truncated: {message} in {region}", spec.missing)
+    for operation, failed in _by_operation(spec, listing.failed).items():
+        names = ", ".join(name for name, _ in failed[:10])
+        more = ", ..." if len(failed) > 10 else ""
+        issues.add(operation, one_line(f"{describe_error(failed[0][1])} "
+                   f"({len(failed)} {spec.noun} in {region}: {names}{more})"), spec.missing)
+
+
+def _by_operation(spec: Described, failed: tuple[tuple[str, BaseException], ...]
+                  ) -> dict[str, list[tuple[str, BaseException]]]:
+    """Failures grouped by the call that failed: a chain of reads (a SageMaker endpoint's config and model, an
+    EKS cluster's associations) names the read that was refused; anything else is the describe's."""
+    grouped: dict[str, list[tuple[str, BaseException]]] = {}
+    for name, exc in failed:
+        operation = getattr(exc, "operation_name", None)
+        action = iam_action(spec.service, operation) if isinstance(operation, str) else spec.describe_operation
+        grouped.setdefault(action, []).append((name, exc))
+    return dict(sorted(grouped.items()))

@@ -3,7 +3,8 @@ the execution role (what the ECS agent uses to pull images and read secrets). Ge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ class Listing:
     definitions: tuple[Mapping[str, Any], ...]
     left_out: int = 0
     failed: tuple[tuple[str, BaseException], ...] = ()  # (name of what was described, why it failed)
+    truncated: tuple[str, ...] = ()  # other bounds that cut the listing, in words ("3 clusters in ...")
 
 
 def describe_each(
@@ -45,6 +47,18 @@ def describe_each(
         except failures as exc:
             failed.append((shown(key), exc))
     return Listing(tuple(definitions), max(0, len(keys) - limit), tuple(failed))
+
+
+@contextmanager
+def reading(operation: str) -> Iterator[None]:
+    """Name the API operation a failure inside belongs to, for a chain of reads (botocore's ClientError names
+    it already; a reply of the wrong shape does not). workloads_described records the issue under it."""
+    try:
+        yield
+    except Exception as exc:
+        if not isinstance(getattr(exc, "operation_name", None), str):
+            exc.operation_name = operation  # type: ignore[attr-defined]
+        raise
 
 
 # ---- get: API calls, raw dicts out ----------------------------------------------------------------
