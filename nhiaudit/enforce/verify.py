@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from nhiaudit.analysis import Analysis, analyse
+from nhiaudit.enforce.apply_cloud import with_cloud_guardrails
 from nhiaudit.enforce.model import AccessChange, Guardrail, GuardrailCheck, GuardrailKind
 from nhiaudit.findings import Finding
 from nhiaudit.inventory.model import Policy, Provider, Statement
@@ -99,10 +100,10 @@ def check_boundary(guardrail: Guardrail, policy: WrittenPolicy, before: Analysis
 def verify(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule], before: Analysis,
            guardrails: Iterable[Guardrail], scp_verifier: ScpVerifier | None = None) -> list[GuardrailCheck]:
     guardrails = list(guardrails)
-    after = analyse(with_boundaries(snapshot, guardrails), policy, as_of, rules)
+    after = analyse(with_cloud_guardrails(with_boundaries(snapshot, guardrails), guardrails), policy, as_of, rules)
     checks = []
     for g in guardrails:
-        if g.kind is GuardrailKind.PERMISSIONS_BOUNDARY:
+        if g.kind is not GuardrailKind.SERVICE_CONTROL_POLICY:
             checks.append(check_boundary(g, policy, before, after))
         elif scp_verifier is not None:
             checks.append(scp_verifier(snapshot, policy, g, before))
