@@ -13,6 +13,7 @@ naming blob containers gets the storage account as scope and the condition
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ _CONTAINER = re.compile(r"^(.*/providers/microsoft\.storage/storageaccounts/[^/]
 _CONTAINER_NAME = re.compile(r"^[a-z0-9-]{1,63}\*?$")  # Azure container names; `*` only at the end
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._()/-]{1,1000}$")  # ARM ids written into commands and conditions
 CONDITION_VERSION = "2.0"
+BLOB_ACTIONS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+# The blob data actions the condition covers (Microsoft's "read, write or delete blobs in named containers").
+_CONDITIONED = ("delete", "read", "write", "add/action")
 
 
 def arm_patterns(policy: WrittenPolicy, systems: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -83,14 +87,18 @@ def _assignment(pattern: str, old_scope: str, blob_data: bool) -> tuple[str, str
         name = m.group(2)
         op, value = ("StringStartsWith", name[:-1]) if name.endswith("*") else ("StringEquals", name)
         if scope is not None:
-            condition = ("((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'}) "
-                         "AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})"
-                         " AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/"
-                         "delete'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] "
+            unless = " AND ".join(f"!(ActionMatches{{'{BLOB_ACTIONS}/{a}'}})" for a in _CONDITIONED)
+            condition = (f"(({unless}) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] "
                          f"{op} '{value}'))")
             return scope, condition
     scope = narrowed_scope(pattern, old_scope)
     return (scope, None) if scope else None
+
+
+def _within(scope: str, pattern: str) -> bool:
+    """Does `scope` lie at or beneath a resource matching `pattern` (segment by segment)?"""
+    pat, segs = pattern.rstrip("/").split("/"), scope.rstrip("/").split("/")
+    return len(segs) >= len(pat) and all(glob_match(p.lower(), s.lower()) for p, s in zip(pat, segs, strict=False))
 
 
 def _rbac(policy: Policy | None) -> str | None:
@@ -111,11 +119,14 @@ def assignment_guardrails(names: tuple[str, ...], members: list[Identity], may: 
             if old_scope is None:
                 continue
             probe = member.model_copy(update={"policy_ids": (pid,)})
-            reached = [(s, p) for s, pats in sorted(may.items()) for p in pats if evaluator.actions_on(probe, p)]
+            reached = [(s, p) for s, pats in sorted(may.items()) for p in pats
+                       if evaluator.reach(probe, (p,)) is not None]
             if not reached:
                 continue
             policy = policies[pid]
             blob = any(a.lower().startswith(BLOB_DATA) or a == "*" for s in policy.statements for a in s.actions)
+            if all(_within(old_scope, p) for _, p in reached):
+                continue  # already no wider than the may_reach resources it serves
             new = [(s, p, _assignment(p, old_scope, blob)) for s, p in reached]
             if any(n is None for _, _, n in new):
                 notes.append(f"{policy.name} on {old_scope} for {member.id}: a may_reach pattern gives no scope "
@@ -145,8 +156,8 @@ def _guardrail(names: tuple[str, ...], member: Identity, policy: Policy, old_sco
     grants: dict[str, list[str]] = {}
     for system, pattern, _ in new:
         grants.setdefault(system, []).append(pattern)
-    label = "+".join(names)
-    name = f"{ASSIGNMENT_PREFIX}-{slug(f'{label}:{member.id}:{policy.id}', 100)}"
+    digest = hashlib.sha256(f"{member.id}\n{policy.id}".encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    name = f"{ASSIGNMENT_PREFIX}-{slug('+'.join(names), 48)}-{digest}"
     return Guardrail(
         kind=GuardrailKind.AZURE_ROLE_ASSIGNMENT, name=name, integrations=names, document=document,
         size=sum(len(a.get("condition", "")) for a in assignments), limit=0, compaction=Compaction.EXACT,

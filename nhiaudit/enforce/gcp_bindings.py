@@ -63,12 +63,13 @@ def binding_guardrails(integrations: tuple[str, ...], members: list[Identity], m
             if scope is None:
                 continue
             probe = member.model_copy(update={"policy_ids": (pid,), "boundary_policy_id": None})
-            reached = {(system, p) for system, pats in may.items() for p in pats if evaluator.actions_on(probe, p)}
+            reached = {(system, p) for system, pats in may.items() for p in pats
+                       if evaluator.reach(probe, (p,)) is not None}
             if not reached:
                 continue
             role = policies[pid].name
-            entry = found.setdefault(pid, {"scope": scope, "role": role, "members": set(), "reached": set()})
-            entry["members"].add(member)
+            entry = found.setdefault(pid, {"scope": scope, "role": role, "members": {}, "reached": set()})
+            entry["members"][member.id] = member
             entry["reached"] |= reached
     out = []
     label = "+".join(integrations)
@@ -83,7 +84,7 @@ def binding_guardrails(integrations: tuple[str, ...], members: list[Identity], m
         if any(c is None for c in clauses):
             notes.append(f"{role} on {scope}: a may_reach pattern gives no resource name to narrow it to; left as is")
             continue
-        out.append(_guardrail(pid, label, integrations, scope, role, sorted(entry["members"], key=lambda m: m.id),
+        out.append(_guardrail(pid, label, integrations, scope, role, [m for _, m in sorted(entry["members"].items())],
                               reached, sorted(set(clauses))))  # type: ignore[arg-type]
     return out, notes
 
@@ -101,7 +102,7 @@ def _guardrail(pid: str, label: str, integrations: tuple[str, ...], scope: str, 
                               "expression": expression}},
         "remove": {"role": role, "members": emails, "condition": None},
     }
-    name = f"{BINDING_PREFIX}-{slug(f'{label}:{role}@{scope}', 100)}"
+    name = f"{BINDING_PREFIX}-{slug(f'{label}:{role}@{scope}', 80)}"
     grants = {}
     for system, pattern in reached:
         grants.setdefault(system, []).append(pattern)
