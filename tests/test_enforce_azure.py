@@ -80,7 +80,8 @@ def test_subscription_wide_assignment_is_narrowed_to_the_container_with_an_abac_
     assert new["principalId"] == planted.DEV_RUNNER and new["conditionVersion"] == "2.0"
     assert new["condition"].endswith("OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] "
                                      "StringEquals 'reports'))")
-    assert "!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})" in new["condition"]
+    read = "!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})"
+    assert read in new["condition"]
     assert any(n.startswith("apply: az role assignment delete --ids ") for n in g["notes"])
     # The agent's assignment is on its one OpenAI account already: nothing to narrow, nothing generated.
     assert not [x for x in data["guardrails"].values() if planted.AGENT in {t["identity"] for t in x["targets"]}]

@@ -93,14 +93,15 @@ def test_scope_wide_role_is_narrowed_by_an_iam_condition(estate):
     assert g["document"] == {
         "resource": f"projects/{P}",
         "add": {"role": "roles/aiplatform.user", "members": [f"serviceAccount:{planted.AGENT}"],
-                "condition": {"title": "nhiaudit-may-reach", "description": "nhiaudit enforce: may_reach of support-agent",
+                "condition": {"title": "nhiaudit-may-reach",
+                              "description": "nhiaudit enforce: may_reach of support-agent",
                               "expression": f'resource.name.startsWith("projects/{P}/locations/")'}},
         "remove": {"role": "roles/aiplatform.user", "members": [f"serviceAccount:{planted.AGENT}"], "condition": None}}
     assert g["replaces"] == [f"binding:projects/{P}:roles/aiplatform.user"]
 
 
 def test_verification_closes_the_drift_and_reports_what_a_project_deny_also_takes(estate):
-    data, output = estate["data"], estate["output"]
+    data = estate["data"]
     found = checks(data)
     export = found["nhiaudit-deny-features-export"]
     assert export["holds"] and any(c.startswith("scope-forbidden-system:") for c in export["closed"])

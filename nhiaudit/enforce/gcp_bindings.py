@@ -19,7 +19,7 @@ from nhiaudit.enforce.model import Compaction, Guardrail, GuardrailKind, SystemG
 from nhiaudit.enforce.names import slug
 from nhiaudit.inventory.model import Identity, Policy, Provider
 from nhiaudit.permissions.evaluate import Evaluator
-from nhiaudit.permissions.gcp_names import is_scope, split_name
+from nhiaudit.permissions.gcp_names import is_scope, name_key, split_name
 
 BINDING_PREFIX = "nhiaudit-binding"
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
@@ -32,6 +32,7 @@ _CEL_SAFE = re.compile(r"^[A-Za-z0-9._~:@+=/-]{1,1000}$")
 def condition_clause(pattern: str) -> str | None:
     """The `resource.name` clause for a canonical pattern, None when no safe narrowing exists."""
     _, path = split_name(pattern)
+    path = name_key(path)  # IAM conditions name every bucket `projects/_/buckets/NAME`, whatever its project
     wild = _WILDCARD.search(path)
     prefix = path[: wild.start()] if wild else path
     if not _CEL_SAFE.match(prefix) or prefix.count("/") < 1 or (is_scope(prefix.rstrip("/")) and wild):

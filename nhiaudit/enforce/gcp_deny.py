@@ -120,10 +120,11 @@ def _guardrail(name: str, point: str, found: list[_Forbidden], integrations: tup
                     if any(_beneath(p, point) and (permissions == ["*"] or split_name(p)[0] in services)
                            for p in pats))
     if shared:
+        tagged = " || ".join(f"resource.matchTag('ORG_ID/{TAG_KEY}', '{s}')" for s in systems)
         notes.append(f"also denies the same service on may_reach {', '.join(shared)} beneath {point}: deny "
                      f"conditions can only test tags; to keep that access, tag the forbidden resources "
-                     f"({TAG_KEY} = SYSTEM) and add denialCondition "
-                     f"resource.matchTag('ORG_ID/{TAG_KEY}', '{systems[0]}') (not verified by nhiaudit)")
+                     f"{TAG_KEY} = their system name and add the denialCondition {tagged} (not verified by "
+                     "nhiaudit: the estate holds no resource tags)")
     for f in found:
         if f.guessed:
             notes.append(f"{f.pattern} names no project: attached to the service accounts' project {point}; "
