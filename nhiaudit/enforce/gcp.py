@@ -29,8 +29,10 @@ class GcpGenerator:
             entries = [i for i in inputs.policy.integrations if i.name in names]
             may = gcp_patterns(inputs.policy, (s for i in entries for s in i.may_reach
                                                if not any(s in j.must_not_reach for j in entries)))
-            denies = deny_guardrails(inputs.policy, names, members, may)
-            bindings, notes = binding_guardrails(names, members, may, inputs.today.context.evaluator, policies)
+            evaluator = inputs.today.context.evaluator
+            denies, unmatched = deny_guardrails(inputs.policy, names, members, may, evaluator)
+            bindings, notes = binding_guardrails(names, members, may, evaluator, policies)
+            notes += unmatched
             guardrails += denies + bindings
             skipped += [f"{', '.join(names)}: {n}" for n in notes]
             if not denies and not bindings:

@@ -1,7 +1,8 @@
 """GCP: an IAM deny policy (iam v2) per group of declared service accounts and attachment point.
 
 Denied: every permission of the service of each `must_not_reach` resource (`SERVICE.googleapis.com/*`, the
-v2 form), for the group's service accounts (`principal://iam.googleapis.com/projects/-/serviceAccounts/E`).
+v2 form; for a whole project, folder or organization, the permissions its members hold there today, each
+`SERVICE.googleapis.com/RESOURCE.VERB`: a deny cannot name "every permission"), for the group's service accounts (`principal://iam.googleapis.com/projects/-/serviceAccounts/E`).
 A deny policy attaches to a project, folder or organization and covers every resource beneath it; its
 `denialCondition` can only test resource tags (`resource.matchTag`, `resource.matchTagId`), never the
 resource name. So the deny sits on the project the forbidden resource's name gives, and also cuts the
@@ -23,6 +24,7 @@ from nhiaudit.enforce.model import Compaction, Guardrail, GuardrailKind, SystemG
 from nhiaudit.enforce.names import shell_words, slug
 from nhiaudit.graph.build import system_provider
 from nhiaudit.inventory.model import Identity, Provider
+from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.gcp_names import canonical_resource, is_scope, scope_of, split_name
 from nhiaudit.permissions.patterns import has_wildcard
 from nhiaudit.policy.model import WrittenPolicy
@@ -50,7 +52,7 @@ class _Forbidden:
     system: str
     pattern: str
     attachment: str
-    permission: str  # v2 form
+    permissions: tuple[str, ...]  # v2 form
     guessed: bool  # the attachment point is the service accounts' project, not one the name gives
 
 
@@ -64,11 +66,24 @@ def _attachment(pattern: str, fallback: str) -> tuple[str, bool]:
     return fallback, True
 
 
-def _permission(pattern: str) -> str:
-    host, path = split_name(pattern)
-    if host is None and is_scope(path):
-        return "*"  # the whole project / folder: every permission (written per service is not possible)
-    return f"{host}/*" if host else "*"
+def _permissions(pattern: str, members: list[Identity], evaluator: Evaluator) -> tuple[str, ...]:
+    """The service's permissions (`SERVICE.googleapis.com/*`) for a resource of a known service; for a whole
+    project / folder / organization (or a name without service host), the permissions the members hold there
+    today, each in the v2 form: a deny cannot name "every permission"."""
+    host, _ = split_name(pattern)
+    if host is not None:
+        return (f"{host}/*",)
+    held = set()
+    for member in members:
+        found = evaluator.reach(member, (pattern,))
+        held.update(a for s in (found.statements if found else ()) if s.effect == "Allow" for a in s.actions)
+    return tuple(sorted(v2_permission(a) for a in held if a.count(".") >= 2 and "*" not in a))
+
+
+def v2_permission(permission: str) -> str:
+    """`storage.objects.get` -> `storage.googleapis.com/objects.get` (the form deny policies name)."""
+    service, _, rest = permission.partition(".")
+    return f"{service}.googleapis.com/{rest}"
 
 
 def attachment_point(scope: str) -> str:
@@ -77,16 +92,22 @@ def attachment_point(scope: str) -> str:
 
 
 def deny_guardrails(policy: WrittenPolicy, integrations: tuple[str, ...], members: list[Identity],
-                    may: dict[str, tuple[str, ...]]) -> list[Guardrail]:
+                    may: dict[str, tuple[str, ...]], evaluator: Evaluator) -> tuple[list[Guardrail], list[str]]:
+    """The deny policies, and notes on forbidden resources no deny is written for."""
     entries = [i for i in policy.integrations if i.name in integrations]
     forbidden = gcp_patterns(policy, (s for i in entries for s in i.must_not_reach))
     projects = sorted({m.account for m in members})
     fallback = f"projects/{projects[0]}" if projects else "projects/-"
-    items = []
+    items, skipped = [], []
     for system, patterns in forbidden.items():
         for pattern in patterns:
             where, guessed = _attachment(pattern, fallback)
-            items.append(_Forbidden(system, pattern, where, _permission(pattern), guessed))
+            permissions = _permissions(pattern, members, evaluator)
+            if permissions:
+                items.append(_Forbidden(system, pattern, where, permissions, guessed))
+            else:
+                skipped.append(f"{pattern} ({system}) names no service and is reached by no permission today: "
+                               "no deny written for it")
     by_point: dict[str, list[_Forbidden]] = {}
     for item in items:
         by_point.setdefault(item.attachment, []).append(item)
@@ -95,7 +116,7 @@ def deny_guardrails(policy: WrittenPolicy, integrations: tuple[str, ...], member
     for point, found in sorted(by_point.items()):
         name = _deny_name(label, point, len(by_point) > 1)
         out.append(_guardrail(name, point, found, integrations, members, may))
-    return out
+    return out, skipped
 
 
 def _deny_name(label: str, point: str, several: bool) -> str:
@@ -105,9 +126,7 @@ def _deny_name(label: str, point: str, several: bool) -> str:
 
 def _guardrail(name: str, point: str, found: list[_Forbidden], integrations: tuple[str, ...],
                members: list[Identity], may: dict[str, tuple[str, ...]]) -> Guardrail:
-    permissions = sorted({f.permission for f in found})
-    if "*" in permissions:
-        permissions = ["*"]
+    permissions = sorted({p for f in found for p in f.permissions})
     principals = sorted(f"{SA_PRINCIPAL}{m.id}" for m in members)
     systems = sorted({f.system for f in found})
     document = {
@@ -117,8 +136,7 @@ def _guardrail(name: str, point: str, found: list[_Forbidden], integrations: tup
     notes = [f"attached to {point}: it denies these permissions on every resource beneath it"]
     services = {p.split("/", 1)[0] for p in permissions}
     shared = sorted(system for system, pats in may.items()
-                    if any(_beneath(p, point) and (permissions == ["*"] or split_name(p)[0] in services)
-                           for p in pats))
+                    if any(_beneath(p, point) and split_name(p)[0] in services for p in pats))
     if shared:
         tagged = " || ".join(f"resource.matchTag('ORG_ID/{TAG_KEY}', '{s}')" for s in systems)
         notes.append(f"also denies the same service on may_reach {', '.join(shared)} beneath {point}: deny "
