@@ -92,7 +92,7 @@ def test_plan_shows_no_control_character_and_no_forged_line(hostile):
     result = cli("enforce", "--snapshot", str(hostile[0]), "--policy", str(hostile[1]), "--as-of", AS_OF)
     assert "\x1b" not in result.stdout
     assert not [line for line in result.stdout.splitlines() if line.startswith(("${x}", "@p.iam"))]
-    assert "~ GCP IAM deny policy nhiaudit-deny-" in result.stdout
+    assert "~ GCP IAM deny policy nhiaudit-gcp-deny-" in result.stdout
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")

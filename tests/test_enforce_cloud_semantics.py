@@ -46,11 +46,11 @@ def test_a_forbidden_project_is_denied_the_permissions_held_there_today(files):
           - {{name: bot, identities: ["{SA}"], must_not_reach: [finance]}}
         """)
     code, data, _ = enforce_json(snapshot, policy, AS_OF)
-    g = data["guardrails"]["nhiaudit-deny-bot"]
+    g = data["guardrails"]["nhiaudit-gcp-deny-bot"]
     assert g["attachment"] == "projects/finance"
     assert g["document"]["rules"][0]["denyRule"]["deniedPermissions"] == [
         "storage.googleapis.com/objects.get", "storage.googleapis.com/objects.list"]  # never a bare `*`
-    check = checks(data)["nhiaudit-deny-bot"]
+    check = checks(data)["nhiaudit-gcp-deny-bot"]
     assert code == 0 and check["holds"] and any("finance" in c for c in check["closed"])
 
 

@@ -76,13 +76,13 @@ def estate(tmp_path_factory: pytest.TempPathFactory):
 def test_deny_policy_per_integration_on_the_project_of_the_forbidden_bucket(estate):
     data = estate["data"]
     denies = of_kind(data, DENY)
-    assert set(denies) == {"nhiaudit-deny-features-export", "nhiaudit-deny-ml-sandbox", "nhiaudit-deny-support-agent"}
-    g = denies["nhiaudit-deny-features-export"]
+    assert set(denies) == {f"nhiaudit-gcp-deny-{n}" for n in ("features-export", "ml-sandbox", "support-agent")}
+    g = denies["nhiaudit-gcp-deny-features-export"]
     assert g["attachment"] == f"projects/{P}" and g["denies"] == ["customer-pii"]
     assert g["document"]["rules"] == [{"denyRule": {
         "deniedPrincipals": [f"principal://iam.googleapis.com/projects/-/serviceAccounts/{planted.ETL}"],
         "deniedPermissions": ["storage.googleapis.com/*"]}}]
-    assert any("gcloud iam policies create nhiaudit-deny-features-export --attachment-point=cloudresourcemanager"
+    assert any("gcloud iam policies create nhiaudit-gcp-deny-features-export --attachment-point=cloudresourcemanager"
                f".googleapis.com/projects/{P} --kind=denypolicies" in n for n in g["notes"])
     assert validate_schema(data) == []
 
@@ -103,14 +103,14 @@ def test_scope_wide_role_is_narrowed_by_an_iam_condition(estate):
 def test_verification_closes_the_drift_and_reports_what_a_project_deny_also_takes(estate):
     data = estate["data"]
     found = checks(data)
-    export = found["nhiaudit-deny-features-export"]
+    export = found["nhiaudit-gcp-deny-features-export"]
     assert export["holds"] and any(c.startswith("scope-forbidden-system:") for c in export["closed"])
     assert export["removed"] == [{"identity": planted.ETL, "system": "customer-pii", "before": "read", "after": None,
                                   "via_chain": False}]
-    sandbox = found["nhiaudit-deny-ml-sandbox"]  # the same-project deny takes the may_reach bucket too: said
+    sandbox = found["nhiaudit-gcp-deny-ml-sandbox"]  # the same-project deny takes the may_reach bucket too: said
     assert sandbox["lost"] == [{"identity": planted.NOTEBOOK, "system": "prod-features", "before": "read",
                                 "after": None, "via_chain": False}]
-    note = next(n for n in data["guardrails"]["nhiaudit-deny-ml-sandbox"]["notes"] if "matchTag" in n)
+    note = next(n for n in data["guardrails"]["nhiaudit-gcp-deny-ml-sandbox"]["notes"] if "matchTag" in n)
     assert "prod-features" in note and "resource.matchTag('ORG_ID/nhiaudit-system', 'customer-pii')" in note
     agent = [c for name, c in found.items() if name.startswith("nhiaudit-binding-support-agent")]
     assert agent and all(c["holds"] and not c["lost"] for c in agent)  # vertex kept under the condition
@@ -126,12 +126,12 @@ def test_unfixable_chain_and_unknown_bucket_project_are_reported_not_hidden(esta
     which reaches the PII bucket by minting etl-runner's tokens: a deny on triage-bot cannot stop etl-runner."""
     policy = planted.write_policy(estate["tmp"])
     code, data, output = enforce_json(estate["before"], policy, AS_OF)
-    triage = checks(data)["nhiaudit-deny-ticket-triage"]
+    triage = checks(data)["nhiaudit-gcp-deny-ticket-triage"]
     assert code == 1 and not triage["holds"]
     assert triage["remaining"] == ["scope-forbidden-system: ticket-triage (triage-bot) can reach forbidden system "
                                    "customer-pii with read access"]
-    assert any("names no project" in n for n in data["guardrails"]["nhiaudit-deny-ticket-triage"]["notes"])
-    assert "verification fails for nhiaudit-deny-ticket-triage" in output
+    assert any("names no project" in n for n in data["guardrails"]["nhiaudit-gcp-deny-ticket-triage"]["notes"])
+    assert "verification fails for nhiaudit-gcp-deny-ticket-triage" in output
 
 
 def _apply(fake, data) -> None:
@@ -160,7 +160,7 @@ def test_applied_and_collected_again_the_scan_finds_what_verification_predicted(
     after_file = collect(tmp, estate["env"], "after.json")
     snapshot = json.loads(after_file.read_text())
     etl = next(i for i in snapshot["identities"] if i["id"] == planted.ETL)
-    assert any("/denypolicies/nhiaudit-deny-features-export" in p for p in etl["policy_ids"])  # collected back
+    assert any("/denypolicies/nhiaudit-gcp-deny-features-export" in p for p in etl["policy_ids"])  # collected back
     after = scan(after_file, estate["policy"], AS_OF, tmp / "report-after.json")
 
     assert "scope-forbidden-system" in findings(before, planted.ETL)
@@ -173,4 +173,4 @@ def test_applied_and_collected_again_the_scan_finds_what_verification_predicted(
     assert access(after, planted.AGENT)["vertex"] == access(before, planted.AGENT)["vertex"]
     # Re-generated from the applied estate: nothing new to enforce for the drift that was closed.
     _, again, _ = enforce_json(after_file, estate["policy"], AS_OF)
-    assert not checks(again)["nhiaudit-deny-features-export"]["closed"]
+    assert not checks(again)["nhiaudit-gcp-deny-features-export"]["closed"]

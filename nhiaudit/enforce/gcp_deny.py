@@ -29,7 +29,7 @@ from nhiaudit.permissions.gcp_names import canonical_resource, is_scope, scope_o
 from nhiaudit.permissions.patterns import has_wildcard
 from nhiaudit.policy.model import WrittenPolicy
 
-DENY_PREFIX = "nhiaudit-deny"
+DENY_PREFIX = "nhiaudit-gcp-deny"  # apart from the AWS SCP (nhiaudit-deny-undeclared-ai)
 SA_PRINCIPAL = "principal://iam.googleapis.com/projects/-/serviceAccounts/"
 TAG_KEY = "nhiaudit-system"  # the tag key the documented tag condition uses (ORG_ID/nhiaudit-system = SYSTEM)
 _DENY_ID_LIMIT = 63  # a deny policy id: lower-case letters, digits and `-`, at most 63 characters

@@ -1,4 +1,5 @@
-"""Verification by re-analysis: the estate with the guardrails applied, analysed again by the same rules.
+"""Verification by re-analysis: the estate with the guardrails applied, analysed again by the same rules
+(GCP and Azure guardrails are applied by apply_cloud.py, the same way their connectors record them).
 
 The copy of the snapshot holds each generated boundary as a policy and names it as the permissions boundary
 of each target identity, replacing any boundary it has: AWS gives a principal one boundary, and the generated
