@@ -91,3 +91,17 @@ def test_a_delegated_grant_keeps_the_scopes_the_policy_allows(files):
     check = checks(data)["nhiaudit-graph-drafter"]
     assert code == 0 and check["holds"] and not check["lost"]  # User.Read (profile) is kept
     assert check["closed"] and check["removed"][0]["system"] == "mail"
+
+
+def test_a_condition_iam_would_refuse_is_not_written(files):
+    buckets = ", ".join(f'"//storage.googleapis.com/projects/home/buckets/b{n:02d}"' for n in range(10))
+    snapshot, policy = files(_sa(_binding("projects/home", "roles/storage.objectViewer", "storage.objects.get")), f"""\
+        version: 1
+        systems:
+          lake: {{resources: [{buckets}]}}
+        integrations:
+          - {{name: bot, identities: ["{SA}"], may_reach: [lake]}}
+        """)
+    _, data, _ = enforce_json(snapshot, policy, AS_OF)
+    assert data["guardrails"] == {}  # ten exact names: 19 operators, more than IAM's 12
+    assert any("needs 19 logical operators, IAM conditions allow 12" in s for s in data["skipped"])

@@ -24,6 +24,7 @@ from nhiaudit.permissions.gcp_names import is_scope, name_key, split_name
 BINDING_PREFIX = "nhiaudit-binding"
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 CONDITION_TITLE = "nhiaudit-may-reach"
+MAX_LOGICAL_OPERATORS = 12  # IAM conditions: at most 12 logical operators in one expression
 _WILDCARD = re.compile(r"[*?]")
 # Resource names written into a CEL string literal: anything else is not narrowed (never escaped by guess).
 _CEL_SAFE = re.compile(r"^[A-Za-z0-9._~:@+=/-]{1,1000}$")
@@ -84,6 +85,12 @@ def binding_guardrails(integrations: tuple[str, ...], members: list[Identity], m
         clauses = [condition_clause(p) for _, p in reached]
         if any(c is None for c in clauses):
             notes.append(f"{role} on {scope}: a may_reach pattern gives no resource name to narrow it to; left as is")
+            continue
+        operators = sum(c.count("||") + 1 for c in set(clauses)) - 1  # type: ignore[union-attr]
+        if operators > MAX_LOGICAL_OPERATORS:
+            notes.append(f"{role} on {scope}: narrowing it to {len(set(clauses))} resource names needs {operators} "
+                         f"logical operators, IAM conditions allow {MAX_LOGICAL_OPERATORS}: group the may_reach "
+                         "resources under fewer prefixes; left as is")
             continue
         out.append(_guardrail(pid, label, integrations, scope, role, [m for _, m in sorted(entry["members"].items())],
                               reached, sorted(set(clauses))))  # type: ignore[arg-type]
