@@ -80,7 +80,10 @@ def _level(analysis: Analysis, identity_id: str, system: str) -> tuple[str | Non
 def check_boundary(guardrail: Guardrail, policy: WrittenPolicy, before: Analysis, after: Analysis) -> GuardrailCheck:
     ids = {t.identity_id for t in guardrail.targets}
     old, new = _checked(before.findings, ids), _checked(after.findings, ids)
-    may = {g.system for g in guardrail.grants}
+    # may_reach of its integrations (what one forbids, none may): a GCP / Azure guardrail of one integration can
+    # lower access to a may_reach system another of its guardrails serves (a project-level deny), still a loss.
+    entries = [i for i in policy.integrations if i.name in guardrail.integrations]
+    may = {s for i in entries for s in i.may_reach if not any(s in j.must_not_reach for j in entries)}
     removed, lost = [], []
     for identity_id in sorted(ids):
         for system in sorted(policy.systems):
