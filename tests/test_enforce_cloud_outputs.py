@@ -13,7 +13,7 @@ import sys
 import pytest
 from enforce_cloud_support import cli, enforce_json, validate_schema, write
 
-from nhiaudit.inventory.model import DelegatedGrant, Identity, IdentityKind, Policy, Provider, Statement
+from nhiaudit.inventory.model import DelegatedGrant, Identity, IdentityKind, Policy, Provider, SourceInfo, Statement
 from nhiaudit.inventory.snapshot import Snapshot
 
 AS_OF = "2026-06-01"
@@ -29,8 +29,11 @@ def _estate() -> Snapshot:
                      name="roles/storage.objectViewer", kind="role", statements=(
                          Statement(actions=("storage.objects.get", "storage.objects.list"),
                                    resources=("projects/p",)),))
+    folder = Policy(id="binding:folders/123:roles/storage.objectCreator", provider=Provider.GCP,
+                    name="roles/storage.objectCreator", kind="role",
+                    statements=(Statement(actions=("storage.objects.create",), resources=("folders/123",)),))
     sa = Identity(id=SA, provider=Provider.GCP, account="p", kind=IdentityKind.SERVICE_ACCOUNT, name="evil",
-                  policy_ids=(binding.id,))
+                  policy_ids=(binding.id, folder.id))
     reader = Policy(id=ASSIGNMENT, provider=Provider.AZURE, name='Reader "x" ${y}', kind="role", statements=(
         Statement(actions=("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",),
                   resources=("/subscriptions/s1",)),))
@@ -38,7 +41,9 @@ def _estate() -> Snapshot:
                   policy_ids=(reader.id,))
     grant = DelegatedGrant(id="g;rm -rf /", provider=Provider.AZURE, identity_id=SP, resource="Microsoft Graph",
                            scopes=("Mail.Read",), consent_type="application")
-    return Snapshot(identities=[sa, sp], policies=[binding, reader], delegated_grants=[grant])
+    source = SourceInfo(provider=Provider.GCP, account="p", method="synthetic", ancestors=("folders/123",))
+    return Snapshot(sources=[source], identities=[sa, sp], policies=[binding, folder, reader],
+                    delegated_grants=[grant])
 
 
 @pytest.fixture
@@ -65,10 +70,11 @@ def test_every_guardrail_kind_is_generated_and_follows_the_schema(hostile):
     _, data, _ = enforce_json(*hostile, AS_OF)
     kinds = sorted(g["kind"] for g in data["guardrails"].values())
     assert kinds == ["azure-graph-permission-removal", "azure-role-assignment", "gcp-conditional-binding",
-                     "gcp-deny-policy"]
+                     "gcp-conditional-binding", "gcp-deny-policy"]  # the project's and the folder's binding
     assert validate_schema(data) == []
     assert all(set(n) <= set("abcdefghijklmnopqrstuvwxyz0123456789-") for n in data["guardrails"])
-    binding = next(g for g in data["guardrails"].values() if g["kind"] == "gcp-conditional-binding")
+    binding = next(g for g in data["guardrails"].values() if g["kind"] == "gcp-conditional-binding"
+                   and g["document"]["resource"] == "projects/p")
     assert binding["document"]["add"]["condition"]["expression"] == \
         'resource.name.startsWith("projects/_/buckets/data-")'
     assert binding["document"]["add"]["members"] == [f"serviceAccount:{SA}"]  # JSON keeps the value, escaped
@@ -108,6 +114,7 @@ def test_terraform_output_is_formatted_hcl_with_templates_escaped(hostile, tmp_p
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr  # parses, and is already in canonical layout
     text = (work / "main.tf").read_text()
     for block in ('resource "google_iam_deny_policy"', 'resource "google_project_iam_member"',
+                  'resource "google_folder_iam_member"', 'folder   = "folders/123"',
                   'resource "azurerm_role_assignment"', "condition {"):
         assert block in text
     code = "\n".join(line for line in text.splitlines() if not line.startswith("#"))  # comments: not templated
