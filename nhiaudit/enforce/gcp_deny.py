@@ -17,6 +17,7 @@ with a note (verification cannot see it apply: the estate does not say which pro
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from nhiaudit.policy.model import WrittenPolicy
 DENY_PREFIX = "nhiaudit-gcp-deny"  # apart from the AWS SCP (nhiaudit-deny-undeclared-ai)
 SA_PRINCIPAL = "principal://iam.googleapis.com/projects/-/serviceAccounts/"
 TAG_KEY = "nhiaudit-system"  # the tag key the documented tag condition uses (ORG_ID/nhiaudit-system = SYSTEM)
+_SERVICE_HOST = re.compile(r"^[a-z0-9-]{1,63}\.googleapis\.com$")  # a host a deny permission can name
 _DENY_ID_LIMIT = 63  # a deny policy id: lower-case letters, digits and `-`, at most 63 characters
 
 
@@ -71,7 +73,7 @@ def _permissions(pattern: str, members: list[Identity], evaluator: Evaluator) ->
     project / folder / organization (or a name without service host), the permissions the members hold there
     today, each in the v2 form: a deny cannot name "every permission"."""
     host, _ = split_name(pattern)
-    if host is not None:
+    if host is not None and _SERVICE_HOST.match(host):
         return (f"{host}/*",)
     held = set()
     for member in members:
