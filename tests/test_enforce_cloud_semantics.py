@@ -105,3 +105,29 @@ def test_a_condition_iam_would_refuse_is_not_written(files):
     _, data, _ = enforce_json(snapshot, policy, AS_OF)
     assert data["guardrails"] == {}  # ten exact names: 19 operators, more than IAM's 12
     assert any("needs 19 logical operators, IAM conditions allow 12" in s for s in data["skipped"])
+
+
+def test_an_account_wide_blob_role_gets_a_condition_at_the_same_scope(files):
+    account = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct"
+    reader = Policy(id=f"{account}/providers/Microsoft.Authorization/roleAssignments/r1", provider=Provider.AZURE,
+                    name="Storage Blob Data Reader", kind="role", statements=(Statement(
+                        actions=("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",),
+                        resources=(account,)),))
+    sp = Identity(id="5d1e0f3a-0000-4000-8000-000000000002", provider=Provider.AZURE, account="t",
+                  kind=IdentityKind.MANAGED_IDENTITY, name="reader", policy_ids=(reader.id,))
+    snapshot, policy = files(Snapshot(identities=[sp], policies=[reader]), f"""\
+        version: 1
+        systems:
+          reports: {{resources: ["{account}/blobServices/default/containers/reports"]}}
+          hr: {{classification: restricted, resources: ["{account}/blobServices/default/containers/hr"]}}
+        integrations:
+          - {{name: reader, identities: ["{sp.id}"], may_reach: [reports], must_not_reach: [hr]}}
+        """)
+    code, data, _ = enforce_json(snapshot, policy, AS_OF)
+    (g,) = data["guardrails"].values()
+    (new,) = g["document"]["assignments"]
+    assert new["scope"] == account and new["condition"].endswith("StringEquals 'reports'))")
+    # The evaluator records an ABAC condition without evaluating it: the forbidden container stays reachable
+    # in its eyes, and the verification says so instead of claiming the condition works.
+    check = checks(data)[g["name"]]
+    assert code == 1 and not check["holds"] and any("hr" in r for r in check["remaining"])

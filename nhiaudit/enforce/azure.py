@@ -83,7 +83,8 @@ def _assignment(pattern: str, old_scope: str, blob_data: bool) -> tuple[str, str
     """(scope, ABAC condition or None) for one reached pattern."""
     m = _CONTAINER.match(pattern)
     if m and blob_data and _CONTAINER_NAME.match(m.group(2)):
-        scope = narrowed_scope(m.group(1), old_scope)
+        # The account beneath the old scope, or the old scope itself when it is that account (a condition alone).
+        scope = narrowed_scope(m.group(1), old_scope) or (old_scope if _within(old_scope, m.group(1)) else None)
         name = m.group(2)
         op, value = ("StringStartsWith", name[:-1]) if name.endswith("*") else ("StringEquals", name)
         if scope is not None:
@@ -124,7 +125,8 @@ def assignment_guardrails(names: tuple[str, ...], members: list[Identity], may: 
             if not reached:
                 continue
             policy = policies[pid]
-            blob = any(a.lower().startswith(BLOB_DATA) or a == "*" for s in policy.statements for a in s.actions)
+            # Blob data actions (`*` in Actions is the control plane only: no data action, no condition).
+            blob = any(a.lower().startswith(BLOB_DATA) for s in policy.statements for a in s.actions)
             if all(_within(old_scope, p) for _, p in reached):
                 continue  # already no wider than the may_reach resources it serves
             new = [(s, p, _assignment(p, old_scope, blob)) for s, p in reached]
