@@ -125,7 +125,8 @@ def test_plan_is_the_default_format_and_says_what_changes_for_whom(tmp_path):
     assert ("apply: aws iam put-role-permissions-boundary --role-name support-copilot --permissions-boundary "
             "arn:aws:iam::111122223333:policy/nhiaudit-boundary-support-copilot") in text
     assert "nothing is applied by this command" in text
-    assert "no azure guardrail is generated yet" in text  # what is not covered is said, not hidden
+    assert "~ Azure Graph permissions to remove nhiaudit-graph-hr-assistant" in text  # GCP and Azure: covered
+    assert "- not covered: doc-summariser: no GCP guardrail needed" in text  # and what is not is said, not hidden
 
 
 def test_policy_is_required():

@@ -97,7 +97,7 @@ def test_a_role_chain_the_boundary_stops_is_reported_as_lost(tmp_path):
     assert code == 0  # a reported loss is the user's call, not a failed verification
 
 
-def test_gcp_and_azure_identities_are_listed_as_not_covered(tmp_path):
+def test_a_gcp_identity_with_nothing_to_enforce_is_listed_with_the_reason(tmp_path):
     sa = Identity(id="bot@p.iam.gserviceaccount.com", provider=Provider.GCP, account="p",
                   kind=IdentityKind.SERVICE_ACCOUNT, name="bot")
     snapshot = tmp_path / "snap.json"
@@ -108,7 +108,8 @@ def test_gcp_and_azure_identities_are_listed_as_not_covered(tmp_path):
         """)
     code, data = enforce_json(snapshot, policy)
     assert code == 0 and data["guardrails"] == {}
-    assert data["skipped"] == [f"{sa.id} (bot): no gcp guardrail is generated yet"]
+    assert data["skipped"] == ["bot: no GCP guardrail needed (no must_not_reach resource, no scope-wide binding "
+                               "reaching may_reach)"]
 
 
 def test_an_incomplete_collection_exits_3_and_the_scp_names_the_shadow_ai_it_is_meant_to_stop(tmp_path):

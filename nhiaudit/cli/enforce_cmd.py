@@ -54,7 +54,8 @@ def enforce(
         "exit 1 when they differ.")] = None,
 ) -> None:
     """Generate guardrails that make the written policy's scope the enforced scope (AWS permissions
-    boundaries, an SCP for AI invocation), verified by re-analysing the estate with them applied. Never
+    boundaries, an SCP for AI invocation; GCP deny policies and conditional bindings; Azure role assignments
+    narrowed in scope, Graph permissions to remove), verified by re-analysing the estate with them applied. Never
     applies anything. Exit 1 when the verification fails or --check finds a difference."""
     from nhiaudit.cli.progress import stage_progress
     from nhiaudit.enforce.generate import build_plan

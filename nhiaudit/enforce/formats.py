@@ -8,7 +8,7 @@ from enum import StrEnum
 class EnforceFormat(StrEnum):
     PLAN = "plan"  # what would change for whom, and the verification (for people)
     JSON = "json"  # the policy documents keyed by guardrail, with their targets
-    TERRAFORM = "terraform"  # aws_iam_policy + aws_organizations_policy, with attachment notes
+    TERRAFORM = "terraform"  # aws_iam_policy, aws_organizations_policy, google_iam_deny_policy, azurerm_role_assignment
 
     @property
     def file_name(self) -> str:

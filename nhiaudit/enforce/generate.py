@@ -6,6 +6,8 @@ from datetime import date
 
 from nhiaudit.analysis import analyse
 from nhiaudit.enforce.aws import AwsGenerator
+from nhiaudit.enforce.azure import AzureGenerator
+from nhiaudit.enforce.gcp import GcpGenerator
 from nhiaudit.enforce.interface import EnforceInputs, GuardrailGenerator
 from nhiaudit.enforce.model import EnforcePlan
 from nhiaudit.enforce.verify import ScpVerifier, verify
@@ -13,7 +15,7 @@ from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.policy.model import WrittenPolicy
 from nhiaudit.rules_engine.loader import CompiledRule
 
-GENERATORS: tuple[GuardrailGenerator, ...] = (AwsGenerator(),)
+GENERATORS: tuple[GuardrailGenerator, ...] = (AwsGenerator(), GcpGenerator(), AzureGenerator())
 
 
 def build_plan(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule],

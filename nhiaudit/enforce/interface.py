@@ -1,4 +1,5 @@
-"""The interface every provider's guardrail generator implements (one module per provider; aws.py today).
+"""The interface every provider's guardrail generator implements (one module per provider: aws.py, gcp.py,
+azure.py).
 
 A generator reads the estate as analysed today and returns frozen records: the guardrails, the tags they
 rely on, and what it leaves out and why. Verification (verify.py) and rendering never depend on the provider."""

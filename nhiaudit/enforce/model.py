@@ -13,6 +13,10 @@ INTEGRATION_TAG = "nhiaudit:integration"
 class GuardrailKind(StrEnum):
     PERMISSIONS_BOUNDARY = "aws-permissions-boundary"
     SERVICE_CONTROL_POLICY = "aws-service-control-policy"
+    GCP_DENY_POLICY = "gcp-deny-policy"  # iam v2 deny policy on a project / folder / organization
+    GCP_CONDITIONAL_BINDING = "gcp-conditional-binding"  # a role binding narrowed by an IAM condition
+    AZURE_ROLE_ASSIGNMENT = "azure-role-assignment"  # a role assignment narrowed in scope (and ABAC condition)
+    AZURE_GRAPH_REMOVAL = "azure-graph-permission-removal"  # Graph permissions outside the policy, to remove
 
 
 class Compaction(StrEnum):
@@ -51,16 +55,18 @@ class Target:
 @dataclass(frozen=True, slots=True)
 class Guardrail:
     kind: GuardrailKind
-    name: str  # the AWS policy name
+    name: str  # the AWS policy name (GCP / Azure: the guardrail's name, unique in the plan)
     integrations: tuple[str, ...]  # the integrations whose written scope it enforces
-    document: dict[str, Any]  # the policy document, as AWS takes it
+    document: dict[str, Any]  # the policy document, as the provider's API takes it
     size: int  # characters without whitespace, as AWS counts them
-    limit: int
+    limit: int  # 0: no character limit applies (GCP / Azure guardrails)
     compaction: Compaction
     targets: tuple[Target, ...] = ()
     grants: tuple[SystemGrant, ...] = ()
     denied_systems: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()  # GCP / Azure: inventory policy ids (bindings, assignments) it replaces
+    attachment: str | None = None  # GCP deny policy: the project / folder / organization it attaches to
 
 
 @dataclass(frozen=True, slots=True)

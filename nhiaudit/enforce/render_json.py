@@ -19,6 +19,8 @@ def _guardrail(g: Guardrail) -> dict[str, Any]:
                      "replaces_boundary": t.existing_boundary, "command": t.command} for t in g.targets],
         "allows": [{"system": s.system, "resources": list(s.patterns), "actions": list(s.actions)} for s in g.grants],
         "denies": list(g.denied_systems), "notes": list(g.notes), "document": g.document,
+        **({"attachment": g.attachment} if g.attachment else {}),
+        **({"replaces": list(g.replaces)} if g.replaces else {}),
     }
 
 

@@ -6,6 +6,7 @@ cursor, recolour the terminal or forge a line."""
 from __future__ import annotations
 
 from nhiaudit.enforce.model import INTEGRATION_TAG, AccessChange, EnforcePlan, Guardrail, GuardrailCheck, GuardrailKind
+from nhiaudit.enforce.render_plan_cloud import cloud_section, is_cloud
 from nhiaudit.textsafe import terminal_safe as safe
 
 _LISTED = 8  # actions shown per system (the JSON and Terraform outputs hold them all)
@@ -77,8 +78,11 @@ def render_plan(plan: EnforcePlan) -> str:
     out = [f"nhiaudit enforce: {len(plan.guardrails)} guardrail(s), {boundaries} permissions boundar"
            f"{'y' if boundaries == 1 else 'ies'}; nothing is applied by this command", ""]
     for g in plan.guardrails:
-        render = _boundary(g, checks.get(g.name)) if g.kind is GuardrailKind.PERMISSIONS_BOUNDARY else \
-            _scp(g, checks.get(g.name), plan)
+        if is_cloud(g):
+            render = cloud_section(g, _check_lines(checks.get(g.name)))
+        else:
+            render = _boundary(g, checks.get(g.name)) if g.kind is GuardrailKind.PERMISSIONS_BOUNDARY else \
+                _scp(g, checks.get(g.name), plan)
         out += [*render, ""]
     out += [f"- not covered: {safe(s)}" for s in plan.skipped]
     failing = [c.guardrail for c in plan.checks if c.evaluated and not c.holds]

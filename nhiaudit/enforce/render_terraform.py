@@ -108,6 +108,9 @@ def render_terraform(plan: EnforcePlan) -> str:
     boundaries = [g for g in plan.guardrails if g.kind is GuardrailKind.PERMISSIONS_BOUNDARY]
     blocks += [_boundary(g) for g in boundaries]
     blocks += [_scp(g) for g in plan.guardrails if g.kind is GuardrailKind.SERVICE_CONTROL_POLICY]
+    from nhiaudit.enforce.render_terraform_cloud import cloud_blocks  # imports this module's helpers
+
+    blocks += cloud_blocks(plan.guardrails)
     attach = sorted((hcl_string(t.identity_id), f"aws_iam_policy.{tf_label(g.name)}.arn")
                     for g in boundaries for t in g.targets)
     if attach:

@@ -1,4 +1,5 @@
-"""Verification by re-analysis: the estate with the guardrails applied, analysed again by the same rules.
+"""Verification by re-analysis: the estate with the guardrails applied, analysed again by the same rules
+(GCP and Azure guardrails are applied by apply_cloud.py, the same way their connectors record them).
 
 The copy of the snapshot holds each generated boundary as a policy and names it as the permissions boundary
 of each target identity, replacing any boundary it has: AWS gives a principal one boundary, and the generated
@@ -18,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from nhiaudit.analysis import Analysis, analyse
+from nhiaudit.enforce.apply_cloud import with_cloud_guardrails
 from nhiaudit.enforce.model import AccessChange, Guardrail, GuardrailCheck, GuardrailKind
 from nhiaudit.findings import Finding
 from nhiaudit.inventory.model import Policy, Provider, Statement
@@ -78,7 +80,10 @@ def _level(analysis: Analysis, identity_id: str, system: str) -> tuple[str | Non
 def check_boundary(guardrail: Guardrail, policy: WrittenPolicy, before: Analysis, after: Analysis) -> GuardrailCheck:
     ids = {t.identity_id for t in guardrail.targets}
     old, new = _checked(before.findings, ids), _checked(after.findings, ids)
-    may = {g.system for g in guardrail.grants}
+    # may_reach of its integrations (what one forbids, none may): a GCP / Azure guardrail of one integration can
+    # lower access to a may_reach system another of its guardrails serves (a project-level deny), still a loss.
+    entries = [i for i in policy.integrations if i.name in guardrail.integrations]
+    may = {s for i in entries for s in i.may_reach if not any(s in j.must_not_reach for j in entries)}
     removed, lost = [], []
     for identity_id in sorted(ids):
         for system in sorted(policy.systems):
@@ -99,10 +104,10 @@ def check_boundary(guardrail: Guardrail, policy: WrittenPolicy, before: Analysis
 def verify(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule], before: Analysis,
            guardrails: Iterable[Guardrail], scp_verifier: ScpVerifier | None = None) -> list[GuardrailCheck]:
     guardrails = list(guardrails)
-    after = analyse(with_boundaries(snapshot, guardrails), policy, as_of, rules)
+    after = analyse(with_cloud_guardrails(with_boundaries(snapshot, guardrails), guardrails), policy, as_of, rules)
     checks = []
     for g in guardrails:
-        if g.kind is GuardrailKind.PERMISSIONS_BOUNDARY:
+        if g.kind is not GuardrailKind.SERVICE_CONTROL_POLICY:
             checks.append(check_boundary(g, policy, before, after))
         elif scp_verifier is not None:
             checks.append(scp_verifier(snapshot, policy, g, before))
