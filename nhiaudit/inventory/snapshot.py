@@ -23,6 +23,7 @@ from nhiaudit.inventory.model import (
     Trust,
     Workload,
 )
+from nhiaudit.inventory.resources import ResourcePolicy
 from nhiaudit.jsonlocate import MAX_JSON_DEPTH, locate
 from nhiaudit.jsonshape import format_path
 from nhiaudit.limits import MAX_REPORTED_PROBLEMS, MAX_SNAPSHOT_BYTES, read_text_limited
@@ -67,6 +68,8 @@ class Snapshot(BaseModel):
     collection_issues: list[CollectionIssue] = Field(default_factory=list)
     # Policies for identities of other snapshots (kept, so a later merge still applies them).
     attachments: list[PolicyAttachment] = Field(default_factory=list)
+    # AWS resource-based policies (bucket, key, secret, function, queue, topic), one per resource.
+    resource_policies: list[ResourcePolicy] = Field(default_factory=list)
     # Set by `collect --shard`; absent from the JSON otherwise, so unsharded snapshots keep their shape.
     shard: ShardInfo | None = None
 
@@ -171,6 +174,7 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         delegated_grants=_unique((x for s in snapshots for x in s.delegated_grants), lambda x: x.id),
         collection_issues=[x for s in snapshots for x in s.collection_issues],
         attachments=sorted(attachments, key=lambda x: (x.identity_id, x.policy_id)),
+        resource_policies=_unique((x for s in snapshots for x in s.resource_policies), lambda x: x.id),
         shard=_same_shard([s.shard for s in snapshots if s.shard is not None]),
     )
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
 from nhiaudit.connectors.aws.roles import with_session_limits
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
@@ -15,6 +16,7 @@ from nhiaudit.connectors.aws.transform_credentials import (
     with_user_activity,
 )
 from nhiaudit.connectors.aws.transform_iam import IamInventory, transform_authorization_details
+from nhiaudit.connectors.aws.transform_resources import transform_resource_policies
 from nhiaudit.connectors.aws.workloads import transform_ec2_reservations, transform_lambda_functions
 from nhiaudit.connectors.aws.workloads_ai import transform_bedrock_agents, transform_notebook_instances
 from nhiaudit.connectors.aws.workloads_ecs import transform_ecs_task_definitions
@@ -43,6 +45,7 @@ class RawAccount:
     bedrock_agents: list[Mapping[str, Any]] = field(default_factory=list)  # GetAgent's `agent`
     sagemaker_notebooks: list[Mapping[str, Any]] = field(default_factory=list)  # DescribeNotebookInstance
     role_sessions: dict[str, int] = field(default_factory=dict)  # role ARN -> MaxSessionDuration (ListRoles)
+    resource_policies: list[RawResourcePolicy] = field(default_factory=list)  # bucket, key, secret... policies
     issues: list[CollectionIssue] = field(default_factory=list)
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
@@ -98,6 +101,8 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
     workloads.extend(transform_bedrock_agents(raw.bedrock_agents))
     workloads.extend(transform_notebook_instances(raw.sagemaker_notebooks))
 
+    resource_policies, resource_issues = transform_resource_policies(raw.resource_policies)
+
     if raw.listed and not source.collected:
         source = source.model_copy(update={"collected": collected_kinds(raw)})
     return Snapshot(
@@ -107,5 +112,6 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
         policies=list(iam.policies),
         trusts=list(iam.trusts),
         workloads=workloads,
-        collection_issues=list(raw.issues),
+        collection_issues=list(raw.issues) + resource_issues,
+        resource_policies=resource_policies,
     )
