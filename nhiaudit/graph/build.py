@@ -28,6 +28,7 @@ from nhiaudit.graph.model import (
     system_node,
     workload_node,
 )
+from nhiaudit.graph.resource_reach import ResourceReach
 from nhiaudit.graph.system_reach import SystemReachEvaluator
 from nhiaudit.graph.trust import ActAsEdge, act_as_edges
 from nhiaudit.inventory.model import Identity, Provider
@@ -199,7 +200,8 @@ def _add_reach_edges(
         for prov, patterns in per_provider.items():
             systems_by_provider[prov].append((name, patterns))
     delegated = _delegated_by_identity(snapshot)
-    system_reach = SystemReachEvaluator(evaluator, {p.id: p for p in snapshot.policies})
+    system_reach = ResourceReach(SystemReachEvaluator(evaluator, {p.id: p for p in snapshot.policies}), evaluator,
+                                 snapshot.resource_policies)  # bucket, key, secret... policies (resource_reach.py)
 
     for ident in snapshot.identities:
         candidates = systems_by_provider.get(ident.provider, []) + systems_by_provider.get(None, [])

@@ -31,6 +31,7 @@ the part to add to their keys.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -149,6 +150,12 @@ class Evaluator:
         policies' conditions test (MFA, its tags...). () when they test none: callers caching answers per
         (policy ids, boundary) add this to their keys."""
         return self._ask(identity, None).key if self._is_dynamic(identity) else ()
+
+    def with_policies(self, extra: Mapping[str, Policy]) -> Evaluator:
+        """An evaluator over these policies too, with the same catalogue, scopes, moment and principal facts:
+        how resource-policy statements go through the engine of identity policies (graph/resource_reach.py)."""
+        return Evaluator(ChainMap(dict(extra), self._policies), self.catalogue, scopes=self.scopes, now=self.now,
+                         principal_facts=self._principal_facts)
 
     def missing_policy_ids(self, identity: Identity) -> tuple[str, ...]:
         ids = (*identity.policy_ids, *((identity.boundary_policy_id,) if identity.boundary_policy_id else ()))

@@ -1,0 +1,203 @@
+"""Identity -> system reach with AWS resource-based policies (bucket, key, secret, function, queue, topic policies).
+
+Which resources a system covers: the resource records whose ARN one of its patterns matches (S3: a pattern on a
+bucket's objects, `arn:aws:s3:::b/*`, covers bucket b too), found once per system. A pattern that covers at least
+one held resource is answered from those resources alone (the collection listed what the pattern names); a pattern
+that covers none keeps the identity-policy answer (a resource the snapshot does not hold is unknown, not denied).
+
+Per held resource, AWS's policy evaluation logic (IAM User Guide, "Cross-account policy evaluation logic" and
+"Policy evaluation logic"; KMS Developer Guide, "Key policies"):
+- same account: identity policy OR a resource-policy statement naming the identity itself (or `*`); a statement
+  naming only the account adds nothing. KMS: the key policy must allow, naming the identity, or naming the account
+  root (which enables identity policies: then identity policy AND that statement); grants allow their operations
+  to the grantee;
+- another account: identity policy AND a resource-policy statement naming the identity, its account or `*`;
+- a Deny of the resource policy naming the identity, its account or `*` applies to both, as identity-policy Denies
+  do (unconditional: removes; conditional: recorded in evidence).
+Each statement set goes through the same engine as identity policies (`Evaluator.with_policies`), so actions,
+resources, conditions (aws:PrincipalOrgID and the other principal facts), levels and Deny rules are the same.
+The access level of "A AND B" is the lower of the two levels (the actions both allow are not intersected).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+
+from nhiaudit.graph.system_reach import SystemReachEvaluator
+from nhiaudit.inventory.model import Identity, Provider
+from nhiaudit.inventory.resources import ResourcePolicy
+from nhiaudit.permissions.evaluate import Evaluator
+from nhiaudit.permissions.patterns import glob_match
+from nhiaudit.permissions.resource_policies import ResourceIndex
+from nhiaudit.permissions.results import Reach, StatementEvidence
+
+_MAX_NAMED = 3  # principals a statement's evidence names
+_CACHE_LIMIT = 200_000  # entries per cache; cleared (not grown) past it
+
+
+def resource_patterns(pattern: str, record: ResourcePolicy) -> tuple[str, ...] | None:
+    """The part of a system pattern that falls on the resource (as resource patterns), or None."""
+    arn = record.id
+    if glob_match(pattern, arn):
+        return (arn, f"{arn}/*") if record.service == "s3" else (arn,)
+    if record.service == "s3" and "/" in pattern:
+        bucket, _, objects = pattern.partition("/")
+        if glob_match(bucket, arn):
+            return (f"{arn}/{objects}",)
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Held:
+    unresolved: tuple[str, ...]  # patterns no held resource answers
+    resources: tuple[tuple[ResourceIndex, tuple[str, ...]], ...]  # (resource, its patterns), by resource ARN
+
+
+class ResourceReach:
+    """`SystemReachEvaluator.reach` with resource policies applied; identical to it when none are held."""
+
+    def __init__(self, system_reach: SystemReachEvaluator, evaluator: Evaluator,
+                 records: Iterable[ResourcePolicy]) -> None:
+        self._system_reach = system_reach
+        self._indexes = [ResourceIndex.build(r) for r in sorted(records, key=lambda r: r.id)
+                         if r.provider is Provider.AWS]
+        policies = {pid: p for ix in self._indexes for pid, p in ix.policies.items()}
+        self._statements = {pid: (ix, s) for ix in self._indexes for pid, s in ix.statements.items()}
+        self._evaluator = evaluator.with_policies(policies) if self._indexes else evaluator
+        self._held: dict[tuple[str, tuple[str, ...]], _Held] = {}
+        self._relabelled: dict[int, tuple[Reach, Reach]] = {}
+        self._evidence: dict[int, tuple[StatementEvidence, StatementEvidence]] = {}
+
+    @property
+    def indexes(self) -> list[ResourceIndex]:
+        return self._indexes
+
+    def reach(self, identity: Identity, system: str, patterns: list[str]) -> Reach | None:
+        if not self._indexes or identity.provider is not Provider.AWS:
+            return self._system_reach.reach(identity, system, patterns)
+        held = self._held_for(system, patterns)
+        if not held.resources:
+            return self._system_reach.reach(identity, system, patterns)
+        found: list[Reach] = []
+        if held.unresolved:
+            # A cache name of its own: SystemReachEvaluator caches per (policy, system name) for one pattern list.
+            r = self._system_reach.reach(identity, f"{system}\0unheld", list(held.unresolved))
+            if r is not None:
+                found.append(r)
+        for index, rpatterns in held.resources:
+            r = self._resource(identity, index, rpatterns)
+            if r is not None:
+                found.append(r)
+        return _best(found)
+
+    def _held_for(self, system: str, patterns: Sequence[str]) -> _Held:
+        key = (system, tuple(patterns))
+        held = self._held.get(key)
+        if held is None:
+            unresolved, per_resource = [], {}
+            for pattern in patterns:
+                hit = False
+                for index in self._indexes:
+                    rp = resource_patterns(pattern, index.record)
+                    if rp is not None:
+                        hit = True
+                        per_resource.setdefault(index.record.id, (index, []))[1].extend(rp)
+                if not hit:
+                    unresolved.append(pattern)
+            held = self._held[key] = _Held(
+                tuple(unresolved),
+                tuple((ix, tuple(dict.fromkeys(rp))) for _, (ix, rp) in sorted(per_resource.items())))
+        return held
+
+    def _resource(self, identity: Identity, index: ResourceIndex, patterns: tuple[str, ...]) -> Reach | None:
+        m = index.match(identity)
+        same = identity.account == index.record.account
+        kms = index.record.service == "kms"
+        own_ids, boundary = identity.policy_ids, identity.boundary_policy_id
+        if same and not kms:
+            return self._eval(identity, (*own_ids, *m.direct, *m.denies), boundary, patterns)
+        parts: list[Reach] = []
+        gate_ids = m.account if same else (*m.direct, *m.account)
+        if gate_ids:
+            gate = self._eval(identity, (*gate_ids, *m.denies), None, patterns)
+            own = self._eval(identity, (*own_ids, *m.denies), boundary, patterns) if gate is not None else None
+            if gate is not None and own is not None:
+                parts.append(_both(gate, own))
+        if same and m.direct:  # KMS: the key policy or a grant names the identity itself
+            direct = self._eval(identity, (*m.direct, *m.denies), None, patterns)
+            if direct is not None:
+                parts.append(direct)
+        return _best(parts)
+
+    def _eval(self, identity: Identity, policy_ids: tuple[str, ...], boundary: str | None,
+              patterns: tuple[str, ...]) -> Reach | None:
+        if policy_ids == identity.policy_ids and boundary == identity.boundary_policy_id:
+            probe = identity
+        else:
+            probe = identity.model_copy(update={"policy_ids": policy_ids, "boundary_policy_id": boundary})
+        result = self._evaluator.reach(probe, patterns)
+        return self._relabel(result) if result is not None else None
+
+    def _relabel(self, reach: Reach) -> Reach:
+        """The engine's evidence, with resource-policy statements said to be what they are."""
+        hit = self._relabelled.get(id(reach))
+        if hit is not None and hit[0] is reach:
+            return hit[1]
+        out = reach
+        if any(s.policy_id in self._statements for s in (*reach.statements, *reach.denies)):
+            out = dataclasses.replace(
+                reach, statements=tuple(map(self._statement, reach.statements)),
+                denies=tuple(map(self._statement, reach.denies)),
+                missing_policy_ids=tuple(p for p in reach.missing_policy_ids if p not in self._statements))
+        if len(self._relabelled) >= _CACHE_LIMIT:
+            self._relabelled.clear()
+        self._relabelled[id(reach)] = (reach, out)
+        return out
+
+    def _statement(self, ev: StatementEvidence) -> StatementEvidence:
+        found = self._statements.get(ev.policy_id)
+        if found is None:
+            return ev
+        hit = self._evidence.get(id(ev))
+        if hit is not None and hit[0] is ev:
+            return hit[1]
+        _, stmt = found
+        named = ", ".join(stmt.principals[:_MAX_NAMED]) + (" ..." if len(stmt.principals) > _MAX_NAMED else "")
+        who = stmt.note or (f"principal {'except ' if stmt.not_principal else ''}{named}" if named else None)
+        note = "; ".join(x for x in (who, ev.note) if x) or None
+        out = dataclasses.replace(ev, source="resource", statement_index=stmt.index, note=note)
+        if len(self._evidence) >= _CACHE_LIMIT:
+            self._evidence.clear()
+        self._evidence[id(ev)] = (ev, out)
+        return out
+
+
+def _both(gate: Reach, own: Reach) -> Reach:
+    """Access that needs the resource policy AND the identity policy: the lower level, both statements."""
+    level = gate.level if gate.level.rank <= own.level.rank else own.level
+    return Reach(
+        level=level, resource_patterns=own.resource_patterns, statements=(*gate.statements, *own.statements),
+        denies=tuple(dict.fromkeys((*gate.denies, *own.denies))),
+        unknown_actions=tuple(dict.fromkeys((*gate.unknown_actions, *own.unknown_actions))),
+        boundary_policy_id=own.boundary_policy_id, missing_policy_ids=own.missing_policy_ids,
+        required_conditional=gate.conditional or own.conditional, joint=True,
+    )
+
+
+def _best(found: list[Reach]) -> Reach | None:
+    """Several resources (or parts) of one system: the highest access first, every statement kept once."""
+    if len(found) < 2:
+        return found[0] if found else None
+    ranked = sorted(found, key=lambda r: -r.level.rank)  # stable: ties keep resource order
+    first = ranked[0]
+    return Reach(
+        level=first.level,
+        resource_patterns=tuple(dict.fromkeys(p for r in ranked for p in r.resource_patterns)),
+        statements=tuple(dict.fromkeys(s for r in ranked for s in r.statements)),
+        denies=tuple(dict.fromkeys(d for r in ranked for d in r.denies)),
+        unknown_actions=tuple(dict.fromkeys(a for r in ranked for a in r.unknown_actions)),
+        boundary_policy_id=first.boundary_policy_id,
+        missing_policy_ids=tuple(dict.fromkeys(p for r in ranked for p in r.missing_policy_ids)),
+        required_conditional=all(r.conditional for r in found), joint=first.joint,
+    )
