@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aws_exports import document, gaad
 from typer.testing import CliRunner
 
@@ -183,3 +184,74 @@ def test_kms_grant_allows_its_operations_to_the_grantee(tmp_path):
     _, report, out = scan(tmp_path, *args, policy=policy)
     [finding] = hits(report, "scope-not-allowed-system", f"arn:aws:iam::{A}:role/batch-reader")
     assert "KMS grant on " + KEY in json.dumps(finding["evidence"]), out
+
+
+# ---- public buckets, Block Public Access, NotPrincipal, aws:PrincipalOrgID ---------------------------------
+
+B_BUCKET = f"arn:aws:s3::{B}:acme-customer-pii-b"  # the TARGET naming the bucket's owner
+
+
+def public_policy(condition: dict[str, Any] | None = None) -> dict[str, str]:
+    statement = {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                 "Resource": f"{BUCKET}/*"}
+    if condition:
+        statement["Condition"] = condition
+    return {"Policy": json.dumps(document(statement))}
+
+
+def agent_reaches_pii(tmp: Path, *entries: tuple[str | None, str | Path | dict]) -> bool:
+    code, report, out = scan(tmp, *imports(tmp, (None, GAAD_A), (None, GAAD_B), *entries))
+    assert code == 0, out
+    return "customer-pii" in systems_reached(report, AGENT)
+
+
+def test_public_bucket_policy_lets_other_accounts_in(tmp_path):
+    assert agent_reaches_pii(tmp_path, (B_BUCKET, public_policy()))
+
+
+def test_restrict_public_buckets_of_the_owner_account_neutralises_a_public_policy(tmp_path):
+    assert not agent_reaches_pii(tmp_path, (B_BUCKET, public_policy()), (B, "s3-get-public-access-block-all.json"))
+
+
+def test_public_acl_grants_list_access_unless_ignore_public_acls(tmp_path):
+    lister = role("lister", A, {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"})
+    policy = POLICY + "  - name: lister\n    identities: [\"arn:aws:iam::111111111111:role/lister\"]\n"
+    args = imports(tmp_path, (None, gaad(lister)), (None, GAAD_B), (B_BUCKET, "s3-get-bucket-policy-no-grant.json"),
+                   (B_BUCKET, "s3-get-bucket-acl-public.json"))
+    _, report, out = scan(tmp_path, *args, policy=policy)
+    [finding] = hits(report, "scope-not-allowed-system", f"arn:aws:iam::{A}:role/lister")
+    assert "bucket ACL of arn:aws:s3:::acme-customer-pii-b" in json.dumps(finding["evidence"]), out
+    assert "AllUsers" in json.dumps(finding["evidence"])
+    args.extend(imports(tmp_path, (B_BUCKET, "s3-get-public-access-block-all.json")))
+    _, report, out = scan(tmp_path, *args, policy=policy)
+    assert not hits(report, "scope-not-allowed-system", f"arn:aws:iam::{A}:role/lister"), out
+
+
+ORG_ACCOUNTS = {"Accounts": [{"Id": A, "Arn": f"arn:aws:organizations::999999999999:account/o-a1b2c3d4e5/{A}",
+                              "Email": "a@example.com", "Name": "a", "Status": "ACTIVE", "JoinedMethod": "INVITED",
+                              "JoinedTimestamp": "2024-01-01T00:00:00+00:00"}]}
+
+
+@pytest.mark.parametrize(("org", "reached"), [("o-a1b2c3d4e5", True), ("o-f6g7h8i9j0", False)])
+def test_principal_org_id_is_decided_from_the_principal_s_organisation(tmp_path, org, reached):
+    policy = public_policy({"StringEquals": {"aws:PrincipalOrgID": org}})
+    assert agent_reaches_pii(tmp_path, (B_BUCKET, policy), (None, ORG_ACCOUNTS)) is reached
+
+
+def test_deny_with_not_principal_denies_everyone_else(tmp_path):
+    policy = {"Policy": json.dumps(document({
+        "Effect": "Deny", "NotPrincipal": {"AWS": f"arn:aws:iam::{A}:role/bucket-admin"}, "Action": "s3:*",
+        "Resource": [BUCKET, f"{BUCKET}/*"]}))}
+    code, report, out = scan(tmp_path, *imports(tmp_path, (None, GAAD_A), (BUCKET, policy)))
+    assert code == 0, out
+    assert "customer-pii" not in systems_reached(report, AGENT)
+
+
+def test_the_explain_path_shows_the_bucket_policy_statement(tmp_path):
+    args = imports(tmp_path, (None, GAAD_A), (None, GAAD_B), (B_BUCKET, "s3-get-bucket-policy-partner.json"))
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    result = CliRunner().invoke(build_app(), ["explain", AGENT, *args, "--policy", str(tmp_path / "policy.yaml"),
+                                              "--as-of", "2026-11-28"], env={"COLUMNS": "400"})
+    text = " ".join(result.output.split())
+    assert 'bucket policy of arn:aws:s3:::acme-customer-pii-b, statement 1 "ReadForPartner"' in text, result.output
+    assert "ReadForPartner" in text
