@@ -22,6 +22,7 @@ The access level of "A AND B" is the lower of the two levels (the actions both a
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Sequence
 
 from nhiaudit.graph.system_reach import SystemReachEvaluator
@@ -64,7 +65,15 @@ class ResourceReach:
                          if r.provider is Provider.AWS]
         policies = {pid: p for ix in self._indexes for pid, p in ix.policies.items()}
         self._statements = {pid: (ix, s) for ix in self._indexes for pid, s in ix.statements.items()}
-        self._evaluator = evaluator.with_policies(policies) if self._indexes else evaluator
+        # A probe (the identity with other policy ids) has the identity's own facts, from the main evaluator's cache.
+        self._originals: dict[str, Identity] = {}
+        self._evaluator = evaluator.with_policies(
+            policies, lambda probe: evaluator.principal(self._originals.get(probe.id, probe))
+        ) if self._indexes else evaluator
+        self._denying: dict[tuple[str, ...], tuple[str, ...]] = {}  # policy ids -> those holding a Deny
+        # Resource-side answers, shared by identities alike in everything the statements can test.
+        self._sides: dict[tuple[object, ...], Reach | None] = {}
+        self._tests_arn: dict[tuple[str, ...], bool] = {}  # statements -> does a condition test aws:PrincipalArn
         self._held: dict[tuple[str, tuple[str, ...]], _Held] = {}
         self._relabelled: dict[int, tuple[Reach, Reach]] = {}
         self._evidence: dict[int, tuple[StatementEvidence, StatementEvidence]] = {}
@@ -86,7 +95,7 @@ class ResourceReach:
             if r is not None:
                 found.append(r)
         for index, rpatterns in held.resources:
-            r = self._resource(identity, index, rpatterns)
+            r = self._resource(identity, system, index, rpatterns)
             if r is not None:
                 found.append(r)
         return _best(found)
@@ -110,34 +119,86 @@ class ResourceReach:
                 tuple((ix, tuple(dict.fromkeys(rp))) for _, (ix, rp) in sorted(per_resource.items())))
         return held
 
-    def _resource(self, identity: Identity, index: ResourceIndex, patterns: tuple[str, ...]) -> Reach | None:
+    def _resource(self, identity: Identity, system: str, index: ResourceIndex,
+                  patterns: tuple[str, ...]) -> Reach | None:
         m = index.match(identity)
         same = identity.account == index.record.account
         kms = index.record.service == "kms"
-        own_ids, boundary = identity.policy_ids, identity.boundary_policy_id
+        # Identity policies alone come from SystemReachEvaluator's per-policy cache (cheap); the engine sees both
+        # sides together only where a Deny of one side can take away what the other allows.
+        own = self._system_reach.reach(identity, f"{system}\0{index.record.id}", list(patterns))
+        if own is not None and m.denies:
+            own = self._eval(identity, (*identity.policy_ids, *m.denies), identity.boundary_policy_id, patterns)
         if same and not kms:
-            return self._eval(identity, (*own_ids, *m.direct, *m.denies), boundary, patterns)
+            if not m.direct:
+                return own
+            if own is not None and self._deny_policies(identity):
+                return self._eval(identity, (*identity.policy_ids, *m.direct, *m.denies),
+                                  identity.boundary_policy_id, patterns)
+            direct = self._resource_side(identity, m.direct, m.denies, patterns)
+            return _best([r for r in (own, direct) if r is not None])
         parts: list[Reach] = []
         gate_ids = m.account if same else (*m.direct, *m.account)
-        if gate_ids:
-            gate = self._eval(identity, (*gate_ids, *m.denies), None, patterns)
-            own = self._eval(identity, (*own_ids, *m.denies), boundary, patterns) if gate is not None else None
-            if gate is not None and own is not None:
+        if gate_ids and own is not None:
+            gate = self._resource_side(identity, gate_ids, m.denies, patterns)
+            if gate is not None:
                 parts.append(_both(gate, own))
         if same and m.direct:  # KMS: the key policy or a grant names the identity itself
-            direct = self._eval(identity, (*m.direct, *m.denies), None, patterns)
+            direct = self._resource_side(identity, m.direct, m.denies, patterns)
             if direct is not None:
                 parts.append(direct)
         return _best(parts)
 
+    def _resource_side(self, identity: Identity, allows: tuple[str, ...], denies: tuple[str, ...],
+                       patterns: tuple[str, ...]) -> Reach | None:
+        """What the resource statements allow the identity, with the resource's and the identity's own Denies
+        (one answer for every identity with the same Deny-holding policies and condition facts)."""
+        deny_ids = self._deny_policies(identity)
+        facts = self._evaluator.principal(identity)
+        key = (patterns, deny_ids, allows, denies, facts.mfa, facts.tags, facts.account, facts.org_id,
+               facts.arn if self._tests_arn.get(allows + denies, True) else None)
+        if key in self._sides:
+            return self._sides[key]
+        result = self._eval(identity, (*deny_ids, *allows, *denies), None, patterns, allows_only=True)
+        if len(self._sides) >= _CACHE_LIMIT:
+            self._sides.clear()
+        self._sides[key] = result
+        if (allows + denies) not in self._tests_arn:
+            self._tests_arn[allows + denies] = any(
+                "aws:principalarn" in json.dumps(self._statements[pid][1].statement.conditions).lower()
+                or deny_ids for pid in (*allows, *denies))
+        return result
+
+    def _deny_policies(self, identity: Identity) -> tuple[str, ...]:
+        """The identity's policies holding a Deny statement (most identities: none)."""
+        hit = self._denying.get(identity.policy_ids)
+        if hit is None:
+            if len(self._denying) >= _CACHE_LIMIT:
+                self._denying.clear()
+            hit = self._denying[identity.policy_ids] = tuple(
+                pid for pid in identity.policy_ids if any(s.effect == "Deny" for s in self._evaluator.statements(pid)))
+        return hit
+
     def _eval(self, identity: Identity, policy_ids: tuple[str, ...], boundary: str | None,
-              patterns: tuple[str, ...]) -> Reach | None:
+              patterns: tuple[str, ...], *, allows_only: bool = False) -> Reach | None:
+        """The engine's answer for the identity holding these policies. `allows_only`: the identity's own policies
+        among them are there for their Denies; an Allow of theirs in the answer is dropped."""
         if policy_ids == identity.policy_ids and boundary == identity.boundary_policy_id:
             probe = identity
         else:
             probe = identity.model_copy(update={"policy_ids": policy_ids, "boundary_policy_id": boundary})
+            self._originals[identity.id] = identity
         result = self._evaluator.reach(probe, patterns)
-        return self._relabel(result) if result is not None else None
+        if result is None:
+            return None
+        result = self._relabel(result)
+        if allows_only and any(s.source != "resource" for s in result.statements):
+            kept = tuple(s for s in result.statements if s.source == "resource")
+            if not kept:
+                return None
+            ranked = sorted(kept, key=lambda s: -s.level.rank if s.level else 0)
+            result = dataclasses.replace(result, statements=tuple(ranked), level=ranked[0].level or result.level)
+        return result
 
     def _relabel(self, reach: Reach) -> Reach:
         """The engine's evidence, with resource-policy statements said to be what they are."""
