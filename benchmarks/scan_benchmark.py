@@ -33,11 +33,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--identities", type=int, default=10_000)
     parser.add_argument("--resource-policies", type=int, default=0, help="bucket policies on the systems' buckets")
+    parser.add_argument("--deny-every", type=int, default=10, help="every Nth bucket policy has a NotPrincipal Deny")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         snapshot, policy_text = generate(args.identities)
         if args.resource_policies:
-            snapshot = add_bucket_policies(snapshot, args.resource_policies)
+            snapshot = add_bucket_policies(snapshot, args.resource_policies, deny_every=args.deny_every)
         snap_path, policy_path = Path(tmp) / "snapshot.json", Path(tmp) / "policy.yaml"
         snapshot.write(snap_path)
         policy_path.write_text(policy_text, encoding="utf-8")

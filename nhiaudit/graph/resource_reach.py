@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from nhiaudit.graph.resource_own import ResourceOwnReach
 from nhiaudit.graph.system_reach import SystemReachEvaluator
-from nhiaudit.inventory.model import Identity, Provider
+from nhiaudit.inventory.model import Identity, Policy, Provider
 from nhiaudit.inventory.resources import ResourcePolicy
 from nhiaudit.permissions.evaluate import Evaluator
-from nhiaudit.permissions.patterns import glob_match
-from nhiaudit.permissions.resource_policies import ResourceIndex
+from nhiaudit.permissions.patterns import glob_match, resources_intersect
+from nhiaudit.permissions.resource_policies import Match, ResourceIndex
 from nhiaudit.permissions.results import Reach, StatementEvidence
 
 _MAX_NAMED = 3  # principals a statement's evidence names
@@ -58,9 +59,9 @@ class _Held:
 class ResourceReach:
     """`SystemReachEvaluator.reach` with resource policies applied; identical to it when none are held."""
 
-    def __init__(self, system_reach: SystemReachEvaluator, evaluator: Evaluator,
-                 records: Iterable[ResourcePolicy]) -> None:
-        self._system_reach = system_reach
+    def __init__(self, evaluator: Evaluator, policies: Mapping[str, Policy], records: Iterable[ResourcePolicy]) -> None:
+        self._system_reach = SystemReachEvaluator(evaluator, policies)
+        self._own_reach = ResourceOwnReach(evaluator, policies)
         self._indexes = [ResourceIndex.build(r) for r in sorted(records, key=lambda r: r.id)
                          if r.provider is Provider.AWS]
         policies = {pid: p for ix in self._indexes for pid, p in ix.policies.items()}
@@ -73,6 +74,8 @@ class ResourceReach:
         self._denying: dict[tuple[str, ...], tuple[str, ...]] = {}  # policy ids -> those holding a Deny
         # Resource-side answers, shared by identities alike in everything the statements can test.
         self._sides: dict[tuple[object, ...], Reach | None] = {}
+        self._denies: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+        self._groups: dict[tuple[str, ...], str] = {}  # same-account resources asked together -> their cache name
         self._tests_arn: dict[tuple[str, ...], bool] = {}  # statements -> does a condition test aws:PrincipalArn
         self._held: dict[tuple[str, tuple[str, ...]], _Held] = {}
         self._relabelled: dict[int, tuple[Reach, Reach]] = {}
@@ -94,11 +97,28 @@ class ResourceReach:
             r = self._system_reach.reach(identity, f"{system}\0unheld", list(held.unresolved))
             if r is not None:
                 found.append(r)
+        # Resources of the identity's own account (not KMS) that no Deny of theirs names it in: access is its own
+        # policies OR their statements, so its own policies are asked once for all of them together.
+        plain: list[tuple[ResourceIndex, tuple[str, ...]]] = []
         for index, rpatterns in held.resources:
-            r = self._resource(identity, system, index, rpatterns)
-            if r is not None:
-                found.append(r)
+            m = self._match(identity, index, rpatterns)
+            if not m.denies and identity.account == index.record.account and index.record.service != "kms":
+                plain.append((index, rpatterns))
+                side = self._resource_side(identity, m.direct, (), rpatterns) if m.direct else None
+            else:
+                side = self._resource(identity, system, index, rpatterns, m)
+            if side is not None:
+                found.append(side)
+        if plain:
+            group = self._groups.setdefault(tuple(ix.record.id for ix, _ in plain), f"group {len(self._groups)}")
+            own = self._own_reach.reach_on(identity, system, group, [p for _, rp in plain for p in rp])
+            if own is not None:
+                found.append(own)
         return _best(found)
+
+    def _match(self, identity: Identity, index: ResourceIndex, patterns: tuple[str, ...]) -> Match:
+        m = index.match(identity)
+        return dataclasses.replace(m, denies=self._live_denies(m.denies, patterns)) if m.denies else m
 
     def _held_for(self, system: str, patterns: Sequence[str]) -> _Held:
         key = (system, tuple(patterns))
@@ -119,17 +139,13 @@ class ResourceReach:
                 tuple((ix, tuple(dict.fromkeys(rp))) for _, (ix, rp) in sorted(per_resource.items())))
         return held
 
-    def _resource(self, identity: Identity, system: str, index: ResourceIndex,
-                  patterns: tuple[str, ...]) -> Reach | None:
-        m = index.match(identity)
+    def _resource(self, identity: Identity, system: str, index: ResourceIndex, patterns: tuple[str, ...],
+                  m: Match) -> Reach | None:
+        """One resource of another account, a KMS key, or one whose policy has a Deny for the identity."""
         same = identity.account == index.record.account
         kms = index.record.service == "kms"
-        # Identity policies alone come from SystemReachEvaluator's per-policy cache (cheap); the engine sees both
-        # sides together only where a Deny of one side can take away what the other allows.
-        own = self._system_reach.reach(identity, f"{system}\0{index.record.id}", list(patterns))
-        if own is not None and m.denies:
-            own = self._eval(identity, (*identity.policy_ids, *m.denies), identity.boundary_policy_id, patterns)
         if same and not kms:
+            own = self._own(identity, system, index, patterns, m)
             if not m.direct:
                 return own
             if own is not None and self._deny_policies(identity):
@@ -139,15 +155,25 @@ class ResourceReach:
             return _best([r for r in (own, direct) if r is not None])
         parts: list[Reach] = []
         gate_ids = m.account if same else (*m.direct, *m.account)
-        if gate_ids and own is not None:
-            gate = self._resource_side(identity, gate_ids, m.denies, patterns)
-            if gate is not None:
-                parts.append(_both(gate, own))
+        gate = self._resource_side(identity, gate_ids, m.denies, patterns) if gate_ids else None
+        own = self._own(identity, system, index, patterns, m) if gate is not None else None
+        if gate is not None and own is not None:
+            parts.append(_both(gate, own))
         if same and m.direct:  # KMS: the key policy or a grant names the identity itself
             direct = self._resource_side(identity, m.direct, m.denies, patterns)
             if direct is not None:
                 parts.append(direct)
         return _best(parts)
+
+    def _own(self, identity: Identity, system: str, index: ResourceIndex, patterns: tuple[str, ...],
+             m: Match) -> Reach | None:
+        """What the identity's own policies allow on the resource: from the per-policy cache, and through the
+        engine with the resource policy's Denies only when some of them name the identity."""
+        own = self._own_reach.reach_on(identity, system, index.record.id, patterns)
+        if own is not None and m.denies:
+            touching = self._own_reach.touching(identity, index.record.id, patterns)
+            own = self._eval(identity, (*touching, *m.denies), identity.boundary_policy_id, patterns)
+        return own
 
     def _resource_side(self, identity: Identity, allows: tuple[str, ...], denies: tuple[str, ...],
                        patterns: tuple[str, ...]) -> Reach | None:
@@ -155,19 +181,34 @@ class ResourceReach:
         (one answer for every identity with the same Deny-holding policies and condition facts)."""
         deny_ids = self._deny_policies(identity)
         facts = self._evaluator.principal(identity)
+        tests_arn = self._tests_arn.get(allows + denies)
+        if tests_arn is None:
+            tests_arn = self._tests_arn[allows + denies] = any(
+                "aws:principalarn" in json.dumps(self._statements[pid][1].statement.conditions).lower()
+                for pid in (*allows, *denies))
         key = (patterns, deny_ids, allows, denies, facts.mfa, facts.tags, facts.account, facts.org_id,
-               facts.arn if self._tests_arn.get(allows + denies, True) else None)
+               facts.arn if tests_arn or deny_ids else None)
         if key in self._sides:
             return self._sides[key]
         result = self._eval(identity, (*deny_ids, *allows, *denies), None, patterns, allows_only=True)
         if len(self._sides) >= _CACHE_LIMIT:
             self._sides.clear()
         self._sides[key] = result
-        if (allows + denies) not in self._tests_arn:
-            self._tests_arn[allows + denies] = any(
-                "aws:principalarn" in json.dumps(self._statements[pid][1].statement.conditions).lower()
-                or deny_ids for pid in (*allows, *denies))
         return result
+
+    def _live_denies(self, denies: tuple[str, ...], patterns: tuple[str, ...]) -> tuple[str, ...]:
+        """The Denies that can apply on the patterns at all: a Deny on `aws:SecureTransport` false (the usual "deny
+        plain HTTP" statement) never applies to the access nhiaudit reports, and the engine leaves it out."""
+        key = (denies, patterns)
+        hit = self._denies.get(key)
+        if hit is None:
+            if len(self._denies) >= _CACHE_LIMIT:
+                self._denies.clear()
+            hit = self._denies[key] = tuple(
+                pid for pid in denies if any(
+                    s.not_resources or any(resources_intersect(r, p) for r in s.wide_resources for p in patterns)
+                    for s in self._evaluator.statements(pid)))
+        return hit
 
     def _deny_policies(self, identity: Identity) -> tuple[str, ...]:
         """The identity's policies holding a Deny statement (most identities: none)."""
