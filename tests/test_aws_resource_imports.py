@@ -110,6 +110,10 @@ HOSTILE = {
     "deeply nested": '{"Statement": ' + "[" * 5000 + "]" * 5000 + "}",
     "too many statements": json.dumps({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
                                                       "Principal": "*"}] * 300}),
+    "too many principals": json.dumps({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+                                                     "Principal": {"AWS": [f"{n:012d}" for n in range(501)]}}}),
+    "not an AWS principal": json.dumps({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+                                                      "Principal": {"AWS": "someone"}}}),
 }
 
 
@@ -132,3 +136,12 @@ def test_hostile_wildcards_evaluate_in_bounded_time(tmp_path):
     code, _, out = scan(tmp_path, *args)
     assert code in (0, 1, 3), out
     assert time.monotonic() - started < 20
+
+
+def test_an_acl_past_s3_s_limit_is_a_collection_issue(tmp_path):
+    grant = {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+             "Permission": "READ"}
+    acl = {"Owner": {"ID": "7009a8971cd538e11f6b6606438875e7c86c5b672f46db45460ddcd087d36c32"}, "Grants": [grant] * 101}
+    code, report, out = scan(tmp_path, *imports(tmp_path, (None, GAAD_A), (BUCKET, acl)))
+    assert code == 3, out
+    assert "101 ACL grants" in report["collection"]["errors"][0]["message"]
