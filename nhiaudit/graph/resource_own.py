@@ -10,7 +10,7 @@ resource costs no evaluation at all.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from nhiaudit.graph.system_reach import SystemReachEvaluator
 from nhiaudit.inventory.model import Identity, Policy
@@ -22,9 +22,13 @@ _CACHE_LIMIT = 200_000
 _HERE = "\0"  # stands for the resource's ARN in a pattern's shape
 
 
+Probe = Callable[[Identity, tuple[str, ...], "str | None"], Identity]  # the identity holding other policy ids
+
+
 class ResourceOwnReach(SystemReachEvaluator):
-    def __init__(self, evaluator: Evaluator, policies: Mapping[str, Policy]) -> None:
+    def __init__(self, evaluator: Evaluator, policies: Mapping[str, Policy], probe: Probe) -> None:
         super().__init__(evaluator, policies)
+        self._probe = probe
         self._signatures: dict[tuple[str, str], tuple[object, ...]] = {}
         self._shared: dict[tuple[object, ...], Reach | None] = {}
 
@@ -32,7 +36,13 @@ class ResourceOwnReach(SystemReachEvaluator):
         """Access the identity's own policies give on the resource `arn` (its `patterns`: bucket and objects)."""
         if not any(self._signature(pid, arn, patterns) for pid in identity.policy_ids):
             return None  # no Allow of its policies can name the resource (boundaries and Denies only narrow)
-        return self.reach(identity, f"{system}{_HERE}{arn}", list(patterns))
+        exact = not identity.boundary_policy_id and all(self._has_deny.get(p) is False for p in identity.policy_ids)
+        if exact and not self._evaluator.context_key(identity):
+            return self.reach(identity, f"{system}{_HERE}{arn}", list(patterns))
+        # A boundary, a Deny or conditions on the identity: the engine, on the policies that matter here only, so
+        # identities that differ in other policies share the answer.
+        probe = self._probe(identity, self.touching(identity, arn, patterns), identity.boundary_policy_id)
+        return self._evaluator.reach(probe, list(patterns))
 
     def touching(self, identity: Identity, arn: str, patterns: Sequence[str]) -> tuple[str, ...]:
         """The identity's policies that can allow something on the resource, or hold a Deny: all that an evaluation

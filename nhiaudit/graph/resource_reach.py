@@ -61,7 +61,6 @@ class ResourceReach:
 
     def __init__(self, evaluator: Evaluator, policies: Mapping[str, Policy], records: Iterable[ResourcePolicy]) -> None:
         self._system_reach = SystemReachEvaluator(evaluator, policies)
-        self._own_reach = ResourceOwnReach(evaluator, policies)
         self._indexes = [ResourceIndex.build(r) for r in sorted(records, key=lambda r: r.id)
                          if r.provider is Provider.AWS]
         policies = {pid: p for ix in self._indexes for pid, p in ix.policies.items()}
@@ -71,6 +70,7 @@ class ResourceReach:
         self._evaluator = evaluator.with_policies(
             policies, lambda probe: evaluator.principal(self._originals.get(probe.id, probe))
         ) if self._indexes else evaluator
+        self._own_reach = ResourceOwnReach(self._evaluator, policies, self._probe)
         self._denying: dict[tuple[str, ...], tuple[str, ...]] = {}  # policy ids -> those holding a Deny
         # Resource-side answers, shared by identities alike in everything the statements can test.
         self._sides: dict[tuple[object, ...], Reach | None] = {}
@@ -224,12 +224,7 @@ class ResourceReach:
               patterns: tuple[str, ...], *, allows_only: bool = False) -> Reach | None:
         """The engine's answer for the identity holding these policies. `allows_only`: the identity's own policies
         among them are there for their Denies; an Allow of theirs in the answer is dropped."""
-        if policy_ids == identity.policy_ids and boundary == identity.boundary_policy_id:
-            probe = identity
-        else:
-            probe = identity.model_copy(update={"policy_ids": policy_ids, "boundary_policy_id": boundary})
-            self._originals[identity.id] = identity
-        result = self._evaluator.reach(probe, patterns)
+        result = self._evaluator.reach(self._probe(identity, policy_ids, boundary), patterns)
         if result is None:
             return None
         result = self._relabel(result)
@@ -240,6 +235,13 @@ class ResourceReach:
             ranked = sorted(kept, key=lambda s: -s.level.rank if s.level else 0)
             result = dataclasses.replace(result, statements=tuple(ranked), level=ranked[0].level or result.level)
         return result
+
+    def _probe(self, identity: Identity, policy_ids: tuple[str, ...], boundary: str | None) -> Identity:
+        """The identity holding these policies instead of its own (its facts stay its own)."""
+        if policy_ids == identity.policy_ids and boundary == identity.boundary_policy_id:
+            return identity
+        self._originals[identity.id] = identity
+        return identity.model_copy(update={"policy_ids": policy_ids, "boundary_policy_id": boundary})
 
     def _relabel(self, reach: Reach) -> Reach:
         """The engine's evidence, with resource-policy statements said to be what they are."""
