@@ -31,18 +31,28 @@ class ResourceOwnReach(SystemReachEvaluator):
         self._probe = probe
         self._signatures: dict[tuple[str, str], tuple[object, ...]] = {}
         self._shared: dict[tuple[object, ...], Reach | None] = {}
+        self._asked: dict[tuple[object, ...], Reach | None] = {}  # engine answers for (policies, boundary, facts)
 
     def reach_on(self, identity: Identity, system: str, arn: str, patterns: Sequence[str]) -> Reach | None:
         """Access the identity's own policies give on the resource `arn` (its `patterns`: bucket and objects)."""
         if not any(self._signature(pid, arn, patterns) for pid in identity.policy_ids):
             return None  # no Allow of its policies can name the resource (boundaries and Denies only narrow)
         exact = not identity.boundary_policy_id and all(self._has_deny.get(p) is False for p in identity.policy_ids)
-        if exact and not self._evaluator.context_key(identity):
+        context = self._evaluator.context_key(identity)
+        if exact and not context:
             return self.reach(identity, f"{system}{_HERE}{arn}", list(patterns))
         # A boundary, a Deny or conditions on the identity: the engine, on the policies that matter here only, so
         # identities that differ in other policies share the answer.
-        probe = self._probe(identity, self.touching(identity, arn, patterns), identity.boundary_policy_id)
-        return self._evaluator.reach(probe, list(patterns))
+        touching = self.touching(identity, arn, patterns)
+        key = (touching, identity.boundary_policy_id, tuple(patterns), context)
+        if key in self._asked:
+            return self._asked[key]
+        probe = self._probe(identity, touching, identity.boundary_policy_id)
+        result = self._evaluator.reach(probe, list(patterns))
+        if len(self._asked) >= _CACHE_LIMIT:
+            self._asked.clear()
+        self._asked[key] = result
+        return result
 
     def touching(self, identity: Identity, arn: str, patterns: Sequence[str]) -> tuple[str, ...]:
         """The identity's policies that can allow something on the resource, or hold a Deny: all that an evaluation
