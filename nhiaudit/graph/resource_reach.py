@@ -172,22 +172,37 @@ class ResourceReach:
         own = self._own_reach.reach_on(identity, system, index.record.id, patterns)
         if own is not None and m.denies:
             touching = self._own_reach.touching(identity, index.record.id, patterns)
+            key = ("own", touching, identity.boundary_policy_id, self._evaluator.context_key(identity),
+                   *self._facts_key(identity, (), m.denies, patterns))
+            if key in self._sides:
+                return self._sides[key]
             own = self._eval(identity, (*touching, *m.denies), identity.boundary_policy_id, patterns)
+            if len(self._sides) >= _CACHE_LIMIT:
+                self._sides.clear()
+            self._sides[key] = own
         return own
+
+    def _facts_key(self, identity: Identity, allows: tuple[str, ...], denies: tuple[str, ...],
+                   patterns: tuple[str, ...]) -> tuple[object, ...]:
+        """What decides the resource statements' answer for an identity: the statements, the patterns, and the
+        identity's facts their conditions may test (its ARN only when a condition names aws:PrincipalArn)."""
+        tests_arn = self._tests_arn.get(allows + denies)
+        if tests_arn is None:
+            tests_arn = self._tests_arn[allows + denies] = any(
+                "aws:principalarn" in json.dumps(self._statements[pid][1].statement.conditions).lower()
+                for pid in (*allows, *denies))
+        facts = self._evaluator.principal(identity)
+        return (patterns, allows, denies, facts.mfa, facts.tags, facts.account, facts.org_id,
+                facts.arn if tests_arn else None)
 
     def _resource_side(self, identity: Identity, allows: tuple[str, ...], denies: tuple[str, ...],
                        patterns: tuple[str, ...]) -> Reach | None:
         """What the resource statements allow the identity, with the resource's and the identity's own Denies
         (one answer for every identity with the same Deny-holding policies and condition facts)."""
         deny_ids = self._deny_policies(identity)
-        facts = self._evaluator.principal(identity)
-        tests_arn = self._tests_arn.get(allows + denies)
-        if tests_arn is None:
-            tests_arn = self._tests_arn[allows + denies] = any(
-                "aws:principalarn" in json.dumps(self._statements[pid][1].statement.conditions).lower()
-                for pid in (*allows, *denies))
-        key = (patterns, deny_ids, allows, denies, facts.mfa, facts.tags, facts.account, facts.org_id,
-               facts.arn if tests_arn or deny_ids else None)
+        # The identity's Deny-holding policies may test its facts too: their context, and its ARN if any.
+        key = ("side", deny_ids, self._evaluator.context_key(identity) if deny_ids else (),
+               identity.id if deny_ids else None, *self._facts_key(identity, allows, denies, patterns))
         if key in self._sides:
             return self._sides[key]
         result = self._eval(identity, (*deny_ids, *allows, *denies), None, patterns, allows_only=True)
