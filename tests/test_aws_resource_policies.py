@@ -255,3 +255,22 @@ def test_the_explain_path_shows_the_bucket_policy_statement(tmp_path):
     text = " ".join(result.output.split())
     assert 'bucket policy of arn:aws:s3:::acme-customer-pii-b, statement 1 "ReadForPartner"' in text, result.output
     assert "ReadForPartner" in text
+
+
+def test_secret_policy_naming_an_account_lets_its_roles_in_through_their_own_policies(tmp_path):
+    c = "333333333333"
+    secrets_policy = POLICY.replace('''  bedrock-models:''', '''  db-secret:
+    environment: prod
+    resources: ["arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/*"]
+  bedrock-models:''') + ("  - name: reader\n    identities: [\"arn:aws:iam::333333333333:role/*\"]\n"
+                          "    may_reach: [bedrock-models]\n")
+    readers = gaad(role("secret-reader", c, {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                             "Resource": "*"}),
+                   role("no-grant", c))
+    args = imports(tmp_path, (None, GAAD_A), (None, readers), (None, "secretsmanager-get-resource-policy.json"))
+    code, report, out = scan(tmp_path, *args, policy=secrets_policy)
+    assert code == 0, out
+    assert systems_reached(report, f"arn:aws:iam::{c}:role/secret-reader") == {"db-secret"}
+    assert systems_reached(report, f"arn:aws:iam::{c}:role/no-grant") == set()  # cross-account: AND
+    [finding] = hits(report, "scope-not-allowed-system", f"arn:aws:iam::{c}:role/secret-reader")
+    assert "secret resource policy of arn:aws:secretsmanager" in json.dumps(finding["evidence"])
