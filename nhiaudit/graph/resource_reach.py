@@ -63,12 +63,12 @@ class ResourceReach:
         self._system_reach = SystemReachEvaluator(evaluator, policies)
         self._indexes = [ResourceIndex.build(r) for r in sorted(records, key=lambda r: r.id)
                          if r.provider is Provider.AWS]
-        policies = {pid: p for ix in self._indexes for pid, p in ix.policies.items()}
+        statement_policies = {pid: p for ix in self._indexes for pid, p in ix.policies.items()}
         self._statements = {pid: (ix, s) for ix in self._indexes for pid, s in ix.statements.items()}
         # A probe (the identity with other policy ids) has the identity's own facts, from the main evaluator's cache.
         self._originals: dict[str, Identity] = {}
         self._evaluator = evaluator.with_policies(
-            policies, lambda probe: evaluator.principal(self._originals.get(probe.id, probe))
+            statement_policies, lambda probe: evaluator.principal(self._originals.get(probe.id, probe))
         ) if self._indexes else evaluator
         self._own_reach = ResourceOwnReach(self._evaluator, policies, self._probe)
         self._denying: dict[tuple[str, ...], tuple[str, ...]] = {}  # policy ids -> those holding a Deny
