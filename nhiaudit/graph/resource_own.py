@@ -35,7 +35,7 @@ class ResourceOwnReach(SystemReachEvaluator):
 
     def reach_on(self, identity: Identity, system: str, arn: str, patterns: Sequence[str]) -> Reach | None:
         """Access the identity's own policies give on the resource `arn` (its `patterns`: bucket and objects)."""
-        if not any(self._signature(pid, arn, patterns) for pid in identity.policy_ids):
+        if not self.names(identity, arn, patterns):
             return None  # no Allow of its policies can name the resource (boundaries and Denies only narrow)
         exact = not identity.boundary_policy_id and all(self._has_deny.get(p) is False for p in identity.policy_ids)
         context = self._evaluator.context_key(identity)
@@ -53,6 +53,10 @@ class ResourceOwnReach(SystemReachEvaluator):
             self._asked.clear()
         self._asked[key] = result
         return result
+
+    def names(self, identity: Identity, arn: str, patterns: Sequence[str]) -> bool:
+        """Can an Allow of the identity's policies name the resource at all? (cheap: cached per policy)"""
+        return any(self._signature(pid, arn, patterns) for pid in identity.policy_ids)
 
     def touching(self, identity: Identity, arn: str, patterns: Sequence[str]) -> tuple[str, ...]:
         """The identity's policies that can allow something on the resource, or hold a Deny: all that an evaluation

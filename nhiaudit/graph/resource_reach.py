@@ -155,6 +155,8 @@ class ResourceReach:
             return _best([r for r in (own, direct) if r is not None])
         parts: list[Reach] = []
         gate_ids = m.account if same else (*m.direct, *m.account)
+        if gate_ids and not self._own_reach.names(identity, index.record.id, patterns):
+            gate_ids = ()  # its own policies allow nothing here: "resource policy AND identity policy" cannot hold
         gate = self._resource_side(identity, gate_ids, m.denies, patterns) if gate_ids else None
         own = self._own(identity, system, index, patterns, m) if gate is not None else None
         if gate is not None and own is not None:
