@@ -35,7 +35,8 @@ ImportOpt = Annotated[
     typer.Option("--import", "-i", metavar="[TARGET=]PATH",
                  help="Provider export file or directory (repeatable; type detected from content). TARGET=FILE "
                  "says what an export is about when it does not (a GCP get-iam-policy: project id, folders/N, "
-                 "organizations/N or service-account e-mail)."),
+                 "organizations/N or service-account e-mail; an AWS bucket, key or function policy: the "
+                 "resource ARN)."),
 ]
 PolicyOpt = Annotated[
     Path | None, typer.Option("--policy", "-p", metavar="FILE", help="Written AI-usage policy (YAML).")

@@ -31,7 +31,8 @@ def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
     """(file, TARGET or None) for every --import argument: `FILE`, `TARGET=FILE`, `DIR` or `TARGET=DIR`
     (a directory: its *.json and *.csv files, sorted by name, not recursively). A path that exists is a
     path even if it contains `=`."""
-    from nhiaudit.connectors.aws.org_exports import check_target as aws_target
+    from nhiaudit.connectors.aws.org_exports import check_target as aws_org_target
+    from nhiaudit.connectors.aws.resource_exports import target_problem as aws_resource_target
     from nhiaudit.connectors.azure.exports import check_target as azure_target
     from nhiaudit.connectors.gcp.export_routes import check_target
 
@@ -42,9 +43,12 @@ def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
         if "=" in text and not os.path.lexists(text):
             target, _, rest = text.partition("=")
             problem = check_target(target) if azure_target(target) else None  # Azure TARGETs are GUIDs
-            problem = problem if aws_target(target) else None  # AWS Organizations policy, root and OU ids
+            problem = problem if aws_org_target(target) else None  # AWS Organizations policy, root and OU ids
+            if target.startswith("arn:") or target.isdigit():  # AWS: a resource ARN or an account id
+                problem = aws_resource_target(target)
             if problem is not None:
-                raise InputError.single(path, f"not found; and as TARGET=FILE: {problem}, or for Azure a GUID")
+                raise InputError.single(path, f"not found; and as TARGET=FILE: {problem}, or for Azure a GUID, "
+                                              "or for AWS a resource ARN")
             path = Path(rest)
         if path.is_dir():
             files = sorted(p for p in path.iterdir()

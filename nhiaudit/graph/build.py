@@ -28,7 +28,7 @@ from nhiaudit.graph.model import (
     system_node,
     workload_node,
 )
-from nhiaudit.graph.system_reach import SystemReachEvaluator
+from nhiaudit.graph.resource_reach import ResourceReach
 from nhiaudit.graph.trust import ActAsEdge, act_as_edges
 from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.inventory.snapshot import Snapshot
@@ -199,7 +199,8 @@ def _add_reach_edges(
         for prov, patterns in per_provider.items():
             systems_by_provider[prov].append((name, patterns))
     delegated = _delegated_by_identity(snapshot)
-    system_reach = SystemReachEvaluator(evaluator, {p.id: p for p in snapshot.policies})
+    # Identity policies, and bucket, key, secret... policies where the snapshot holds them (resource_reach.py).
+    system_reach = ResourceReach(evaluator, {p.id: p for p in snapshot.policies}, snapshot.resource_policies)
 
     for ident in snapshot.identities:
         candidates = systems_by_provider.get(ident.provider, []) + systems_by_provider.get(None, [])

@@ -24,6 +24,7 @@ from nhiaudit.inventory.model import (
     Workload,
 )
 from nhiaudit.inventory.organization import AwsOrganization
+from nhiaudit.inventory.resources import ResourcePolicy
 from nhiaudit.jsonlocate import MAX_JSON_DEPTH, locate
 from nhiaudit.jsonshape import format_path
 from nhiaudit.limits import MAX_REPORTED_PROBLEMS, MAX_SNAPSHOT_BYTES, read_text_limited
@@ -68,6 +69,8 @@ class Snapshot(BaseModel):
     collection_issues: list[CollectionIssue] = Field(default_factory=list)
     # Policies for identities of other snapshots (kept, so a later merge still applies them).
     attachments: list[PolicyAttachment] = Field(default_factory=list)
+    # AWS resource-based policies (bucket, key, secret, function, queue, topic), one per resource.
+    resource_policies: list[ResourcePolicy] = Field(default_factory=list)
     # Set by `collect --shard`; absent from the JSON otherwise, so unsharded snapshots keep their shape.
     shard: ShardInfo | None = None
     # AWS Organizations SCPs and RCPs with the organisation's hierarchy (`--aws-org`, or imported), one per
@@ -175,6 +178,7 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         delegated_grants=_unique((x for s in snapshots for x in s.delegated_grants), lambda x: x.id),
         collection_issues=[x for s in snapshots for x in s.collection_issues],
         attachments=sorted(attachments, key=lambda x: (x.identity_id, x.policy_id)),
+        resource_policies=_unique((x for s in snapshots for x in s.resource_policies), lambda x: x.id),
         shard=_same_shard([s.shard for s in snapshots if s.shard is not None]),
         aws_organizations=sorted(_unique((x for s in snapshots for x in s.aws_organizations), lambda x: x.id),
                                  key=lambda x: x.id),

@@ -33,6 +33,7 @@ the part to add to their keys.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -179,6 +180,15 @@ class Evaluator:
             key = (identity.policy_ids, identity.boundary_policy_id, self.context_key(identity), question)
             self._removed[key] = tuple(dict.fromkeys(removed))
 
+    def with_policies(
+        self, extra: Mapping[str, Policy], principal_facts: Callable[[Identity], PrincipalFacts] | None = None,
+    ) -> Evaluator:
+        """An evaluator over these policies too, with the same catalogue, scopes and moment (and principal facts,
+        unless given): how resource-policy statements go through the engine of identity policies
+        (graph/resource_reach.py)."""
+        return Evaluator(ChainMap(dict(extra), self._policies), self.catalogue, scopes=self.scopes, now=self.now,
+                         principal_facts=principal_facts or self._principal_facts)
+
     def missing_policy_ids(self, identity: Identity) -> tuple[str, ...]:
         ids = (*identity.policy_ids, *((identity.boundary_policy_id,) if identity.boundary_policy_id else ()))
         return tuple(p for p in ids if p not in self._policies)
@@ -290,7 +300,13 @@ class Evaluator:
         return u
 
     def _reach_universe(self, p: str) -> Universe:
-        return self._universe(("reach", p), lambda: reach_universe(self.catalogue, p))
+        return self._universe(("reach", p), lambda: self._same_content(reach_universe(self.catalogue, p)))
+
+    def _same_content(self, u: Universe) -> Universe:
+        """The universe already built with the same actions, if any: patterns that differ only in a name
+        (a bucket per resource policy) then share every cached per-policy answer keyed by universe."""
+        content = (u.known, u.aws, u.cloud, u.aws_services, u.unknown_targets, u.queries, u.admin_only)
+        return self._universes.setdefault(("content", content), u)
 
     def _query_universe(self, queries: tuple[str, ...]) -> Universe:
         return self._universe(("query", queries), lambda: query_universe(self.catalogue, queries))

@@ -47,7 +47,7 @@ class StatementEvidence:
     statement_index: int
     sid: str | None
     effect: Literal["Allow", "Deny"]
-    source: Literal["identity", "boundary"]
+    source: Literal["identity", "boundary", "resource"]  # resource: a resource-based policy (bucket, key...)
     statement_actions: tuple[str, ...]  # the statement's Action (or NotAction) entries
     not_action: bool
     statement_resources: tuple[str, ...]  # the statement's Resource (or NotResource) entries
@@ -69,6 +69,8 @@ class StatementEvidence:
         acts = ("all actions except " if self.not_action else "") + _join(self.statement_actions)
         res = ("all resources except " if self.not_resource else "") + _join(self.statement_resources)
         text = f"policy {self.policy_name} ({self.policy_id}) {self.statement_ref} {verb} {acts} on {res}"
+        if self.source == "resource":  # policy_name: "bucket policy of arn:aws:s3:::b"
+            text = f"{self.policy_name}, {self.statement_ref} {verb} {acts} on {res}"
         if self.source == "boundary":
             text = "permissions boundary " + text
         if self.conditions:
@@ -111,16 +113,27 @@ class Reach:
     unknown_actions: tuple[str, ...] = ()
     boundary_policy_id: str | None = None
     missing_policy_ids: tuple[str, ...] = ()  # referenced by the identity but absent from the snapshot
+    # Access that needs several policies to allow (cross-account: a resource policy AND an identity policy),
+    # one of which allows only under conditions.
+    required_conditional: bool = False
+    # `statements` start with resource-policy statements that must allow AND continue with identity-policy ones
+    # that must allow too (another account's resource; a KMS key whose policy names the account).
+    joint: bool = False
 
     @property
     def conditional(self) -> bool:
         """Every allowing statement carries conditions (access may be narrower than shown)."""
-        return all(s.conditions for s in self.statements)
+        return self.required_conditional or all(s.conditions for s in self.statements)
 
     @property
     def reason(self) -> str:
         first = self.statements[0].reason if self.statements else ""
-        more = f" (+{len(self.statements) - 1} more statements)" if len(self.statements) > 1 else ""
+        shown = 1
+        if self.joint:
+            also = next((s for s in self.statements if s.source != "resource"), None)
+            if also is not None:
+                first, shown = f"{first}, and {also.reason}", 2
+        more = f" (+{len(self.statements) - shown} more statements)" if len(self.statements) > shown else ""
         text = f"{self.level.value} access to {_join(self.resource_patterns, 3)}: {first}{more}"
         if self.boundary_policy_id:
             text += f"; limited by permissions boundary {self.boundary_policy_id}"

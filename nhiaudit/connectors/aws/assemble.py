@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
 from nhiaudit.connectors.aws.roles import with_session_limits
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
@@ -15,6 +16,7 @@ from nhiaudit.connectors.aws.transform_credentials import (
     with_user_activity,
 )
 from nhiaudit.connectors.aws.transform_iam import IamInventory, transform_authorization_details
+from nhiaudit.connectors.aws.transform_resources import transform_resource_policies
 from nhiaudit.connectors.aws.workloads import transform_ec2_reservations, transform_lambda_functions
 from nhiaudit.connectors.aws.workloads_ai import (
     transform_bedrock_agents,
@@ -52,6 +54,7 @@ class RawAccount:
     knowledge_bases: list[Mapping[str, Any]] = field(default_factory=list)  # GetKnowledgeBase's `knowledgeBase`
     pod_identities: list[Mapping[str, Any]] = field(default_factory=list)  # DescribePodIdentityAssociation's
     sagemaker_endpoints: list[Mapping[str, Any]] = field(default_factory=list)  # workloads_sagemaker's chains
+    resource_policies: list[RawResourcePolicy] = field(default_factory=list)  # bucket, key, secret... policies
     issues: list[CollectionIssue] = field(default_factory=list)
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
@@ -118,6 +121,8 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
     workloads.extend(transform_endpoints(raw.sagemaker_endpoints))
     workloads.extend(transform_irsa(iam.trusts))
 
+    resource_policies, resource_issues = transform_resource_policies(raw.resource_policies)
+
     if raw.listed and not source.collected:
         source = source.model_copy(update={"collected": collected_kinds(raw)})
     return Snapshot(
@@ -127,5 +132,6 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
         policies=list(iam.policies),
         trusts=list(iam.trusts),
         workloads=workloads,
-        collection_issues=list(raw.issues),
+        collection_issues=list(raw.issues) + resource_issues,
+        resource_policies=resource_policies,
     )

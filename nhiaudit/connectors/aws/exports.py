@@ -11,6 +11,9 @@ from nhiaudit.connectors.aws import export_shapes, exports_workloads, org_export
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
 from nhiaudit.connectors.aws.organization import organization_of
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
+from nhiaudit.connectors.aws.resource_exports import FORMATS as RESOURCE_FORMATS
+from nhiaudit.connectors.aws.resource_exports import RESOURCE_KINDS, ResourceImports
+from nhiaudit.connectors.aws.resource_exports import detect as detect_resource_export
 from nhiaudit.connectors.aws.roles import session_limits
 from nhiaudit.connectors.aws.transform_credentials import ReportRow, parse_credential_report
 from nhiaudit.connectors.aws.transform_iam import DETAIL_LISTS, merge_authorization_pages
@@ -74,6 +77,7 @@ class AwsExportImporter(ExportImporter):
         NOTEBOOK: "aws sagemaker describe-notebook-instance --notebook-instance-name NAME > file.json",
         **exports_workloads.FORMATS,
         **org_exports.FORMATS,  # SCPs, RCPs and the organisation's tree
+        **RESOURCE_FORMATS,  # bucket, key, secret, function, queue and topic policies (resource_exports.py)
     }
 
     def detect(self, file: ExportFile) -> str | None:
@@ -111,7 +115,7 @@ class AwsExportImporter(ExportImporter):
             return AGENT
         if "NotebookInstanceArn" in data:
             return NOTEBOOK
-        return exports_workloads.detect(data)
+        return exports_workloads.detect(data) or detect_resource_export(data)
 
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
         accounts: dict[str, RawAccount] = {}
@@ -130,7 +134,9 @@ class AwsExportImporter(ExportImporter):
             _check_shape(kind, file)
         # Keys need known users.
         order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, ECS: 3, AGENT: 3, NOTEBOOK: 3, KEYS: 4, ORGANIZATION: 5,
-                 LIST_ROLES: 5}
+                 LIST_ROLES: 5, **dict.fromkeys(RESOURCE_KINDS, 6)}
+        # S3 bucket owners default to the one account whose authorization details are imported.
+        resources = ResourceImports(lambda: sorted(a for a, r in accounts.items() if r.authorization_details))
         org_ids: dict[str, str] = {}  # account -> its organisation id (list-accounts: names no other data)
         empty: list[tuple[str, ExportFile]] = []  # (workload kind, file) of listings with nothing in them
         later = exports_workloads.WorkloadFiles()  # knowledge bases, EKS, SageMaker endpoints: after the others
@@ -176,6 +182,8 @@ class AwsExportImporter(ExportImporter):
                     org_ids.update(_organization_ids(file))
                 elif kind in exports_workloads.SHAPES:
                     later.add(kind, file)
+                elif kind in RESOURCE_KINDS:
+                    resources.add(kind, file)
                 else:
                     _add_keys(file, accounts, account)
             except _DATA_ERRORS as exc:
@@ -186,6 +194,10 @@ class AwsExportImporter(ExportImporter):
             raise InputError.single(later.files[0][1].path, f"not a valid export: {exc}") from None
         for workload_kind, file in empty:
             _add_empty_listing(workload_kind, file, accounts, account)
+        for owner, policy, policy_files in resources.raws():
+            owned = names.setdefault(owner, [])
+            owned.extend(name for name in policy_files if name not in owned)
+            accounts.setdefault(owner, RawAccount(account=owner)).resource_policies.append(policy)
         snapshots = []
         for acct, raw in sorted(accounts.items()):
             source = SourceInfo(
@@ -205,8 +217,8 @@ class AwsExportImporter(ExportImporter):
 
 def _check_shape(kind: str, file: ExportFile) -> None:
     """Every value the transforms read has the type they expect, or an InputError locates each one."""
-    if not file.is_json:
-        return  # the CSV credential report is checked row by row when parsed
+    if not file.is_json or kind in RESOURCE_KINDS:
+        return  # the CSV credential report is checked row by row when parsed; resource exports when read
     found = export_shapes.problems(_SHAPES[kind], file.data)
     if not found:
         return
