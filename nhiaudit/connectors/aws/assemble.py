@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
 from nhiaudit.connectors.aws.roles import with_session_limits
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
@@ -43,6 +44,7 @@ class RawAccount:
     bedrock_agents: list[Mapping[str, Any]] = field(default_factory=list)  # GetAgent's `agent`
     sagemaker_notebooks: list[Mapping[str, Any]] = field(default_factory=list)  # DescribeNotebookInstance
     role_sessions: dict[str, int] = field(default_factory=dict)  # role ARN -> MaxSessionDuration (ListRoles)
+    resource_policies: list[RawResourcePolicy] = field(default_factory=list)  # bucket, key, secret... policies
     issues: list[CollectionIssue] = field(default_factory=list)
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
