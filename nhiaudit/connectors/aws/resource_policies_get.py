@@ -186,7 +186,8 @@ def read_secret(sm: Any, secret: Listed, secondary: Secondary) -> RawResourcePol
 def listed_functions(functions: list[Mapping[str, Any]], region: str) -> list[Listed]:
     """The functions ListFunctions already returned for the region (workloads): not listed a second time."""
     arns = sorted({str(f["FunctionArn"]) for f in functions if isinstance(f.get("FunctionArn"), str)})
-    return [Listed(arn, arn, region) for arn in arns]
+    # A function whose ARN is malformed is the workloads' issue (lambda:ListFunctions); its policy is not asked.
+    return [Listed(arn, arn, region) for arn in arns if _is_account_arn(arn)]
 
 
 def read_function(lam: Any, function: Listed, secondary: Secondary) -> RawResourcePolicy:
@@ -233,6 +234,14 @@ def read_topic(sns: Any, topic: Listed, secondary: Secondary) -> RawResourcePoli
 def _as_cli_prints(value: Mapping[str, Any]) -> dict[str, Any]:
     """Dates as the AWS CLI prints them (ISO 8601), so a live read and an imported `aws kms` output agree."""
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in value.items()}
+
+
+def _is_account_arn(arn: str) -> bool:
+    try:
+        _account(arn)
+    except RawDataError:
+        return False
+    return True
 
 
 def _account(arn: str) -> str:

@@ -84,6 +84,13 @@ REGIONAL: tuple[PolicySource, ...] = (
 )
 
 
+# Every operation whose failure an issue of resource-policy collection can name.
+OPERATIONS: frozenset[str] = frozenset(
+    {op for s in (S3, LAMBDA, *REGIONAL) for op in (s.list_operation, s.read_operation)} - {"lambda:ListFunctions"}
+    | {"s3:GetBucketPublicAccessBlock", "s3:GetBucketAcl", "s3:GetAccountPublicAccessBlock", "kms:ListGrants"}
+)
+
+
 @dataclass
 class Outcome:
     """The reads of one service in one region."""
@@ -149,13 +156,44 @@ def start_resource_policies(
     patterns: tuple[str, ...] = (),
 ) -> Callable[[RawAccount, Mapping[str, list[Mapping[str, Any]]]], None]:
     """Start the S3 and the regional services' listings and reads on the pool. The returned function takes the
-    region -> ListFunctions reply of the workloads, reads those functions' policies and adds everything to raw."""
+    region -> ListFunctions reply of the workloads, reads those functions' policies and adds everything to raw.
+
+    The clients (a dozen service models to load, seconds on a busy machine) are made on the pool too, so the
+    account's IAM calls, which the rest of the account waits for, start at once."""
+    setup = pool.submit(_start, clients, account, regions, issues, pool, failures, describe_error, limit, patterns)
+
+    def finish(raw: RawAccount, functions: Mapping[str, list[Mapping[str, Any]]]) -> None:
+        started, lambdas = setup.result()
+
+        def function_reads(region: str) -> Outcome:
+            listed = listed_functions(functions.get(region) or [], region)
+            return read_all(lambda _: lambdas[region], LAMBDA, listed, False, limit, patterns, failures)
+
+        with_functions = [r for r in regions if functions.get(r)]
+        gather = issues.start_many(LAMBDA.read_operation, LAMBDA.missing, function_reads, with_functions, pool,
+                                   clients.deadline)
+        outcomes = [(source, wait()) for source, wait in started] + [(LAMBDA, gather())]
+        read: list[RawResourcePolicy] = []
+        for source, by_key in outcomes:
+            for key in sorted(by_key):
+                read.extend(by_key[key].policies)
+                _record(issues, source, key, by_key[key], limit, describe_error)
+        raw.resource_policies.extend(sorted(read, key=lambda p: (p.service, p.region or "", p.resource_arn)))
+
+    return finish
+
+
+Started = list[tuple[PolicySource, Callable[[], dict[str, Outcome]]]]
+
+
+def _start(clients: Clients, account: str, regions: tuple[str, ...], issues: IssueRecorder, pool: ThreadPoolExecutor,
+           failures: tuple[type[BaseException], ...], describe_error: Callable[[BaseException], str], limit: int,
+           patterns: tuple[str, ...]) -> tuple[Started, dict[str, Any]]:
+    """Make the clients, start every listing on the pool; the started tasks and the Lambda clients by region."""
     deadline = clients.deadline
-    # Clients are created here, in the account's own thread (boto3 sessions are not thread-safe).
     s3_by_region = {r: clients.client("s3", r) for r in dict.fromkeys((clients.region, *regions))}
     s3control = clients.client("s3control")
-    lambdas = {r: clients.client("lambda", r) for r in regions}
-    started: list[tuple[PolicySource, Callable[[], dict[str, Outcome]]]] = []
+    started: Started = []
 
     def s3_reads(_: str) -> Outcome:
         default = s3_by_region[clients.region]
@@ -176,24 +214,7 @@ def start_resource_policies(
 
         started.append((source, issues.start_many(source.list_operation, source.missing, regional, list(regions),
                                                   pool, deadline)))
-
-    def finish(raw: RawAccount, functions: Mapping[str, list[Mapping[str, Any]]]) -> None:
-        def function_reads(region: str) -> Outcome:
-            listed = listed_functions(functions.get(region) or [], region)
-            return read_all(lambda _: lambdas[region], LAMBDA, listed, False, limit, patterns, failures)
-
-        with_functions = [r for r in regions if functions.get(r)]
-        gather = issues.start_many(LAMBDA.read_operation, LAMBDA.missing, function_reads, with_functions, pool,
-                                   deadline)
-        outcomes = [(source, wait()) for source, wait in started] + [(LAMBDA, gather())]
-        read: list[RawResourcePolicy] = []
-        for source, by_key in outcomes:
-            for key in sorted(by_key):
-                read.extend(by_key[key].policies)
-                _record(issues, source, key, by_key[key], limit, describe_error)
-        raw.resource_policies.extend(sorted(read, key=lambda p: (p.service, p.region or "", p.resource_arn)))
-
-    return finish
+    return started, {r: clients.client("lambda", r) for r in regions}
 
 
 def _account_block(s3control: Any, account: str, issues: IssueRecorder, failures: tuple[type[BaseException], ...],
