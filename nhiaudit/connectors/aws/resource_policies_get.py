@@ -75,10 +75,12 @@ def _objects(items: list[Any], key: str, what: str) -> list[Mapping[str, Any]]:
     return items
 
 
-def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> tuple[list[Any], bool]:
-    """Up to MAX_LISTED items of a paginated listing, and whether more were left unlisted."""
+def _pages(client: Any, operation: str, key: str, optional: bool = False, **kwargs: Any) -> tuple[list[Any], bool]:
+    """Up to MAX_LISTED items of a paginated listing, and whether more were left unlisted. `optional`: an empty
+    listing may leave `key` out (the reply itself must still be an object)."""
     pages = client.get_paginator(operation).paginate(**kwargs, PaginationConfig={"MaxItems": MAX_LISTED + 1})
-    items = [item for page in pages for item in reply_list(page, key)]
+    items = [item for page in pages
+             for item in ([] if optional and key not in reply_object(page) else reply_list(page, key))]
     return items[:MAX_LISTED], len(items) > MAX_LISTED
 
 
@@ -197,8 +199,9 @@ def read_function(lam: Any, function: Listed, secondary: Secondary) -> RawResour
 
 
 def list_queues(sqs: Any, region: str) -> tuple[list[Listed], bool]:
-    # ListQueues pages only when MaxResults is given; without it AWS returns the first 1,000 queues.
-    items, more = _pages(sqs, "list_queues", "QueueUrls", MaxResults=1000)
+    # ListQueues pages only when MaxResults is given (without it AWS returns the first 1,000 queues), and its
+    # reply has no QueueUrls when there are no queues.
+    items, more = _pages(sqs, "list_queues", "QueueUrls", optional=True, MaxResults=1000)
     return [Listed(queue_arn(u, sqs.meta.partition, region), u, region) for u in items], more
 
 
