@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 from aws_resource_scenario import AGENT_ROLE, DATA_ACCOUNT, REGION, Scenario, seed_cross_account
-from aws_support import Moto, Request, Response, aws_env, moto  # noqa: F401
+from aws_support import Moto, Request, Response, aws_env, moto, scan_json  # noqa: F401
 from rich.console import Console
 
 from nhiaudit.connectors.aws import account as account_module
@@ -213,3 +213,23 @@ def test_aws_managed_keys_are_not_read(scenario, aws_env, raw_accounts):  # noqa
 def test_raw_resource_policy_is_the_shared_contract():
     policy = RawResourcePolicy("s3", "arn:aws:s3:::b", DATA_ACCOUNT, None, None)
     assert policy.extra == {} and RawAccount(account=DATA_ACCOUNT).resource_policies == []
+
+
+def test_scan_reads_the_resources_its_policy_names_first(scenario, aws_env, tmp_path):  # noqa: F811
+    buckets: list[str] = []
+
+    def note(req: Request) -> None:  # falls through to moto
+        buckets.append(req.path.split("?", 1)[0].strip("/"))
+
+    aws_env.front.replay("s3:GetBucketPolicy", note)
+    policy = """\
+version: 1
+systems:
+  logs:
+    kind: data
+    resources: ["arn:aws:s3:::plain-logs/*", "projects/p/topics/ignored"]
+integrations: []
+"""
+    code, report = scan_json(tmp_path, "--aws-role-arn", OPTIONS.role_arn, "--aws-regions", REGION, policy=policy)
+    assert code == 0 and report["collection"]["complete"]
+    assert buckets == ["plain-logs", "customer-data", "public-assets"]  # named first, then by ARN

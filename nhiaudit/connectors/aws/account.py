@@ -235,6 +235,7 @@ _PARTS: tuple[tuple[str, str, str, Any], ...] = (
     ("lambda_functions", "lambda:ListFunctions", MISSING_FUNCTIONS, list),
     ("ec2_reservations", "ec2:DescribeInstances", MISSING_INSTANCES, list),
     *DESCRIBED_PARTS,  # ECS task definitions, Bedrock agents, SageMaker notebooks
+    ("resource_policies", "nhiaudit:resource-policies", "resource-based policies (buckets, keys, secrets...)", list),
     ("key_last_used", "iam:GetAccessKeyLastUsed", MISSING_KEY_USE, dict),
     ("access_keys", "iam:ListAccessKeys", MISSING_KEYS, dict),
     ("role_sessions", "iam:ListRoles", MISSING_SESSIONS, dict),
