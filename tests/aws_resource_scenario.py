@@ -42,11 +42,12 @@ def _zip() -> bytes:
     return buf.getvalue()
 
 
-def seed_cross_account(moto: Moto, account: str = DATA_ACCOUNT) -> Scenario:
+def seed_cross_account(moto: Moto, account: str = DATA_ACCOUNT, function_role: str | None = None) -> Scenario:
     """Account B's resources: `customer-data` (bucket policy: A's agent role may read), `public-assets`
     (bucket policy: `*`), `plain-logs` (no policy); a customer managed key whose policy lets A's role decrypt and
     that has a grant for it; `prod/db` (secret policy: A's role) and `dev/cache` (none); `jobs` queue (`*` may
-    send), `alerts` topic (the default policy) and the `enrich` function (A's role may invoke)."""
+    send), `alerts` topic (the default policy) and the `enrich` function (A's role may invoke), which runs as
+    `function_role` (default: a new role `enrich-role`)."""
     out = Scenario(account=account)
     agent = {"AWS": AGENT_ROLE}
     s3 = moto.client("s3", account)
@@ -82,9 +83,12 @@ def seed_cross_account(moto: Moto, account: str = DATA_ACCOUNT) -> Scenario:
 
     out.arns["alerts"] = moto.client("sns", account).create_topic(Name="alerts")["TopicArn"]
 
-    iam = moto.client("iam", account)
-    trust = _doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"})
-    role = iam.create_role(RoleName="enrich-role", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    role = function_role
+    if role is None:
+        trust = _doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                      "Action": "sts:AssumeRole"})
+        role = moto.client("iam", account).create_role(RoleName="enrich-role",
+                                                       AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     lam = moto.client("lambda", account)
     out.arns["enrich"] = lam.create_function(FunctionName="enrich", Runtime="python3.12", Role=role,
                                              Handler="app.handler", Code={"ZipFile": _zip()})["FunctionArn"]

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from aws_resource_scenario import seed_cross_account
 from aws_support import MOTO_ACCOUNT, Moto, Response, aws_env, backdate_key, days_ago, moto  # noqa: F401
 from rich.console import Console
 from typer.testing import CliRunner
@@ -56,6 +57,7 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
     moto.client("bedrock-agent").create_agent(agentName="agent", agentResourceRoleArn=runner)
     moto.client("sagemaker").create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t2.medium",
                                                       RoleArn=runner)
+    seed_cross_account(moto, MOTO_ACCOUNT, function_role=runner)  # and every resource-policy read
     return [MOTO_ACCOUNT, *sorted(members)]
 
 
