@@ -1,11 +1,14 @@
 """Benchmark live AWS collection against moto: API requests and wall time for one large account.
 
     .venv/bin/python benchmarks/aws_collect_benchmark.py [--users 2000 --roles 1000 --policies 500]
+                                                         [--resources 50]
 
 Seeds the estate into an in-process moto server through boto3 (not timed), then runs the real collector
 (`collect_aws`, real boto3, the read-only guard, adaptive retries) and prints the number of HTTP requests
 per operation and the wall time. moto ignores paging for GetAccountAuthorizationDetails, so the request
-count below has one GAAD call where real AWS needs ceil(entities / 1000).
+count below has one GAAD call where real AWS needs ceil(entities / 1000). `--resources N` adds N buckets, KMS
+keys, secrets, queues and topics, each with a resource-based policy naming another account; the requests are
+also printed per service (resource-based policies: one listing per service, then the reads per resource).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import resource
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,12 +62,41 @@ def _seed(url: str, users: int, roles: int, policies: int, keys_every: int) -> N
         key.last_used = AccessKeyLastUsed(timestamp=now - timedelta(days=1), service="s3", region="us-east-1")
 
 
+def _seed_resources(url: str, count: int) -> None:
+    import boto3
+
+    def client(service: str):  # type: ignore[no-untyped-def]
+        return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+
+    s3, kms, sm, sqs, sns = (client(s) for s in ("s3", "kms", "secretsmanager", "sqs", "sns"))
+    partner = {"AWS": "arn:aws:iam::444455556666:role/partner-agent"}
+
+    def doc(action: str, resource: str) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": partner, "Action": action, "Resource": resource}]})
+
+    def one(i: int) -> None:
+        s3.create_bucket(Bucket=f"data-{i:05d}")
+        s3.put_bucket_policy(Bucket=f"data-{i:05d}", Policy=doc("s3:GetObject", f"arn:aws:s3:::data-{i:05d}/*"))
+        kms.create_key(Policy=doc("kms:Decrypt", "*"))
+        arn = sm.create_secret(Name=f"secret-{i}", SecretString="x")["ARN"]
+        sm.put_resource_policy(SecretId=arn, ResourcePolicy=doc("secretsmanager:GetSecretValue", "*"))
+        sqs.create_queue(QueueName=f"queue-{i}", Attributes={"Policy": doc("sqs:SendMessage", "*")})
+        sns.create_topic(Name=f"topic-{i}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(count)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--roles", type=int, default=1000)
     parser.add_argument("--policies", type=int, default=500)
     parser.add_argument("--keys-every", type=int, default=4, help="every Nth user has an access key")
+    parser.add_argument("--resources", type=int, default=0,
+                        help="buckets, keys, secrets, queues and topics with resource-based policies, N of each")
     args = parser.parse_args()
 
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
@@ -79,12 +112,16 @@ def main() -> int:
     try:
         started = time.perf_counter()
         _seed(url, args.users, args.roles, args.policies, args.keys_every)
+        _seed_resources(url, args.resources)
         print(f"seeded {args.users} users / {args.roles} roles / {args.policies} policies "
               f"in {time.perf_counter() - started:.1f} s (not part of the measurement)", file=sys.stderr)
 
         os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                           AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true",
-                          AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+                          AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                          # S3 Control prefixes the host with the account id (123456789012.127.0.0.1), which
+                          # does not resolve: moto is also the proxy, and routes by path.
+                          HTTP_PROXY=url, NO_PROXY="")
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         from rich.console import Console
 
@@ -99,13 +136,18 @@ def main() -> int:
         wall = time.perf_counter() - started
     finally:
         server.stop()
+    by_service: Counter[str] = Counter()
+    for operation, count in log.snapshot().items():
+        by_service[operation.split(":", 1)[0]] += count
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({
-        "estate": {"users": args.users, "roles": args.roles, "policies": args.policies},
+        "estate": {"users": args.users, "roles": args.roles, "policies": args.policies,
+                   "resources_per_service": args.resources},
         "collected": {"identities": len(snap.identities), "credentials": len(snap.credentials),
                       "policies": len(snap.policies), "issues": len(snap.collection_issues)},
         "api_requests": log.total,
         "requests_by_operation": dict(sorted(log.snapshot().items())),
+        "requests_by_service": dict(sorted(by_service.items())),
         "wall_seconds": round(wall, 2),
         "peak_rss_mib_including_moto": round(rss_mib),
     }, indent=2))
