@@ -136,6 +136,12 @@ def test_the_written_policys_resources_are_read_first_and_the_rest_is_an_issue(
     # Without patterns the first by ARN is read.
     _, read = collect(raw_accounts, settings)
     assert {a for a, p in read.items() if p.service == "s3"} == {scenario.arns["customer-data"]}
+    # A named resource the bound leaves out is said so.
+    opts = AwsOptions(**{**OPTIONS.__dict__, "resource_patterns": ("arn:aws:s3:::p*",)})
+    snap, read = collect(raw_accounts, settings, opts)
+    assert {a for a, p in read.items() if p.service == "s3"} == {scenario.arns["plain-logs"]}
+    (bucket_issue,) = issues_of(snap)["s3:GetBucketPolicy"]
+    assert bucket_issue.message.endswith("were not read (1 of them named by the written policy)")
 
 
 def test_a_denied_bucket_policy_loses_that_bucket_only(scenario, aws_env, raw_accounts):  # noqa: F811
@@ -233,3 +239,13 @@ integrations: []
     code, report = scan_json(tmp_path, "--aws-role-arn", OPTIONS.role_arn, "--aws-regions", REGION, policy=policy)
     assert code == 0 and report["collection"]["complete"]
     assert buckets == ["plain-logs", "customer-data", "public-assets"]  # named first, then by ARN
+
+
+def test_a_denied_key_description_names_its_call_and_fails_the_scan(scenario, aws_env, tmp_path):  # noqa: F811
+    aws_env.front.deny("kms:DescribeKey")
+    code, report = scan_json(tmp_path, "--aws-role-arn", OPTIONS.role_arn, "--aws-regions", REGION)
+    assert code == 3 and report["collection"]["complete"] is False
+    (error,) = report["collection"]["errors"]
+    assert error["operation"] == "kms:DescribeKey" and error["account"] == DATA_ACCOUNT
+    assert "AccessDenied" in error["message"] and scenario.key_id in error["message"]
+    assert "KMS key policies" in error["missing"]

@@ -16,10 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
+
 from nhiaudit.connectors.aws.assemble import RawAccount
 from nhiaudit.connectors.aws.deadline import DeadlineExceeded
 from nhiaudit.connectors.aws.raw import RawDataError, arn_parts
-from nhiaudit.connectors.aws.readonly import ReadOnlyViolation
+from nhiaudit.connectors.aws.readonly import ReadOnlyViolation, iam_action
 from nhiaudit.connectors.aws.resource_policies_get import (
     MAX_LISTED,
     Listed,
@@ -41,7 +43,7 @@ from nhiaudit.connectors.aws.resource_policies_get import (
 from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
 from nhiaudit.connectors.aws.session import Clients
 from nhiaudit.connectors.aws.workloads_described import IssueRecorder
-from nhiaudit.permissions.patterns import resources_intersect
+from nhiaudit.permissions.patterns import globs_intersect, resources_intersect
 from nhiaudit.textsafe import one_line
 
 T = TypeVar("T")
@@ -87,7 +89,8 @@ REGIONAL: tuple[PolicySource, ...] = (
 # Every operation whose failure an issue of resource-policy collection can name.
 OPERATIONS: frozenset[str] = frozenset(
     {op for s in (S3, LAMBDA, *REGIONAL) for op in (s.list_operation, s.read_operation)} - {"lambda:ListFunctions"}
-    | {"s3:GetBucketPublicAccessBlock", "s3:GetBucketAcl", "s3:GetAccountPublicAccessBlock", "kms:ListGrants"}
+    | {"s3:GetBucketPublicAccessBlock", "s3:GetBucketAcl", "s3:GetAccountPublicAccessBlock", "kms:DescribeKey",
+       "kms:ListGrants"}
 )
 
 
@@ -98,6 +101,7 @@ class Outcome:
     policies: list[RawResourcePolicy] = field(default_factory=list)
     unlisted: bool = False  # the listing stopped at MAX_LISTED
     left_out: int = 0  # listed, beyond the read bound
+    left_out_named: int = 0  # of those, named by the written policy
     not_reached: int = 0  # not read: the collection's deadline passed
     failed: list[tuple[str, str, BaseException]] = field(default_factory=list)  # (IAM action, ARN, why)
 
@@ -107,15 +111,24 @@ def named(arn: str, patterns: Sequence[str]) -> bool:
     return any(resources_intersect(p, arn) or resources_intersect(p, arn + "/*") for p in patterns)
 
 
-def in_read_order(listed: Sequence[Listed], patterns: Sequence[str]) -> list[Listed]:
+def patterns_for(service: str, patterns: Sequence[str]) -> list[str]:
+    """The patterns that can name one of the service's ARNs: thousands of resources are then matched against
+    a handful of patterns, not the whole policy's."""
+    return [p for p in patterns
+            if p == "*" or (p.count(":") >= 5 and globs_intersect(p.split(":", 5)[2], service))]
+
+
+def in_read_order(listed: Sequence[Listed], patterns: Sequence[str]) -> list[tuple[bool, Listed]]:
     """Resources the written policy names first, then the others; each group by ARN (deterministic)."""
-    return sorted(listed, key=lambda r: (not named(r.arn, patterns), r.arn))
+    return sorted(((named(r.arn, patterns), r) for r in listed), key=lambda nr: (not nr[0], nr[1].arn))
 
 
 def read_all(client_for: Callable[[Listed], Any], source: PolicySource, listed: Sequence[Listed], unlisted: bool,
              limit: int, patterns: Sequence[str], failures: tuple[type[BaseException], ...]) -> Outcome:
-    ordered = in_read_order(listed, patterns)
-    outcome = Outcome(unlisted=unlisted, left_out=max(0, len(ordered) - limit))
+    marked = in_read_order(listed, patterns_for(source.service, patterns))
+    ordered = [r for _, r in marked]
+    outcome = Outcome(unlisted=unlisted, left_out=max(0, len(ordered) - limit),
+                      left_out_named=sum(1 for is_named, _ in marked[limit:] if is_named))
     for index, resource in enumerate(ordered[:limit]):
 
         def secondary(operation: str, call: Callable[[], T], arn: str = resource.arn) -> T | None:
@@ -134,7 +147,7 @@ def read_all(client_for: Callable[[Listed], Any], source: PolicySource, listed: 
         except ReadOnlyViolation:
             raise
         except failures as exc:
-            outcome.failed.append((source.read_operation, resource.arn, exc))
+            outcome.failed.append((_operation_of(source, exc), resource.arn, exc))
             if isinstance(exc, DeadlineExceeded):
                 outcome.not_reached = min(limit, len(ordered)) - index - 1
                 break
@@ -217,6 +230,14 @@ def _start(clients: Clients, account: str, regions: tuple[str, ...], issues: Iss
     return started, {r: clients.client("lambda", r) for r in regions}
 
 
+def _operation_of(source: PolicySource, exc: BaseException) -> str:
+    """The IAM action of the call that failed (a resource's read can be several calls: KMS DescribeKey, then
+    GetKeyPolicy); the service's main read when the failure does not say."""
+    operation = getattr(exc, "operation_name", None) if isinstance(exc, ClientError) else None
+    return iam_action(source.service, operation) if isinstance(operation, str) and operation else \
+        source.read_operation
+
+
 def _account_block(s3control: Any, account: str, issues: IssueRecorder, failures: tuple[type[BaseException], ...],
                    describe_error: Callable[[BaseException], str]) -> Mapping[str, Any] | None:
     try:
@@ -236,8 +257,9 @@ def _record(issues: IssueRecorder, source: PolicySource, where: str, outcome: Ou
         issues.add(source.list_operation, f"truncated: more than {MAX_LISTED} {noun} in {where}; the others were "
                    "not listed", missing)
     if outcome.left_out:
+        of_them = f" ({outcome.left_out_named} of them named by the written policy)" if outcome.left_out_named else ""
         issues.add(source.read_operation, f"truncated: {outcome.left_out} {noun} in {where} beyond the first "
-                   f"{limit} were not read", missing)
+                   f"{limit} were not read{of_them}", missing)
     if outcome.not_reached:
         issues.add(source.read_operation, f"{outcome.not_reached} more {noun} in {where} were not read: the "
                    "collection's time ran out", missing)
