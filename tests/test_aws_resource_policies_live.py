@@ -249,3 +249,18 @@ def test_a_denied_key_description_names_its_call_and_fails_the_scan(scenario, aw
     assert error["operation"] == "kms:DescribeKey" and error["account"] == DATA_ACCOUNT
     assert "AccessDenied" in error["message"] and scenario.key_id in error["message"]
     assert "KMS key policies" in error["missing"]
+
+
+@pytest.mark.parametrize("name", ["../../other", "a" * 300, "x:y/*"], ids=["path", "long", "arn-parts"])
+def test_a_hostile_bucket_listing_is_an_issue_not_a_request(scenario, aws_env, raw_accounts, name):  # noqa: F811
+    from xml.sax.saxutils import escape
+
+    body = ('<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>o</ID></Owner>'
+            f"<Buckets><Bucket><Name>{escape(name)}</Name></Bucket></Buckets></ListAllMyBucketsResult>")
+    aws_env.front.replay("s3:ListAllMyBuckets", lambda req: Response(200, body.encode(), "application/xml"))
+    snap, read = collect(raw_accounts)
+    (issue,) = snap.collection_issues
+    assert issue.operation == "s3:ListAllMyBuckets" and "malformed reply" in issue.message
+    assert len(issue.message) < 400
+    assert not any(p.service == "s3" for p in read.values()) and len(read) == 6
+    assert "s3:GetBucketPolicy" not in aws_env.front.operations()

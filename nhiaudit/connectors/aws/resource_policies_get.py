@@ -6,6 +6,7 @@ string of bounded size, listings lists of objects; a reply of another shape fail
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,10 @@ T = TypeVar("T")
 MAX_POLICY_CHARS = 131_072
 MAX_LISTED = 10_000  # resources listed per service and region (beyond: a "truncated" issue, never a silent cut)
 MAX_GRANTS = 1_000  # KMS grants read per key (ListGrants pages of 100)
+MAX_ARN = 2048  # longest resource ARN or queue URL taken from a listing (AWS's are far shorter)
+# Bucket names: 3-63 of [a-z0-9.-] today; buckets made in us-east-1 before 2018 may have capitals and `_`, up
+# to 255. Anything else (a `/`, a `:`, a control character) is not a bucket AWS listed.
+_BUCKET_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")
 
 
 class Secondary(Protocol):
@@ -70,8 +75,9 @@ def policy_text(value: Any, where: str) -> str | None:
 
 
 def _objects(items: list[Any], key: str, what: str) -> list[Mapping[str, Any]]:
-    if not all(isinstance(i, Mapping) and isinstance(i.get(key), str) and i[key] for i in items):
-        raise RawDataError(f"malformed reply: {what} without {key}")
+    if not all(isinstance(i, Mapping) and isinstance(i.get(key), str) and 0 < len(i[key]) <= MAX_ARN
+               for i in items):
+        raise RawDataError(f"malformed reply: {what} without {key} (or one longer than {MAX_ARN} characters)")
     return items
 
 
@@ -92,6 +98,9 @@ def list_buckets(s3: Any, region: str) -> tuple[list[Listed], bool]:
     not, reads go to the default region and botocore follows S3's redirect."""
     items, more = _pages(s3, "list_buckets", "Buckets")
     buckets = _objects(items, "Name", "a bucket")
+    bad = next((b["Name"] for b in buckets if not _BUCKET_NAME.fullmatch(b["Name"])), None)
+    if bad is not None:
+        raise RawDataError(f"malformed reply: not a bucket name: {bad[:100]!r}")
     return [Listed(f"arn:{s3.meta.partition}:s3:::{b['Name']}", str(b["Name"]),
                    b["BucketRegion"] if isinstance(b.get("BucketRegion"), str) else None) for b in buckets], more
 
@@ -202,6 +211,8 @@ def list_queues(sqs: Any, region: str) -> tuple[list[Listed], bool]:
     # ListQueues pages only when MaxResults is given (without it AWS returns the first 1,000 queues), and its
     # reply has no QueueUrls when there are no queues.
     items, more = _pages(sqs, "list_queues", "QueueUrls", optional=True, MaxResults=1000)
+    if not all(isinstance(u, str) and len(u) <= MAX_ARN for u in items):
+        raise RawDataError(f"malformed reply: a queue URL is not a string of at most {MAX_ARN} characters")
     return [Listed(queue_arn(u, sqs.meta.partition, region), u, region) for u in items], more
 
 
