@@ -1,14 +1,17 @@
 """Benchmark live AWS collection against moto: API requests and wall time for one large account.
 
     .venv/bin/python benchmarks/aws_collect_benchmark.py [--users 2000 --roles 1000 --policies 500 --workloads 20]
+                                                         [--resources 50]
 
 Seeds the estate into an in-process moto server through boto3 (not timed), then runs the real collector
 (`collect_aws`, real boto3, the read-only guard, adaptive retries) and prints the number of HTTP requests
 per operation and per service, and the wall time. `--workloads N` adds N Bedrock agents, knowledge bases,
 SageMaker notebook instances and endpoints (the endpoints share two configs and models): their reads grow
 with the resources listed (one describe each, bounded per region), never with the roles or policies.
-moto ignores paging for GetAccountAuthorizationDetails, so the request count below has one GAAD call where
-real AWS needs ceil(entities / 1000).
+`--resources N` adds N buckets, KMS keys, secrets, queues and topics, each with a resource-based policy naming
+another account (one listing per service, then the reads per resource). moto ignores paging for
+GetAccountAuthorizationDetails, so the request count below has one GAAD call where real AWS needs
+ceil(entities / 1000).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import resource
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,12 +92,31 @@ def _seed_workloads(url: str, count: int) -> None:
         sagemaker.create_endpoint(EndpointName=f"endpoint-{i}", EndpointConfigName=f"config-{i % 2}")
 
 
-def _by_service(counts: dict[str, int]) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for call, n in counts.items():
-        service = call.split(":", 1)[0]
-        totals[service] = totals.get(service, 0) + n
-    return dict(sorted(totals.items()))
+def _seed_resources(url: str, count: int) -> None:
+    import boto3
+
+    def client(service: str):  # type: ignore[no-untyped-def]
+        return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+
+    s3, kms, sm, sqs, sns = (client(s) for s in ("s3", "kms", "secretsmanager", "sqs", "sns"))
+    partner = {"AWS": "arn:aws:iam::444455556666:role/partner-agent"}
+
+    def doc(action: str, resource: str) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": partner, "Action": action, "Resource": resource}]})
+
+    def one(i: int) -> None:
+        s3.create_bucket(Bucket=f"data-{i:05d}")
+        s3.put_bucket_policy(Bucket=f"data-{i:05d}", Policy=doc("s3:GetObject", f"arn:aws:s3:::data-{i:05d}/*"))
+        kms.create_key(Policy=doc("kms:Decrypt", "*"))
+        arn = sm.create_secret(Name=f"secret-{i}", SecretString="x")["ARN"]
+        sm.put_resource_policy(SecretId=arn, ResourcePolicy=doc("secretsmanager:GetSecretValue", "*"))
+        sqs.create_queue(QueueName=f"queue-{i}", Attributes={"Policy": doc("sqs:SendMessage", "*")})
+        sns.create_topic(Name=f"topic-{i}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(count)))
 
 
 def main() -> int:
@@ -104,6 +127,8 @@ def main() -> int:
     parser.add_argument("--keys-every", type=int, default=4, help="every Nth user has an access key")
     parser.add_argument("--workloads", type=int, default=20,
                         help="Bedrock agents, knowledge bases, SageMaker notebooks and endpoints, each")
+    parser.add_argument("--resources", type=int, default=0,
+                        help="buckets, keys, secrets, queues and topics with resource-based policies, N of each")
     args = parser.parse_args()
 
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
@@ -120,12 +145,16 @@ def main() -> int:
         started = time.perf_counter()
         _seed(url, args.users, args.roles, args.policies, args.keys_every)
         _seed_workloads(url, args.workloads)
+        _seed_resources(url, args.resources)
         print(f"seeded {args.users} users / {args.roles} roles / {args.policies} policies "
               f"in {time.perf_counter() - started:.1f} s (not part of the measurement)", file=sys.stderr)
 
         os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                           AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true",
-                          AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+                          AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                          # S3 Control prefixes the host with the account id (123456789012.127.0.0.1), which
+                          # does not resolve: moto is also the proxy, and routes by path.
+                          HTTP_PROXY=url, NO_PROXY="")
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         from rich.console import Console
 
@@ -140,16 +169,19 @@ def main() -> int:
         wall = time.perf_counter() - started
     finally:
         server.stop()
+    by_service: Counter[str] = Counter()
+    for operation, count in log.snapshot().items():
+        by_service[operation.split(":", 1)[0]] += count
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({
         "estate": {"users": args.users, "roles": args.roles, "policies": args.policies,
-                   "workloads_per_kind": args.workloads},
+                   "workloads_per_kind": args.workloads, "resources_per_service": args.resources},
         "collected": {"identities": len(snap.identities), "credentials": len(snap.credentials),
                       "policies": len(snap.policies), "workloads": len(snap.workloads),
                       "issues": len(snap.collection_issues)},
         "api_requests": log.total,
-        "requests_by_service": _by_service(log.snapshot()),
         "requests_by_operation": dict(sorted(log.snapshot().items())),
+        "requests_by_service": dict(sorted(by_service.items())),
         "wall_seconds": round(wall, 2),
         "peak_rss_mib_including_moto": round(rss_mib),
     }, indent=2))

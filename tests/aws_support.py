@@ -98,27 +98,58 @@ _LAMBDA_PATHS = [("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunction
                  ("GET", re.compile(r"^/clusters/?$"), "ListClusters"),
                  ("GET", re.compile(r"^/clusters/[^/]+/pod-identity-associations/?$"), "ListPodIdentityAssociations"),
                  ("GET", re.compile(r"^/clusters/[^/]+/pod-identity-associations/[^/]+/?$"),
-                  "DescribePodIdentityAssociation")]
+                  "DescribePodIdentityAssociation"),
+                 ("GET", re.compile(r"^/2015-03-31/functions/[^/]+/policy/?$"), "GetPolicy")]
+# S3 (REST, signed as "s3", s3control too): named by the IAM action, as the read-only allowlist names them.
+_S3_ACCOUNT_BLOCK = "/v20180820/configuration/publicAccessBlock"
+_S3_SUBRESOURCES = {"policy": "GetBucketPolicy", "acl": "GetBucketAcl",
+                    "publicAccessBlock": "GetBucketPublicAccessBlock"}
+
+
+def _s3_operation(method: str, path: str, query: dict[str, str]) -> str | None:
+    if method != "GET":
+        return None
+    if path == "/":
+        return "ListAllMyBuckets"
+    if path == _S3_ACCOUNT_BLOCK:
+        return "GetAccountPublicAccessBlock"
+    if path.strip("/").count("/") == 0:
+        return next((name for sub, name in _S3_SUBRESOURCES.items() if sub in query), None)
+    return None
 
 
 def _operation(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[str, str, dict[str, str]]:
     match = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", headers.get("authorization", ""))
     service = match.group(1) if match else "unknown"
-    query = {k: v[0] for k, v in parse_qs(urlparse(path).query).items()}
+    query = {k: v[0] for k, v in parse_qs(urlparse(path).query, keep_blank_values=True).items()}
     if headers.get("x-amz-target"):
         return service, headers["x-amz-target"].rsplit(".", 1)[-1], {**query, **json.loads(body or b"{}")}
     form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     if "Action" in form:
         return service, form["Action"], form
+    s3 = _s3_operation(method, urlparse(path).path, query) if service == "s3" else None
+    if s3 is not None:
+        return service, s3, query
     for verb, pattern, name in _LAMBDA_PATHS:
         if method == verb and pattern.match(urlparse(path).path):
             return service, name, query
     return service, f"{method} {urlparse(path).path}", query
 
 
+def _origin_form(target: str) -> str:
+    """`http://host/path?query` (a request to a proxy) -> `/path?query`."""
+    if not target.startswith(("http://", "https://")):
+        return target
+    url = urlparse(target)
+    return (url.path or "/") + (f"?{url.query}" if url.query else "")
+
+
 def error_response(req: Request, code: str, message: str, status: int = 403) -> Response:
     """An error in the wire format of the request's protocol."""
-    if req.service in ("iam", "sts"):
+    if req.service == "s3":  # REST-XML
+        return Response(status, f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode(),
+                        "application/xml")
+    if req.service in ("iam", "sts", "sns"):
         xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
                f"</Error><RequestId>front</RequestId></ErrorResponse>")
         return Response(status, xml.encode())
@@ -149,8 +180,9 @@ class AwsFront:
             def _handle(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                service, op, params = _operation(self.command, self.path, headers, body)
-                req = Request(self.command, self.path, headers, body, service, op, params)
+                path = _origin_form(self.path)  # as a proxy (aws_environment) the front gets absolute URLs
+                service, op, params = _operation(self.command, path, headers, body)
+                req = Request(self.command, path, headers, body, service, op, params)
                 resp = front._dispatch(req)
                 self.send_response(resp.status)
                 self.send_header("Content-Type", resp.content_type)
@@ -354,6 +386,11 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, endpoint: str, tmp: Path) -
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # S3 Control puts the account id in front of the endpoint's host (123456789012.127.0.0.1), which does not
+    # resolve: every request goes to the endpoint as an HTTP proxy instead, which answers any host name.
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", endpoint)
 
 
 @pytest.fixture

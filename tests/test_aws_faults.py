@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from nhiaudit.cli import build_app
 from nhiaudit.connectors.aws.account import CollectSettings
 from nhiaudit.connectors.aws.live import collect_aws
+from nhiaudit.connectors.aws.resource_policies_live import OPERATIONS as RESOURCE_POLICY_OPERATIONS
 from nhiaudit.connectors.options import AwsOptions
 from nhiaudit.inventory.snapshot import load_snapshot
 
@@ -258,7 +259,8 @@ def test_credential_report_polling_respects_the_deadline(small, aws_env, tmp_pat
     started = time.monotonic()
     result, snap = collect_small("--timeout", "4", tmp_path=tmp_path)
     assert result.exit_code == 3 and time.monotonic() - started < 12
-    (issue,) = snap.collection_issues
+    # Resource-policy reads run beside IAM; on a busy machine the deadline may cut them off too.
+    (issue,) = [i for i in snap.collection_issues if i.operation not in RESOURCE_POLICY_OPERATIONS]
     assert issue.operation == "iam:GetCredentialReport" and "cut off by --timeout" in issue.message
     assert {i.name for i in snap.identities} == {"svc", "worker"}  # read before the deadline
     assert [c.identity_id for c in snap.credentials] == [f"arn:aws:iam::{SMALL}:user/svc"]

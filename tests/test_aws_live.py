@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import aws_planted as planted
 import pytest
+from aws_resource_scenario import SCENARIO_READS, seed_cross_account
 from aws_support import Moto, aws_env, days_ago, export_like_cli, moto  # noqa: F401
 from rich.console import Console
 from typer.testing import CliRunner
@@ -112,6 +113,10 @@ def test_call_budget_does_not_grow_with_roles_or_policies(moto, aws_env, monkeyp
     _seed_small_account(moto, account, roles=40, policies=40, start=3)
     large, large_identities = run()
     assert large_identities == small_identities + 40
+    # Resource-based policies: one listing per service (and region), then the reads of each resource.
+    seed_cross_account(moto, account)
+    with_resources, _ = run()
+    assert Counter(with_resources) == Counter(large) + Counter(SCENARIO_READS)
     assert small == large == {
         "sts:AssumeRole": 1, "sts:GetCallerIdentity": 1, "iam:GenerateCredentialReport": 1,
         "iam:GetAccountAuthorizationDetails": 1, "iam:GetCredentialReport": 1, "iam:ListRoles": 1,
@@ -123,6 +128,8 @@ def test_call_budget_does_not_grow_with_roles_or_policies(moto, aws_env, monkeyp
         "bedrock-agent:ListKnowledgeBases": 1, "bedrock-agent:GetKnowledgeBase": 1,
         "sagemaker:ListEndpoints": 1, "sagemaker:DescribeEndpoint": 2, "sagemaker:DescribeEndpointConfig": 1,
         "sagemaker:DescribeModel": 1, "eks:ListClusters": 1,  # no cluster: no association listing
+        "s3:ListBuckets": 1, "s3-control:GetPublicAccessBlock": 1, "kms:ListKeys": 1,
+        "secrets-manager:ListSecrets": 1, "sqs:ListQueues": 1, "sns:ListTopics": 1,  # no resources: no reads
     }
 
 

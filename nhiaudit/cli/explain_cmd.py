@@ -78,7 +78,7 @@ def explain(
     with stage_progress(console, quiet=inputs.quiet) as timer:
         # Fail fast: rules and policy are checked before any collection starts.
         setup = load_setup(policy, list(rules or []), rule_selection(skip_rule, only_rule, min_severity), timer)
-        estate = timer.run("load", inputs.load, console)
+        estate = timer.run("load", inputs.for_policy(setup.policy).load, console)
         prepared = prepare_inputs(estate, policy, list(rules or []), day,
                                   with_findings=target is not None and not no_findings, only_system=can_reach,
                                   gcp_domains=domains, setup=setup, timer=timer)

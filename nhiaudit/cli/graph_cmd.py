@@ -50,7 +50,7 @@ def graph(
 
     with stage_progress(console, quiet=inputs.quiet) as timer:
         setup = load_setup(policy, [], timer=timer)  # fail fast: the policy is checked before any collection
-        estate = timer.run("load", inputs.load, console)
+        estate = timer.run("load", inputs.for_policy(setup.policy).load, console)
         ctx = prepare_inputs(estate, policy, [], day, with_findings=False, gcp_domains=domains, setup=setup,
                              timer=timer).context
     g = ctx.estate.graph

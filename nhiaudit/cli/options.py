@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from nhiaudit.inventory.snapshot import Snapshot
+    from nhiaudit.policy.model import WrittenPolicy
     from nhiaudit.rules_engine.selection import RuleSelection
 
 R = TypeVar("R")
@@ -263,6 +264,14 @@ class EstateInputs:
     @property
     def first_file(self) -> Path | None:
         return (self.snapshots or self.imports or [None])[0]
+
+    def for_policy(self, policy: WrittenPolicy) -> EstateInputs:
+        """Live AWS collection reads the resource-based policies of what the written policy's systems name first
+        (the ARN patterns; a bound may leave other resources unread)."""
+        patterns = sorted({r for system in policy.systems.values() for r in system.resources
+                           if r == "*" or r.startswith("arn:")})
+        aws = replace(self.live.aws, resource_patterns=tuple(patterns))
+        return replace(self, live=replace(self.live, aws=aws))
 
     def load(self, console: Console) -> Snapshot:
         from nhiaudit.estate import load_estate

@@ -102,7 +102,7 @@ def scan(
     with stage_progress(console, quiet=inputs.quiet, plan=describe_inputs(inputs, policy, rules or [])) as timer:
         # Fail fast: rules, policy and live options are checked before the first request to any cloud.
         setup = load_setup(policy, list(rules or []), rule_selection(skip_rule, only_rule, min_severity), timer)
-        estate = timer.run("load", inputs.load, console)
+        estate = timer.run("load", inputs.for_policy(setup.policy).load, console)
         result = run_scan(estate, policy, list(rules or []), day, timer, domains, setup=setup)
     report = result.report
     if baseline is not None:

@@ -19,6 +19,8 @@ class AwsOptions:
     regions: tuple[str, ...] = ()  # empty: the account's enabled regions
     timeout: float = 900.0  # seconds for the whole live collection (--timeout)
     shard: Shard | None = None  # collect --shard: only this shard of the organisation's accounts (--aws-org)
+    # The written policy's system patterns (scan): those resources' resource-based policies are read first.
+    resource_patterns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
 from nhiaudit.connectors.aws.deadline import Deadline, DeadlineExceeded
 from nhiaudit.connectors.aws.iam import ReportTimeout
 from nhiaudit.connectors.aws.readonly import ReadOnlyViolation
+from nhiaudit.connectors.aws.resource_policies_live import MAX_READS, start_resource_policies
 from nhiaudit.connectors.aws.roles import get_role_sessions
 from nhiaudit.connectors.aws.session import CONNECT_TIMEOUT, READ_TIMEOUT, CallTimeouts, Clients
 from nhiaudit.connectors.aws.transform_credentials import (
@@ -73,6 +74,8 @@ class CollectSettings:
     read_timeout: float = READ_TIMEOUT  # per socket read; capped by --timeout
     # After --timeout, how long accounts may take to finish the calls in flight (None: one read timeout).
     grace: float | None = None
+    resource_policy_reads: int = MAX_READS  # resources whose policy is read, per service and region
+    resource_patterns: tuple[str, ...] = ()  # the written policy's system patterns: read those resources first
 
     @property
     def timeouts(self) -> CallTimeouts:
@@ -187,7 +190,7 @@ def collect_account(
     with ThreadPoolExecutor(settings.inner_concurrency, thread_name_prefix=f"nhiaudit-{account}") as pool:
         # Regional workload calls run on the pool while IAM is read; the credential report is generated
         # on AWS's side while authorization details are fetched.
-        finish_workloads = _start_workloads(clients, regions, issues, pool)
+        finish_workloads = _start_workloads(clients, regions, issues, pool, settings)
         sessions = pool.submit(
             issues.attempt, "iam:ListRoles", MISSING_SESSIONS, get_role_sessions, iam, settings.gaad_page_size
         )
@@ -232,6 +235,7 @@ _PARTS: tuple[tuple[str, str, str, Any], ...] = (
     ("lambda_functions", "lambda:ListFunctions", MISSING_FUNCTIONS, list),
     ("ec2_reservations", "ec2:DescribeInstances", MISSING_INSTANCES, list),
     *DESCRIBED_PARTS,  # ECS task definitions, Bedrock agents, SageMaker notebooks
+    ("resource_policies", "nhiaudit:resource-policies", "resource-based policies (buckets, keys, secrets...)", list),
     ("key_last_used", "iam:GetAccessKeyLastUsed", MISSING_KEY_USE, dict),
     ("access_keys", "iam:ListAccessKeys", MISSING_KEYS, dict),
     ("role_sessions", "iam:ListRoles", MISSING_SESSIONS, dict),
@@ -290,7 +294,7 @@ def _collect_keys(
 
 
 def _start_workloads(
-    clients: Clients, regions: tuple[str, ...], issues: _Issues, pool: ThreadPoolExecutor
+    clients: Clients, regions: tuple[str, ...], issues: _Issues, pool: ThreadPoolExecutor, settings: CollectSettings
 ) -> Callable[[RawAccount], None]:
     if not regions:
         found = issues.attempt("ec2:DescribeRegions", MISSING_REGIONS, get_enabled_regions, clients.client("ec2"))
@@ -316,6 +320,8 @@ def _start_workloads(
     )
 
     described = start_described(clients, regions, issues, pool, CALL_FAILURES, describe_error)
+    resources = start_resource_policies(clients, issues.account, regions, issues, pool, CALL_FAILURES, describe_error,
+                                        settings.resource_policy_reads, settings.resource_patterns)
 
     def finish(raw: RawAccount) -> None:
         by_region_functions, by_region_instances = functions(), instances()
@@ -324,6 +330,7 @@ def _start_workloads(
             raw.lambda_functions.extend(by_region_functions.get(region, []))
             raw.ec2_reservations.extend((region, res) for res in by_region_instances.get(region, []))
         described(raw)
+        resources(raw, by_region_functions)  # Lambda policies of the functions listed above
 
     return finish
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import NoCredentialsError, ProfileNotFound
@@ -199,6 +199,8 @@ def collect_aws(
     CollectionError is raised only when nothing can be collected (no credentials, org listing denied)."""
     check_options(opts)
     settings = settings or CollectSettings()
+    if opts.resource_patterns:
+        settings = replace(settings, resource_patterns=opts.resource_patterns)
     deadline = Deadline(opts.timeout)
     # Every request is counted for the progress line: one large account is a single bar step, but its
     # requests (pages, key lookups, regions) show that collection moves.

@@ -48,16 +48,39 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("sagemaker", "DescribeEndpoint"),
         ("sagemaker", "DescribeEndpointConfig"),
         ("sagemaker", "DescribeModel"),
+        # Resource-based policies (resource_policies*.py)
+        ("s3", "ListBuckets"),
+        ("s3", "GetBucketPolicy"),
+        ("s3", "GetBucketAcl"),
+        ("s3", "GetPublicAccessBlock"),
+        ("s3control", "GetPublicAccessBlock"),
+        ("kms", "ListKeys"),
+        ("kms", "DescribeKey"),
+        ("kms", "GetKeyPolicy"),
+        ("kms", "ListGrants"),
+        ("secretsmanager", "ListSecrets"),
+        ("secretsmanager", "GetResourcePolicy"),
+        ("lambda", "GetPolicy"),
+        ("sqs", "ListQueues"),
+        ("sqs", "GetQueueAttributes"),
+        ("sns", "ListTopics"),
+        ("sns", "GetTopicAttributes"),
     }
 )
 
 # botocore service names whose IAM action prefix differs from the service name.
-_IAM_PREFIX: dict[str, str] = {"bedrock-agent": "bedrock"}
+_IAM_PREFIX: dict[str, str] = {"bedrock-agent": "bedrock", "s3control": "s3"}
+# Operations whose IAM action is named differently from the operation (AWS service authorization reference).
+_IAM_ACTION: dict[tuple[str, str], str] = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+}
 
 
 def iam_action(service: str, operation: str) -> str:
     """The IAM action that authorises `operation`, e.g. ("iam", "ListAccessKeys") -> "iam:ListAccessKeys"."""
-    return f"{_IAM_PREFIX.get(service, service)}:{operation}"
+    return _IAM_ACTION.get((service, operation)) or f"{_IAM_PREFIX.get(service, service)}:{operation}"
 
 
 def allowed_iam_actions() -> frozenset[str]:

@@ -3,6 +3,7 @@ collection's deadline and can be counted."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,9 @@ class Clients:
     deadline: Deadline | None = None
     timeouts: CallTimeouts = CallTimeouts()
     _config: Config | None = field(default=None, init=False, repr=False)
+    # Client creation is serialised: a task may create clients on the account's pool (resource policies)
+    # while the account's thread creates others.
+    _creating: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         install_guard(self.session.events)  # also covers clients made from the session elsewhere
@@ -66,7 +70,8 @@ class Clients:
         return self.session.region_name or DEFAULT_REGION
 
     def client(self, service: str, region: str | None = None) -> Any:
-        client = self.session.client(service, region_name=region or self.region, config=self._config)
+        with self._creating:
+            client = self.session.client(service, region_name=region or self.region, config=self._config)
         install_guard(client.meta.events)
         if self.deadline is not None:
             self.deadline.install(client.meta.events)
