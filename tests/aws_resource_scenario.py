@@ -92,8 +92,10 @@ def seed_cross_account(moto: Moto, account: str = DATA_ACCOUNT, function_role: s
     lam = moto.client("lambda", account)
     out.arns["enrich"] = lam.create_function(FunctionName="enrich", Runtime="python3.12", Role=role,
                                              Handler="app.handler", Code={"ZipFile": _zip()})["FunctionArn"]
+    # The agent's account: AWS stores any AddPermission principal as {"AWS": ...}, moto only an account root
+    # (a role ARN comes back as a bare string, which is no policy grammar).
     lam.add_permission(FunctionName="enrich", StatementId="AgentInvokes", Action="lambda:InvokeFunction",
-                       Principal=AGENT_ROLE)
+                       Principal=f"arn:aws:iam::{AGENT_ROLE.split(':')[4]}:root")
     return out
 
 

@@ -105,7 +105,7 @@ def test_call_budget_does_not_grow_with_roles_or_policies(moto, aws_env, monkeyp
     def run() -> tuple[dict[str, int], int]:
         log = RequestLog()
         (snap,) = collect_aws(opts, 2, Console(file=io.StringIO()), request_log=log)
-        assert snap.sources[0].account == account and snap.complete
+        assert snap.sources[0].account == account and snap.complete, [i.message for i in snap.collection_issues]
         assert f"{log.total - 2} API requests" in snap.sources[0].detail  # AssumeRole and caller check are not
         return log.snapshot(), len(snap.identities)
 
