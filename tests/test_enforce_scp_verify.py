@@ -63,7 +63,7 @@ def test_the_scp_stops_shadow_ai_in_member_accounts_and_keeps_the_declared_agent
     assert check["closed"] == ["ai-undeclared: shadow can call AI models but no integration in the policy declares it "
                                "(shadow AI)"]
     assert check["remaining"] == check["broken"] == check["lost"] == []
-    assert check["note"] == "checked attached at the root of organisation o-planted (r-root)"
+    assert check["note"] == "the SCP attached at the root of organisation o-planted (r-root)"
     assert {(c["identity"], c["system"], c["before"], c["after"]) for c in check["removed"]} == {
         (shadow.id, "bedrock-models", "read", None)}
 
@@ -94,7 +94,7 @@ def test_without_organisation_data_the_accounts_are_checked_in_an_assumed_one(tm
     code, data = enforce_json(snapshot, _policy(tmp_path, agent.id))
     check = _scp_check(data)
     assert code == 0 and check["holds"] and len(check["closed"]) == 1
-    assert check["note"] == (f"account(s) {ACCOUNT}, 444455556666 in no recorded organisation: checked as member "
+    assert check["note"] == (f"account(s) {ACCOUNT}, 444455556666 in no recorded organisation: taken as member "
                              "accounts with the SCP attached at their root")
 
 
@@ -136,9 +136,49 @@ def test_a_moto_organisation_collected_live(estate, aws_env, tmp_path):  # noqa:
                                "declares it (shadow AI)"]
     assert check["remaining"] == ["ai-undeclared: eu-caller can call AI models but no integration in the policy "
                                   "declares it (shadow AI)"]
-    assert "checked attached at the root of organisation o-" in check["note"] and f"({estate['root']})" in check["note"]
+    assert "the SCP attached at the root of organisation o-" in check["note"] and f"({estate['root']})" in check["note"]
     assert check["broken"] == []
     code, data = enforce_json(snap, _policy(tmp_path, us_caller, mgmt_caller))
     check = _scp_check(data)
     assert code == 0 and check["holds"] and check["remaining"] == [] and check["broken"] == []
     assert f"SCPs never limit the management account: {mgmt_caller} is declared there" in check["note"]
+
+
+def test_the_verified_plan_is_byte_identical_under_any_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    agent, agent_access = role("agent", INVOKE, Statement(
+        actions=("s3:GetObject",), resources=("arn:aws:s3:::tickets/*",),
+        conditions={"StringEquals": {"aws:SourceVpce": ["vpce-2", "vpce-1"]}}))
+    shadows = [role(f"shadow-{n}", INVOKE, account=a) for n, a in enumerate((ACCOUNT, MANAGEMENT, "444455556666"))]
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text(Snapshot(identities=[agent, *(i for i, _ in shadows)],
+                                 policies=[agent_access, *(p for _, p in shadows)],
+                                 aws_organizations=[_organisation(ACCOUNT, MANAGEMENT)]).model_dump_json())
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(textwrap.dedent(f"""\
+        version: 1
+        systems:
+          bedrock-models: {{kind: ai-model, resources: ["{MODELS}"]}}
+          tickets: {{resources: ["arn:aws:s3:::tickets*"]}}
+        integrations:
+          - name: agent
+            identities: ["{agent.id}"]
+            may_reach: [bedrock-models, tickets]
+            require_conditions: {{any_of: [network], systems: [tickets]}}
+        """))
+    outputs = []
+    for seed in ("1", "4242"):
+        out = tmp_path / seed
+        done = subprocess.run([sys.executable, "-m", "nhiaudit", "enforce", "--snapshot", str(snapshot), "--policy",
+                               str(policy), "--as-of", "2026-11-30", "--quiet", "--output-dir", str(out)],
+                              env={**os.environ, "PYTHONHASHSEED": seed, "NHIAUDIT_JOBS": "1"}, timeout=120)
+        assert done.returncode == 1  # the management account's shadow AI remains
+        outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 3
+    plan = outputs[0]["nhiaudit-enforce-plan.txt"].decode()
+    assert "checked: the SCP attached at the root of organisation o-planted (r-root); account(s) 444455556666 in " \
+           "no recorded organisation" in plan
+    assert "StringEquals aws:SourceVpce vpce-1, vpce-2" in plan

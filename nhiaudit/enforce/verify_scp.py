@@ -76,7 +76,7 @@ def _with_scp(org: AwsOrganization, guardrail: Guardrail, notes: list[str]) -> A
     if enabled is not None and SCP not in enabled:
         notes.append(f"organisation {org.id}: SCPs are not enabled; checked as if they were (enable them first)")
         enabled = tuple(sorted({*enabled, SCP}))
-    notes.append(f"checked attached at the root of organisation {org.id} ({', '.join(roots)})")
+    notes.append(f"the SCP attached at the root of organisation {org.id} ({', '.join(roots)})")
     return org.model_copy(update={"policies": tuple(sorted(policies, key=lambda p: p.id)), "enabled_types": enabled})
 
 
@@ -84,14 +84,16 @@ def with_scp(snapshot: Snapshot, guardrail: Guardrail, tags: dict[str, str]) -> 
     """A copy of the snapshot with the SCP attached and the tags applied, and what was assumed to do so."""
     notes: list[str] = []
     orgs = [_with_scp(o, guardrail, notes) for o in snapshot.aws_organizations]
-    placed = {a.account for o in snapshot.aws_organizations for a in o.accounts}
+    # A management account is never limited, whether or not its place is recorded.
+    placed = {a.account for o in snapshot.aws_organizations for a in o.accounts} | {
+        o.management_account for o in snapshot.aws_organizations if o.management_account}
     loose = sorted({i.account for i in snapshot.identities if i.provider is Provider.AWS} - placed)
     if loose:
         accounts = tuple(OrgAccount(account=a, parents=(SYNTHETIC_ROOT,)) for a in loose)
         orgs.append(AwsOrganization(id=SYNTHETIC_ORG, enabled_types=(SCP,), accounts=accounts, policies=(
             _full_access(SYNTHETIC_ORG, (SYNTHETIC_ROOT,)), _generated(guardrail, SYNTHETIC_ORG, (SYNTHETIC_ROOT,)))))
         shown = ", ".join(loose[:_LISTED]) + (f" (+{len(loose) - _LISTED} more)" if len(loose) > _LISTED else "")
-        notes.append(f"account(s) {shown} in no recorded organisation: checked as member accounts with the SCP "
+        notes.append(f"account(s) {shown} in no recorded organisation: taken as member accounts with the SCP "
                      "attached at their root")
     identities = [i.model_copy(update={"tags": {**i.tags, INTEGRATION_TAG: tags[i.id]}}) if i.id in tags else i
                   for i in snapshot.identities]
