@@ -9,6 +9,7 @@ import json
 import textwrap
 from pathlib import Path
 
+from aws_support import MOTO_ACCOUNT, Moto, aws_environment, moto  # noqa: F401
 from enforce_support import ACCOUNT, AS_OF, enforce, enforce_json, role, write_snapshot
 from typer.testing import CliRunner
 
@@ -101,3 +102,43 @@ def test_once_applied_with_its_value_a_scan_reports_no_unconditioned_grant(tmp_p
     assert not [f for f in json.loads(out.read_text())["findings"] if f["rule_id"] == RULE]
     code, data = enforce_json(snapshot, policy)
     assert code == 0 and _allow_conditions(data) == [{"StringEquals": {"aws:SourceVpce": ["vpce-0a1b"]}}]
+
+
+def test_collected_from_moto_enforced_applied_and_collected_again(moto: Moto, tmp_path, monkeypatch):  # noqa: F811
+    """The loop a user runs: collect, enforce (the boundary takes the agent's aws:SourceVpce), apply the boundary
+    with boto3 (enforce never applies), collect again: the scan has no unconditioned grant left."""
+    moto.reset()
+    iam = moto.client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    access = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{TICKETS}/*", "Condition": VPCE},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{TICKETS}/*"}]}
+    iam.create_role(RoleName="agent", AssumeRolePolicyDocument=trust)
+    iam.put_role_policy(RoleName="agent", PolicyName="access", PolicyDocument=json.dumps(access))
+    moto.front.reset()
+    aws_environment(monkeypatch, moto.front.url, tmp_path)
+    policy = _policy(tmp_path).read_text().replace(ACCOUNT, MOTO_ACCOUNT)
+    (tmp_path / "policy.yaml").write_text(policy)
+
+    def collect(name: str) -> Path:
+        out = tmp_path / name
+        result = CliRunner().invoke(build_app(), ["collect", "--aws", "--aws-regions", "us-east-1", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        return out
+
+    def unconditioned(snapshot: Path) -> list[dict]:
+        out = tmp_path / "report.json"
+        CliRunner().invoke(build_app(), ["scan", "--snapshot", str(snapshot), "--policy", str(tmp_path / "policy.yaml"),
+                                         "--as-of", AS_OF, "--format", "json", "-o", str(out), "--quiet"])
+        return [f for f in json.loads(out.read_text())["findings"] if f["rule_id"] == RULE]
+
+    before = collect("before.json")
+    assert [f["evidence"]["statement_index"] for f in unconditioned(before)] == [1]
+    code, data = enforce_json(before, tmp_path / "policy.yaml")
+    assert code == 0 and [c for c in _check(data)["closed"] if c.startswith(RULE)]
+    document = data["guardrails"][BOUNDARY]["document"]
+    assert [s["Condition"] for s in document["Statement"]] == [{"StringEquals": {"aws:SourceVpce": ["vpce-0a1b"]}}]
+    arn = iam.create_policy(PolicyName=BOUNDARY, PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+    iam.put_role_permissions_boundary(RoleName="agent", PermissionsBoundary=arn)
+    assert unconditioned(collect("after.json")) == []
