@@ -56,12 +56,16 @@ def _existing(identities: Iterable[Identity], policies: Mapping[str, Policy], ke
                     if any(glob_match(k, str(key), case_sensitive=False) for k in keys):
                         listed = [values] if isinstance(values, str) else values if isinstance(values, list) else []
                         found.setdefault(str(operator), {}).setdefault(str(key), []).extend(
-                            str(v) for v in listed if isinstance(v, str | int | bool))
+                            _value(v) for v in listed if isinstance(v, str | int | bool))
     if not found:
         return {}
     operator, key = min((op, k) for op, body in found.items() for k in body)
     values = sorted(set(found[operator][key]))[:MAX_VALUES]
     return {operator: {key: values}} if values else {}
+
+
+def _value(v: str | int | bool) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)  # JSON's spelling, as IAM writes it
 
 
 def _placeholder(any_of: Iterable[str]) -> Condition:
