@@ -142,3 +142,14 @@ def test_collected_from_moto_enforced_applied_and_collected_again(moto: Moto, tm
     arn = iam.create_policy(PolicyName=BOUNDARY, PolicyDocument=json.dumps(document))["Policy"]["Arn"]
     iam.put_role_permissions_boundary(RoleName="agent", PermissionsBoundary=arn)
     assert unconditioned(collect("after.json")) == []
+
+
+def test_the_value_on_the_required_system_wins_over_one_elsewhere(tmp_path):
+    snapshot = write_snapshot(tmp_path / "snap.json", role(
+        "agent", Statement(actions=("s3:GetObject",), resources=("arn:aws:s3:::elsewhere/*",),
+                           conditions={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+        Statement(actions=("s3:GetObject",), resources=(f"{TICKETS}/*",),
+                  conditions={"StringEquals": {"aws:SourceVpce": "vpce-0a1b"}}),
+        Statement(actions=("s3:PutObject",), resources=(f"{TICKETS}/*",))))
+    code, data = enforce_json(snapshot, _policy(tmp_path))
+    assert code == 0 and _allow_conditions(data) == [{"StringEquals": {"aws:SourceVpce": ["vpce-0a1b"]}}]

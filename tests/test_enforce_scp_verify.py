@@ -182,3 +182,18 @@ def test_the_verified_plan_is_byte_identical_under_any_hash_seed(tmp_path):
     assert "checked: the SCP attached at the root of organisation o-planted (r-root); account(s) 444455556666 in " \
            "no recorded organisation" in plan
     assert "StringEquals aws:SourceVpce vpce-1, vpce-2" in plan
+
+
+def test_an_organisation_with_scps_disabled_is_checked_as_if_enabled_and_says_so(tmp_path):
+    agent, agent_access = role("agent", INVOKE)
+    shadow, shadow_access = role("shadow", INVOKE)
+    organisation = AwsOrganization(id="o-off", management_account=MANAGEMENT, enabled_types=(),
+                                   accounts=(OrgAccount(account=ACCOUNT, parents=("r-off", "ou-ai")),))
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_text(Snapshot(identities=[agent, shadow], policies=[agent_access, shadow_access],
+                                 aws_organizations=[organisation]).model_dump_json())
+    code, data = enforce_json(snapshot, _policy(tmp_path, agent.id))
+    check = _scp_check(data)
+    assert code == 0 and check["holds"] and len(check["closed"]) == 1  # FullAWSAccess joins it at the bare root
+    assert check["note"] == ("organisation o-off: SCPs are not enabled; checked as if they were (enable them first); "
+                             "the SCP attached at the root of organisation o-off (r-off)")

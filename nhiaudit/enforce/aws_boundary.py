@@ -104,8 +104,8 @@ class BoundaryBuilder:
                                                                                               outside),
             limit=MANAGED_POLICY_LIMIT, label=f"permissions boundary of {label}")
         name = policy_name(BOUNDARY_PREFIX, "+".join(integrations))
-        document, notes = with_conditions(fitted.document, required_conditions(entries, identities, self._policies),
-                                          may)
+        document, notes = with_conditions(fitted.document, required_conditions(entries, identities, self._policies,
+                                                                               may), may)
         size = document_size(document)
         if size > MANAGED_POLICY_LIMIT:
             raise DocumentTooLarge(f"the permissions boundary of {label} is {size:,} characters with its required "

@@ -2,8 +2,9 @@
 `require_conditions` (policy/request_conditions.py says which condition keys narrow a grant).
 
 The condition is the one the integration's identities' grants already carry: the narrowing conditions of their
-Allow statements (identity policies and current boundary) on a key the requirement accepts, the first key in
-sorted order, values merged across statements with the same operator. The boundary then asks for what the
+Allow statements (identity policies and current boundary) on a key the requirement accepts, those on the
+required systems' resources first, the first key in sorted order, values merged across statements with the same
+operator. The boundary then asks for what the
 grants already ask for. When no grant carries one, the statement gets the first AWS key the requirement
 names (a class: `network` -> `aws:SourceVpce`, `time` -> `aws:CurrentTime`, `tag` -> `aws:ResourceTag/...`,
 `resource` -> `aws:ResourceAccount`) with the value `PLACEHOLDER`, which the user must replace: verification
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nhiaudit.inventory.model import Identity, Policy, Provider
+from nhiaudit.inventory.model import Identity, Policy, Provider, Statement
 from nhiaudit.permissions.patterns import glob_match, resources_intersect
 from nhiaudit.policy.model import Integration
 from nhiaudit.policy.request_conditions import expand, narrowing_operator
@@ -42,21 +43,29 @@ class RequiredCondition:
     source: str  # where the values come from, for the plan
 
 
-def _existing(identities: Iterable[Identity], policies: Mapping[str, Policy], keys: tuple[str, ...]) -> Condition:
+def _existing(identities: Iterable[Identity], policies: Mapping[str, Policy], keys: tuple[str, ...],
+              patterns: tuple[str, ...]) -> Condition:
+    """The narrowing condition today's Allow statements carry on an accepted key: those on the required systems'
+    resources first (the same requests), then any (where the identity works from)."""
+    ids = sorted({p for i in identities for p in (*i.policy_ids, i.boundary_policy_id or "") if p})
+    statements = [st for pid in ids if (policy := policies.get(pid)) is not None and policy.provider is Provider.AWS
+                  for st in policy.statements if st.effect == "Allow"]
+    related = [st for st in statements if st.not_resources or any(resources_intersect(r, p) for r in st.resources
+                                                                  for p in patterns)]
+    return _first_condition(related, keys) or _first_condition(statements, keys)
+
+
+def _first_condition(statements: Iterable[Statement], keys: tuple[str, ...]) -> Condition:
     found: Condition = {}
-    for pid in sorted({p for i in identities for p in (*i.policy_ids, i.boundary_policy_id or "") if p}):
-        policy = policies.get(pid)
-        for st in policy.statements if policy and policy.provider is Provider.AWS else ():
-            if st.effect != "Allow":
+    for st in statements:
+        for operator, body in st.conditions.items():
+            if not isinstance(body, Mapping) or not narrowing_operator(str(operator)):
                 continue
-            for operator, body in st.conditions.items():
-                if not isinstance(body, Mapping) or not narrowing_operator(str(operator)):
-                    continue
-                for key, values in body.items():
-                    if any(glob_match(k, str(key), case_sensitive=False) for k in keys):
-                        listed = [values] if isinstance(values, str) else values if isinstance(values, list) else []
-                        found.setdefault(str(operator), {}).setdefault(str(key), []).extend(
-                            _value(v) for v in listed if isinstance(v, str | int | bool))
+            for key, values in body.items():
+                if any(glob_match(k, str(key), case_sensitive=False) for k in keys):
+                    listed = [values] if not isinstance(values, list) else values
+                    found.setdefault(str(operator), {}).setdefault(str(key), []).extend(
+                        _value(v) for v in listed if isinstance(v, str | int | bool))
     if not found:
         return {}
     operator, key = min((op, k) for op, body in found.items() for k in body)
@@ -78,8 +87,8 @@ def _placeholder(any_of: Iterable[str]) -> Condition:
     return {}
 
 
-def required_conditions(entries: Iterable[Integration], identities: list[Identity],
-                        policies: Mapping[str, Policy]) -> list[RequiredCondition]:
+def required_conditions(entries: Iterable[Integration], identities: list[Identity], policies: Mapping[str, Policy],
+                        patterns: Mapping[str, tuple[str, ...]]) -> list[RequiredCondition]:
     out = []
     for entry in entries:
         required = entry.require_conditions
@@ -87,7 +96,7 @@ def required_conditions(entries: Iterable[Integration], identities: list[Identit
             continue
         keys = expand(required.any_of)["aws"]
         systems = tuple(sorted(set(required.systems or entry.may_reach) & set(entry.may_reach)))
-        condition = _existing(identities, policies, keys)
+        condition = _existing(identities, policies, keys, tuple(p for s in systems for p in patterns.get(s, ())))
         if condition:
             out.append(RequiredCondition(entry.name, condition, False, systems, "the grants it holds today"))
         elif placeholder := _placeholder(required.any_of):
