@@ -52,7 +52,12 @@ def test_scp_denies_ai_invocation_to_untagged_principals_with_the_tag_commands(p
                                         "'[{\"Key\":\"nhiaudit:integration\",\"Value\":\"support-copilot\"}]'")
     assert scp["size"] <= 5120
     check = next(c for c in plan["verification"]["checks"] if c["guardrail"] == scp["name"])
-    assert check["evaluated"] is False  # SCP evaluation plugs in later (verify.ScpVerifier)
+    assert check["evaluated"] is True and check["holds"] is True and not check["broken"]
+    assert check["closed"] == ["ai-undeclared: data-science-notebook can call AI models but no integration in the "
+                               "policy declares it (shadow AI)"]
+    # ticket-exporter calls AI as genai-worker, which is declared and tagged: no SCP can stop that
+    assert [u.split(":")[0] for u in check["unclosable"]] == ["ai-undeclared-via-chain"]
+    assert "in no recorded organisation" in check["note"]
 
 
 def test_verification_closes_findings_and_keeps_may_reach_access(plan):

@@ -15,13 +15,13 @@ MAX_LISTED_SHADOW = 20
 
 
 def _meant_to_stop(findings: list[Finding]) -> tuple[str, ...]:
-    """The undeclared AI identities the SCP is meant to stop: named, not claimed (SCPs are not evaluated)."""
+    """The undeclared AI identities the SCP is meant to stop (its check says whether it does)."""
     ids = sorted({f.identity.id for f in findings if f.category.value == "undeclared-ai-identity" and f.identity
                   and f.identity.provider == Provider.AWS.value})
     if not ids:
         return ()
     more = f" (+{len(ids) - MAX_LISTED_SHADOW} more)" if len(ids) > MAX_LISTED_SHADOW else ""
-    return (f"meant to stop {len(ids)} undeclared AI identit{'y' if len(ids) == 1 else 'ies'} (not verified): "
+    return (f"meant to stop {len(ids)} undeclared AI identit{'y' if len(ids) == 1 else 'ies'}: "
             + ", ".join(ids[:MAX_LISTED_SHADOW]) + more,)
 
 

@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from nhiaudit.enforce.aws_document import MANAGED_POLICY_LIMIT, fit_boundary, full_services
+from nhiaudit.enforce.aws_document import (
+    MANAGED_POLICY_LIMIT,
+    DocumentTooLarge,
+    document_size,
+    fit_boundary,
+    full_services,
+)
+from nhiaudit.enforce.aws_request_conditions import required_conditions, with_conditions
 from nhiaudit.enforce.model import Guardrail, GuardrailKind, SystemGrant, Target
 from nhiaudit.enforce.names import is_iam_name, policy_name, shell_words
 from nhiaudit.graph.build import system_provider
@@ -97,7 +104,12 @@ class BoundaryBuilder:
                                                                                               outside),
             limit=MANAGED_POLICY_LIMIT, label=f"permissions boundary of {label}")
         name = policy_name(BOUNDARY_PREFIX, "+".join(integrations))
-        notes = []
+        document, notes = with_conditions(fitted.document, required_conditions(entries, identities, self._policies,
+                                                                               may), may)
+        size = document_size(document)
+        if size > MANAGED_POLICY_LIMIT:
+            raise DocumentTooLarge(f"the permissions boundary of {label} is {size:,} characters with its required "
+                                   f"request conditions, over AWS's {MANAGED_POLICY_LIMIT:,}")
         if not any(g.actions for g in grants):
             notes.append("its identities reach none of its may_reach systems today: the boundary allows nothing")
         unlisted = outside_scope(identities, self._policies, (p for pats in may.values() for p in pats))
@@ -109,8 +121,8 @@ class BoundaryBuilder:
         if overlap:
             notes.append(f"{', '.join(overlap)}: allowed by one of its integrations, forbidden by another: denied")
         return Guardrail(
-            kind=GuardrailKind.PERMISSIONS_BOUNDARY, name=name, integrations=integrations, document=fitted.document,
-            size=fitted.size, limit=MANAGED_POLICY_LIMIT, compaction=fitted.compaction,
+            kind=GuardrailKind.PERMISSIONS_BOUNDARY, name=name, integrations=integrations, document=document,
+            size=size, limit=MANAGED_POLICY_LIMIT, compaction=fitted.compaction,
             targets=tuple(_target(i, name) for i in sorted(identities, key=lambda i: i.id)),
             grants=tuple(grants), denied_systems=tuple(sorted(forbidden)), notes=tuple(notes))
 

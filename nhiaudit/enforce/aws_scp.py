@@ -8,7 +8,8 @@ When the value list would not fit the SCP limit, the condition falls back to `Nu
 plan says so. No resource control policy is generated: RCPs do not cover Bedrock or SageMaker invocation.
 
 SCPs do not restrict service-linked roles or the management account; the documents say so. Whether the SCP
-closes each undeclared-AI finding is for the evaluator to show once it evaluates SCPs (`ScpVerifier`).
+closes each undeclared-AI finding, and keeps each declared identity's AI use, is checked by re-analysis
+(verify_scp.py).
 """
 
 from __future__ import annotations

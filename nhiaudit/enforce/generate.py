@@ -11,6 +11,7 @@ from nhiaudit.enforce.gcp import GcpGenerator
 from nhiaudit.enforce.interface import EnforceInputs, GuardrailGenerator
 from nhiaudit.enforce.model import EnforcePlan
 from nhiaudit.enforce.verify import ScpVerifier, verify
+from nhiaudit.enforce.verify_scp import ScpVerification
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.policy.model import WrittenPolicy
 from nhiaudit.rules_engine.loader import CompiledRule
@@ -33,7 +34,7 @@ def build_plan(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: li
     skipped += [f"integration {i.name}: no identity of the estate matches its identities"
                 for i in policy.integrations if i.name not in bound]
     guardrails = tuple(g for o in outputs for g in o.guardrails)
-    checks = verify(snapshot, policy, as_of, rules, today, guardrails, scp_verifier)
+    checks = verify(snapshot, policy, as_of, rules, today, guardrails, scp_verifier or ScpVerification(as_of, rules))
     return EnforcePlan(policy_file=policy.source_file, guardrails=guardrails,
                        tags=tuple(t for o in outputs for t in o.tags), checks=tuple(checks),
                        skipped=tuple(sorted(skipped)))

@@ -100,10 +100,11 @@ class GuardrailCheck:
     lost: tuple[AccessChange, ...] = ()  # access to may_reach systems lowered or taken away (reported)
     evaluated: bool = True
     note: str | None = None
+    broken: tuple[str, ...] = ()  # what the guardrail must keep and does not (SCP: a declared identity's AI use)
 
     @property
     def holds(self) -> bool:
-        return self.evaluated and not self.remaining
+        return self.evaluated and not self.remaining and not self.broken
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ def _check(c: GuardrailCheck) -> dict[str, Any]:
 
     return {"guardrail": c.guardrail, "evaluated": c.evaluated, "holds": c.holds, "closed": list(c.closed),
             "remaining": list(c.remaining), "unclosable": list(c.unclosable), "removed": changes(c.removed),
-            "lost": changes(c.lost), "note": c.note}
+            "lost": changes(c.lost), "broken": list(c.broken), "note": c.note}
 
 
 def guardrails_data(plan: EnforcePlan) -> dict[str, Any]:

@@ -34,7 +34,9 @@ def _check_lines(check: GuardrailCheck | None) -> list[str]:
     lines += [f"    removes: {_change(a)}" for a in check.removed]
     lines += [f"    LOSES (allowed by may_reach): {_change(a)}" for a in check.lost]
     lines += [f"    REMAINS: {safe(r)}" for r in check.remaining]
+    lines += [f"    BREAKS: {safe(b)}" for b in check.broken]
     lines += [f"    remains, no guardrail can close it: {safe(r)}" for r in check.unclosable]
+    lines += [f"    checked: {safe(check.note)}"] if check.note else []
     verdict = "holds" if check.holds else "FAILS"
     kept = "access on may_reach kept" if not check.lost else f"{len(check.lost)} may_reach access change(s) above"
     lines.append(f"    verification: {verdict} (re-analysed: {len(check.closed)} finding(s) closed, "

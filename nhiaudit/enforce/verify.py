@@ -8,8 +8,8 @@ Per guardrail the check says which findings of the checked categories close and 
 to systems outside may_reach goes away, and what access to may_reach systems is lowered or lost (through a
 role chain, for instance: a boundary also limits sts:AssumeRole). Nothing is hidden: a loss is reported.
 
-SCPs are not evaluated by this build's evaluator: their check is marked not evaluated, and `ScpVerifier` is
-the place an evaluator that knows SCPs plugs in.
+The SCP is checked by an `ScpVerifier` (verify_scp.py by default, which build_plan passes), on its own copy of
+the estate: the SCP with the tags it relies on.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 from nhiaudit.analysis import Analysis, analyse
 from nhiaudit.enforce.apply_cloud import with_cloud_guardrails
+from nhiaudit.enforce.aws_request_conditions import without_placeholders
 from nhiaudit.enforce.model import AccessChange, Guardrail, GuardrailCheck, GuardrailKind
 from nhiaudit.findings import Finding
 from nhiaudit.inventory.model import Policy, Provider, Statement
@@ -33,7 +34,7 @@ CHECKED_CATEGORIES = ("scope-drift", "environment-crossing", "undeclared-ai-iden
 NOT_ABOUT_REACH = frozenset({"env-multiple-environments"})
 BOUNDARY_POLICY_PREFIX = "nhiaudit-enforce:"
 
-# (estate, policy, SCP guardrail, analysis before) -> the SCP's check; None in this build (not evaluated)
+# (estate, policy, SCP guardrail, analysis before) -> the SCP's check (verify_scp.ScpVerification)
 ScpVerifier = Callable[[Snapshot, WrittenPolicy, Guardrail, Analysis], GuardrailCheck]
 
 
@@ -42,10 +43,11 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 
 
 def as_policy(guardrail: Guardrail) -> Policy:
-    """The generated document as an inventory policy, as the connectors would record it once applied."""
+    """The generated document as an inventory policy, as the connectors would record it once applied (a
+    placeholder condition left out: it is not verified until the user fills it in)."""
     statements = tuple(
         Statement(effect=s["Effect"], actions=_as_tuple(s["Action"]), resources=_as_tuple(s["Resource"]),
-                  conditions=s.get("Condition", {}), sid=s.get("Sid"))
+                  conditions=without_placeholders(s.get("Condition", {})), sid=s.get("Sid"))
         for s in guardrail.document["Statement"])
     return Policy(id=f"{BOUNDARY_POLICY_PREFIX}{guardrail.name}", provider=Provider.AWS, name=guardrail.name,
                   kind="boundary", statements=statements)
@@ -70,7 +72,7 @@ def _text(f: Finding) -> str:
     return f"{f.rule_id}: {f.message}"
 
 
-def _level(analysis: Analysis, identity_id: str, system: str) -> tuple[str | None, int, bool]:
+def level(analysis: Analysis, identity_id: str, system: str) -> tuple[str | None, int, bool]:
     found = analysis.reach.reach(identity_id, system)
     if found is None:
         return None, -1, False
@@ -87,8 +89,8 @@ def check_boundary(guardrail: Guardrail, policy: WrittenPolicy, before: Analysis
     removed, lost = [], []
     for identity_id in sorted(ids):
         for system in sorted(policy.systems):
-            was, was_rank, chain = _level(before, identity_id, system)
-            now, now_rank, _ = _level(after, identity_id, system)
+            was, was_rank, chain = level(before, identity_id, system)
+            now, now_rank, _ = level(after, identity_id, system)
             if was is None or now_rank >= was_rank:
                 continue
             change = AccessChange(identity_id, system, was, now, chain)
@@ -114,5 +116,5 @@ def verify(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[C
         else:
             checks.append(GuardrailCheck(
                 guardrail=g.name, evaluated=False,
-                note="not evaluated: the evaluator does not apply service control policies yet"))
+                note="not evaluated: no SCP verifier was given"))
     return checks

@@ -5,6 +5,10 @@ The grant is the allowing statement behind the reach (SystemGrant): the identity
 identity at the end of its shortest act-as chain. Each allowing statement counts on its own: one statement
 without a narrowing condition is enough to reach the system unconditionally. Delegated grants (OAuth scopes)
 cannot carry conditions and are not judged.
+
+An AWS permissions boundary narrows too: when every Allow statement of the holder's boundary that can reach the
+system's resources carries a narrowing condition, every request that reaches it does (a boundary only lets
+through what one of its Allow statements allows), whatever the identity policy's statement says.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from nhiaudit.facts.context import FactContext
 from nhiaudit.facts.memo import memo
 from nhiaudit.facts.system_grants import system_grant
 from nhiaudit.inventory.model import Identity, Policy
+from nhiaudit.permissions.patterns import resources_intersect
 from nhiaudit.policy.model import Integration
 from nhiaudit.policy.request_conditions import condition_summary, expand, narrowing_keys
 
@@ -23,6 +28,17 @@ MAX_ITEMS = 50  # per identity: bounded evidence on a hostile estate
 
 def _policies(ctx: FactContext) -> dict[str, Policy]:
     return memo(ctx, "policies_by_id", lambda: {p.id: p for p in ctx.estate.snapshot.policies})
+
+
+def _boundary_narrows(ctx: FactContext, holder: str, system: str, wanted: dict[str, tuple[str, ...]]) -> bool:
+    identity = ctx.estate.identities.get(holder)
+    boundary = _policies(ctx).get(identity.boundary_policy_id or "") if identity is not None else None
+    spec = ctx.policy.systems.get(system)
+    if boundary is None or spec is None:
+        return False
+    allows = [st for st in boundary.statements if st.effect == "Allow" and (
+        st.not_resources or any(resources_intersect(r, p) for r in st.resources for p in spec.resources))]
+    return bool(allows) and all(narrowing_keys(st.conditions, wanted) for st in allows)
 
 
 def unconditioned_grants(ctx: FactContext, identity: Identity, integrations: list[Integration]) -> list[dict[str, Any]]:
@@ -35,7 +51,7 @@ def unconditioned_grants(ctx: FactContext, identity: Identity, integrations: lis
         systems = required.systems or integration.may_reach
         for system in sorted(set(systems) & set(integration.may_reach)):
             grant = system_grant(ctx, identity.id, system)
-            if grant is None:
+            if grant is None or _boundary_narrows(ctx, grant.holder, system, wanted):
                 continue
             for statement in grant.statements:
                 policy = _policies(ctx).get(statement.policy_id)
