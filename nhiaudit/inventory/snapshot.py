@@ -14,6 +14,7 @@ from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.inventory.model import (
     CollectionIssue,
     Credential,
+    CredentialSighting,
     DelegatedGrant,
     Identity,
     Policy,
@@ -67,6 +68,8 @@ class Snapshot(BaseModel):
     collection_issues: list[CollectionIssue] = Field(default_factory=list)
     # Policies for identities of other snapshots (kept, so a later merge still applies them).
     attachments: list[PolicyAttachment] = Field(default_factory=list)
+    # Credential-shaped values seen in cloud configuration (or, during a scan, in --secrets-in trees).
+    credential_sightings: list[CredentialSighting] = Field(default_factory=list)
     # Set by `collect --shard`; absent from the JSON otherwise, so unsharded snapshots keep their shape.
     shard: ShardInfo | None = None
 
@@ -75,8 +78,11 @@ class Snapshot(BaseModel):
         return not self.collection_issues
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=1, exclude_defaults=False,
-                                    exclude={"shard"} if self.shard is None else None)
+        # Optional parts are left out when empty, so snapshots without them keep their shape.
+        absent = {"shard"} if self.shard is None else set()
+        if not self.credential_sightings:
+            absent.add("credential_sightings")
+        return self.model_dump_json(indent=1, exclude_defaults=False, exclude=absent or None)
 
     def write(self, path: Path) -> None:
         from nhiaudit.atomic_write import write_text_atomic
@@ -172,7 +178,14 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         collection_issues=[x for s in snapshots for x in s.collection_issues],
         attachments=sorted(attachments, key=lambda x: (x.identity_id, x.policy_id)),
         shard=_same_shard([s.shard for s in snapshots if s.shard is not None]),
+        credential_sightings=_unique((x for s in snapshots for x in s.credential_sightings), sighting_key),
     )
+
+
+def sighting_key(item: CredentialSighting) -> tuple:
+    """One sighting per place and credential (a merge keeps it once)."""
+    return (item.location_kind, item.location, item.line or 0, item.commit or "", item.field or "", item.detector,
+            item.key_id or "", item.value_hash or "")
 
 
 def _same_shard(parts: list[ShardInfo]) -> ShardInfo | None:

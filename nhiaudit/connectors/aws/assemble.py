@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nhiaudit.connectors.aws.roles import with_session_limits
+from nhiaudit.connectors.aws.sightings import ecs_sightings, lambda_sightings, ssm_sightings
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
     minimal_user,
@@ -43,6 +44,8 @@ class RawAccount:
     bedrock_agents: list[Mapping[str, Any]] = field(default_factory=list)  # GetAgent's `agent`
     sagemaker_notebooks: list[Mapping[str, Any]] = field(default_factory=list)  # DescribeNotebookInstance
     role_sessions: dict[str, int] = field(default_factory=dict)  # role ARN -> MaxSessionDuration (ListRoles)
+    # String / StringList parameters with their values (GetParameters); only sightings leave the transform.
+    ssm_parameters: list[Mapping[str, Any]] = field(default_factory=list)
     issues: list[CollectionIssue] = field(default_factory=list)
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
@@ -98,6 +101,9 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
     workloads.extend(transform_bedrock_agents(raw.bedrock_agents))
     workloads.extend(transform_notebook_instances(raw.sagemaker_notebooks))
 
+    sightings = [*lambda_sightings(raw.lambda_functions), *ecs_sightings(raw.ecs_task_definitions),
+                 *ssm_sightings(raw.ssm_parameters)]
+
     if raw.listed and not source.collected:
         source = source.model_copy(update={"collected": collected_kinds(raw)})
     return Snapshot(
@@ -108,4 +114,5 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
         trusts=list(iam.trusts),
         workloads=workloads,
         collection_issues=list(raw.issues),
+        credential_sightings=sightings,
     )

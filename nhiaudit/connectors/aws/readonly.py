@@ -33,6 +33,8 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("sagemaker", "ListNotebookInstances"),
         ("sagemaker", "DescribeNotebookInstance"),
         ("lambda", "ListFunctions"),
+        ("ssm", "DescribeParameters"),
+        ("ssm", "GetParameters"),  # String / StringList only, WithDecryption=False (connectors/aws/sightings.py)
     }
 )
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from nhiaudit.connectors.aws.assemble import RawAccount
 from nhiaudit.connectors.aws.session import Clients
+from nhiaudit.connectors.aws.sightings import MAX_PARAMETERS, get_ssm_parameters
 from nhiaudit.connectors.aws.workloads_ai import (
     BEDROCK_AGENT,
     MAX_PER_REGION,
@@ -58,6 +59,9 @@ DESCRIBED: tuple[Described, ...] = (
     Described("sagemaker", "sagemaker:ListNotebookInstances", "sagemaker:DescribeNotebookInstance",
               "SageMaker notebook instances' execution roles", "notebook instances", MAX_PER_REGION,
               "sagemaker_notebooks", (SAGEMAKER_NOTEBOOK,), get_notebook_instances),
+    # Not a workload: String parameters' values, read for credential sightings (docs/secrets.md).
+    Described("ssm", "ssm:DescribeParameters", "ssm:GetParameters", "credentials in SSM String parameters",
+              "String parameters", MAX_PARAMETERS, "ssm_parameters", (), get_ssm_parameters),
 )
 
 # Part of RawAccount, the call it came from and what is missing without it (account.py's _PARTS).
