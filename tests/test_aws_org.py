@@ -56,6 +56,7 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
     moto.client("bedrock-agent").create_agent(agentName="agent", agentResourceRoleArn=runner)
     moto.client("sagemaker").create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t2.medium",
                                                       RoleArn=runner)
+    moto.client("ssm").put_parameter(Name="/app/log-level", Value="INFO", Type="String")  # read for credentials
     return [MOTO_ACCOUNT, *sorted(members)]
 
 
