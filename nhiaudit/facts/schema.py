@@ -160,7 +160,7 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "days_expired": (0, "days since expiry"),
         "days_to_expiry": (0, "days until expiry"),
         "matched": (True, "the identity entry matches an identity in the inventory (or a GCP member that "
-                             "bindings name)"),
+                             "bindings name, or the key id / hash a credential sighting was seen as)"),
         "index": (0, "position in `exceptions`"),
         "policy_path": ([], "YAML path of the entry"),
     },

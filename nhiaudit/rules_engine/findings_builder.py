@@ -132,6 +132,8 @@ class FindingsBuilder:
         finding_print = fingerprint(rule.id, identity_id, credential_id, item_key, subject_key)
         if kind is SubjectKind.PRINCIPAL:
             self._principals[finding_print] = str(v.subject["principal"])
+        elif kind is SubjectKind.SIGHTING and identity is None:  # excepted by the key id (or hash) seen
+            self._principals[finding_print] = str(v.subject["id"])
         # model_construct: every field is typed here (tests/test_finding_records.py re-validates all findings of
         # the demo and the labelled estate); validation was a tenth of the analysis of a large estate.
         return Finding.model_construct(
