@@ -188,3 +188,21 @@ def test_usage_errors_exit_2(tmp_path):
                         (["--history"], "--history")):
         result = CliRunner().invoke(build_app(), ["scan", "--snapshot", str(tmp_path / "s.json"), *args])
         assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
+
+
+def test_an_exception_names_an_unknown_key_by_its_id(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "setup.md").write_text(f"Example: `{UNKNOWN_KEY}`\n")
+    policy = POLICY + (f"exceptions:\n  - rule: secret-unknown-credential\n    identity: {UNKNOWN_KEY}\n"
+                       "    reason: documented example\n    owner: docs@acme.example\n    expires: 2027-01-01\n")
+    estate().write(tmp_path / "s.json")
+    (tmp_path / "p.yaml").write_text(policy)
+    result = CliRunner().invoke(build_app(), [
+        "scan", "--snapshot", str(tmp_path / "s.json"), "--policy", str(tmp_path / "p.yaml"), "--as-of", AS_OF,
+        "--secrets-in", str(tree), "--format", "json", "--fail-on", "none"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    (leak,) = leaks(report).values()
+    assert leak["status"] == "excepted"
+    assert not [f for f in report["findings"] if f["rule_id"] == "policy-exception-unmatched"]
