@@ -72,3 +72,15 @@ def test_malformed_environment_is_an_input_error(tmp_path):
     export.write_text(json.dumps(data, indent=2))
     result = CliRunner().invoke(build_app(), ["collect", "--import", str(export), "-o", str(tmp_path / "s.json")])
     assert result.exit_code == 2 and "functions.json:" in result.output and "Traceback" not in result.output
+
+
+def test_merge_keeps_sightings_once_and_older_snapshots_load(tmp_path):
+    from nhiaudit.inventory.snapshot import Snapshot, merge_snapshots
+
+    sightings = lambda_sightings(functions_with_env()["Functions"])
+    merged = merge_snapshots([Snapshot(credential_sightings=sightings), Snapshot(credential_sightings=sightings),
+                              Snapshot()])
+    assert merged.credential_sightings == sightings
+    Snapshot().write(tmp_path / "old.json")
+    assert "credential_sightings" not in (tmp_path / "old.json").read_text()  # absent when empty: shape unchanged
+    assert load_snapshot(tmp_path / "old.json").credential_sightings == []

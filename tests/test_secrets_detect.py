@@ -115,18 +115,22 @@ HOSTILE = [
 ]
 
 
-def _seconds(text: str) -> float:
-    start = time.perf_counter()
-    scan_text(text)
-    return time.perf_counter() - start
+def _seconds(text: str, runs: int = 1) -> float:
+    """The fastest of `runs` (the machine may be busy with other work)."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        scan_text(text)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def test_hostile_text_costs_linear_time():
     for text in HOSTILE:
-        small, large = text[: len(text) // 4], text
-        t_small, t_large = max(_seconds(small), 1e-3), _seconds(large)
-        # Four times the text: about four times the time (quadratic would be sixteen).
-        assert t_large < 2.0 and t_large / t_small < 10, (text[:30], t_small, t_large)
+        small, large = text[: len(text) // 8], text
+        t_small, t_large = max(_seconds(small, 3), 0.005), _seconds(large, 3)
+        # Eight times the text: about eight times the time (quadratic would be 64).
+        assert t_large < 2.0 and t_large / t_small < 24, (text[:30], t_small, t_large)
 
 
 @settings(max_examples=50, deadline=None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -33,11 +34,13 @@ NEAR_LINES = 10  # a key id's secret half, a client id next to a client secret: 
 
 # AKIA (long-term user key) / ASIA (STS session key) + 16 characters. AWS documents base32 ([A-Z2-7]); moto
 # and older examples use any digit, so [A-Z0-9] is accepted (no extra false positives of note).
-_AWS_KEY_ID = re.compile(r"(?<![A-Za-z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])")
+# The start of the id is checked outside the pattern: a leading look-behind would defeat the prefix scan.
+_AWS_KEY_ID = re.compile(r"(A[KS]IA[A-Z0-9]{16})(?![A-Za-z0-9])")
 _SEP = r"""[ \t]{0,8}["']?[ \t]{0,8}(?:=|:|=>|:=)[ \t]{0,8}["']?"""
+# Keyword patterns run on the text with ASCII letters lowered (same offsets; values are read from the original):
+# a case-insensitive alternation would defeat the matcher's prefix scan and cost several times as much.
 _AWS_SECRET = re.compile(
-    r"(?i:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key|SecretAccessKey)" + _SEP
-    + r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
+    r"(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)" + _SEP + r"([a-z0-9/+]{40})(?![a-z0-9/+=])")
 # A service-account key file (JSON, possibly escaped inside a string: a key pasted into an env variable).
 _Q = r'\\{0,2}"'
 _GCP_KEY_ID = re.compile(_Q + r"private_key_id" + _Q + r"[ \t]{0,8}:[ \t]{0,8}" + _Q + r"([0-9a-f]{40})" + _Q)
@@ -51,11 +54,13 @@ _ENTRA_SECRET = re.compile(
     rf"(?<![{_SECRET_CHARS}])([{_SECRET_CHARS}]{{3}}[0-9]Q~[{_SECRET_CHARS}]{{31,34}})(?![{_SECRET_CHARS}])")
 # Older secrets have no shape: an assignment to a client-secret name is the hint.
 _CLIENT_SECRET = re.compile(
-    r"(?i:azure_?client_?secret|client_?secret|clientsecret|client-secret|arm_?client_?secret)" + _SEP
+    r"client[_-]?secret" + _SEP  # also AZURE_CLIENT_SECRET, ARM_CLIENT_SECRET
     + r"""([^\s"'`,;<>{}$%]{16,200})""")
-_GUID = r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-_CLIENT_ID = re.compile(r"(?i:azure_?client_?id|client_?id|clientid|client-id|arm_?client_?id|app_?id)" + _SEP + _GUID)
-_TENANT_ID = re.compile(r"(?i:azure_?tenant_?id|tenant_?id|tenantid|tenant-id|arm_?tenant_?id)" + _SEP + _GUID)
+_GUID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+_CLIENT_ID = re.compile(r"(?:client[_-]?id|app_?id)" + _SEP + _GUID)  # also AZURE_CLIENT_ID, ARM_CLIENT_ID
+_TENANT_ID = re.compile(r"tenant[_-]?id" + _SEP + _GUID)
+_CLIENT_ID_WORDS = ("client_id", "clientid", "client-id", "app_id", "appid")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 # Values that name a secret rather than hold one.
 _PLACEHOLDER = re.compile(r"(?i)^(?:x+|\*+|\.+|-+|_+|changeme|change_me|placeholder|example|your[_-]?\w*|"
                           r"redacted|secret|none|null|todo|xxx\w*)$")
@@ -103,17 +108,21 @@ def _nearest(found: Sequence[tuple[int, str]], line: int) -> str | None:
 def scan_text(text: str) -> list[Hit]:
     """Every credential-shaped value of `text`, sorted by line and detector."""
     lines = _Lines(text)
+    lower = text.translate(_ASCII_LOWER)
     hits: list[Hit] = []
-    hits.extend(_aws_hits(text, lines))
+    hits.extend(_aws_hits(text, lower, lines))
     hits.extend(_gcp_hits(text, lines))
-    hits.extend(_azure_hits(text, lines))
+    hits.extend(_azure_hits(text, lower, lines))
     return sorted(set(hits), key=lambda h: (h.line, h.detector, h.key_id or "", h.value_hash or ""))
 
 
-def _aws_hits(text: str, lines: _Lines) -> Iterable[Hit]:
-    secrets = [(lines.of(m.start(1)), value_hash(m.group(1))) for m in _AWS_SECRET.finditer(text)]
+def _aws_hits(text: str, lower: str, lines: _Lines) -> Iterable[Hit]:
+    found = _AWS_SECRET.finditer(lower) if "secret" in lower else ()
+    secrets = [(lines.of(m.start(1)), value_hash(text[m.start(1):m.end(1)])) for m in found]
     key_lines: list[tuple[int, str]] = []
-    for m in _AWS_KEY_ID.finditer(text):
+    for m in _AWS_KEY_ID.finditer(text) if "AKIA" in text or "ASIA" in text else ():
+        if m.start() > 0 and text[m.start() - 1].isascii() and text[m.start() - 1].isalnum():
+            continue
         line = lines.of(m.start(1))
         key_lines.append((line, m.group(1)))
         yield Hit(AWS_ACCESS_KEY_ID, line, key_id=m.group(1), secret_nearby=_nearest(secrets, line) is not None)
@@ -138,13 +147,19 @@ def _gcp_hits(text: str, lines: _Lines) -> Iterable[Hit]:
                   secret_nearby=_nearest(keys, line) is not None)
 
 
-def _azure_hits(text: str, lines: _Lines) -> Iterable[Hit]:
-    clients = [(lines.of(m.start(1)), m.group(1).lower()) for m in _CLIENT_ID.finditer(text)]
-    tenants = [(lines.of(m.start(1)), m.group(1).lower()) for m in _TENANT_ID.finditer(text)]
+def _azure_hits(text: str, lower: str, lines: _Lines) -> Iterable[Hit]:
+    searches = [(_ENTRA_SECRET, text)] if "Q~" in text else []
+    if "secret" in lower:
+        searches.append((_CLIENT_SECRET, lower))
+    if not searches:
+        return
+    clients = [(lines.of(m.start(1)), m.group(1)) for m in _CLIENT_ID.finditer(lower)] if any(
+        word in lower for word in _CLIENT_ID_WORDS) else []
+    tenants = [(lines.of(m.start(1)), m.group(1)) for m in _TENANT_ID.finditer(lower)] if "tenant" in lower else []
     seen: dict[tuple[int, str], Hit] = {}
-    for pattern in (_ENTRA_SECRET, _CLIENT_SECRET):
-        for m in pattern.finditer(text):
-            value = m.group(1)
+    for pattern, searched in searches:
+        for m in pattern.finditer(searched):
+            value = text[m.start(1):m.end(1)]
             entra = _ENTRA_SECRET.fullmatch(value) is not None
             if pattern is _CLIENT_SECRET and (_PLACEHOLDER.match(value) or not (entra or _looks_random(value))):
                 continue
