@@ -66,6 +66,11 @@ def estate(moto: Moto) -> dict[str, str]:  # noqa: F811
     ssm.put_parameter(Name="/hr-assistant/azure/tenant_id", Value=TENANT, Type="String")
     ssm.put_parameter(Name="/twin/config/log_level", Value="INFO", Type="String")
     ssm.put_parameter(Name="/vault/aws_access_key_id", Value=SECURE_VALUE, Type="SecureString")
+    template = {"Parameters": {"MailKeyId": {"Type": "String"}},
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"KeyOut": {"Value": {"Ref": "MailKeyId"}}}}
+    moto.client("cloudformation").create_stack(StackName="mailer", TemplateBody=json.dumps(template),
+                                               Parameters=[{"ParameterKey": "MailKeyId", "ParameterValue": key}])
     return {"key": key}
 
 
@@ -93,6 +98,8 @@ def test_snapshot_keeps_sightings_never_values(estate, aws_env, tmp_path):  # no
     seen = {(s.location_kind, s.location.rsplit(":", 1)[-1], s.field, s.key_id or s.value_hash)
             for s in snapshot.credential_sightings}
     assert ("lambda_environment", "mailer", "AWS_ACCESS_KEY_ID", estate["key"]) in seen
+    stack = {(s.field, s.key_id) for s in snapshot.credential_sightings if s.location_kind == "cloudformation_stack"}
+    assert stack == {("Parameters/MailKeyId", estate["key"]), ("Outputs/KeyOut", estate["key"])}
     secret = next(s for s in snapshot.credential_sightings if s.location_kind == "ssm_parameter")
     assert (secret.field, secret.principal, secret.tenant, secret.hint) == (
         "/hr-assistant/azure/client_secret", APP_ID, TENANT, "hrB")
@@ -100,6 +107,7 @@ def test_snapshot_keeps_sightings_never_values(estate, aws_env, tmp_path):  # no
     assert not any("twin" in s.location for s in snapshot.credential_sightings)
     # The SecureString's value was never requested.
     names = [s for s in aws_env.front.operations() if s.startswith("ssm:")]
+    assert "cloudformation:DescribeStacks" in aws_env.front.operations()
     assert set(names) == {"ssm:DescribeParameters", "ssm:GetParameters"}
     assert not any(s.location.endswith("vault/aws_access_key_id") for s in snapshot.credential_sightings)
 
@@ -122,7 +130,8 @@ def test_scan_reports_both_with_identity_reach_and_location(estate, aws_env, tmp
     assert lam["evidence"]["reach"] == ["customer-pii"] and lam["file_location"] is None
     param = next(f for f in leaks if f["evidence"]["field"] == "/hr-assistant/azure/client_secret")
     assert (param["identity"]["id"], param["credential_id"], param["severity"]) == (SP_ID, "key-1", "high")
-    assert len(leaks) == 2  # the twins (a Lambda without keys, a plain parameter) give nothing
+    # The Lambda, the parameter, the stack (its parameter and its output); the twins (no keys, plain config): none
+    assert len(leaks) == 4
     assert ENTRA_SECRET not in result.stdout and AWS_SECRET not in result.stdout
 
 

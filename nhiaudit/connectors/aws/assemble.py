@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nhiaudit.connectors.aws.roles import with_session_limits
-from nhiaudit.connectors.aws.sightings import ecs_sightings, lambda_sightings, ssm_sightings
+from nhiaudit.connectors.aws.sightings import cfn_sightings, ecs_sightings, lambda_sightings, ssm_sightings
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
     minimal_user,
@@ -46,6 +46,7 @@ class RawAccount:
     role_sessions: dict[str, int] = field(default_factory=dict)  # role ARN -> MaxSessionDuration (ListRoles)
     # String / StringList parameters with their values (GetParameters); only sightings leave the transform.
     ssm_parameters: list[Mapping[str, Any]] = field(default_factory=list)
+    cfn_stacks: list[Mapping[str, Any]] = field(default_factory=list)  # DescribeStacks: parameters, outputs
     issues: list[CollectionIssue] = field(default_factory=list)
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
@@ -102,7 +103,7 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
     workloads.extend(transform_notebook_instances(raw.sagemaker_notebooks))
 
     sightings = [*lambda_sightings(raw.lambda_functions), *ecs_sightings(raw.ecs_task_definitions),
-                 *ssm_sightings(raw.ssm_parameters)]
+                 *ssm_sightings(raw.ssm_parameters), *cfn_sightings(raw.cfn_stacks)]
 
     if raw.listed and not source.collected:
         source = source.model_copy(update={"collected": collected_kinds(raw)})

@@ -34,6 +34,7 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("sagemaker", "DescribeNotebookInstance"),
         ("lambda", "ListFunctions"),
         ("ssm", "DescribeParameters"),
+        ("cloudformation", "DescribeStacks"),
         ("ssm", "GetParameters"),  # String / StringList only, WithDecryption=False (connectors/aws/sightings.py)
     }
 )

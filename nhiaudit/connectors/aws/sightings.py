@@ -1,7 +1,8 @@
 """Credential-shaped values in AWS configuration that readers of it see: Lambda environment variables
 (ListFunctions returns them), ECS container environments (DescribeTaskDefinition), SSM String / StringList
 parameters (DescribeParameters, then GetParameters without decryption for those types only; a SecureString's
-value is never requested). Get + pure transform; only sightings reach the snapshot, never a value."""
+value is never requested), CloudFormation stack parameters and outputs (DescribeStacks; NoEcho parameters come
+back as `****`). Get + pure transform; only sightings reach the snapshot, never a value."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from nhiaudit.inventory.model import CredentialSighting, Provider
 from nhiaudit.secrets.sightings import mapping_sightings
 
 MAX_PARAMETERS = 500  # String parameters read per region (GetParameters takes 10 names a request)
+MAX_STACKS = 500  # CloudFormation stacks read per region
 PLAIN_TYPES = ("String", "StringList")  # SecureString is never read
 
 
@@ -49,6 +51,17 @@ def get_ssm_parameters(client: Any, failures: tuple[type[BaseException], ...],
             if isinstance(entry, dict) and entry.get("Type") in PLAIN_TYPES:
                 kept.append({k: entry.get(k) for k in ("Name", "Type", "Value", "ARN")})
     return Listing(tuple(kept), max(0, len(names) - limit), tuple(failed))
+
+
+def get_cfn_stacks(client: Any, failures: tuple[type[BaseException], ...], limit: int = MAX_STACKS) -> Listing:
+    """The region's stacks with their parameters and outputs (up to `limit`; one listing, no describes)."""
+    stacks: list[Mapping[str, Any]] = []
+    for page in client.get_paginator("describe_stacks").paginate():
+        for stack in reply_list(page, "Stacks"):
+            if not isinstance(stack, dict) or not isinstance(stack.get("StackId"), str):
+                raise RawDataError("malformed reply: a stack without StackId")
+            stacks.append({k: stack.get(k) for k in ("StackId", "StackName", "Parameters", "Outputs")})
+    return Listing(tuple(stacks[:limit]), max(0, len(stacks) - limit))
 
 
 # ---- transform: pure ------------------------------------------------------------------------------
@@ -104,4 +117,25 @@ def ssm_sightings(parameters: Iterable[Mapping[str, Any]]) -> list[CredentialSig
             _, _, region, account, _ = arn_parts(arn)
             out.append(seen.model_copy(update={"location": arn, "field": str(param.get("Name")),
                                                "account": account, "region": region or None}))
+    return out
+
+
+def cfn_sightings(stacks: Iterable[Mapping[str, Any]]) -> list[CredentialSighting]:
+    """A stack's parameters (the value given, and the value an SSM-typed parameter resolved to) and outputs,
+    read together; each sighting names `Parameters/KEY` or `Outputs/KEY`."""
+    out: list[CredentialSighting] = []
+    for stack in stacks:
+        arn = str(stack.get("StackId"))
+        _, _, region, account, _ = arn_parts(arn)
+        pairs: list[tuple[str, object]] = []
+        for entry in stack.get("Parameters") or []:
+            if isinstance(entry, dict):
+                pairs.append((f"Parameters/{entry.get('ParameterKey')}", entry.get("ParameterValue")))
+                if entry.get("ResolvedValue") is not None:
+                    pairs.append((f"Parameters/{entry.get('ParameterKey')}/resolved", entry.get("ResolvedValue")))
+        for entry in stack.get("Outputs") or []:
+            if isinstance(entry, dict):
+                pairs.append((f"Outputs/{entry.get('OutputKey')}", entry.get("OutputValue")))
+        out.extend(mapping_sightings(pairs, location_kind="cloudformation_stack", location=arn,
+                                     provider=Provider.AWS, account=account, region=region or None))
     return out
