@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nhiaudit.connectors.gcp.organization import organization_domain
 from nhiaudit.connectors.gcp.raw import WORKLOAD_LISTINGS, RawProject
+from nhiaudit.connectors.gcp.sightings import gcp_sightings
 from nhiaudit.connectors.gcp.transform_accounts import LastUse, transform_key, transform_service_account
 from nhiaudit.connectors.gcp.transform_bindings import (
     binding_policies,
@@ -104,4 +105,5 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
         workloads=workloads,
         collection_issues=[*raw.issues, *issues],
         attachments=foreign,
+        credential_sightings=gcp_sightings(raw.run_services, raw.functions, raw.project_id),
     )
