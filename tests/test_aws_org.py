@@ -57,6 +57,8 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
     moto.client("sagemaker").create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t2.medium",
                                                       RoleArn=runner)
     moto.client("ssm").put_parameter(Name="/app/log-level", Value="INFO", Type="String")  # read for credentials
+    ec2 = moto.client("ec2")  # an instance: its user data is read for credentials
+    ec2.run_instances(ImageId=ec2.describe_images()["Images"][0]["ImageId"], MinCount=1, MaxCount=1)
     return [MOTO_ACCOUNT, *sorted(members)]
 
 

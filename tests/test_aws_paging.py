@@ -90,6 +90,10 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[AwsFront]:
     front.replay("ecs:ListTaskDefinitions", ecs_task_definitions)
     front.replay("bedrock:ListAgents", lambda r: Response(200, b'{"agentSummaries": []}', "application/json"))
     front.replay("sagemaker:ListNotebookInstances", lambda r: Response(200, b'{"NotebookInstances": []}', ECS_JSON))
+    front.replay("ec2:DescribeInstanceAttribute",
+                 lambda r: fixture_response("describe-instance-attribute-user-data.xml"))
+    front.replay("ssm:DescribeParameters", lambda r: Response(200, b'{"Parameters": []}', "application/x-amz-json-1.1"))
+    front.replay("cloudformation:DescribeStacks", lambda r: fixture_response("describe-stacks-empty.xml"))
     front.replay("ecs:DescribeTaskDefinition", lambda r: fixture_response(
         f"ecs-describe-task-definition-{r.params['taskDefinition'].rsplit('/', 1)[-1].split(':')[0]}.json", ECS_JSON))
     aws_environment(monkeypatch, front.url, tmp_path)
@@ -135,7 +139,9 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
                     "ec2:DescribeRegions": 1, "ec2:DescribeInstances": 2, "lambda:ListFunctions": 2,
                     "iam:ListRoles": 2,
                     "ecs:ListTaskDefinitions": 3, "ecs:DescribeTaskDefinition": 1,  # latest revision only
-                    "bedrock:ListAgents": 2, "sagemaker:ListNotebookInstances": 2}
+                    "bedrock:ListAgents": 2, "sagemaker:ListNotebookInstances": 2,
+                    "ec2:DescribeInstanceAttribute": 1, "ssm:DescribeParameters": 2,
+                    "cloudformation:DescribeStacks": 2}
     assert log.total == sum(seen.values())
     assert len(live.identities) == 9 and len(live.policies) == 10
     ecs = "arn:aws:ecs:us-east-1:111122223333:task-definition/doc-summarizer:3"

@@ -71,7 +71,12 @@ def estate(moto: Moto) -> dict[str, str]:  # noqa: F811
                 "Outputs": {"KeyOut": {"Value": {"Ref": "MailKeyId"}}}}
     moto.client("cloudformation").create_stack(StackName="mailer", TemplateBody=json.dumps(template),
                                                Parameters=[{"ParameterKey": "MailKeyId", "ParameterValue": key}])
-    return {"key": key}
+    ec2 = moto.client("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, UserData=(
+        f"#!/bin/bash\nexport AWS_DEFAULT_REGION=us-east-1\nexport AWS_ACCESS_KEY_ID={key}\n"))["Instances"][0]
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, UserData="#!/bin/bash\nyum -y update\n")  # twin
+    return {"key": key, "instance": instance["InstanceId"]}
 
 
 def entra_snapshot() -> Snapshot:
@@ -98,6 +103,9 @@ def test_snapshot_keeps_sightings_never_values(estate, aws_env, tmp_path):  # no
     seen = {(s.location_kind, s.location.rsplit(":", 1)[-1], s.field, s.key_id or s.value_hash)
             for s in snapshot.credential_sightings}
     assert ("lambda_environment", "mailer", "AWS_ACCESS_KEY_ID", estate["key"]) in seen
+    (user_data,) = [s for s in snapshot.credential_sightings if s.location_kind == "ec2_user_data"]
+    assert (user_data.location, user_data.line, user_data.key_id) == (
+        f"arn:aws:ec2:us-east-1:{MOTO_ACCOUNT}:instance/{estate['instance']}", 3, estate["key"])
     stack = {(s.field, s.key_id) for s in snapshot.credential_sightings if s.location_kind == "cloudformation_stack"}
     assert stack == {("Parameters/MailKeyId", estate["key"]), ("Outputs/KeyOut", estate["key"])}
     secret = next(s for s in snapshot.credential_sightings if s.location_kind == "ssm_parameter")
@@ -130,8 +138,8 @@ def test_scan_reports_both_with_identity_reach_and_location(estate, aws_env, tmp
     assert lam["evidence"]["reach"] == ["customer-pii"] and lam["file_location"] is None
     param = next(f for f in leaks if f["evidence"]["field"] == "/hr-assistant/azure/client_secret")
     assert (param["identity"]["id"], param["credential_id"], param["severity"]) == (SP_ID, "key-1", "high")
-    # The Lambda, the parameter, the stack (its parameter and its output); the twins (no keys, plain config): none
-    assert len(leaks) == 4
+    # The Lambda, the parameter, the stack (its parameter and its output), the user data; the twins: none
+    assert len(leaks) == 5
     assert ENTRA_SECRET not in result.stdout and AWS_SECRET not in result.stdout
 
 

@@ -67,7 +67,8 @@ def _where(seen: CredentialSighting, lines: list[int]) -> str:
     if seen.location_kind in ("file", "git_commit"):
         text = f"{seen.location}:{lines[0]}" if lines else seen.location
         return text + (f" (commit {seen.commit[:12]})" if seen.commit else "")
-    return f"{seen.location_kind} {seen.location}" + (f" ({seen.field})" if seen.field else "")
+    return (f"{seen.location_kind} {seen.location}" + (f" ({seen.field})" if seen.field else "")
+            + (f" line {lines[0]}" if lines else ""))
 
 
 def _group(sightings: list[CredentialSighting]) -> Iterator[tuple[CredentialSighting, list[int]]]:

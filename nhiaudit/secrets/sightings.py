@@ -16,7 +16,8 @@ MAX_VALUES = 5_000  # name/value pairs read per cloud resource
 MAX_VALUE_CHARS = 64 * 1024
 
 
-def _sighting(hit: Hit, **where: object) -> CredentialSighting:
+def sighting_of(hit: Hit, **where: object) -> CredentialSighting:
+    """The record of a hit at a place (keyword arguments: CredentialSighting's location fields)."""
     return CredentialSighting(detector=hit.detector, key_id=hit.key_id, value_hash=hit.value_hash, hint=hit.hint,
                               principal=hit.principal, tenant=hit.tenant, secret_nearby=hit.secret_nearby,
                               **where)
@@ -28,10 +29,10 @@ def tree_sightings(root: Path, display: str, budget: Budget, history: bool = Fal
     out: list[CredentialSighting] = []
     for rel, text in read_texts(root, budget):
         location = _joined(display, rel)
-        out.extend(_sighting(hit, location_kind="file", location=location, line=hit.line) for hit in scan_text(text))
+        out.extend(sighting_of(hit, location_kind="file", location=location, line=hit.line) for hit in scan_text(text))
     if history:
         for commit, rel, hit in history_hits(root, budget):
-            out.append(_sighting(hit, location_kind="git_commit", location=_joined(display, rel), line=hit.line,
+            out.append(sighting_of(hit, location_kind="git_commit", location=_joined(display, rel), line=hit.line,
                                  commit=commit))
     return out
 
@@ -57,7 +58,7 @@ def mapping_sightings(values: Mapping[str, object] | Iterable[tuple[str, object]
         lines.append(f"{name}={flat}")
     out = []
     for hit in scan_text("\n".join(lines)):
-        out.append(_sighting(hit, location_kind=location_kind, location=location, field=prefix + names[hit.line - 1],
+        out.append(sighting_of(hit, location_kind=location_kind, location=location, field=prefix + names[hit.line - 1],
                              provider=provider, account=account, region=region))
     return out
 

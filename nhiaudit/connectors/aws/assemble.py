@@ -16,6 +16,7 @@ from nhiaudit.connectors.aws.transform_credentials import (
     with_user_activity,
 )
 from nhiaudit.connectors.aws.transform_iam import IamInventory, transform_authorization_details
+from nhiaudit.connectors.aws.user_data import user_data_sightings
 from nhiaudit.connectors.aws.workloads import transform_ec2_reservations, transform_lambda_functions
 from nhiaudit.connectors.aws.workloads_ai import transform_bedrock_agents, transform_notebook_instances
 from nhiaudit.connectors.aws.workloads_ecs import transform_ecs_task_definitions
@@ -47,6 +48,7 @@ class RawAccount:
     # String / StringList parameters with their values (GetParameters); only sightings leave the transform.
     ssm_parameters: list[Mapping[str, Any]] = field(default_factory=list)
     cfn_stacks: list[Mapping[str, Any]] = field(default_factory=list)  # DescribeStacks: parameters, outputs
+    ec2_user_data: dict[str, str] = field(default_factory=dict)  # "region|owner|instance id" -> base64 user data
     issues: list[CollectionIssue] = field(default_factory=list)
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
@@ -103,7 +105,8 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
     workloads.extend(transform_notebook_instances(raw.sagemaker_notebooks))
 
     sightings = [*lambda_sightings(raw.lambda_functions), *ecs_sightings(raw.ecs_task_definitions),
-                 *ssm_sightings(raw.ssm_parameters), *cfn_sightings(raw.cfn_stacks)]
+                 *ssm_sightings(raw.ssm_parameters), *cfn_sightings(raw.cfn_stacks),
+                 *user_data_sightings(raw.ec2_user_data)]
 
     if raw.listed and not source.collected:
         source = source.model_copy(update={"collected": collected_kinds(raw)})

@@ -26,6 +26,7 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("iam", "ListRoles"),
         ("ec2", "DescribeRegions"),
         ("ec2", "DescribeInstances"),
+        ("ec2", "DescribeInstanceAttribute"),  # userData only (connectors/aws/user_data.py)
         ("ecs", "ListTaskDefinitions"),
         ("ecs", "DescribeTaskDefinition"),
         ("bedrock-agent", "ListAgents"),
