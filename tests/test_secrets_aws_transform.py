@@ -84,3 +84,23 @@ def test_merge_keeps_sightings_once_and_older_snapshots_load(tmp_path):
     Snapshot().write(tmp_path / "old.json")
     assert "credential_sightings" not in (tmp_path / "old.json").read_text()  # absent when empty: shape unchanged
     assert load_snapshot(tmp_path / "old.json").credential_sightings == []
+
+
+def test_user_data_plain_gzip_and_hostile():
+    import base64
+    import gzip
+
+    from nhiaudit.connectors.aws.user_data import MAX_ENCODED, instance_keys, user_data_sightings
+
+    script = f"#!/bin/bash\nexport AWS_ACCESS_KEY_ID={KEY}\nexport AWS_SECRET_ACCESS_KEY={SECRET}\n".encode()
+    data = {"us-east-1|111122223333|i-plain": base64.b64encode(script).decode(),
+            "us-east-1|111122223333|i-gzip": base64.b64encode(gzip.compress(script)).decode(),
+            "us-east-1|111122223333|i-bomb": base64.b64encode(gzip.compress(b"A" * 50_000_000)).decode(),
+            "us-east-1|111122223333|i-bad": "not base64 !!",
+            "us-east-1|111122223333|i-huge": "QUFB" * (MAX_ENCODED // 4 + 1)}
+    seen = user_data_sightings(data)
+    assert [(s.location.rsplit("/", 1)[-1], s.line, s.key_id, s.secret_nearby) for s in seen] == [
+        ("i-gzip", 2, KEY, True), ("i-plain", 2, KEY, True)]
+    reservations = [("us-east-1", {"OwnerId": "1", "Instances": [{"InstanceId": f"i-{n:04d}"} for n in range(205)]})]
+    keys, left_out = instance_keys(reservations)
+    assert len(keys) == 200 and left_out == 5 and keys[0] == "us-east-1|1|i-0000"
