@@ -63,6 +63,11 @@ def mapping_sightings(values: Mapping[str, object] | Iterable[tuple[str, object]
     return out
 
 
+def sighting_order(s: CredentialSighting) -> tuple:
+    """Sightings are listed by place, then credential: the same estate gives the same snapshot bytes."""
+    return (s.location, s.commit or "", s.field or "", s.line or 0, s.detector, s.key_id or "", s.value_hash or "")
+
+
 def scan_trees(trees: Iterable[Path], history: bool, budget: Budget | None = None
                ) -> tuple[list[CredentialSighting], list[str]]:
     """Sightings of every `--secrets-in` tree, sorted, and the warnings saying what was skipped."""
@@ -70,6 +75,5 @@ def scan_trees(trees: Iterable[Path], history: bool, budget: Budget | None = Non
     found: list[CredentialSighting] = []
     for tree in trees:
         found.extend(tree_sightings(tree, str(tree), budget, history))
-    found.sort(key=lambda s: (s.location, s.commit or "", s.line or 0, s.detector, s.key_id or "",
-                              s.value_hash or ""))
+    found.sort(key=sighting_order)
     return found, budget.warnings()

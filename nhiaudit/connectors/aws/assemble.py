@@ -22,6 +22,7 @@ from nhiaudit.connectors.aws.workloads_ai import transform_bedrock_agents, trans
 from nhiaudit.connectors.aws.workloads_ecs import transform_ecs_task_definitions
 from nhiaudit.inventory.model import CollectionIssue, Credential, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.secrets.sightings import sighting_order
 
 
 @dataclass
@@ -118,5 +119,5 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
         trusts=list(iam.trusts),
         workloads=workloads,
         collection_issues=list(raw.issues),
-        credential_sightings=sightings,
+        credential_sightings=sorted(sightings, key=sighting_order),
     )

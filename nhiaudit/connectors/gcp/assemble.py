@@ -21,6 +21,7 @@ from nhiaudit.connectors.gcp.transform_workloads import transform_workloads
 from nhiaudit.inventory.model import Credential, Identity, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.gcp_names import canonical_resource
+from nhiaudit.secrets.sightings import sighting_order
 
 
 def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
@@ -105,5 +106,6 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
         workloads=workloads,
         collection_issues=[*raw.issues, *issues],
         attachments=foreign,
-        credential_sightings=gcp_sightings(raw.run_services, raw.functions, raw.project_id),
+        credential_sightings=sorted(gcp_sightings(raw.run_services, raw.functions, raw.project_id),
+                                    key=sighting_order),
     )
