@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sarif_checks import github_problems, schema_errors
 from test_secrets_tree import git, make_repo, needs_git
 from typer.testing import CliRunner
 
@@ -140,6 +141,7 @@ def test_inventory_key_in_a_repository_is_critical_with_identity_and_reach(tmp_p
     results = {r["properties"]["fingerprint"]: r for r in sarif["runs"][0]["results"]}
     where = results[legacy["fingerprint"]]["locations"][0]["physicalLocation"]
     assert where == {"artifactLocation": {"uri": "repo/config/smtp.env"}, "region": {"startLine": 3}}
+    assert schema_errors(sarif) == [] and github_problems(sarif) == []
     assert report["secrets_scan"]["files_read"] == 4 and report["secrets_scan"]["trees"] == [str(repo)]
 
 
