@@ -17,6 +17,7 @@ from nhiaudit.facts.gcp_facts import principal_facts
 from nhiaudit.facts.identity import identity_facts
 from nhiaudit.facts.policy_entries import binding_facts, exception_facts, integration_facts
 from nhiaudit.facts.schema import SubjectKind
+from nhiaudit.facts.sighting import sighting_facts
 from nhiaudit.findings import Finding
 from nhiaudit.forked import ForkedWork, WorkerLost, can_fork, chunks, reaped, requested_jobs
 from nhiaudit.gc_pause import paused_gc
@@ -188,6 +189,7 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
             SubjectKind.INTEGRATION: lambda: integration_facts(ctx),
             SubjectKind.EXCEPTION: lambda: exception_facts(ctx),
             SubjectKind.PRINCIPAL: lambda: principal_facts(ctx),
+            SubjectKind.SIGHTING: lambda: sighting_facts(ctx),
         }
         for kind, source in estate_subjects.items():
             findings.extend(builder.build(v) for v in runner.run(kind, source()))

@@ -69,6 +69,16 @@ class PolicyLocation(BaseModel):
     entry: str  # "integration:support-copilot", "system:customer-pii", "exception:3", "policy"
 
 
+class FileLocation(BaseModel):
+    """A file line a finding is about, outside the policy: where a leaked credential is written."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str  # as scanned (`--secrets-in` tree joined with the path inside it)
+    line: int
+    commit: str | None = None  # the commit that added it (the file may differ or be gone in the work tree)
+
+
 class Finding(BaseModel):
     rule_id: str
     title: str
@@ -85,6 +95,7 @@ class Finding(BaseModel):
     status: FindingStatus = FindingStatus.OPEN
     status_reason: str | None = None
     policy_location: PolicyLocation | None = None
+    file_location: FileLocation | None = None
 
 
 def fingerprint(rule_id: str, *identity_fields: str | None) -> str:

@@ -64,6 +64,18 @@ class CollectionStatus(BaseModel):
     unknown_actions: int = 0  # every unknown action entry (policy, statement, action), listed or not
 
 
+class SecretsScan(BaseModel):
+    """What `scan --secrets-in` read and what it skipped (docs/secrets.md): skipped files are reported, not lost."""
+
+    trees: list[str] = Field(default_factory=list)
+    history: bool = False
+    files_read: int = 0
+    commits_read: int = 0
+    sightings: int = 0
+    skipped: dict[str, int] = Field(default_factory=dict)  # reason -> count
+    skipped_examples: dict[str, list[str]] = Field(default_factory=dict)  # reason -> first paths
+
+
 class AccessPath(BaseModel):
     """The four questions for one AI access path (one identity of one integration)."""
 
@@ -98,6 +110,7 @@ class Report(BaseModel):
     access_paths: list[AccessPath] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     rules: list[dict[str, Any]] = Field(default_factory=list)  # id, title, category, severity, docs
+    secrets_scan: SecretsScan | None = None  # `scan --secrets-in` only
 
     def failing(self, threshold: Severity | None) -> list[Finding]:
         """Open findings at or above `threshold` (None: nothing fails)."""

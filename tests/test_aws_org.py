@@ -76,6 +76,9 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
         {"VariantName": "v", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
     moto.client("sagemaker").create_endpoint(EndpointName="e", EndpointConfigName="c")
     seed_cross_account(moto, MOTO_ACCOUNT, function_role=runner)  # and every resource-policy read
+    moto.client("ssm").put_parameter(Name="/app/log-level", Value="INFO", Type="String")  # read for credentials
+    ec2 = moto.client("ec2")  # an instance: its user data is read for credentials
+    ec2.run_instances(ImageId=ec2.describe_images()["Images"][0]["ImageId"], MinCount=1, MaxCount=1)
     return [MOTO_ACCOUNT, *sorted(members)]
 
 

@@ -95,6 +95,10 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[AwsFront]:
                                                                    "application/json"))
     front.replay("sagemaker:ListEndpoints", lambda r: Response(200, b'{"Endpoints": []}', ECS_JSON))
     front.replay("eks:ListClusters", lambda r: Response(200, b'{"clusters": []}', "application/json"))
+    front.replay("ec2:DescribeInstanceAttribute",
+                 lambda r: fixture_response("describe-instance-attribute-user-data.xml"))
+    front.replay("ssm:DescribeParameters", lambda r: Response(200, b'{"Parameters": []}', "application/x-amz-json-1.1"))
+    front.replay("cloudformation:DescribeStacks", lambda r: fixture_response("describe-stacks-empty.xml"))
     front.replay("ecs:DescribeTaskDefinition", lambda r: fixture_response(
         f"ecs-describe-task-definition-{r.params['taskDefinition'].rsplit('/', 1)[-1].split(':')[0]}.json", ECS_JSON))
     record_resource_policies(front)
@@ -143,7 +147,8 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
                     "ecs:ListTaskDefinitions": 3, "ecs:DescribeTaskDefinition": 1,  # latest revision only
                     "bedrock:ListAgents": 2, "sagemaker:ListNotebookInstances": 2,
                     "bedrock:ListKnowledgeBases": 2, "sagemaker:ListEndpoints": 2, "eks:ListClusters": 2,
-                    **RECORDED_REQUESTS}
+                    "ec2:DescribeInstanceAttribute": 1, "ssm:DescribeParameters": 2,
+                    "cloudformation:DescribeStacks": 2, **RECORDED_REQUESTS}
     assert log.total == sum(seen.values())
     assert len(live.identities) == 9 and len(live.policies) == 10
     ecs = "arn:aws:ecs:us-east-1:111122223333:task-definition/doc-summarizer:3"

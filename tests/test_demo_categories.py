@@ -32,6 +32,7 @@ PLANTED = {  # (rule, identity name or None for policy entries)
     ("env-multiple-environments", "genai-worker"), ("env-reaches-production", "code-review-bot"),
     ("ai-undeclared-via-chain", "ticket-exporter"), ("ai-identity-wildcard", "genai-worker"),
     ("identity-unused", "old-etl"), ("policy-exception-unmatched", None),
+    ("secret-leaked-credential", "report-bot"),
 }
 CLEAN = {"alice", "analytics-reader", "vertex-summariser"}  # nothing new may fire on these
 

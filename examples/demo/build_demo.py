@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nhiaudit.inventory.model import (
     Credential,
+    CredentialSighting,
     CredentialType,
     DelegatedGrant,
     HumanUse,
@@ -283,6 +284,15 @@ def azure_part() -> tuple[list, list, list, list]:
     return identities, credentials, [openai], grants
 
 
+def sightings() -> list[CredentialSighting]:
+    """secret-leaked-credential: report-bot's active key (and its secret) pasted into a Lambda function's
+    environment, where every reader of the function's configuration sees it."""
+    return [CredentialSighting(
+        detector="aws_access_key_id", key_id="AKIADEMOREPORTBOT001", secret_nearby=True,
+        location_kind="lambda_environment", location=f"arn:aws:lambda:us-east-1:{PROD}:function:weekly-report-mailer",
+        field="REPORTS_AWS_ACCESS_KEY_ID", provider=Provider.AWS, account=PROD, region="us-east-1")]
+
+
 def build() -> Snapshot:
     ids, creds, pols, trusts, workloads = aws_part()
     for extra, more in zip((ids, creds, pols, trusts, workloads), aws_catalogue_part(), strict=True):
@@ -297,7 +307,7 @@ def build() -> Snapshot:
                  SourceInfo(provider=Provider.AZURE, account=TENANT, method="demo", collected_at=AS_OF)],
         identities=ids + gcp.identities + a_ids, credentials=creds + gcp.credentials + a_creds,
         policies=pols + gcp.policies + a_pols, trusts=trusts + gcp.trusts, workloads=workloads + gcp.workloads,
-        delegated_grants=grants,
+        delegated_grants=grants, credential_sightings=sightings(),
     )
 
 

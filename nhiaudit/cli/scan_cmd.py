@@ -84,6 +84,11 @@ def scan(
         "--sarif-category", metavar="ID",
         help="SARIF automationDetails.id (code scanning category); default per provider/account.")] = None,
     timings: Annotated[bool, typer.Option("--timings", help="Print the time spent per stage on stderr.")] = False,
+    secrets_in: Annotated[list[Path] | None, typer.Option(
+        "--secrets-in", metavar="DIR", help="Also look for the estate's credentials written in this tree (a git "
+        "checkout or any directory; repeatable); see docs/secrets.md.")] = None,
+    history: Annotated[bool, typer.Option(
+        "--history", help="With --secrets-in: also read the git history (lines added by each commit).")] = False,
 ) -> None:
     """Scan identities against the written policy and report findings."""
     from nhiaudit.cli.progress import stage_progress
@@ -91,8 +96,11 @@ def scan(
     from nhiaudit.findings import Severity
     from nhiaudit.reporters.interface import RenderContext
     from nhiaudit.scan import analysis_domains, load_setup, run_scan
+    from nhiaudit.secrets.inputs import check_trees, with_tree_sightings
 
     threshold = Severity(fail_on.severity) if fail_on.severity else None
+    trees = list(secrets_in or [])
+    check_trees(trees, history)
     day = parse_as_of(as_of)
     domains = analysis_domains(inputs.live.gcp.domains)
     refuse_overwriting_inputs([output, output_json, output_sarif, output_markdown, output_html, output_codequality],
@@ -103,8 +111,15 @@ def scan(
         # Fail fast: rules, policy and live options are checked before the first request to any cloud.
         setup = load_setup(policy, list(rules or []), rule_selection(skip_rule, only_rule, min_severity), timer)
         estate = timer.run("load", inputs.for_policy(setup.policy).load, console)
+        secrets_scan, secrets_warnings = None, []
+        if trees:  # part of reading the inputs: the sightings join the estate before analysis
+            estate, secrets_scan, secrets_warnings = timer.run("load", with_tree_sightings, estate, trees, history)
         result = run_scan(estate, policy, list(rules or []), day, timer, domains, setup=setup)
     report = result.report
+    if secrets_scan is not None:
+        report = report.model_copy(update={"secrets_scan": secrets_scan})
+    for warning in secrets_warnings:
+        console.print(f"[yellow]warning[/yellow]: {markup_safe(warning)}")
     if baseline is not None:
         from nhiaudit.baseline import apply_baseline
 

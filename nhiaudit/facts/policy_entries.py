@@ -54,6 +54,8 @@ def integration_facts(ctx: FactContext) -> list[dict[str, Any]]:
 def exception_facts(ctx: FactContext) -> list[dict[str, Any]]:
     # GCP members that bindings name (`user:contractor@gmail.com`): an exception may name one (findings_builder).
     principals = sorted({p for policy in ctx.estate.snapshot.policies for p in policy.principals})
+    # ... and credentials seen in plain text, by the key id or hash they were seen as (facts/sighting.py).
+    principals += sorted({s.key_id or s.value_hash or "" for s in ctx.estate.snapshot.credential_sightings} - {""})
     out = []
     for i, exc in enumerate(ctx.policy.exceptions):
         matched = (any(exception_covers(exc.identity, ident) for ident in ctx.estate.identities.values())

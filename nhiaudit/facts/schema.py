@@ -19,6 +19,7 @@ class SubjectKind(StrEnum):
     BINDING = "binding"
     EXCEPTION = "exception"
     PRINCIPAL = "principal"  # a GCP principal named in bindings that is not an identity of the inventory
+    SIGHTING = "sighting"  # a credential seen in plain text: a repository file or commit, cloud configuration
 
 
 _CRED_RULES = {
@@ -162,7 +163,7 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "days_expired": (0, "days since expiry"),
         "days_to_expiry": (0, "days until expiry"),
         "matched": (True, "the identity entry matches an identity in the inventory (or a GCP member that "
-                             "bindings name)"),
+                             "bindings name, or the key id / hash a credential sighting was seen as)"),
         "index": (0, "position in `exceptions`"),
         "policy_path": ([], "YAML path of the entry"),
     },
@@ -180,6 +181,36 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "audience": ("", "who that is, in words: `anyone on the internet`, `any Google account`, `outside the "
                          "organisation's domains` or ''"),
         "grants": ([], "the bindings naming it that are in force at --as-of, one entry per binding"),
+    },
+    SubjectKind.SIGHTING: {
+        "id": ("", "the credential as seen: its key id (access key id, GCP private_key_id) or `sha256:` + 12 hex "
+                   "digits of a secret value; never the value"),
+        "detector": ("aws_access_key_id", "aws_access_key_id, aws_secret_access_key, gcp_service_account_key or "
+                                          "azure_client_secret (docs/secrets.md)"),
+        "key_id": ("", "public key id, '' for a secret value"),
+        "value_hash": ("", "`sha256:` + 12 hex digits of a secret value, '' for a key id"),
+        "location_kind": ("file", "file, git_commit, lambda_environment, ecs_task_environment, ssm_parameter, "
+                                  "cloudformation_stack, ec2_user_data, cloud_run_environment or "
+                                  "cloud_function_environment"),
+        "location": ("", "file path as scanned, or the resource ARN"),
+        "line": (0, "first line of the file where it is written (0: not a file)"),
+        "lines": ([], "every line of the file where it is written (first 20)"),
+        "commit": ("", "the commit that added it (git_commit), '' otherwise"),
+        "field": ("", "environment variable (`container/NAME` for ECS) or parameter name"),
+        "where": ("", "the location in words: `path:line (commit abc)` or `kind ARN (field)`"),
+        "in_cloud": (False, "seen in cloud configuration (not in a scanned tree)"),
+        "cloud": ({"provider": "", "account": "", "region": ""}, "where in the cloud it was seen"),
+        "secret_nearby": (False, "a key id whose secret half (AWS secret access key, GCP private key) is written "
+                                 "next to it: usable as it stands"),
+        "matched": ("none", "credential (a credential of the inventory), identity (its identity is known, the "
+                            "credential is not collected) or none (not in the collected accounts)"),
+        "credential": ({"id": "", "type": "", "exists": False, "active": False, "last_used": "never",
+                        "days_unused": -1}, "the inventory credential it is, when matched"),
+        "identity": ({"id": "", "name": "", "kind": "", "provider": "", "account": "", "exists": False,
+                      "declared": False, "integrations": []}, "the identity it authenticates, when known"),
+        "reach": ([], "systems of the policy that identity can reach, directly or through a chain"),
+        "reach_systems": ([], "their names"),
+        "key": ("", "location and credential (finding identity)"),
     },
 }
 
@@ -283,6 +314,10 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
         "external_trusts": _TRUST_SHAPE,
         "classification": {"class": "human, nhi or unknown", "source": "the step that decided: policy, tag, "
                            "kind, signals or none", "reasons": "why, in words (a list of short sentences)"},
+    },
+    SubjectKind.SIGHTING: {
+        "reach": {"system": "system name", "access": "read, write or admin", "via_chain": "through a chain",
+                  "classification": "system classification", "environment": "system environment"},
     },
     SubjectKind.PRINCIPAL: {
         "grants": {"role": "role name", "resource": "where it is bound (canonical name)",

@@ -204,3 +204,28 @@ class CollectionIssue(_Record):
     operation: str
     message: str
     missing: str | None = None  # what analysis lacks because of it
+
+
+class CredentialSighting(_Record):
+    """A credential-shaped value seen in plain text: a file of a scanned repository (`scan --secrets-in`), a
+    commit of its history, or a cloud configuration (a Lambda environment variable, an SSM String parameter).
+    Never the value: the credential's public id, or a short hash prefix of a value that is itself secret."""
+
+    # aws_access_key_id, aws_secret_access_key, gcp_service_account_key, azure_client_secret (secrets/detect.py)
+    detector: str
+    key_id: str | None = None  # access key id, GCP private_key_id: public identifiers
+    value_hash: str | None = None  # "sha256:" + first 12 hex digits of a secret value
+    hint: str | None = None  # Entra secret: its first three characters, as Microsoft Graph shows them
+    principal: str | None = None  # GCP client_email / Azure client id written next to it
+    tenant: str | None = None  # Azure tenant id written next to it
+    secret_nearby: bool = False  # the key id's secret half is written next to it
+    # file, git_commit, lambda_environment, ecs_task_environment, ssm_parameter, cloudformation_stack,
+    # ec2_user_data, cloud_run_environment, cloud_function_environment
+    location_kind: str
+    location: str  # file path (as scanned) or the resource ARN
+    line: int | None = None  # 1-based line in the file (the commit's version of it for git_commit)
+    commit: str | None = None  # git commit that added the line
+    field: str | None = None  # environment variable / container name, parameter name
+    provider: Provider | None = None  # cloud locations: where it was seen
+    account: str | None = None
+    region: str | None = None

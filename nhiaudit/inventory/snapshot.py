@@ -14,6 +14,7 @@ from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.inventory.model import (
     CollectionIssue,
     Credential,
+    CredentialSighting,
     DelegatedGrant,
     Identity,
     Policy,
@@ -71,6 +72,8 @@ class Snapshot(BaseModel):
     attachments: list[PolicyAttachment] = Field(default_factory=list)
     # AWS resource-based policies (bucket, key, secret, function, queue, topic), one per resource.
     resource_policies: list[ResourcePolicy] = Field(default_factory=list)
+    # Credential-shaped values seen in cloud configuration (or, during a scan, in --secrets-in trees).
+    credential_sightings: list[CredentialSighting] = Field(default_factory=list)
     # Set by `collect --shard`; absent from the JSON otherwise, so unsharded snapshots keep their shape.
     shard: ShardInfo | None = None
     # AWS Organizations SCPs and RCPs with the organisation's hierarchy (`--aws-org`, or imported), one per
@@ -82,8 +85,11 @@ class Snapshot(BaseModel):
         return not self.collection_issues
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=1, exclude_defaults=False,
-                                    exclude={"shard"} if self.shard is None else None)
+        # Optional parts are left out when empty, so snapshots without them keep their shape.
+        absent = {"shard"} if self.shard is None else set()
+        if not self.credential_sightings:
+            absent.add("credential_sightings")
+        return self.model_dump_json(indent=1, exclude_defaults=False, exclude=absent or None)
 
     def write(self, path: Path) -> None:
         from nhiaudit.atomic_write import write_text_atomic
@@ -182,7 +188,14 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         shard=_same_shard([s.shard for s in snapshots if s.shard is not None]),
         aws_organizations=sorted(_unique((x for s in snapshots for x in s.aws_organizations), lambda x: x.id),
                                  key=lambda x: x.id),
+        credential_sightings=_unique((x for s in snapshots for x in s.credential_sightings), sighting_key),
     )
+
+
+def sighting_key(item: CredentialSighting) -> tuple:
+    """One sighting per place and credential (a merge keeps it once)."""
+    return (item.location_kind, item.location, item.line or 0, item.commit or "", item.field or "", item.detector,
+            item.key_id or "", item.value_hash or "")
 
 
 def _same_shard(parts: list[ShardInfo]) -> ShardInfo | None:

@@ -2,7 +2,8 @@
 
 Findings are about cloud identities, not source files, so they point at the written policy: the line of the
 entry the finding is about, else line 1 of the policy file, else line 1 of the run's fallback artifact (the
-snapshot). Paths are relative to the report root: `--sarif-root`, else the git work tree above the cwd.
+snapshot). A leaked credential found in a `--secrets-in` tree points at its file and line instead. Paths are
+relative to the report root: `--sarif-root`, else the git work tree above the cwd.
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ class PolicyLocator:
             return Path(os.path.relpath(path, self.root)).as_posix()
 
     def place(self, finding: Finding) -> Place | None:
-        """The finding's policy line, else line 1 of the default file; None when the run has no file at all."""
+        """The file line the finding is about (a leaked credential in a `--secrets-in` tree), else its policy line,
+        else line 1 of the default file; None when the run has no file at all."""
+        written = finding.file_location
+        if written is not None and written.file:
+            return Place(self.relative(written.file), max(1, written.line))
         where = finding.policy_location
         if where is not None and where.file:
             return Place(self.relative(where.file), max(1, where.line))

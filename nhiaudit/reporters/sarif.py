@@ -327,6 +327,8 @@ def _result(finding: Finding, index: int, rule_id: str, locator: PolicyLocator,
         properties["integration"] = finding.integration
     if finding.credential_id:
         properties["credentialId"] = finding.credential_id
+    if finding.file_location is not None and finding.file_location.commit:
+        properties["commit"] = finding.file_location.commit
     if finding.frameworks:
         properties["frameworks"] = finding.frameworks
     result: dict[str, Any] = {

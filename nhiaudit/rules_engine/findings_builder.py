@@ -7,7 +7,7 @@ from typing import Any
 
 from nhiaudit.facts.policy_entries import exception_covers
 from nhiaudit.facts.schema import SubjectKind
-from nhiaudit.findings import Finding, FindingStatus, IdentityRef, PolicyLocation, fingerprint
+from nhiaudit.findings import FileLocation, Finding, FindingStatus, IdentityRef, PolicyLocation, fingerprint
 from nhiaudit.inventory.model import Identity
 from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.policy.model import WrittenPolicy
@@ -24,6 +24,8 @@ def _subject_identity_id(kind: SubjectKind, subject: dict[str, Any]) -> str | No
         return subject["identity"]
     if kind is SubjectKind.BINDING:
         return subject["pattern"]
+    if kind is SubjectKind.SIGHTING:
+        return subject["identity"]["id"] or None
     return None
 
 
@@ -37,9 +39,16 @@ def _integrations(kind: SubjectKind, subject: dict[str, Any], item: dict[str, An
         return [subject["integration"]]
     if kind is SubjectKind.IDENTITY:
         return list(subject["integrations"])
-    if kind is SubjectKind.CREDENTIAL:
+    if kind in (SubjectKind.CREDENTIAL, SubjectKind.SIGHTING):
         return list(subject["identity"]["integrations"])
     return []
+
+
+def _file_location(subject: dict[str, Any]) -> FileLocation | None:
+    """A sighting in a scanned tree points at its file and line (SARIF, GitLab Code Quality)."""
+    if subject["location_kind"] not in ("file", "git_commit") or not subject["line"]:
+        return None
+    return FileLocation(file=subject["location"], line=subject["line"], commit=subject["commit"] or None)
 
 
 class FindingsBuilder:
@@ -105,18 +114,26 @@ class FindingsBuilder:
         integrations = _integrations(kind, v.subject, v.item)
         integration = integrations[0] if len(integrations) == 1 else None
         credential_id = v.subject["id"] if kind is SubjectKind.CREDENTIAL else None
+        file_location = None
+        if kind is SubjectKind.SIGHTING:
+            credential_id = v.subject["credential"]["id"] or v.subject["key_id"] or None
+            file_location = _file_location(v.subject)
         item_key = None
         if v.item is not None:
             item_key = str(v.item.get("key") or v.item.get("system") or v.item.get("id") or sorted(v.item.items()))
         subject_key = v.subject.get("name") if kind is SubjectKind.INTEGRATION else None
         if kind is SubjectKind.EXCEPTION:
             subject_key = f"{v.subject['rule']}|{v.subject['expires']}"
+        if kind is SubjectKind.SIGHTING:
+            subject_key = v.subject["key"]
         evidence = dict(v.evidence)
         if v.item is not None and not evidence:
             evidence = {k: val for k, val in v.item.items() if k != "policy_path"}
         finding_print = fingerprint(rule.id, identity_id, credential_id, item_key, subject_key)
         if kind is SubjectKind.PRINCIPAL:
             self._principals[finding_print] = str(v.subject["principal"])
+        elif kind is SubjectKind.SIGHTING and identity is None:  # excepted by the key id (or hash) seen
+            self._principals[finding_print] = str(v.subject["id"])
         # model_construct: every field is typed here (tests/test_finding_records.py re-validates all findings of
         # the demo and the labelled estate); validation was a tenth of the analysis of a large estate.
         return Finding.model_construct(
@@ -128,6 +145,7 @@ class FindingsBuilder:
             fingerprint=finding_print,
             # Several integrations: point at the first one's entry rather than the top of the file.
             policy_location=self._location(v.subject, v.item, integrations[0] if integrations else None),
+            file_location=file_location,
         )
 
     def apply_exceptions(self, findings: list[Finding]) -> list[Finding]:

@@ -29,6 +29,7 @@ from nhiaudit.connectors.aws.transform_credentials import (
     parse_credential_report,
 )
 from nhiaudit.connectors.aws.transform_iam import merge_authorization_pages
+from nhiaudit.connectors.aws.user_data import MAX_INSTANCES, get_user_data, instance_keys
 from nhiaudit.connectors.aws.workloads import get_ec2_instances, get_enabled_regions, get_lambda_functions
 from nhiaudit.connectors.aws.workloads_described import DESCRIBED_PARTS, start_described
 from nhiaudit.inventory.model import CollectionIssue, Provider, SourceInfo
@@ -45,6 +46,7 @@ MISSING_SESSIONS = "role session lifetimes (MaxSessionDuration)"
 MISSING_REGIONS = "the account's enabled regions (workloads were read from the default region only)"
 MISSING_FUNCTIONS = "Lambda execution roles"
 MISSING_INSTANCES = "EC2 instance profile associations"
+MISSING_USER_DATA = "credentials in EC2 user data"
 
 # What one failed call can raise. ResponseParserError (an HTML page or an empty body where XML/JSON was
 # expected) is not a BotoCoreError; replies of an unexpected shape raise RawDataError (a ValueError) in
@@ -234,6 +236,7 @@ _SHAPE_FAILURES = (ValueError, KeyError, TypeError, AttributeError, IndexError) 
 _PARTS: tuple[tuple[str, str, str, Any], ...] = (
     ("lambda_functions", "lambda:ListFunctions", MISSING_FUNCTIONS, list),
     ("ec2_reservations", "ec2:DescribeInstances", MISSING_INSTANCES, list),
+    ("ec2_user_data", "ec2:DescribeInstanceAttribute", MISSING_USER_DATA, dict),
     *DESCRIBED_PARTS,  # ECS task definitions, Bedrock agents, SageMaker notebooks
     ("resource_policies", "nhiaudit:resource-policies", "resource-based policies (buckets, keys, secrets...)", list),
     ("key_last_used", "iam:GetAccessKeyLastUsed", MISSING_KEY_USE, dict),
@@ -329,8 +332,20 @@ def _start_workloads(
         for region in regions:
             raw.lambda_functions.extend(by_region_functions.get(region, []))
             raw.ec2_reservations.extend((region, res) for res in by_region_instances.get(region, []))
+        _read_user_data(raw)
         described(raw)
         resources(raw, by_region_functions)  # Lambda policies of the functions listed above
+
+    def _read_user_data(raw: RawAccount) -> None:
+        """Each listed instance's user data, once the instances are known (one call each, bounded per region)."""
+        keys, left_out = instance_keys(raw.ec2_reservations)
+        if left_out:
+            issues.add("ec2:DescribeInstanceAttribute", f"truncated: {left_out} instances beyond the first "
+                       f"{MAX_INSTANCES} per region were not read", MISSING_USER_DATA)
+        raw.ec2_user_data = issues.start_many(
+            "ec2:DescribeInstanceAttribute", MISSING_USER_DATA,
+            lambda key: get_user_data(ec2s[key.split("|", 1)[0]], key.rsplit("|", 1)[-1]), keys, pool,
+            clients.deadline)()
 
     return finish
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
 from nhiaudit.connectors.aws.roles import with_session_limits
+from nhiaudit.connectors.aws.sightings import cfn_sightings, ecs_sightings, lambda_sightings, ssm_sightings
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
     minimal_user,
@@ -17,6 +18,7 @@ from nhiaudit.connectors.aws.transform_credentials import (
 )
 from nhiaudit.connectors.aws.transform_iam import IamInventory, transform_authorization_details
 from nhiaudit.connectors.aws.transform_resources import transform_resource_policies
+from nhiaudit.connectors.aws.user_data import user_data_sightings
 from nhiaudit.connectors.aws.workloads import transform_ec2_reservations, transform_lambda_functions
 from nhiaudit.connectors.aws.workloads_ai import (
     transform_bedrock_agents,
@@ -28,6 +30,7 @@ from nhiaudit.connectors.aws.workloads_eks import transform_irsa, transform_pod_
 from nhiaudit.connectors.aws.workloads_sagemaker import transform_endpoints
 from nhiaudit.inventory.model import CollectionIssue, Credential, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.secrets.sightings import sighting_order
 
 
 @dataclass
@@ -55,6 +58,10 @@ class RawAccount:
     pod_identities: list[Mapping[str, Any]] = field(default_factory=list)  # DescribePodIdentityAssociation's
     sagemaker_endpoints: list[Mapping[str, Any]] = field(default_factory=list)  # workloads_sagemaker's chains
     resource_policies: list[RawResourcePolicy] = field(default_factory=list)  # bucket, key, secret... policies
+    # String / StringList parameters with their values (GetParameters); only sightings leave the transform.
+    ssm_parameters: list[Mapping[str, Any]] = field(default_factory=list)
+    cfn_stacks: list[Mapping[str, Any]] = field(default_factory=list)  # DescribeStacks: parameters, outputs
+    ec2_user_data: dict[str, str] = field(default_factory=dict)  # "region|owner|instance id" -> base64 user data
     issues: list[CollectionIssue] = field(default_factory=list)
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
@@ -123,6 +130,10 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
 
     resource_policies, resource_issues = transform_resource_policies(raw.resource_policies)
 
+    sightings = [*lambda_sightings(raw.lambda_functions), *ecs_sightings(raw.ecs_task_definitions),
+                 *ssm_sightings(raw.ssm_parameters), *cfn_sightings(raw.cfn_stacks),
+                 *user_data_sightings(raw.ec2_user_data)]
+
     if raw.listed and not source.collected:
         source = source.model_copy(update={"collected": collected_kinds(raw)})
     return Snapshot(
@@ -134,4 +145,5 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
         workloads=workloads,
         collection_issues=list(raw.issues) + resource_issues,
         resource_policies=resource_policies,
+        credential_sightings=sorted(sightings, key=sighting_order),
     )

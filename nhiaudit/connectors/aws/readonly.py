@@ -32,6 +32,7 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("iam", "ListRoles"),
         ("ec2", "DescribeRegions"),
         ("ec2", "DescribeInstances"),
+        ("ec2", "DescribeInstanceAttribute"),  # userData only (connectors/aws/user_data.py)
         ("ecs", "ListTaskDefinitions"),
         ("ecs", "DescribeTaskDefinition"),
         ("bedrock-agent", "ListAgents"),
@@ -65,6 +66,9 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("sqs", "GetQueueAttributes"),
         ("sns", "ListTopics"),
         ("sns", "GetTopicAttributes"),
+        ("ssm", "DescribeParameters"),
+        ("cloudformation", "DescribeStacks"),
+        ("ssm", "GetParameters"),  # String / StringList only, WithDecryption=False (connectors/aws/sightings.py)
     }
 )
 

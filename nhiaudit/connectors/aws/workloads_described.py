@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from nhiaudit.connectors.aws.assemble import RawAccount
 from nhiaudit.connectors.aws.readonly import iam_action
 from nhiaudit.connectors.aws.session import Clients
+from nhiaudit.connectors.aws.sightings import MAX_PARAMETERS, MAX_STACKS, get_cfn_stacks, get_ssm_parameters
 from nhiaudit.connectors.aws.workloads_ai import (
     BEDROCK_AGENT,
     BEDROCK_KNOWLEDGE_BASE,
@@ -77,6 +78,12 @@ DESCRIBED: tuple[Described, ...] = (
     Described("sagemaker", "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint",
               "SageMaker endpoints' execution roles", "endpoints", MAX_ENDPOINTS, "sagemaker_endpoints",
               (SAGEMAKER_ENDPOINT,), get_endpoints),
+    # Not a workload: String parameters' values, read for credential sightings (docs/secrets.md).
+    Described("ssm", "ssm:DescribeParameters", "ssm:GetParameters", "credentials in SSM String parameters",
+              "String parameters", MAX_PARAMETERS, "ssm_parameters", (), get_ssm_parameters),
+    Described("cloudformation", "cloudformation:DescribeStacks", "cloudformation:DescribeStacks",
+              "credentials in CloudFormation stack parameters and outputs", "stacks", MAX_STACKS, "cfn_stacks", (),
+              get_cfn_stacks),
 )
 
 # Part of RawAccount, the call it came from and what is missing without it (account.py's _PARTS).

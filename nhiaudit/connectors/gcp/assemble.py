@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nhiaudit.connectors.gcp.organization import organization_domain
 from nhiaudit.connectors.gcp.raw import WORKLOAD_LISTINGS, RawProject
+from nhiaudit.connectors.gcp.sightings import gcp_sightings
 from nhiaudit.connectors.gcp.transform_accounts import LastUse, transform_key, transform_service_account
 from nhiaudit.connectors.gcp.transform_bindings import (
     binding_policies,
@@ -20,6 +21,7 @@ from nhiaudit.connectors.gcp.transform_workloads import transform_workloads
 from nhiaudit.inventory.model import Credential, Identity, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.gcp_names import canonical_resource
+from nhiaudit.secrets.sightings import sighting_order
 
 
 def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
@@ -104,4 +106,6 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
         workloads=workloads,
         collection_issues=[*raw.issues, *issues],
         attachments=foreign,
+        credential_sightings=sorted(gcp_sightings(raw.run_services, raw.functions, raw.project_id),
+                                    key=sighting_order),
     )

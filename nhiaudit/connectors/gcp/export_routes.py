@@ -166,7 +166,8 @@ class Router:
         if "metadata" not in item:
             return self.project_of_name(str(item["name"]), target), item
         meta = item["metadata"]
-        email = (((item.get("spec") or {}).get("template") or {}).get("spec") or {}).get("serviceAccountName")
+        pod = ((item.get("spec") or {}).get("template") or {}).get("spec") or {}
+        email = pod.get("serviceAccountName")
         namespace = str(meta.get("namespace", ""))
         if not namespace and email:
             namespace = project_of_email(str(email)) or ""
@@ -178,6 +179,11 @@ class Router:
             "labels": {k: v for k, v in labels.items() if not k.startswith(_RUN_SYSTEM_LABELS)},
             "template": {"serviceAccount": email} if email else {},
         }
+        # The containers' environment, same {name, value} shape in v1 and v2 (read for credential sightings).
+        containers = [{"name": c.get("name"), "env": c["env"]} for c in pod.get("containers") or []
+                      if isinstance(c, dict) and isinstance(c.get("env"), list)]
+        if containers:
+            service["template"] = {**service["template"], "containers": containers}
         return project, service
 
     # ---- policies and roles ---------------------------------------------------------------------------
