@@ -92,7 +92,8 @@ _LAMBDA_PATHS = [("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunction
                  ("POST", re.compile(r"^/2015-03-31/functions/?$"), "CreateFunction"),
                  # bedrock-agent (signed as "bedrock", the IAM prefix of its actions)
                  ("POST", re.compile(r"^/agents/?$"), "ListAgents"),
-                 ("GET", re.compile(r"^/agents/[^/]+/?$"), "GetAgent")]
+                 ("GET", re.compile(r"^/agents/[^/]+/?$"), "GetAgent"),
+                 ("GET", re.compile(r"^/logging/modelinvocations/?$"), "GetModelInvocationLoggingConfiguration")]
 
 
 def _operation(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[str, str, dict[str, str]]:

@@ -31,6 +31,7 @@ def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
     """(file, TARGET or None) for every --import argument: `FILE`, `TARGET=FILE`, `DIR` or `TARGET=DIR`
     (a directory: its *.json and *.csv files, sorted by name, not recursively). A path that exists is a
     path even if it contains `=`."""
+    from nhiaudit.connectors.aws.audit_exports import check_target as aws_target
     from nhiaudit.connectors.azure.exports import check_target as azure_target
     from nhiaudit.connectors.gcp.export_routes import check_target
 
@@ -41,8 +42,9 @@ def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
         if "=" in text and not os.path.lexists(text):
             target, _, rest = text.partition("=")
             problem = check_target(target) if azure_target(target) else None  # Azure TARGETs are GUIDs
-            if problem is not None:
-                raise InputError.single(path, f"not found; and as TARGET=FILE: {problem}, or for Azure a GUID")
+            if problem is not None and aws_target(target) is not None:  # AWS: a region or a trail
+                raise InputError.single(path, f"not found; and as TARGET=FILE: {problem}, or for Azure a GUID, "
+                                        "or for AWS a region or a CloudTrail trail")
             path = Path(rest)
         if path.is_dir():
             files = sorted(p for p in path.iterdir()

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nhiaudit.errors import InputError, InputProblem, SourceLocation
+from nhiaudit.inventory.audit_model import AuditLogSetting
 from nhiaudit.inventory.model import (
     CollectionIssue,
     Credential,
@@ -67,6 +68,8 @@ class Snapshot(BaseModel):
     collection_issues: list[CollectionIssue] = Field(default_factory=list)
     # Policies for identities of other snapshots (kept, so a later merge still applies them).
     attachments: list[PolicyAttachment] = Field(default_factory=list)
+    # Audit trails, model invocation logging, audit configs, diagnostic settings (inventory/audit_model.py).
+    audit_settings: list[AuditLogSetting] = Field(default_factory=list)
     # Set by `collect --shard`; absent from the JSON otherwise, so unsharded snapshots keep their shape.
     shard: ShardInfo | None = None
 
@@ -171,6 +174,8 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         delegated_grants=_unique((x for s in snapshots for x in s.delegated_grants), lambda x: x.id),
         collection_issues=[x for s in snapshots for x in s.collection_issues],
         attachments=sorted(attachments, key=lambda x: (x.identity_id, x.policy_id)),
+        audit_settings=_unique((x for s in snapshots for x in s.audit_settings),
+                               lambda x: (x.provider, x.account, x.kind, x.id)),
         shard=_same_shard([s.shard for s in snapshots if s.shard is not None]),
     )
 

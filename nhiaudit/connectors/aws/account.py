@@ -17,6 +17,7 @@ from botocore.parsers import ResponseParserError
 
 from nhiaudit.connectors.aws import iam as iam_api
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
+from nhiaudit.connectors.aws.audit_collect import AUDIT_PARTS, start_audit
 from nhiaudit.connectors.aws.deadline import Deadline, DeadlineExceeded
 from nhiaudit.connectors.aws.iam import ReportTimeout
 from nhiaudit.connectors.aws.readonly import ReadOnlyViolation
@@ -232,6 +233,7 @@ _PARTS: tuple[tuple[str, str, str, Any], ...] = (
     ("lambda_functions", "lambda:ListFunctions", MISSING_FUNCTIONS, list),
     ("ec2_reservations", "ec2:DescribeInstances", MISSING_INSTANCES, list),
     *DESCRIBED_PARTS,  # ECS task definitions, Bedrock agents, SageMaker notebooks
+    *AUDIT_PARTS,  # CloudTrail trails, Bedrock model invocation logging
     ("key_last_used", "iam:GetAccessKeyLastUsed", MISSING_KEY_USE, dict),
     ("access_keys", "iam:ListAccessKeys", MISSING_KEYS, dict),
     ("role_sessions", "iam:ListRoles", MISSING_SESSIONS, dict),
@@ -316,6 +318,7 @@ def _start_workloads(
     )
 
     described = start_described(clients, regions, issues, pool, CALL_FAILURES, describe_error)
+    audit = start_audit(clients, regions, issues, pool)
 
     def finish(raw: RawAccount) -> None:
         by_region_functions, by_region_instances = functions(), instances()
@@ -324,6 +327,7 @@ def _start_workloads(
             raw.lambda_functions.extend(by_region_functions.get(region, []))
             raw.ec2_reservations.extend((region, res) for res in by_region_instances.get(region, []))
         described(raw)
+        audit(raw)
 
     return finish
 

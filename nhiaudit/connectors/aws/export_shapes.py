@@ -25,6 +25,10 @@ LIST_ROLES = "list-roles"
 ECS_TASK_DEFINITION = "ecs-task-definition"
 BEDROCK_AGENT = "bedrock-agent"
 SAGEMAKER_NOTEBOOK = "sagemaker-notebook-instance"
+CLOUDTRAIL_TRAILS = "cloudtrail-trails"
+CLOUDTRAIL_TRAIL_STATUS = "cloudtrail-trail-status"
+CLOUDTRAIL_EVENT_SELECTORS = "cloudtrail-event-selectors"
+BEDROCK_INVOCATION_LOGGING = "bedrock-invocation-logging"
 
 
 def _date(value: str) -> str | None:
@@ -63,7 +67,8 @@ def _checks() -> dict[str, Check]:
         name: compiler.compile(f"{name}.schema.json")
         for name in (AUTHORIZATION_DETAILS, ACCESS_KEYS, LAMBDA_FUNCTIONS, EC2_INSTANCES, CREDENTIAL_REPORT,
                      POLICY_DOCUMENT, ORGANIZATION_ACCOUNTS, ECS_TASK_DEFINITION, LIST_ROLES,
-                     BEDROCK_AGENT, SAGEMAKER_NOTEBOOK)
+                     BEDROCK_AGENT, SAGEMAKER_NOTEBOOK, CLOUDTRAIL_TRAILS, CLOUDTRAIL_TRAIL_STATUS,
+                     CLOUDTRAIL_EVENT_SELECTORS, BEDROCK_INVOCATION_LOGGING)
     }
 
 

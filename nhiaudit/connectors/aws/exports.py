@@ -9,6 +9,13 @@ from typing import Any
 
 from nhiaudit.connectors.aws import export_shapes
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
+from nhiaudit.connectors.aws.audit_exports import (
+    AUDIT_FORMATS,
+    AUDIT_ORDER,
+    AUDIT_SHAPES,
+    add_audit_files,
+    detect_audit,
+)
 from nhiaudit.connectors.aws.organization import organization_of
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
 from nhiaudit.connectors.aws.roles import session_limits
@@ -43,6 +50,7 @@ _SHAPES = {
     ECS: export_shapes.ECS_TASK_DEFINITION,
     AGENT: export_shapes.BEDROCK_AGENT,
     NOTEBOOK: export_shapes.SAGEMAKER_NOTEBOOK,
+    **AUDIT_SHAPES,
 }
 # Anything a wrong shape can raise in a transform the shape check did not foresee: still the file's fault.
 _DATA_ERRORS = (RawDataError, KeyError, TypeError, ValueError, AttributeError)
@@ -70,6 +78,7 @@ class AwsExportImporter(ExportImporter):
         ECS: "aws ecs describe-task-definition --task-definition FAMILY > file.json (one file per family)",
         AGENT: "aws bedrock-agent get-agent --agent-id ID > file.json (one file per agent)",
         NOTEBOOK: "aws sagemaker describe-notebook-instance --notebook-instance-name NAME > file.json",
+        **AUDIT_FORMATS,
     }
 
     def detect(self, file: ExportFile) -> str | None:
@@ -104,7 +113,7 @@ class AwsExportImporter(ExportImporter):
             return AGENT
         if "NotebookInstanceArn" in data:
             return NOTEBOOK
-        return None
+        return detect_audit(file)
 
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
         accounts: dict[str, RawAccount] = {}
@@ -121,9 +130,10 @@ class AwsExportImporter(ExportImporter):
             _check_shape(kind, file)
         # Keys need known users.
         order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, ECS: 3, AGENT: 3, NOTEBOOK: 3, KEYS: 4, ORGANIZATION: 5,
-                 LIST_ROLES: 5}
+                 LIST_ROLES: 5, **AUDIT_ORDER}
         org_ids: dict[str, str] = {}  # account -> its organisation id (list-accounts: names no other data)
         empty: list[tuple[str, ExportFile]] = []  # (workload kind, file) of listings with nothing in them
+        audit_files: list[tuple[str, ExportFile]] = []  # trails, their status and selectors, Bedrock logging
         for kind, file in sorted(files, key=lambda f: order[f[0]]):
             try:
                 if kind == GAAD:
@@ -162,12 +172,15 @@ class AwsExportImporter(ExportImporter):
                         account(account_of(role_arn), file).role_sessions[role_arn] = seconds
                 elif kind == ORGANIZATION:
                     org_ids.update(_organization_ids(file))
+                elif kind in AUDIT_ORDER:
+                    audit_files.append((kind, file))
                 else:
                     _add_keys(file, accounts, account)
             except _DATA_ERRORS as exc:
                 raise _file_error(file, kind, exc) from None
         for workload_kind, file in empty:
             _add_empty_listing(workload_kind, file, accounts, account)
+        add_audit_files(audit_files, accounts, account)
         snapshots = []
         for acct, raw in sorted(accounts.items()):
             source = SourceInfo(

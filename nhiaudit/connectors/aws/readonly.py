@@ -33,6 +33,10 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("sagemaker", "ListNotebookInstances"),
         ("sagemaker", "DescribeNotebookInstance"),
         ("lambda", "ListFunctions"),
+        ("cloudtrail", "DescribeTrails"),
+        ("cloudtrail", "GetTrailStatus"),
+        ("cloudtrail", "GetEventSelectors"),
+        ("bedrock", "GetModelInvocationLoggingConfiguration"),
     }
 )
 
