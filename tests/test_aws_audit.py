@@ -104,6 +104,19 @@ def test_compliant_twin_has_no_audit_gap(estate, aws_env, tmp_path):  # noqa: F8
     assert CliRunner().invoke(build_app(), ["collect", "--aws", *REGION, "-o", str(snap)]).exit_code == 0
     loaded = load_snapshot(snap)
     assert loaded.sources[0].audit_collected == ("bedrock_invocation_logging", "cloudtrail_trail")
+    result = CliRunner().invoke(build_app(), ["explain", ROLE, "--snapshot", str(snap), "--policy",
+                                              str(tmp_path / "policy.yaml"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    audit = {(a["kind"], a["system"]): a for a in json.loads(result.stdout)["paths"][0]["audit"]}
+    assert {k: a["recorded"] for k, a in audit.items()} == {
+        ("model_invocations", ""): "yes", ("secret_access", ""): "yes", ("data_access", "tickets"): "yes"}
+    trail_arn = f"arn:aws:cloudtrail:us-east-1:{MOTO_ACCOUNT}:trail/{TRAIL}"
+    assert audit[("data_access", "tickets")]["where"] == [f"trail {TRAIL} ({trail_arn})"]
+    assert "s3://acme-bedrock-logs/invocations" in audit[("model_invocations", "")]["where"][0]
+    assert audit[("secret_access", "")]["requirement"] == "required"
+    markdown = CliRunner().invoke(build_app(), ["explain", ROLE, "--snapshot", str(snap), "--policy",
+                                                str(tmp_path / "policy.yaml"), "--format", "markdown"]).stdout
+    assert "**Recorded:**" in markdown and "| data access (tickets) | **yes** | required |" in markdown
     by_kind = {s.kind.value: s for s in loaded.audit_settings}
     assert by_kind["bedrock_invocation_logging"].destination == "s3://acme-bedrock-logs/invocations"
     assert by_kind["cloudtrail_trail"].logging is True and by_kind["cloudtrail_trail"].multi_region

@@ -32,6 +32,8 @@ PLANTED = {  # (rule, identity name or None for policy entries)
     ("env-multiple-environments", "genai-worker"), ("env-reaches-production", "code-review-bot"),
     ("ai-undeclared-via-chain", "ticket-exporter"), ("ai-identity-wildcard", "genai-worker"),
     ("identity-unused", "old-etl"), ("policy-exception-unmatched", None),
+    # audit coverage
+    ("audit-model-calls-not-logged", "support-copilot"), ("audit-data-access-not-logged", "support-copilot"),
 }
 CLEAN = {"alice", "analytics-reader", "vertex-summariser"}  # nothing new may fire on these
 

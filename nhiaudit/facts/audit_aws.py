@@ -131,6 +131,10 @@ def _trails_for(index: AuditIndex, accounts: Iterable[str]) -> tuple[list[AuditL
     return trails, complete
 
 
+def _trail_label(trail: AuditLogSetting) -> str:
+    return f"trail {trail.name} ({trail.id})"
+
+
 def _secret_reads(ctx: FactContext, identity: Identity, index: AuditIndex) -> Assessment | None:
     needs: list[tuple[str, EventNeed]] = []
     for source, actions in SECRET_READS.items():
@@ -152,7 +156,7 @@ def _secret_reads(ctx: FactContext, identity: Identity, index: AuditIndex) -> As
         elif verdict is None:
             unknown.append(label)
     checked = tuple(t.name for t in trails)
-    where = tuple(t.name for t in trails if any(trail_covers(t, n) is True for _, n in needs))
+    where = tuple(_trail_label(t) for t in trails if any(trail_covers(t, n) is True for _, n in needs))
     if missing:
         return Assessment(SECRET_ACCESS, False, "no logging trail records the read management events of "
                           + ", ".join(missing), where, tuple(missing), identity.account, checked=checked)
@@ -193,7 +197,7 @@ def _data_access(ctx: FactContext, identity: Identity, reach: Sequence[dict[str,
             trails, complete = _trails_for(index, (identity.account, *((owner,) if owner else ())))
             checked.update(t.name for t in trails)
             verdicts = [trail_covers(t, need) for t in trails]
-            where.update(t.name for t, v in zip(trails, verdicts, strict=True) if v is True)
+            where.update(_trail_label(t) for t, v in zip(trails, verdicts, strict=True) if v is True)
             verdict = combine(verdicts, complete)
             if verdict is False:
                 missing.append(pattern)
