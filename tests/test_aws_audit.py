@@ -211,3 +211,33 @@ def test_hostile_exports_are_input_errors(tmp_path, content, message):
     result = CliRunner().invoke(build_app(), ["collect", "--import", f"us-east-1={path}", "-o",
                                               str(tmp_path / "s.json")])
     assert result.exit_code == 2 and message in result.output and f"{path}:" in result.output, result.output
+
+
+def test_recorded_advanced_selectors_are_evaluated_against_patterns():
+    """fixtures/aws/cloudtrail-get-event-selectors-advanced.json: what a trail with those selectors records."""
+    from aws_support import FIXTURES
+
+    from nhiaudit.connectors.aws.audit_selectors import normalise_selectors
+    from nhiaudit.facts.audit_selectors import EventNeed, trail_covers
+    from nhiaudit.inventory.audit_model import AuditKind, AuditLogSetting
+
+    reply = json.loads((FIXTURES / "cloudtrail-get-event-selectors-advanced.json").read_text())
+    trail = AuditLogSetting(provider="aws", account="111122223333", kind=AuditKind.CLOUDTRAIL_TRAIL,
+                            id=reply["TrailARN"], name="org-main", multi_region=True, logging=True,
+                            selectors=normalise_selectors(reply))
+
+    def reads(source: str) -> bool | None:
+        return trail_covers(trail, EventNeed("management", read=True, write=False, region="eu-west-1", source=source))
+
+    def data(arn: str, kind: str = "AWS::S3::Object", write: bool = False) -> bool | None:
+        return trail_covers(trail, EventNeed("data", read=True, write=write, region=None, resource_type=kind, arn=arn))
+
+    assert reads("secretsmanager.amazonaws.com") is True and reads("kms.amazonaws.com") is False
+    assert data("arn:aws:s3:::acme-support-tickets/open/*") is True
+    assert data("arn:aws:s3:::acme-support-tickets/*") is False  # archive/ is excluded
+    assert data("arn:aws:s3:::acme-support-tickets/open/*", write=True) is False  # reads only
+    assert data("arn:aws:s3:::acme-other/*") is False
+    assert data("arn:aws:dynamodb:*:*:table/customers", "AWS::DynamoDB::Table") is None  # userIdentity.arn: unknown
+    stopped = trail.model_copy(update={"logging": False})
+    assert trail_covers(stopped, EventNeed("data", True, False, None, resource_type="AWS::S3::Object",
+                                           arn="arn:aws:s3:::acme-support-tickets/open/*")) is False

@@ -8,6 +8,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from aws_support import FIXTURES, AwsFront, Request, Response, aws_environment, error_response, fixture_response
@@ -90,6 +91,9 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[AwsFront]:
     front.replay("ecs:ListTaskDefinitions", ecs_task_definitions)
     front.replay("bedrock:ListAgents", lambda r: Response(200, b'{"agentSummaries": []}', "application/json"))
     front.replay("sagemaker:ListNotebookInstances", lambda r: Response(200, b'{"NotebookInstances": []}', ECS_JSON))
+    front.replay("cloudtrail:DescribeTrails", lambda r: Response(200, b'{"trailList": []}', ECS_JSON))
+    front.replay("bedrock:GetModelInvocationLoggingConfiguration", lambda r: fixture_response(
+        "bedrock-get-model-invocation-logging-configuration.json", "application/json"))
     front.replay("ecs:DescribeTaskDefinition", lambda r: fixture_response(
         f"ecs-describe-task-definition-{r.params['taskDefinition'].rsplit('/', 1)[-1].split(':')[0]}.json", ECS_JSON))
     aws_environment(monkeypatch, front.url, tmp_path)
@@ -135,7 +139,8 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
                     "ec2:DescribeRegions": 1, "ec2:DescribeInstances": 2, "lambda:ListFunctions": 2,
                     "iam:ListRoles": 2,
                     "ecs:ListTaskDefinitions": 3, "ecs:DescribeTaskDefinition": 1,  # latest revision only
-                    "bedrock:ListAgents": 2, "sagemaker:ListNotebookInstances": 2}
+                    "bedrock:ListAgents": 2, "sagemaker:ListNotebookInstances": 2,
+                    "cloudtrail:DescribeTrails": 2, "bedrock:GetModelInvocationLoggingConfiguration": 2}
     assert log.total == sum(seen.values())
     assert len(live.identities) == 9 and len(live.policies) == 10
     ecs = "arn:aws:ecs:us-east-1:111122223333:task-definition/doc-summarizer:3"
@@ -149,7 +154,12 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
     exported = import_files([FIXTURES / n for n in (
         "gaad-cli.json", "credential-report.json", "list-access-keys.json", "list-access-keys-legacy-smtp.json",
         "list-functions.json", "describe-instances.json", "list-roles.json",
-        "ecs-describe-task-definition-doc-summarizer.json")])
+        "ecs-describe-task-definition-doc-summarizer.json")] + [
+        Path(f"{region}={FIXTURES / 'bedrock-get-model-invocation-logging-configuration.json'}")
+        for region in ("eu-west-1", "us-east-1")])
+    assert {(s.regions, s.logging, s.destination) for s in live.audit_settings} == {
+        ((region,), True, "s3://acme-bedrock-logs/invocations, CloudWatch Logs /aws/bedrock/invocations")
+        for region in ("eu-west-1", "us-east-1")}
     # The exports do not include build-bot's key (created after the report; no list-access-keys file for it).
     assert comparable(live, "/build-bot") == comparable(exported, "/build-bot")
 

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from nhiaudit.facts.audit_aws import Assessment, assess_aws
+from nhiaudit.facts.audit_gcp import assess_gcp
 from nhiaudit.facts.context import FactContext
-from nhiaudit.inventory.model import Identity
+from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.policy.model import AuditRules, Integration
 
 AUDIT_KINDS = ("model_invocations", "secret_access", "data_access")
@@ -26,7 +27,9 @@ def audit_rules_for(ctx: FactContext, integrations: Sequence[Integration]) -> Au
 
 
 def assess(ctx: FactContext, identity: Identity, kinds: set[str], reach: Sequence[dict[str, Any]]) -> list[Assessment]:
-    """Every requested kind of access of the identity, assessed (AWS; other providers: none yet)."""
+    """Every requested kind of access of the identity, assessed (AWS, GCP; Azure: not yet)."""
+    if identity.provider is Provider.GCP:
+        return assess_gcp(ctx, identity, kinds, reach)
     return assess_aws(ctx, identity, kinds, reach)
 
 

@@ -3,6 +3,7 @@ collection and file import, so both give the same inventory for the same estate.
 
 from __future__ import annotations
 
+from nhiaudit.connectors.gcp.audit_configs import transform_audit_configs
 from nhiaudit.connectors.gcp.organization import organization_domain
 from nhiaudit.connectors.gcp.raw import WORKLOAD_LISTINGS, RawProject
 from nhiaudit.connectors.gcp.transform_accounts import LastUse, transform_key, transform_service_account
@@ -39,6 +40,11 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
         failed = {i.operation for i in raw.issues}
         listed = sorted(k for k in raw.listed if WORKLOAD_LISTINGS.get(k) not in failed)
         source = source.model_copy(update={"collected": tuple(listed)})
+    ancestry_known = all(i.operation != "resourcemanager.projects.get" for i in raw.issues)
+    audit_settings, audit_complete = transform_audit_configs(raw.project_id, raw.project_number, raw.ancestors,
+                                                             raw.policies, ancestry_known)
+    if audit_complete and not source.audit_collected:
+        source = source.model_copy(update={"audit_collected": ("gcp_audit_config",)})
     last_use = LastUse(raw.activities)
     identities: list[Identity] = []
     sa_index: dict[str, str] = {}  # e-mail or unique id -> e-mail
@@ -104,4 +110,5 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
         workloads=workloads,
         collection_issues=[*raw.issues, *issues],
         attachments=foreign,
+        audit_settings=audit_settings,
     )
