@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nhiaudit.facts.audit_aws import Assessment, assess_aws
+from nhiaudit.facts.audit_azure import assess_azure
 from nhiaudit.facts.audit_gcp import assess_gcp
 from nhiaudit.facts.context import FactContext
 from nhiaudit.inventory.model import Identity, Provider
@@ -27,9 +28,11 @@ def audit_rules_for(ctx: FactContext, integrations: Sequence[Integration]) -> Au
 
 
 def assess(ctx: FactContext, identity: Identity, kinds: set[str], reach: Sequence[dict[str, Any]]) -> list[Assessment]:
-    """Every requested kind of access of the identity, assessed (AWS, GCP; Azure: not yet)."""
+    """Every requested kind of access of the identity, assessed."""
     if identity.provider is Provider.GCP:
         return assess_gcp(ctx, identity, kinds, reach)
+    if identity.provider is Provider.AZURE:
+        return assess_azure(ctx, identity, kinds, reach)
     return assess_aws(ctx, identity, kinds, reach)
 
 
