@@ -6,6 +6,7 @@ twin none; a denied read is exit 3 and no finding."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from aws_support import MOTO_ACCOUNT, Moto, _iso, aws_env, moto, role_arn, scan_json  # noqa: F401
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from nhiaudit.cli import build_app
 from nhiaudit.inventory.snapshot import load_snapshot
 
+FIXTURES_ROOT = Path(__file__).resolve().parent.parent
 REGION = ["--aws-regions", "us-east-1"]
 ROLE = role_arn("support-agent")
 TRAIL = "org-main"
@@ -241,3 +243,24 @@ def test_recorded_advanced_selectors_are_evaluated_against_patterns():
     stopped = trail.model_copy(update={"logging": False})
     assert trail_covers(stopped, EventNeed("data", True, False, None, resource_type="AWS::S3::Object",
                                            arn="arn:aws:s3:::acme-support-tickets/open/*")) is False
+
+
+@pytest.mark.parametrize("fmt, expected", [
+    ("table", "audit-model-calls-not-logged"), ("markdown", "audit-data-access-not-logged"),
+    ("sarif", '"ruleId": "audit-model-calls-not-logged"'), ("json", '"category": "audit-gap"')])
+def test_reports_carry_the_audit_gaps_of_the_demo(fmt, expected):
+    root = FIXTURES_ROOT
+    result = CliRunner().invoke(build_app(), [
+        "scan", "--snapshot", str(root / "examples/demo/snapshot.json"), "--policy",
+        str(root / "examples/demo/policy.yaml"), "--as-of", "2026-11-28", "--format", fmt, "--only-rule",
+        "audit-model-calls-not-logged", "--only-rule", "audit-data-access-not-logged"], terminal_width=250)
+    assert result.exit_code == 1 and expected in result.stdout, result.output
+
+
+def test_snapshot_merge_keeps_audit_settings(tmp_path):
+    from nhiaudit.inventory.snapshot import merge_snapshots
+
+    demo = load_snapshot(FIXTURES_ROOT / "examples/demo/snapshot.json")
+    empty = demo.model_copy(update={"audit_settings": []})
+    merged = merge_snapshots([empty, demo, demo])
+    assert merged.audit_settings == demo.audit_settings and len(merged.audit_settings) == 3

@@ -101,3 +101,17 @@ def test_malformed_audit_config_is_an_input_error(tmp_path):
     result = run("collect", "--import", str(FIXTURES), "--import", f"{P}={tmp_path / 'project.json'}",
                  "-o", str(tmp_path / "s.json"))
     assert result.exit_code == 2 and "logType" in result.output, result.output
+
+
+def test_live_malformed_audit_configs_cost_only_the_audit_setting():
+    from nhiaudit.connectors.gcp.assemble import assemble_project
+    from nhiaudit.connectors.gcp.raw import RawPolicy, RawProject
+    from nhiaudit.inventory.model import Provider, SourceInfo
+
+    policy = {"bindings": [{"role": "roles/viewer", "members": ["user:ada@acme.example"]}], "auditConfigs": "all"}
+    raw = RawProject(project_id=P, service_accounts=[], policies=[RawPolicy(f"projects/{P}", policy)])
+    snap = assemble_project(raw, SourceInfo(provider=Provider.GCP, account=P, method="live"))
+    assert snap.audit_settings == [] and snap.sources[0].audit_collected == ()
+    (issue,) = snap.collection_issues
+    assert issue.operation == "resourcemanager.projects.getIamPolicy" and "auditConfigs" in issue.missing
+    assert any(p.principals == ("user:ada@acme.example",) for p in snap.policies)  # the bindings are kept
