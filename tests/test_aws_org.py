@@ -56,6 +56,9 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
     moto.client("bedrock-agent").create_agent(agentName="agent", agentResourceRoleArn=runner)
     moto.client("sagemaker").create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t2.medium",
                                                       RoleArn=runner)
+    # A trail, so its status and event selectors are read (audit coverage).
+    moto.client("s3").create_bucket(Bucket="org-trail-logs")
+    moto.client("cloudtrail").create_trail(Name="org-trail", S3BucketName="org-trail-logs", IsMultiRegionTrail=True)
     return [MOTO_ACCOUNT, *sorted(members)]
 
 
