@@ -63,9 +63,15 @@ def model_gaps(report: dict) -> list[dict]:
      [f"serviceAccount:{SUMMARISER} is exempted from DATA_READ of aiplatform.googleapis.com"]),
 ])
 def test_vertex_data_access_logs_off_is_a_gap(tmp_path, configs, missing):
-    (gap,) = model_gaps(scan(tmp_path, configs))
+    report = scan(tmp_path, configs)
+    (gap,) = model_gaps(report)
     assert gap["identity"]["id"] == SUMMARISER and gap["evidence"]["missing"] == missing
     assert gap["evidence"]["checked"] == [f"Data Access audit logs of projects/{P}"]
+    # Undeclared identities that can call models are held to `defaults.audit` too (the default compute SA is
+    # Editor: it can call Vertex AI); only the summariser is exempted in the third case.
+    undeclared = {f["identity"]["name"] for f in report["findings"] if f["rule_id"] == "audit-model-calls-not-logged"
+                  and not f["integration"]}
+    assert undeclared == (set() if "exempted" in missing[0] else {"123456789012-compute"})
 
 
 @pytest.mark.parametrize("configs", [
