@@ -15,14 +15,14 @@ from nhiaudit.facts.audit_azure import assess_azure
 from nhiaudit.facts.audit_gcp import assess_gcp
 from nhiaudit.facts.context import FactContext
 from nhiaudit.inventory.model import Identity, Provider
-from nhiaudit.policy.model import AuditRules, Integration
+from nhiaudit.policy.model import AuditRules, Integration, WrittenPolicy
 
 AUDIT_KINDS = ("model_invocations", "secret_access", "data_access")
 
 
-def audit_rules_for(ctx: FactContext, integrations: Sequence[Integration]) -> AuditRules:
+def audit_rules_for(policy: WrittenPolicy, integrations: Sequence[Integration]) -> AuditRules:
     """The strictest audit requirements across the integrations (the policy defaults when there is none)."""
-    layers = [ctx.policy.effective_audit(i) for i in integrations] or [ctx.policy.effective_audit(None)]
+    layers = [policy.effective_audit(i) for i in integrations] or [policy.effective_audit(None)]
     return AuditRules(**{k: "required" if any(getattr(x, k) == "required" for x in layers) else "optional"
                          for k in AUDIT_KINDS})
 
@@ -41,7 +41,7 @@ def audit_gaps(ctx: FactContext, identity: Identity, integrations: Sequence[Inte
     """The `audit_gaps` fact: required kinds of access that are known not to be recorded."""
     if identity.disabled or not (integrations or can_invoke_ai):
         return []
-    rules = audit_rules_for(ctx, integrations)
+    rules = audit_rules_for(ctx.policy, integrations)
     required = {k for k in AUDIT_KINDS if getattr(rules, k) == "required"}
     if not required:
         return []
