@@ -17,6 +17,7 @@ from nhiaudit.inventory.snapshot import load_snapshot
 
 FIXTURES_ROOT = Path(__file__).resolve().parent.parent
 REGION = ["--aws-regions", "us-east-1"]
+JSON11 = "application/x-amz-json-1.1"
 ROLE = role_arn("support-agent")
 TRAIL = "org-main"
 POLICY = f"""\
@@ -105,7 +106,8 @@ def test_compliant_twin_has_no_audit_gap(estate, aws_env, tmp_path):  # noqa: F8
     snap = tmp_path / "snap.json"
     assert CliRunner().invoke(build_app(), ["collect", "--aws", *REGION, "-o", str(snap)]).exit_code == 0
     loaded = load_snapshot(snap)
-    assert loaded.sources[0].audit_collected == ("bedrock_invocation_logging", "cloudtrail_trail")
+    assert loaded.sources[0].audit_collected == ("bedrock_invocation_logging", "cloudtrail_event_data_store",
+                                                 "cloudtrail_trail")
     result = CliRunner().invoke(build_app(), ["explain", ROLE, "--snapshot", str(snap), "--policy",
                                               str(tmp_path / "policy.yaml"), "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -168,7 +170,8 @@ def _export(tmp_path, estate) -> list[str]:
     arn = trails.describe_trails()["trailList"][0]["TrailARN"]
     replies = {"gaad": gaad, "trails": trails.describe_trails(includeShadowTrails=True),
                "status": trails.get_trail_status(Name=TRAIL), "selectors": trails.get_event_selectors(TrailName=TRAIL),
-               "bedrock": estate.client("bedrock").get_model_invocation_logging_configuration()}
+               "bedrock": estate.client("bedrock").get_model_invocation_logging_configuration(),
+               "stores": {"EventDataStores": []}}  # moto has no CloudTrail Lake
     args = []
     for name, reply in replies.items():
         reply.pop("ResponseMetadata", None)
@@ -190,6 +193,24 @@ def test_import_of_cli_outputs_gives_the_same_gaps(estate, aws_env, tmp_path, co
     keyed = {k: (f["identity"]["id"], f["evidence"]["missing"]) for k, f in gaps(imported).items()}
     assert keyed == {k: (f["identity"]["id"], f["evidence"]["missing"]) for k, f in gaps(live).items()}
     assert bool(keyed) is not compliant
+
+
+def test_event_data_store_records_what_the_trail_does_not(estate, aws_env, tmp_path):  # noqa: F811
+    """moto has no CloudTrail Lake: a recorded GetEventDataStore (S3 data events of the tickets) is replayed."""
+    from aws_support import FIXTURES, Response
+
+    store = (FIXTURES / "cloudtrail-get-event-data-store.json").read_bytes()
+    arn = json.loads(store)["EventDataStoreArn"]
+    listing = json.dumps({"EventDataStores": [{"EventDataStoreArn": arn}]}).encode()
+    aws_env.front.replay("cloudtrail:ListEventDataStores", lambda r: Response(200, listing, JSON11))
+    aws_env.front.replay("cloudtrail:GetEventDataStore", lambda r: Response(200, store, JSON11))
+    _, report = scan(tmp_path, "--aws", *REGION)
+    assert sorted(gaps(report)) == ["audit-model-calls-not-logged"]  # the tickets' reads are in the store
+    aws_env.front.reset()
+    aws_env.front.replay("cloudtrail:ListEventDataStores", lambda r: Response(200, listing, JSON11))
+    aws_env.front.deny("cloudtrail:GetEventDataStore")
+    code, report = scan(tmp_path, "--aws", *REGION)
+    assert code == 3 and sorted(gaps(report)) == ["audit-model-calls-not-logged"]  # unknown: no data gap
 
 
 def test_import_needs_targets(estate, tmp_path):
@@ -264,3 +285,17 @@ def test_snapshot_merge_keeps_audit_settings(tmp_path):
     empty = demo.model_copy(update={"audit_settings": []})
     merged = merge_snapshots([empty, demo, demo])
     assert merged.audit_settings == demo.audit_settings and len(merged.audit_settings) == 3
+
+
+def test_imported_event_data_store_counts_like_a_trail(estate, tmp_path):
+    from aws_support import FIXTURES
+
+    args = _export(tmp_path, estate)
+    store = FIXTURES / "cloudtrail-get-event-data-store.json"
+    listing = tmp_path / "exports" / "stores.json"  # replaces the empty listing _export wrote
+    listing.write_text(json.dumps({"EventDataStores": [{"EventDataStoreArn": json.loads(store.read_text())
+                                                        ["EventDataStoreArn"]}]}))
+    result = CliRunner().invoke(build_app(), ["collect", *args, "-o", str(tmp_path / "s.json")])
+    assert result.exit_code == 2 and "get-event-data-store" in result.output  # listed, not described
+    code, report = scan(tmp_path, *args, "--import", str(store))
+    assert code == 0 and sorted(gaps(report)) == ["audit-model-calls-not-logged"]

@@ -119,6 +119,7 @@ def test_call_budget_does_not_grow_with_roles_or_policies(moto, aws_env, monkeyp
         "ecs:ListTaskDefinitions": 1,  # no task definitions here: no DescribeTaskDefinition
         "bedrock-agent:ListAgents": 1, "sagemaker:ListNotebookInstances": 1,  # nor agents and notebooks
         "cloudtrail:DescribeTrails": 1, "bedrock:GetModelInvocationLoggingConfiguration": 1,  # no trails here
+        "cloudtrail:ListEventDataStores": 1,
     }
 
 

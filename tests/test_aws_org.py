@@ -9,7 +9,16 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from aws_support import MOTO_ACCOUNT, Moto, Response, aws_env, backdate_key, days_ago, moto  # noqa: F401
+from aws_support import (  # noqa: F401
+    FIXTURES,
+    MOTO_ACCOUNT,
+    Moto,
+    Response,
+    aws_env,
+    backdate_key,
+    days_ago,
+    moto,
+)
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -62,6 +71,9 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
     return [MOTO_ACCOUNT, *sorted(members)]
 
 
+JSON11 = "application/x-amz-json-1.1"
+
+
 def run(tmp_path, *extra: str):
     out = tmp_path / "org.json"
     result = CliRunner().invoke(build_app(), ["collect", "--aws-org", "--concurrency", "3", "-o", str(out),
@@ -71,6 +83,11 @@ def run(tmp_path, *extra: str):
 
 def test_every_account_is_collected_with_only_allowlisted_calls(org, aws_env, tmp_path):  # noqa: F811
     aws_env.front.replay("ec2:DescribeRegions", lambda r: Response(200, ONE_REGION))  # moto has 38 regions
+    # moto has no CloudTrail Lake: one recorded event data store, so its GetEventDataStore is needed too.
+    store = (FIXTURES / "cloudtrail-get-event-data-store.json").read_bytes()
+    listing = json.dumps({"EventDataStores": [{"EventDataStoreArn": json.loads(store)["EventDataStoreArn"]}]})
+    aws_env.front.replay("cloudtrail:ListEventDataStores", lambda r: Response(200, listing.encode(), JSON11))
+    aws_env.front.replay("cloudtrail:GetEventDataStore", lambda r: Response(200, store, JSON11))
     result, snap = run(tmp_path)
     assert result.exit_code == 0, result.output
     assert [s.account for s in snap.sources] == sorted(org)

@@ -92,6 +92,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[AwsFront]:
     front.replay("bedrock:ListAgents", lambda r: Response(200, b'{"agentSummaries": []}', "application/json"))
     front.replay("sagemaker:ListNotebookInstances", lambda r: Response(200, b'{"NotebookInstances": []}', ECS_JSON))
     front.replay("cloudtrail:DescribeTrails", lambda r: Response(200, b'{"trailList": []}', ECS_JSON))
+    front.replay("cloudtrail:ListEventDataStores", lambda r: Response(200, b'{"EventDataStores": []}', ECS_JSON))
     front.replay("bedrock:GetModelInvocationLoggingConfiguration", lambda r: fixture_response(
         "bedrock-get-model-invocation-logging-configuration.json", "application/json"))
     front.replay("ecs:DescribeTaskDefinition", lambda r: fixture_response(
@@ -140,7 +141,8 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
                     "iam:ListRoles": 2,
                     "ecs:ListTaskDefinitions": 3, "ecs:DescribeTaskDefinition": 1,  # latest revision only
                     "bedrock:ListAgents": 2, "sagemaker:ListNotebookInstances": 2,
-                    "cloudtrail:DescribeTrails": 2, "bedrock:GetModelInvocationLoggingConfiguration": 2}
+                    "cloudtrail:DescribeTrails": 2, "bedrock:GetModelInvocationLoggingConfiguration": 2,
+                    "cloudtrail:ListEventDataStores": 2}
     assert log.total == sum(seen.values())
     assert len(live.identities) == 9 and len(live.policies) == 10
     ecs = "arn:aws:ecs:us-east-1:111122223333:task-definition/doc-summarizer:3"

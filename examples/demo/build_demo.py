@@ -312,7 +312,8 @@ def build() -> Snapshot:
     return Snapshot(
         generated_at=AS_OF,
         sources=[SourceInfo(provider=Provider.AWS, account=PROD, method="demo", collected_at=AS_OF,
-                            audit_collected=("bedrock_invocation_logging", "cloudtrail_trail")),
+                            audit_collected=("bedrock_invocation_logging", "cloudtrail_event_data_store",
+                                             "cloudtrail_trail")),
                  SourceInfo(provider=Provider.AWS, account=DEV, method="demo", collected_at=AS_OF),
                  *gcp.sources,
                  SourceInfo(provider=Provider.AZURE, account=TENANT, method="demo", collected_at=AS_OF)],

@@ -123,16 +123,22 @@ def _model_calls(ctx: FactContext, identity: Identity, index: AuditIndex) -> Ass
                       where, (), identity.account, checked=tuple(s.name for s in known))
 
 
+_RECORDERS = (AuditKind.CLOUDTRAIL_TRAIL, AuditKind.CLOUDTRAIL_EVENT_DATA_STORE)
+
+
 def _trails_for(index: AuditIndex, accounts: Iterable[str]) -> tuple[list[AuditLogSetting], bool]:
+    """The trails and event data stores of the accounts, and whether both were listed completely."""
     trails, complete = [], True
     for account in sorted(set(accounts)):
-        trails.extend(index.settings("aws", account, AuditKind.CLOUDTRAIL_TRAIL))
-        complete = complete and index.read_completely("aws", account, AuditKind.CLOUDTRAIL_TRAIL)
+        for kind in _RECORDERS:
+            trails.extend(index.settings("aws", account, kind))
+            complete = complete and index.read_completely("aws", account, kind)
     return trails, complete
 
 
 def _trail_label(trail: AuditLogSetting) -> str:
-    return f"trail {trail.name} ({trail.id})"
+    what = "trail" if trail.kind is AuditKind.CLOUDTRAIL_TRAIL else "event data store"
+    return f"{what} {trail.name} ({trail.id})"
 
 
 def _secret_reads(ctx: FactContext, identity: Identity, index: AuditIndex) -> Assessment | None:
@@ -158,8 +164,8 @@ def _secret_reads(ctx: FactContext, identity: Identity, index: AuditIndex) -> As
     checked = tuple(t.name for t in trails)
     where = tuple(_trail_label(t) for t in trails if any(trail_covers(t, n) is True for _, n in needs))
     if missing:
-        return Assessment(SECRET_ACCESS, False, "no logging trail records the read management events of "
-                          + ", ".join(missing), where, tuple(missing), identity.account, checked=checked)
+        detail = "no logging trail or event data store records the read management events of " + ", ".join(missing)
+        return Assessment(SECRET_ACCESS, False, detail, where, tuple(missing), identity.account, checked=checked)
     if unknown:
         return Assessment(SECRET_ACCESS, None, "not known whether trails record " + ", ".join(unknown), where, (),
                           identity.account, checked=checked)
@@ -205,7 +211,8 @@ def _data_access(ctx: FactContext, identity: Identity, reach: Sequence[dict[str,
                 unknown.append(pattern)
         events = "read and write" if write else "read"
         if missing:
-            verdict, detail = False, f"no logging trail records {events} data events on " + ", ".join(missing)
+            verdict, detail = False, (f"no logging trail or event data store records {events} data events on "
+                                      + ", ".join(missing))
         elif unknown:
             verdict, detail = None, "not known whether trails record data events on " + ", ".join(unknown)
         else:

@@ -7,7 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nhiaudit.connectors.aws.audit_logging import transform_invocation_logging, transform_trails
+from nhiaudit.connectors.aws.audit_logging import (
+    transform_event_data_stores,
+    transform_invocation_logging,
+    transform_trails,
+)
 from nhiaudit.connectors.aws.roles import with_session_limits
 from nhiaudit.connectors.aws.transform_credentials import (
     ReportRow,
@@ -54,6 +58,7 @@ class RawAccount:
     trail_status: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     trail_selectors: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     invocation_logging: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    event_data_stores: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # ARN -> GetEventDataStore
     audit_listed: set[str] = field(default_factory=set)  # audit kinds read (as `listed` for workloads)
 
 
@@ -73,6 +78,8 @@ WORKLOAD_LISTINGS: dict[str, tuple[str, ...]] = {
 AUDIT_LISTINGS: dict[str, tuple[str, ...]] = {
     "cloudtrail_trail": ("cloudtrail:DescribeTrails", "ec2:DescribeRegions"),
     "bedrock_invocation_logging": ("bedrock:GetModelInvocationLoggingConfiguration", "ec2:DescribeRegions"),
+    "cloudtrail_event_data_store": ("cloudtrail:ListEventDataStores", "cloudtrail:GetEventDataStore",
+                                    "ec2:DescribeRegions"),
 }
 
 
@@ -131,5 +138,6 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
         workloads=workloads,
         collection_issues=list(raw.issues),
         audit_settings=[*transform_trails(raw.account, raw.trails, raw.trail_status, raw.trail_selectors),
-                        *transform_invocation_logging(raw.account, raw.invocation_logging)],
+                        *transform_invocation_logging(raw.account, raw.invocation_logging),
+                        *transform_event_data_stores(raw.account, raw.event_data_stores)],
     )

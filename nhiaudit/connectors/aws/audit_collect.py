@@ -11,6 +11,8 @@ from typing import Any
 
 from nhiaudit.connectors.aws.assemble import RawAccount
 from nhiaudit.connectors.aws.audit_logging import (
+    get_event_data_store,
+    get_event_data_stores,
     get_event_selectors,
     get_invocation_logging,
     get_trail_status,
@@ -25,6 +27,7 @@ MISSING_TRAILS = "CloudTrail trails (whether secret reads and data access are lo
 MISSING_TRAIL_STATUS = "whether CloudTrail trails are logging"
 MISSING_SELECTORS = "which events CloudTrail trails record (event selectors)"
 MISSING_INVOCATION_LOGGING = "Bedrock model invocation logging"
+MISSING_EVENT_DATA_STORES = "CloudTrail Lake event data stores (whether secret reads and data access are recorded)"
 
 # Part of RawAccount, the call it came from, what is missing without it, its empty value (account.py's _PARTS).
 AUDIT_PARTS: tuple[tuple[str, str, str, Any], ...] = (
@@ -32,6 +35,7 @@ AUDIT_PARTS: tuple[tuple[str, str, str, Any], ...] = (
     ("trail_status", "cloudtrail:GetTrailStatus", MISSING_TRAIL_STATUS, dict),
     ("trails", "cloudtrail:DescribeTrails", MISSING_TRAILS, dict),
     ("invocation_logging", "bedrock:GetModelInvocationLoggingConfiguration", MISSING_INVOCATION_LOGGING, dict),
+    ("event_data_stores", "cloudtrail:GetEventDataStore", MISSING_EVENT_DATA_STORES, dict),
 )
 
 
@@ -45,12 +49,16 @@ def start_audit(
     bedrock_clients = {r: clients.client("bedrock", r) for r in regions}
     listings = issues.start_many("cloudtrail:DescribeTrails", MISSING_TRAILS, lambda r: get_trails(trail_clients[r]),
                                  list(regions), pool, clients.deadline)
+    stores = issues.start_many("cloudtrail:ListEventDataStores", MISSING_EVENT_DATA_STORES,
+                               lambda r: get_event_data_stores(trail_clients[r]), list(regions), pool,
+                               clients.deadline)
     logging = issues.start_many("bedrock:GetModelInvocationLoggingConfiguration", MISSING_INVOCATION_LOGGING,
                                 lambda r: get_invocation_logging(bedrock_clients[r]), list(regions), pool,
                                 clients.deadline)
 
     def finish(raw: RawAccount) -> None:
-        raw.audit_listed.update((AuditKind.CLOUDTRAIL_TRAIL.value, AuditKind.BEDROCK_INVOCATION_LOGGING.value))
+        raw.audit_listed.update((AuditKind.CLOUDTRAIL_TRAIL.value, AuditKind.BEDROCK_INVOCATION_LOGGING.value,
+                                 AuditKind.CLOUDTRAIL_EVENT_DATA_STORE.value))
         raw.invocation_logging.update(logging())
         by_region: Mapping[str, list[Mapping[str, Any]]] = listings()
         where: dict[str, str] = {}  # trail ARN -> region whose client asks about it
@@ -64,6 +72,12 @@ def start_audit(
         raw.trail_status.update(issues.start_many(
             "cloudtrail:GetTrailStatus", MISSING_TRAIL_STATUS,
             lambda arn: get_trail_status(trail_clients[where[arn]], arn), arns, pool, clients.deadline)())
+        store_region = {arn: region for region, found in sorted(stores().items()) for arn in found}
+        store_region = {a: (home if (home := a.split(":")[3]) in trail_clients else r) for a, r in store_region.items()}
+        raw.event_data_stores.update(issues.start_many(
+            "cloudtrail:GetEventDataStore", MISSING_EVENT_DATA_STORES,
+            lambda arn: get_event_data_store(trail_clients[store_region[arn]], arn), sorted(store_region), pool,
+            clients.deadline)())
         raw.trail_selectors.update(issues.start_many(
             "cloudtrail:GetEventSelectors", MISSING_SELECTORS,
             lambda arn: get_event_selectors(trail_clients[where[arn]], arn), arns, pool, clients.deadline)())

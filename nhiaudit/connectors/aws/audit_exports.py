@@ -21,12 +21,16 @@ TRAILS = "aws-cloudtrail-trails"
 TRAIL_STATUS = "aws-cloudtrail-trail-status"
 EVENT_SELECTORS = "aws-cloudtrail-event-selectors"
 INVOCATION_LOGGING = "aws-bedrock-invocation-logging"
+EVENT_DATA_STORES = "aws-cloudtrail-event-data-stores"
+EVENT_DATA_STORE = "aws-cloudtrail-event-data-store"
 
 AUDIT_SHAPES = {
     TRAILS: export_shapes.CLOUDTRAIL_TRAILS,
     TRAIL_STATUS: export_shapes.CLOUDTRAIL_TRAIL_STATUS,
     EVENT_SELECTORS: export_shapes.CLOUDTRAIL_EVENT_SELECTORS,
     INVOCATION_LOGGING: export_shapes.BEDROCK_INVOCATION_LOGGING,
+    EVENT_DATA_STORE: export_shapes.CLOUDTRAIL_EVENT_DATA_STORE,
+    EVENT_DATA_STORES: export_shapes.CLOUDTRAIL_EVENT_DATA_STORES,
 }
 AUDIT_FORMATS = {
     TRAILS: "aws cloudtrail describe-trails > file.json (once per region with single-region trails)",
@@ -35,9 +39,12 @@ AUDIT_FORMATS = {
     EVENT_SELECTORS: "aws cloudtrail get-event-selectors --trail-name TRAIL > file.json",
     INVOCATION_LOGGING: "aws bedrock get-model-invocation-logging-configuration --region REGION > file.json, "
                         "imported as REGION=file.json",
+    EVENT_DATA_STORES: "aws cloudtrail list-event-data-stores > file.json (once per region with stores)",
+    EVENT_DATA_STORE: "aws cloudtrail get-event-data-store --event-data-store ARN > file.json",
 }
 # Read after every other AWS file: they attach to accounts the other files name.
-AUDIT_ORDER = {TRAILS: 6, EVENT_SELECTORS: 7, TRAIL_STATUS: 7, INVOCATION_LOGGING: 7}
+AUDIT_ORDER = {TRAILS: 6, EVENT_DATA_STORES: 6, EVENT_SELECTORS: 7, TRAIL_STATUS: 7, INVOCATION_LOGGING: 7,
+               EVENT_DATA_STORE: 7}
 
 _TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")
 _TRAIL_ARN = re.compile(r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail/[A-Za-z0-9._-]{3,128}$")
@@ -62,6 +69,10 @@ def detect_audit(file: ExportFile) -> str | None:
         return EVENT_SELECTORS
     if "IsLogging" in data:
         return TRAIL_STATUS
+    if isinstance(data.get("EventDataStores"), list):
+        return EVENT_DATA_STORES
+    if "EventDataStoreArn" in data:
+        return EVENT_DATA_STORE
     if "loggingConfig" in data or (data == {} and file.target is not None and REGION.match(file.target)):
         return INVOCATION_LOGGING
     return None
@@ -98,6 +109,7 @@ def _trail_owner(accounts: dict[str, RawAccount], file: ExportFile, name: str) -
 
 
 def add_audit_files(files: list[tuple[str, ExportFile]], accounts: dict[str, RawAccount], account: AccountOf) -> None:
+    listed: dict[str, set[str]] = {}  # account -> event data store ARNs its listings name
     for kind, file in sorted(files, key=lambda f: AUDIT_ORDER[f[0]]):
         data: Mapping[str, Any] = file.data
         if kind == TRAILS:
@@ -118,6 +130,15 @@ def add_audit_files(files: list[tuple[str, ExportFile]], accounts: dict[str, Raw
             raw, arn = _trail_owner(accounts, file, file.target)
             raw.trail_status[arn] = data
             account(raw.account, file)
+        elif kind == EVENT_DATA_STORES:
+            raw = account(_one_account(accounts, file, "aws cloudtrail list-event-data-stores"), file)
+            raw.audit_listed.add(AuditKind.CLOUDTRAIL_EVENT_DATA_STORE.value)
+            listed.setdefault(raw.account, set()).update(str(s["EventDataStoreArn"]) for s in data["EventDataStores"])
+        elif kind == EVENT_DATA_STORE:
+            arn = str(data["EventDataStoreArn"])
+            owners = [a for a, arns in listed.items() if arn in arns] or \
+                [_one_account(accounts, file, "aws cloudtrail get-event-data-store")]
+            account(owners[0], file).event_data_stores[arn] = data
         else:
             if file.target is None or not REGION.match(file.target):
                 raise InputError.single(file.path, "aws bedrock get-model-invocation-logging-configuration "
@@ -125,3 +146,9 @@ def add_audit_files(files: list[tuple[str, ExportFile]], accounts: dict[str, Raw
             raw = account(_one_account(accounts, file, "aws bedrock get-model-invocation-logging-configuration"),
                           file)
             raw.invocation_logging[file.target] = data
+    for acct, arns in sorted(listed.items()):
+        missing = sorted(arns - set(accounts[acct].event_data_stores))
+        if missing:
+            first = next(f for k, f in files if k == EVENT_DATA_STORES)
+            raise InputError.single(first.path, f"event data store {missing[0]} is listed but not described: import "
+                                    "aws cloudtrail get-event-data-store --event-data-store ARN output too")

@@ -11,10 +11,14 @@ from typing import Any
 from nhiaudit.connectors.aws import export_shapes
 from nhiaudit.connectors.aws.audit_selectors import DEFAULT_SELECTORS, normalise_selectors
 from nhiaudit.connectors.aws.raw import RawDataError, arn_parts
+from nhiaudit.connectors.aws.shapes import reply_list
 from nhiaudit.inventory.audit_model import AuditKind, AuditLogSetting
 from nhiaudit.inventory.model import Provider
 
 MAX_TRAILS = 250  # per account (AWS allows 5 per region, plus organisation trails)
+MAX_EVENT_DATA_STORES = 100  # per region (AWS allows 10)
+# Event data store Status -> whether it ingests events (None: a transition, unknown).
+_INGESTING = {"ENABLED": True, "STOPPED_INGESTION": False, "PENDING_DELETION": False}
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _DELIVERY = (("textDataDeliveryEnabled", "text"), ("imageDataDeliveryEnabled", "image"),
              ("embeddingDataDeliveryEnabled", "embedding"), ("videoDataDeliveryEnabled", "video"))
@@ -45,6 +49,28 @@ def get_trail_status(client: Any, trail_arn: str) -> dict[str, Any]:
 
 def get_event_selectors(client: Any, trail_arn: str) -> dict[str, Any]:
     return _checked(export_shapes.CLOUDTRAIL_EVENT_SELECTORS, client.get_event_selectors(TrailName=trail_arn))
+
+
+def get_event_data_stores(client: Any) -> list[str]:
+    """ARNs of the region's CloudTrail Lake event data stores (ListEventDataStores, every page, bounded)."""
+    arns: list[str] = []
+    token = None
+    while True:
+        reply = client.list_event_data_stores(**({"NextToken": token} if token else {}))
+        for item in reply_list(reply, "EventDataStores"):
+            arn = item.get("EventDataStoreArn") if isinstance(item, Mapping) else None
+            if not isinstance(arn, str):
+                raise RawDataError("malformed reply: an event data store without EventDataStoreArn")
+            arns.append(arn)
+        token = reply.get("NextToken")
+        if not token:
+            return sorted(set(arns))
+        if len(arns) > MAX_EVENT_DATA_STORES:
+            raise RawDataError(f"more than {MAX_EVENT_DATA_STORES} event data stores")
+
+
+def get_event_data_store(client: Any, arn: str) -> dict[str, Any]:
+    return _checked(export_shapes.CLOUDTRAIL_EVENT_DATA_STORE, client.get_event_data_store(EventDataStore=arn))
 
 
 def get_invocation_logging(client: Any) -> dict[str, Any]:
@@ -93,6 +119,23 @@ def transform_trails(account: str, trails: Mapping[str, Mapping[str, Any]], stat
             multi_region=multi, organization=bool(trail.get("IsOrganizationTrail")),
             logging=bool(status["IsLogging"]) if status is not None else None,
             destination=_trail_destination(trail), selectors=found,
+        ))
+    return out
+
+
+def transform_event_data_stores(account: str, stores: Mapping[str, Mapping[str, Any]]) -> list[AuditLogSetting]:
+    """One record per CloudTrail Lake event data store: like a trail, with advanced selectors only; it records
+    while its Status is ENABLED."""
+    out = []
+    for arn, store in sorted(stores.items()):
+        multi = bool(store.get("MultiRegionEnabled"))
+        region = arn_parts(arn)[2]
+        out.append(AuditLogSetting(
+            provider=Provider.AWS, account=account, kind=AuditKind.CLOUDTRAIL_EVENT_DATA_STORE, id=arn,
+            name=str(store.get("Name") or arn), regions=() if multi or not REGION.match(region) else (region,),
+            multi_region=multi, organization=bool(store.get("OrganizationEnabled")),
+            logging=_INGESTING.get(str(store.get("Status") or "")), destination="CloudTrail Lake",
+            selectors=normalise_selectors({"AdvancedEventSelectors": store.get("AdvancedEventSelectors") or []}),
         ))
     return out
 

@@ -29,6 +29,8 @@ CLOUDTRAIL_TRAILS = "cloudtrail-trails"
 CLOUDTRAIL_TRAIL_STATUS = "cloudtrail-trail-status"
 CLOUDTRAIL_EVENT_SELECTORS = "cloudtrail-event-selectors"
 BEDROCK_INVOCATION_LOGGING = "bedrock-invocation-logging"
+CLOUDTRAIL_EVENT_DATA_STORE = "cloudtrail-event-data-store"
+CLOUDTRAIL_EVENT_DATA_STORES = "cloudtrail-event-data-stores"
 
 
 def _date(value: str) -> str | None:
@@ -68,7 +70,8 @@ def _checks() -> dict[str, Check]:
         for name in (AUTHORIZATION_DETAILS, ACCESS_KEYS, LAMBDA_FUNCTIONS, EC2_INSTANCES, CREDENTIAL_REPORT,
                      POLICY_DOCUMENT, ORGANIZATION_ACCOUNTS, ECS_TASK_DEFINITION, LIST_ROLES,
                      BEDROCK_AGENT, SAGEMAKER_NOTEBOOK, CLOUDTRAIL_TRAILS, CLOUDTRAIL_TRAIL_STATUS,
-                     CLOUDTRAIL_EVENT_SELECTORS, BEDROCK_INVOCATION_LOGGING)
+                     CLOUDTRAIL_EVENT_SELECTORS, BEDROCK_INVOCATION_LOGGING, CLOUDTRAIL_EVENT_DATA_STORE,
+                     CLOUDTRAIL_EVENT_DATA_STORES)
     }
 
 

@@ -36,6 +36,8 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("cloudtrail", "DescribeTrails"),
         ("cloudtrail", "GetTrailStatus"),
         ("cloudtrail", "GetEventSelectors"),
+        ("cloudtrail", "ListEventDataStores"),
+        ("cloudtrail", "GetEventDataStore"),
         ("bedrock", "GetModelInvocationLoggingConfiguration"),
     }
 )
