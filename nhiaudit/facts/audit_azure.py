@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nhiaudit.facts.audit_aws import MODEL_INVOCATIONS, SECRET_ACCESS, Assessment, audit_index
+from nhiaudit.facts.audit_index import MODEL_INVOCATIONS, SECRET_ACCESS, Assessment, audit_index
 from nhiaudit.facts.context import FactContext
 from nhiaudit.inventory.audit_model import AuditKind, AuditLogSetting
 from nhiaudit.inventory.model import Identity

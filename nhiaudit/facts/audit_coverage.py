@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nhiaudit.facts.audit_aws import Assessment, assess_aws
+from nhiaudit.facts.audit_aws import assess_aws
 from nhiaudit.facts.audit_azure import assess_azure
 from nhiaudit.facts.audit_gcp import assess_gcp
+from nhiaudit.facts.audit_index import Assessment
 from nhiaudit.facts.context import FactContext
 from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.policy.model import AuditRules, Integration, WrittenPolicy

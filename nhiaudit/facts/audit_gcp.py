@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nhiaudit.facts.audit_aws import DATA_ACCESS, MODEL_INVOCATIONS, SECRET_ACCESS, Assessment, audit_index
+from nhiaudit.facts.audit_index import DATA_ACCESS, MODEL_INVOCATIONS, SECRET_ACCESS, Assessment, audit_index
 from nhiaudit.facts.context import FactContext
 from nhiaudit.facts.escalation import estate_profiles
 from nhiaudit.inventory.audit_model import AuditKind, AuditLogSetting
