@@ -99,7 +99,8 @@ _LAMBDA_PATHS = [("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunction
                  ("GET", re.compile(r"^/clusters/[^/]+/pod-identity-associations/?$"), "ListPodIdentityAssociations"),
                  ("GET", re.compile(r"^/clusters/[^/]+/pod-identity-associations/[^/]+/?$"),
                   "DescribePodIdentityAssociation"),
-                 ("GET", re.compile(r"^/2015-03-31/functions/[^/]+/policy/?$"), "GetPolicy")]
+                 ("GET", re.compile(r"^/2015-03-31/functions/[^/]+/policy/?$"), "GetPolicy"),
+                 ("GET", re.compile(r"^/logging/modelinvocations/?$"), "GetModelInvocationLoggingConfiguration")]
 # S3 (REST, signed as "s3", s3control too): named by the IAM action, as the read-only allowlist names them.
 _S3_ACCOUNT_BLOCK = "/v20180820/configuration/publicAccessBlock"
 _S3_SUBRESOURCES = {"policy": "GetBucketPolicy", "acl": "GetBucketAcl",
@@ -159,6 +160,11 @@ def error_response(req: Request, code: str, message: str, status: int = 403) -> 
         return Response(status, xml.encode())
     body = json.dumps({"__type": code, "message": message, "Message": message}).encode()
     return Response(status, body, "application/x-amz-json-1.1", {"x-amzn-ErrorType": code})
+
+
+# Read operations moto does not implement, answered as an estate without such resources would be (tests that
+# need them replay recorded responses instead).
+MOTO_GAPS: dict[str, bytes] = {"cloudtrail:ListEventDataStores": b'{"EventDataStores": []}'}
 
 
 class AwsFront:
@@ -238,6 +244,9 @@ class AwsFront:
         return self._forward(req)
 
     def _forward(self, req: Request) -> Response:
+        gap = MOTO_GAPS.get(f"{req.service}:{req.operation}")
+        if gap is not None and self.upstream is not None:
+            return Response(200, gap, "application/x-amz-json-1.1")
         if self.upstream is None:
             return error_response(req, "NotRecorded", f"no recorded response for {req.service}:{req.operation}",
                                   400)

@@ -37,7 +37,8 @@ class FakeAzure:
     sp_sign_ins: list[dict[str, Any]] = field(default_factory=list)
     cred_sign_ins: list[dict[str, Any]] = field(default_factory=list)
     # subscription id -> {"displayName", "roleAssignments", "roleDefinitions", "identities", "resources",
-    #                     "federated": {identity resource id: [its federated identity credentials]}}
+    #                     "federated": {identity resource id: [its federated identity credentials]},
+    #                     "diagnostics": {resource id: [its diagnostic settings]}}
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     page_size: int = 100
     faults: dict[str, int] = field(default_factory=dict)  # route -> HTTP status
@@ -104,6 +105,10 @@ def _arm_route(fake: FakeAzure, path: str, q: dict[str, str]) -> tuple[str, list
              "resources": "resources"}
     if tail in table:
         return table[tail], list(sub.get(table[tail], []))
+    diagnostics = "/providers/microsoft.insights/diagnosticsettings"
+    if path.lower().endswith(diagnostics):  # {resource id}/providers/Microsoft.Insights/diagnosticSettings
+        settings = {k.lower(): v for k, v in sub.get("diagnostics", {}).items()}
+        return "diagnosticSettings", list(settings.get(path[:-len(diagnostics)].lower(), []))
     suffix = "/federatedIdentityCredentials"
     if path.lower().endswith(suffix.lower()):  # {identity id}/federatedIdentityCredentials (ARM ids: any case)
         federated = {k.lower(): v for k, v in sub.get("federated", {}).items()}

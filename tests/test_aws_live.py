@@ -132,6 +132,8 @@ def test_call_budget_does_not_grow_with_roles_or_policies(moto, aws_env, monkeyp
         "secrets-manager:ListSecrets": 1, "sqs:ListQueues": 1, "sns:ListTopics": 1,  # no resources: no reads
         "ssm:DescribeParameters": 1,  # no String parameters: no GetParameters
         "cloudformation:DescribeStacks": 1,
+        "cloudtrail:DescribeTrails": 1, "bedrock:GetModelInvocationLoggingConfiguration": 1,  # no trails here
+        "cloudtrail:ListEventDataStores": 1,
     }
 
 

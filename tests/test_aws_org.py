@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from aws_resource_scenario import seed_cross_account
 from aws_support import (  # noqa: F401
+    FIXTURES,
     MOTO_ACCOUNT,
     Moto,
     Response,
@@ -79,7 +80,13 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
     moto.client("ssm").put_parameter(Name="/app/log-level", Value="INFO", Type="String")  # read for credentials
     ec2 = moto.client("ec2")  # an instance: its user data is read for credentials
     ec2.run_instances(ImageId=ec2.describe_images()["Images"][0]["ImageId"], MinCount=1, MaxCount=1)
+    # A trail, so its status and event selectors are read (audit coverage).
+    moto.client("s3").create_bucket(Bucket="org-trail-logs")
+    moto.client("cloudtrail").create_trail(Name="org-trail", S3BucketName="org-trail-logs", IsMultiRegionTrail=True)
     return [MOTO_ACCOUNT, *sorted(members)]
+
+
+JSON11 = "application/x-amz-json-1.1"
 
 
 def run(tmp_path, *extra: str):
@@ -96,6 +103,11 @@ def test_every_account_is_collected_with_only_allowlisted_calls(org, aws_env, tm
     cluster = Response(200, b'{"clusters": ["ml-cluster"]}', "application/json")
     aws_env.front.replay("eks:ListClusters", lambda r: None if "x-amz-security-token" in r.headers else cluster)
     replay_pod_identity(aws_env.front)
+    # moto has no CloudTrail Lake: one recorded event data store, so its GetEventDataStore is needed too.
+    store = (FIXTURES / "cloudtrail-get-event-data-store.json").read_bytes()
+    listing = json.dumps({"EventDataStores": [{"EventDataStoreArn": json.loads(store)["EventDataStoreArn"]}]})
+    aws_env.front.replay("cloudtrail:ListEventDataStores", lambda r: Response(200, listing.encode(), JSON11))
+    aws_env.front.replay("cloudtrail:GetEventDataStore", lambda r: Response(200, store, JSON11))
     result, snap = run(tmp_path)
     assert result.exit_code == 0, result.output
     assert [s.account for s in snap.sources] == sorted(org)

@@ -8,6 +8,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from aws_resource_recorded import CLAIMS, CUSTOMER_KEY, PARTNER, RECORDED_REQUESTS, record_resource_policies
@@ -99,6 +100,10 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[AwsFront]:
                  lambda r: fixture_response("describe-instance-attribute-user-data.xml"))
     front.replay("ssm:DescribeParameters", lambda r: Response(200, b'{"Parameters": []}', "application/x-amz-json-1.1"))
     front.replay("cloudformation:DescribeStacks", lambda r: fixture_response("describe-stacks-empty.xml"))
+    front.replay("cloudtrail:DescribeTrails", lambda r: Response(200, b'{"trailList": []}', ECS_JSON))
+    front.replay("cloudtrail:ListEventDataStores", lambda r: Response(200, b'{"EventDataStores": []}', ECS_JSON))
+    front.replay("bedrock:GetModelInvocationLoggingConfiguration", lambda r: fixture_response(
+        "bedrock-get-model-invocation-logging-configuration.json", "application/json"))
     front.replay("ecs:DescribeTaskDefinition", lambda r: fixture_response(
         f"ecs-describe-task-definition-{r.params['taskDefinition'].rsplit('/', 1)[-1].split(':')[0]}.json", ECS_JSON))
     record_resource_policies(front)
@@ -148,7 +153,9 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
                     "bedrock:ListAgents": 2, "sagemaker:ListNotebookInstances": 2,
                     "bedrock:ListKnowledgeBases": 2, "sagemaker:ListEndpoints": 2, "eks:ListClusters": 2,
                     "ec2:DescribeInstanceAttribute": 1, "ssm:DescribeParameters": 2,
-                    "cloudformation:DescribeStacks": 2, **RECORDED_REQUESTS}
+                    "cloudformation:DescribeStacks": 2,
+                    "cloudtrail:DescribeTrails": 2, "bedrock:GetModelInvocationLoggingConfiguration": 2,
+                    "cloudtrail:ListEventDataStores": 2, **RECORDED_REQUESTS}
     assert log.total == sum(seen.values())
     assert len(live.identities) == 9 and len(live.policies) == 10
     ecs = "arn:aws:ecs:us-east-1:111122223333:task-definition/doc-summarizer:3"
@@ -162,7 +169,12 @@ def test_live_collection_follows_every_page_and_matches_the_cli_exports(recorded
     exported = import_files([FIXTURES / n for n in (
         "gaad-cli.json", "credential-report.json", "list-access-keys.json", "list-access-keys-legacy-smtp.json",
         "list-functions.json", "describe-instances.json", "list-roles.json",
-        "ecs-describe-task-definition-doc-summarizer.json")])
+        "ecs-describe-task-definition-doc-summarizer.json")] + [
+        Path(f"{region}={FIXTURES / 'bedrock-get-model-invocation-logging-configuration.json'}")
+        for region in ("eu-west-1", "us-east-1")])
+    assert {(s.regions, s.logging, s.destination) for s in live.audit_settings} == {
+        ((region,), True, "s3://acme-bedrock-logs/invocations, CloudWatch Logs /aws/bedrock/invocations")
+        for region in ("eu-west-1", "us-east-1")}
     # The exports do not include build-bot's key (created after the report; no list-access-keys file for it).
     assert comparable(live, "/build-bot") == comparable(exported, "/build-bot")
 

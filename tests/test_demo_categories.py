@@ -33,6 +33,8 @@ PLANTED = {  # (rule, identity name or None for policy entries)
     ("ai-undeclared-via-chain", "ticket-exporter"), ("ai-identity-wildcard", "genai-worker"),
     ("identity-unused", "old-etl"), ("policy-exception-unmatched", None),
     ("secret-leaked-credential", "report-bot"),
+    # audit coverage
+    ("audit-model-calls-not-logged", "support-copilot"), ("audit-data-access-not-logged", "support-copilot"),
 }
 CLEAN = {"alice", "analytics-reader", "vertex-summariser"}  # nothing new may fire on these
 

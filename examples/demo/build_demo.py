@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from nhiaudit.inventory.audit_model import AuditKind, AuditLogSetting, AuditSelector
 from nhiaudit.inventory.model import (
     Credential,
     CredentialSighting,
@@ -293,6 +294,25 @@ def sightings() -> list[CredentialSighting]:
         field="REPORTS_AWS_ACCESS_KEY_ID", provider=Provider.AWS, account=PROD, region="us-east-1")]
 
 
+def audit_part() -> list[AuditLogSetting]:
+    """What the production account records. Planted: Bedrock invocation logging is on in eu-west-1 but off in
+    us-east-1, where support-copilot may call models too; the organisation trail records data events of the
+    customer PII buckets but not of the support tickets the copilot reads."""
+    pii_events = AuditSelector(category="data", resource_types=("AWS::S3::Object",),
+                               arn_starts_with=("arn:aws:s3:::acme-customer-pii",))
+    trail = AuditLogSetting(
+        provider=Provider.AWS, account=PROD, kind=AuditKind.CLOUDTRAIL_TRAIL,
+        id=f"arn:aws:cloudtrail:eu-west-1:{PROD}:trail/acme-org-trail", name="acme-org-trail", multi_region=True,
+        organization=True, logging=True, destination="s3://acme-cloudtrail-logs",
+        selectors=(AuditSelector(category="management"), pii_events))
+    bedrock = [AuditLogSetting(
+        provider=Provider.AWS, account=PROD, kind=AuditKind.BEDROCK_INVOCATION_LOGGING,
+        id=f"bedrock-invocation-logging:{region}", name=f"Bedrock model invocation logging in {region}",
+        regions=(region,), logging=on, destination="CloudWatch Logs /aws/bedrock/invocations" if on else None,
+        delivers=("text",) if on else ()) for region, on in (("eu-west-1", True), ("us-east-1", False))]
+    return [trail, *bedrock]
+
+
 def build() -> Snapshot:
     ids, creds, pols, trusts, workloads = aws_part()
     for extra, more in zip((ids, creds, pols, trusts, workloads), aws_catalogue_part(), strict=True):
@@ -301,13 +321,15 @@ def build() -> Snapshot:
     a_ids, a_creds, a_pols, grants = azure_part()
     return Snapshot(
         generated_at=AS_OF,
-        sources=[SourceInfo(provider=Provider.AWS, account=PROD, method="demo", collected_at=AS_OF),
+        sources=[SourceInfo(provider=Provider.AWS, account=PROD, method="demo", collected_at=AS_OF,
+                            audit_collected=("bedrock_invocation_logging", "cloudtrail_event_data_store",
+                                             "cloudtrail_trail")),
                  SourceInfo(provider=Provider.AWS, account=DEV, method="demo", collected_at=AS_OF),
                  *gcp.sources,
                  SourceInfo(provider=Provider.AZURE, account=TENANT, method="demo", collected_at=AS_OF)],
         identities=ids + gcp.identities + a_ids, credentials=creds + gcp.credentials + a_creds,
         policies=pols + gcp.policies + a_pols, trusts=trusts + gcp.trusts, workloads=workloads + gcp.workloads,
-        delegated_grants=grants, credential_sightings=sightings(),
+        delegated_grants=grants, credential_sightings=sightings(), audit_settings=audit_part(),
     )
 
 

@@ -33,6 +33,7 @@ def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
     path even if it contains `=`."""
     from nhiaudit.connectors.aws.org_exports import check_target as aws_org_target
     from nhiaudit.connectors.aws.resource_exports import target_problem as aws_resource_target
+    from nhiaudit.connectors.aws.audit_exports import check_target as aws_audit_target
     from nhiaudit.connectors.azure.exports import check_target as azure_target
     from nhiaudit.connectors.gcp.export_routes import check_target
 
@@ -46,9 +47,9 @@ def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
             problem = problem if aws_org_target(target) else None  # AWS Organizations policy, root and OU ids
             if target.startswith("arn:") or target.isdigit():  # AWS: a resource ARN or an account id
                 problem = aws_resource_target(target)
-            if problem is not None:
+            if problem is not None and aws_audit_target(target) is not None:  # AWS: a region or a trail
                 raise InputError.single(path, f"not found; and as TARGET=FILE: {problem}, or for Azure a GUID, "
-                                              "or for AWS a resource ARN")
+                                              "or for AWS a resource ARN, a region or a CloudTrail trail")
             path = Path(rest)
         if path.is_dir():
             files = sorted(p for p in path.iterdir()

@@ -10,6 +10,7 @@ from nhiaudit.explain.guardrails import guardrail_notes, system_removals
 from nhiaudit.explain.model import (
     VERDICT_RANK,
     ActorView,
+    AuditView,
     CanReach,
     CredentialView,
     Explanation,
@@ -25,6 +26,7 @@ from nhiaudit.explain.model import (
     WorkloadView,
 )
 from nhiaudit.explain.target import Target
+from nhiaudit.facts.audit_coverage import AUDIT_KINDS, assess
 from nhiaudit.facts.classification import Classification
 from nhiaudit.facts.context import FactContext, days_between
 from nhiaudit.facts.credential import shared_fingerprints
@@ -149,6 +151,15 @@ def _reach(ctx: FactContext, identity: Identity, integration: Integration | None
     return tuple(sorted(views, key=lambda r: (VERDICT_RANK[r.verdict], r.system)))
 
 
+def _audit(ctx: FactContext, identity: Identity, integration: Integration | None,
+           reach: tuple[ReachView, ...]) -> tuple[AuditView, ...]:
+    rules = ctx.policy.effective_audit(integration)
+    found = assess(ctx, identity, set(AUDIT_KINDS), [{"system": r.system, "access": r.access} for r in reach])
+    recorded = {True: "yes", False: "no", None: "unknown"}
+    return tuple(AuditView(kind=a.kind, recorded=recorded[a.verdict], requirement=str(getattr(rules, a.kind)),
+                           detail=a.detail, where=a.where, system=a.system) for a in found)
+
+
 def finding_view(f: Finding) -> FindingView:
     return FindingView(rule_id=f.rule_id, severity=f.severity.value, category=f.category.value,
                        status=f.status.value, message=f.message,
@@ -208,6 +219,7 @@ def explain(ctx: FactContext, target: Target, findings: list[Finding] | None) ->
         ai = ai_access(ctx, identity)
         workloads = tuple(WorkloadView(w.id, w.kind, w.name, w.region)
                           for w in ctx.workloads_by_identity.get(identity.id, []))
+        reach = _reach(ctx, identity, integration)
         paths.append(PathView(
             identity=identity_view(identity, _actors(ctx, identity, service_trusts),
                                    classification_of(ctx, identity)),
@@ -217,9 +229,10 @@ def explain(ctx: FactContext, target: Target, findings: list[Finding] | None) ->
                               for c in ctx.credentials_by_identity.get(identity.id, [])),
             can_invoke_ai=bool(ai),
             ai_access=tuple(dict.fromkeys(str(a.get("reason", "")) for a in ai)),
-            reach=_reach(ctx, identity, integration),
+            reach=reach,
             findings=tuple(finding_view(f) for f in mine),
             model_callers=workloads if ai or integration else (),
+            audit=_audit(ctx, identity, integration, reach),
         ))
     return Explanation(
         target_kind=target.kind.value, target=target.key, target_label=target.label,

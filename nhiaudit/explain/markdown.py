@@ -80,6 +80,12 @@ def _path(path: PathView, included: bool) -> list[str]:
         how = f"through a chain of {len(r.hops)} hops" if r.via_chain else "directly"
         lines += [f"- **{esc(r.system)}** — {r.access}, {how} — **{r.verdict}**",
                   *_hops(r.hops, "    ")]
+    if path.audit:
+        lines += ["", "**Recorded:**", "", "| access | recorded | policy | detail | by |", "|---|---|---|---|---|"]
+        for a in path.audit:
+            what = a.kind.replace("_", " ") + (f" ({a.system})" if a.system else "")
+            lines.append(f"| {esc(what)} | **{esc(a.recorded)}** | {esc(a.requirement)} | {esc(a.detail, LONG)} | "
+                         f"{esc(', '.join(a.where) or '-', LONG)} |")
     lines += ["", "**Findings:**", "", *_finding_lines(path.findings, included), ""]
     return lines
 

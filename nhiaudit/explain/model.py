@@ -140,6 +140,18 @@ class FindingView:
 
 
 @dataclass(frozen=True)
+class AuditView:
+    """Whether the cloud records one kind of this path's access, and where (nhiaudit/facts/audit_coverage.py)."""
+
+    kind: str  # model_invocations | secret_access | data_access
+    recorded: str  # yes | no | unknown
+    requirement: str  # required | optional (the path's integration over the policy defaults)
+    detail: str
+    where: tuple[str, ...] = ()  # trails / logging configurations (with destination) that record it
+    system: str = ""  # data access: the system
+
+
+@dataclass(frozen=True)
 class PathView:
     """One AI access path: one identity serving one integration (or none)."""
 
@@ -154,6 +166,7 @@ class PathView:
     # Who calls the model: the workloads running as the identity when it can call AI models or serves an
     # integration (empty otherwise; `workloads` always lists them).
     model_callers: tuple[WorkloadView, ...] = ()
+    audit: tuple[AuditView, ...] = ()  # what the cloud records of its model calls, secret reads, data access
 
 
 @dataclass(frozen=True)

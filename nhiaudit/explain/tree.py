@@ -169,6 +169,20 @@ def _findings(tree: Tree, findings: tuple[FindingView, ...], included: bool, tit
         branch.add(finding_text(f))
 
 
+_RECORDED_STYLE = {"yes": "green", "no": "red", "unknown": "yellow"}
+
+
+def _audit(node: Tree, path: PathView) -> None:
+    if not path.audit:
+        return
+    branch = node.add(rich_text("recorded:", style="bold"))
+    for a in path.audit:
+        what = a.kind.replace("_", " ") + (f" ({a.system})" if a.system else "")
+        where = f" — by {', '.join(a.where)}" if a.where else ""
+        branch.add(rich_assemble((what, "bold"), " ", (a.recorded, _RECORDED_STYLE.get(a.recorded, "")),
+                                 (f" [{a.requirement}]", "dim"), f": {a.detail}", (where, "dim")))
+
+
 def explanation_tree(expl: Explanation) -> Tree:
     title = rich_assemble(("explain ", "bold"), f"{expl.target_kind} ", (expl.target, "bold cyan"),
                           (f" ({expl.target_label})" if expl.target_label and expl.target_label != expl.target
@@ -187,6 +201,7 @@ def explanation_tree(expl: Explanation) -> Tree:
         for reason in path.ai_access:
             node.add(rich_assemble(("calls AI: ", "bold"), reason))
         _reaches(node, path)
+        _audit(node, path)
         _findings(node, path.findings, expl.findings_included)
     if len(expl.paths) > MAX_LISTED:
         root.add(rich_text(f"(+{len(expl.paths) - MAX_LISTED} more paths: use --format json for all)", style="dim"))

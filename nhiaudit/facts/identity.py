@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from nhiaudit.facts.audit_coverage import audit_gaps
 from nhiaudit.facts.azure_facts import azure_broad_roles, graph_permissions
 from nhiaudit.facts.classification import Classification, TagRules, classify
 from nhiaudit.facts.context import FactContext, days_between
@@ -220,4 +221,5 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
         },
         "max_session_minutes": _session_minutes(identity),
         "policy": rules.model_dump(),
+        "audit_gaps": audit_gaps(ctx, identity, integrations, bool(ai), reach),
     }

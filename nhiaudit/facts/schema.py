@@ -111,6 +111,9 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
                                       "null when not collected (no ListRoles / list-roles) or not a role"),
         "policy": ({k: v for k, (v, _) in _CRED_RULES.items()}, "effective credential rules: "
                    + ", ".join(_CRED_RULES)),
+        "audit_gaps": ([], "what the policy's `audit:` requires to be recorded of this AI access path (an "
+                           "identity an integration lists or that can call AI models) and the cloud is known not "
+                           "to record: one entry per kind (per system for data access); unknown is never a gap"),
     },
     SubjectKind.CREDENTIAL: {
         "id": ("", "credential id (access key id, key name, secret keyId): never a secret"),
@@ -312,6 +315,13 @@ SHAPES: dict[SubjectKind, dict[str, dict[str, str]]] = {
                               "key": "grant id/permission (finding identity)"},
         "trusts": _TRUST_SHAPE,
         "external_trusts": _TRUST_SHAPE,
+        "audit_gaps": {"kind": "model_invocations, secret_access or data_access", "requirement": "required",
+                       "account": "the account whose settings were read", "system": "data access: the system",
+                       "detail": "what is not recorded, in words", "missing": "regions, event sources or resource "
+                       "patterns not recorded", "recorded_by": "settings that record part of it",
+                       "checked": "every setting considered (trails, logging configurations)",
+                       "classification": "data access: the system's classification",
+                       "integrations": "the integrations listing the identity", "key": "kind/system or account"},
         "classification": {"class": "human, nhi or unknown", "source": "the step that decided: policy, tag, "
                            "kind, signals or none", "reasons": "why, in words (a list of short sentences)"},
     },

@@ -194,6 +194,9 @@ class SourceInfo(_Record):
     # completely, sorted; an empty listing counts. A kind not named here was not listed (not collected, or its
     # call failed), so "no such workload" is unknown rather than a fact (latent escalation says which).
     collected: tuple[str, ...] = ()
+    # Audit settings (`AuditLogSetting.kind`: cloudtrail_trail, bedrock_invocation_logging, ...) this source
+    # read completely, sorted. A kind not named here was not read or a call failed: "not logged" is unknown.
+    audit_collected: tuple[str, ...] = ()
 
 
 class CollectionIssue(_Record):

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nhiaudit.errors import InputError, InputProblem, SourceLocation
+from nhiaudit.inventory.audit_model import AuditLogSetting
 from nhiaudit.inventory.model import (
     CollectionIssue,
     Credential,
@@ -74,6 +75,8 @@ class Snapshot(BaseModel):
     resource_policies: list[ResourcePolicy] = Field(default_factory=list)
     # Credential-shaped values seen in cloud configuration (or, during a scan, in --secrets-in trees).
     credential_sightings: list[CredentialSighting] = Field(default_factory=list)
+    # Audit trails, model invocation logging, audit configs, diagnostic settings (inventory/audit_model.py).
+    audit_settings: list[AuditLogSetting] = Field(default_factory=list)
     # Set by `collect --shard`; absent from the JSON otherwise, so unsharded snapshots keep their shape.
     shard: ShardInfo | None = None
     # AWS Organizations SCPs and RCPs with the organisation's hierarchy (`--aws-org`, or imported), one per
@@ -185,6 +188,8 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         collection_issues=[x for s in snapshots for x in s.collection_issues],
         attachments=sorted(attachments, key=lambda x: (x.identity_id, x.policy_id)),
         resource_policies=_unique((x for s in snapshots for x in s.resource_policies), lambda x: x.id),
+        audit_settings=_unique((x for s in snapshots for x in s.audit_settings),
+                               lambda x: (x.provider, x.account, x.kind, x.id)),
         shard=_same_shard([s.shard for s in snapshots if s.shard is not None]),
         aws_organizations=sorted(_unique((x for s in snapshots for x in s.aws_organizations), lambda x: x.id),
                                  key=lambda x: x.id),

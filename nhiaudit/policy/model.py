@@ -89,8 +89,30 @@ class ClassificationDefaults(_Strict):
     )
 
 
+AuditRequirement = Literal["required", "optional"]
+
+
+class AuditRules(_Strict):
+    """What the cloud must record of an AI access path (docs/policy.md "audit"). In `defaults` unset values
+    are `optional`; in an integration, unset values inherit from `defaults`."""
+
+    model_invocations: AuditRequirement | None = Field(
+        None, description="Model calls must be logged (AWS Bedrock invocation logging, GCP Data Access logs of "
+        "Vertex AI / Generative Language, Azure diagnostic settings of the OpenAI / Cognitive Services account).")
+    secret_access: AuditRequirement | None = Field(
+        None, description="Secret reads must be logged (AWS CloudTrail management read events, GCP Data Access "
+        "logs of Secret Manager, Azure Key Vault AuditEvent).")
+    data_access: AuditRequirement | None = Field(
+        None, description="Data access to the systems it may reach must be logged (AWS CloudTrail data events, "
+        "GCP Data Access logs of the systems' services).")
+
+
+BUILTIN_AUDIT_RULES = AuditRules(model_invocations="optional", secret_access="optional", data_access="optional")
+
+
 class Defaults(_Strict):
     credentials: CredentialRules = Field(default_factory=CredentialRules)
+    audit: AuditRules = Field(default_factory=AuditRules)
     gcp: GcpDefaults = Field(default_factory=GcpDefaults)
     classification: ClassificationDefaults = Field(default_factory=ClassificationDefaults)
 
@@ -139,6 +161,7 @@ class Integration(_Strict):
     credentials: CredentialRules = Field(default_factory=CredentialRules)
     require_conditions: RequireConditions | None = Field(
         None, description="Request-time conditions the grants reaching its may_reach systems must carry.")
+    audit: AuditRules = Field(default_factory=AuditRules)
 
 
 class PolicyException(_Strict):
@@ -198,6 +221,14 @@ class WrittenPolicy(_Strict):
                 continue
             merged.update({k: v for k, v in layer.model_dump().items() if v is not None})
         return CredentialRules(**merged)
+
+    def effective_audit(self, integration: Integration | None) -> AuditRules:
+        """Built-in (everything optional) <- policy defaults <- the integration's overrides."""
+        merged = BUILTIN_AUDIT_RULES.model_dump()
+        for layer in (self.defaults.audit, integration.audit if integration else None):
+            if layer is not None:
+                merged.update({k: v for k, v in layer.model_dump().items() if v is not None})
+        return AuditRules(**merged)
 
 
 EMPTY_POLICY = WrittenPolicy(version=1)

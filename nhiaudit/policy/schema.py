@@ -24,6 +24,8 @@ _DESCRIPTIONS: dict[tuple[str, str], str] = {
     "here is shadow AI.",
     ("", "exceptions"): "Time-bound, owned, reasoned exceptions. Expired exceptions no longer apply.",
     ("Defaults", "credentials"): "Credential rules for every integration (and for undeclared identities).",
+    ("Defaults", "audit"): "What the cloud must record of every AI access path (and of undeclared AI-capable "
+    "identities): model calls, secret reads, data access.",
     ("Defaults", "gcp"): "Google Cloud settings: the organisation's own domains.",
     ("Defaults", "classification"): "How identities are told apart as used by people (human) or by software "
     "(nhi): which tags say so.",
@@ -35,6 +37,7 @@ _DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("Integration", "purpose"): "The declared task.",
     ("Integration", "environment"): "e.g. prod, staging, dev",
     ("Integration", "credentials"): "Overrides of defaults.credentials for this integration.",
+    ("Integration", "audit"): "Overrides of defaults.audit for this integration.",
     ("PolicyException", "reason"): "Why the exception is acceptable.",
     ("PolicyException", "owner"): "Who answers for it and renews or removes it.",
     ("PolicyException", "expires"): "Last day the exception applies (YYYY-MM-DD).",

@@ -27,6 +27,12 @@ defaults:
     static_keys: allowed    # stricter: forbidden (short-lived credentials only: roles, federation)
     require_expiry: false   # stricter: true reports every credential without an end date, which
                             # includes every AWS access key (they cannot expire)
+  # What the cloud must record of every AI access path (declared, or undeclared but able to call models):
+  # required or optional (the built-in). Reported only where the setting was read and is known to be off.
+  # audit:
+  #   model_invocations: required   # Bedrock model invocation logging in the regions it may call models
+  #   secret_access: required       # CloudTrail read management events (GetSecretValue, GetParameter, Decrypt)
+  #   data_access: required         # CloudTrail data events for the systems it can reach
   # Which tags say an identity is used by a person (human) or by software (nhi). Built in when unset:
   # classification:
   #   tags:
@@ -68,6 +74,8 @@ integrations: []
 #    credentials:
 #      static_keys: forbidden   # this integration must use short-lived role sessions only
 #      max_session_minutes: 60  # and its roles may not allow sessions longer than an hour
+#    audit:
+#      secret_access: required  # its secret reads must be logged (CloudTrail read management events)
 
 # Identities people use (ids or globs, as in `identities`): classified human, so they are not reported as
 # non-human identities (integrations' identities always count as non-human).

@@ -17,6 +17,7 @@ from botocore.parsers import ResponseParserError
 
 from nhiaudit.connectors.aws import iam as iam_api
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
+from nhiaudit.connectors.aws.audit_collect import AUDIT_PARTS, start_audit
 from nhiaudit.connectors.aws.deadline import Deadline, DeadlineExceeded
 from nhiaudit.connectors.aws.iam import ReportTimeout
 from nhiaudit.connectors.aws.readonly import ReadOnlyViolation
@@ -239,6 +240,7 @@ _PARTS: tuple[tuple[str, str, str, Any], ...] = (
     ("ec2_user_data", "ec2:DescribeInstanceAttribute", MISSING_USER_DATA, dict),
     *DESCRIBED_PARTS,  # ECS task definitions, Bedrock agents, SageMaker notebooks
     ("resource_policies", "nhiaudit:resource-policies", "resource-based policies (buckets, keys, secrets...)", list),
+    *AUDIT_PARTS,  # CloudTrail trails, Bedrock model invocation logging
     ("key_last_used", "iam:GetAccessKeyLastUsed", MISSING_KEY_USE, dict),
     ("access_keys", "iam:ListAccessKeys", MISSING_KEYS, dict),
     ("role_sessions", "iam:ListRoles", MISSING_SESSIONS, dict),
@@ -325,6 +327,7 @@ def _start_workloads(
     described = start_described(clients, regions, issues, pool, CALL_FAILURES, describe_error)
     resources = start_resource_policies(clients, issues.account, regions, issues, pool, CALL_FAILURES, describe_error,
                                         settings.resource_policy_reads, settings.resource_patterns)
+    audit = start_audit(clients, regions, issues, pool)
 
     def finish(raw: RawAccount) -> None:
         by_region_functions, by_region_instances = functions(), instances()
@@ -335,6 +338,7 @@ def _start_workloads(
         _read_user_data(raw)
         described(raw)
         resources(raw, by_region_functions)  # Lambda policies of the functions listed above
+        audit(raw)
 
     def _read_user_data(raw: RawAccount) -> None:
         """Each listed instance's user data, once the instances are known (one call each, bounded per region)."""

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
+from nhiaudit.connectors.aws.audit_logging import (
+    transform_event_data_stores,
+    transform_invocation_logging,
+    transform_trails,
+)
 from nhiaudit.connectors.aws.roles import with_session_limits
 from nhiaudit.connectors.aws.sightings import cfn_sightings, ecs_sightings, lambda_sightings, ssm_sightings
 from nhiaudit.connectors.aws.transform_credentials import (
@@ -66,6 +71,14 @@ class RawAccount:
     # Workload kinds whose listing was read (live: called; import: a listing of the account was imported, even
     # an empty one). A kind whose call failed (an issue for its operation) is left out of SourceInfo.collected.
     listed: set[str] = field(default_factory=set)
+    # Audit settings (connectors/aws/audit_logging.py): trail ARN -> DescribeTrails entry / GetTrailStatus /
+    # GetEventSelectors reply; region -> GetModelInvocationLoggingConfiguration reply.
+    trails: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    trail_status: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    trail_selectors: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    invocation_logging: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    event_data_stores: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # ARN -> GetEventDataStore
+    audit_listed: set[str] = field(default_factory=set)  # audit kinds read (as `listed` for workloads)
 
 
 # Workload kind -> the calls a complete listing of it needs (every region's listing, and the region list).
@@ -85,6 +98,20 @@ WORKLOAD_LISTINGS: dict[str, tuple[str, ...]] = {
     # IRSA service accounts come from the trust policies: complete when the authorization details are.
     "eks_service_account": ("iam:GetAccountAuthorizationDetails",),
 }
+
+
+# Audit kind -> the calls a complete reading of it needs.
+AUDIT_LISTINGS: dict[str, tuple[str, ...]] = {
+    "cloudtrail_trail": ("cloudtrail:DescribeTrails", "ec2:DescribeRegions"),
+    "bedrock_invocation_logging": ("bedrock:GetModelInvocationLoggingConfiguration", "ec2:DescribeRegions"),
+    "cloudtrail_event_data_store": ("cloudtrail:ListEventDataStores", "cloudtrail:GetEventDataStore",
+                                    "ec2:DescribeRegions"),
+}
+
+
+def collected_audit_kinds(raw: RawAccount) -> tuple[str, ...]:
+    failed = {i.operation for i in raw.issues}
+    return tuple(sorted(k for k in raw.audit_listed if failed.isdisjoint(AUDIT_LISTINGS.get(k, ()))))
 
 
 def collected_kinds(raw: RawAccount) -> tuple[str, ...]:
@@ -136,6 +163,8 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
 
     if raw.listed and not source.collected:
         source = source.model_copy(update={"collected": collected_kinds(raw)})
+    if raw.audit_listed and not source.audit_collected:
+        source = source.model_copy(update={"audit_collected": collected_audit_kinds(raw)})
     return Snapshot(
         sources=[source],
         identities=updated,
@@ -146,4 +175,7 @@ def assemble_account(raw: RawAccount, source: SourceInfo) -> Snapshot:
         collection_issues=list(raw.issues) + resource_issues,
         resource_policies=resource_policies,
         credential_sightings=sorted(sightings, key=sighting_order),
+        audit_settings=[*transform_trails(raw.account, raw.trails, raw.trail_status, raw.trail_selectors),
+                        *transform_invocation_logging(raw.account, raw.invocation_logging),
+                        *transform_event_data_stores(raw.account, raw.event_data_stores)],
     )

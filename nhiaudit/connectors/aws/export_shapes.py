@@ -33,6 +33,12 @@ SAGEMAKER_ENDPOINT = "sagemaker-endpoint"
 SAGEMAKER_ENDPOINTS = "sagemaker-endpoints"
 SAGEMAKER_ENDPOINT_CONFIG = "sagemaker-endpoint-config"
 SAGEMAKER_MODEL = "sagemaker-model"
+CLOUDTRAIL_TRAILS = "cloudtrail-trails"
+CLOUDTRAIL_TRAIL_STATUS = "cloudtrail-trail-status"
+CLOUDTRAIL_EVENT_SELECTORS = "cloudtrail-event-selectors"
+BEDROCK_INVOCATION_LOGGING = "bedrock-invocation-logging"
+CLOUDTRAIL_EVENT_DATA_STORE = "cloudtrail-event-data-store"
+CLOUDTRAIL_EVENT_DATA_STORES = "cloudtrail-event-data-stores"
 
 
 def _date(value: str) -> str | None:
@@ -73,7 +79,9 @@ def _checks() -> dict[str, Check]:
                      POLICY_DOCUMENT, ORGANIZATION_ACCOUNTS, ECS_TASK_DEFINITION, LIST_ROLES,
                      BEDROCK_AGENT, SAGEMAKER_NOTEBOOK, BEDROCK_KNOWLEDGE_BASE, BEDROCK_KNOWLEDGE_BASES,
                      EKS_POD_IDENTITY, EKS_POD_IDENTITIES, SAGEMAKER_ENDPOINT, SAGEMAKER_ENDPOINTS,
-                     SAGEMAKER_ENDPOINT_CONFIG, SAGEMAKER_MODEL)
+                     SAGEMAKER_ENDPOINT_CONFIG, SAGEMAKER_MODEL, CLOUDTRAIL_TRAILS, CLOUDTRAIL_TRAIL_STATUS,
+                     CLOUDTRAIL_EVENT_SELECTORS, BEDROCK_INVOCATION_LOGGING, CLOUDTRAIL_EVENT_DATA_STORE,
+                     CLOUDTRAIL_EVENT_DATA_STORES)
     }
 
 

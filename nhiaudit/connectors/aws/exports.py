@@ -9,6 +9,13 @@ from typing import Any
 
 from nhiaudit.connectors.aws import export_shapes, exports_workloads, org_exports
 from nhiaudit.connectors.aws.assemble import RawAccount, assemble_account
+from nhiaudit.connectors.aws.audit_exports import (
+    AUDIT_FORMATS,
+    AUDIT_ORDER,
+    AUDIT_SHAPES,
+    add_audit_files,
+    detect_audit,
+)
 from nhiaudit.connectors.aws.organization import organization_of
 from nhiaudit.connectors.aws.raw import RawDataError, account_of
 from nhiaudit.connectors.aws.resource_exports import FORMATS as RESOURCE_FORMATS
@@ -48,6 +55,7 @@ _SHAPES = {
     AGENT: export_shapes.BEDROCK_AGENT,
     NOTEBOOK: export_shapes.SAGEMAKER_NOTEBOOK,
     **exports_workloads.SHAPES,
+    **AUDIT_SHAPES,
 }
 # Anything a wrong shape can raise in a transform the shape check did not foresee: still the file's fault.
 _DATA_ERRORS = (RawDataError, KeyError, TypeError, ValueError, AttributeError)
@@ -78,6 +86,7 @@ class AwsExportImporter(ExportImporter):
         **exports_workloads.FORMATS,
         **org_exports.FORMATS,  # SCPs, RCPs and the organisation's tree
         **RESOURCE_FORMATS,  # bucket, key, secret, function, queue and topic policies (resource_exports.py)
+        **AUDIT_FORMATS,
     }
 
     def detect(self, file: ExportFile) -> str | None:
@@ -115,7 +124,7 @@ class AwsExportImporter(ExportImporter):
             return AGENT
         if "NotebookInstanceArn" in data:
             return NOTEBOOK
-        return exports_workloads.detect(data) or detect_resource_export(data)
+        return exports_workloads.detect(data) or detect_audit(file) or detect_resource_export(data)
 
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
         accounts: dict[str, RawAccount] = {}
@@ -134,12 +143,13 @@ class AwsExportImporter(ExportImporter):
             _check_shape(kind, file)
         # Keys need known users.
         order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, ECS: 3, AGENT: 3, NOTEBOOK: 3, KEYS: 4, ORGANIZATION: 5,
-                 LIST_ROLES: 5, **dict.fromkeys(RESOURCE_KINDS, 6)}
+                 LIST_ROLES: 5, **dict.fromkeys(RESOURCE_KINDS, 6), **AUDIT_ORDER}
         # S3 bucket owners default to the one account whose authorization details are imported.
         resources = ResourceImports(lambda: sorted(a for a, r in accounts.items() if r.authorization_details))
         org_ids: dict[str, str] = {}  # account -> its organisation id (list-accounts: names no other data)
         empty: list[tuple[str, ExportFile]] = []  # (workload kind, file) of listings with nothing in them
         later = exports_workloads.WorkloadFiles()  # knowledge bases, EKS, SageMaker endpoints: after the others
+        audit_files: list[tuple[str, ExportFile]] = []  # trails, their status and selectors, Bedrock logging
         for kind, file in sorted(files, key=lambda f: order.get(f[0], 3)):
             try:
                 if kind == GAAD:
@@ -184,6 +194,8 @@ class AwsExportImporter(ExportImporter):
                     later.add(kind, file)
                 elif kind in RESOURCE_KINDS:
                     resources.add(kind, file)
+                elif kind in AUDIT_ORDER:
+                    audit_files.append((kind, file))
                 else:
                     _add_keys(file, accounts, account)
             except _DATA_ERRORS as exc:
@@ -198,6 +210,7 @@ class AwsExportImporter(ExportImporter):
             owned = names.setdefault(owner, [])
             owned.extend(name for name in policy_files if name not in owned)
             accounts.setdefault(owner, RawAccount(account=owner)).resource_policies.append(policy)
+        add_audit_files(audit_files, accounts, account)
         snapshots = []
         for acct, raw in sorted(accounts.items()):
             source = SourceInfo(

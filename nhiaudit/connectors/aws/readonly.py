@@ -69,6 +69,12 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("ssm", "DescribeParameters"),
         ("cloudformation", "DescribeStacks"),
         ("ssm", "GetParameters"),  # String / StringList only, WithDecryption=False (connectors/aws/sightings.py)
+        ("cloudtrail", "DescribeTrails"),
+        ("cloudtrail", "GetTrailStatus"),
+        ("cloudtrail", "GetEventSelectors"),
+        ("cloudtrail", "ListEventDataStores"),
+        ("cloudtrail", "GetEventDataStore"),
+        ("bedrock", "GetModelInvocationLoggingConfiguration"),
     }
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nhiaudit.connectors.azure.audit_diagnostics import transform_diagnostic_settings
 from nhiaudit.connectors.azure.raw import WORKLOAD_CALLS, RawSubscription, RawTenant
 from nhiaudit.connectors.azure.transform_access import (
     app_role_grants,
@@ -169,6 +170,8 @@ def assemble_tenant(raw: RawTenant, source: SourceInfo) -> Snapshot:
         workloads=sorted({(w.id, w.identity_id): w for w in workloads}.values(), key=lambda w: (w.id, w.identity_id)),
         delegated_grants=sorted(grants, key=lambda g: (g.identity_id, g.id)),
         collection_issues=[*raw.issues, *sorted(issues, key=lambda i: i.message)],
+        audit_settings=[s for sub in raw.subscriptions
+                        for s in transform_diagnostic_settings(sub.subscription_id, sub.diagnostic_settings)],
     )
 
 

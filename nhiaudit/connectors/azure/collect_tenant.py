@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from nhiaudit.connectors.azure.audit_diagnostics import MAX_AUDITED_RESOURCES, audited, get_diagnostic_settings
 from nhiaudit.connectors.azure.clients import AzureHttp, ReadOnlyViolation, call_failures, describe_error
 from nhiaudit.connectors.azure.raw import JsonObject, RawSubscription, RawTenant
 from nhiaudit.connectors.azure.transform_workloads import WORKLOAD_KINDS
@@ -214,7 +215,24 @@ def _subscription(ctx: TenantContext, raw: RawTenant, sid: str, name: str | None
         lambda: arm.list_all(f"{base}/resources", {"api-version": RESOURCES_API}), account=sid) or []
     sub.resources = [r for r in resources if isinstance(r.get("identity"), dict)
                      and str(r["identity"].get("type", "None")) != "None"]
+    _read_diagnostics(calls, arm, sid, resources, sub)
     return out
+
+
+def _read_diagnostics(calls: _Calls, arm: AzureHttp, sid: str, resources: list[JsonObject],
+                      sub: RawSubscription) -> None:
+    """Diagnostic settings of the subscription's Cognitive Services accounts and Key Vaults (audit coverage)."""
+    ids = audited(resources, sid)
+    if len(ids) > MAX_AUDITED_RESOURCES:
+        calls.issues.append(CollectionIssue(
+            provider=Provider.AZURE, account=sid, operation="arm:GET diagnosticSettings",
+            message=f"truncated: {len(ids) - MAX_AUDITED_RESOURCES} resources beyond the first "
+            f"{MAX_AUDITED_RESOURCES} were not read", missing="diagnostic settings of some AI accounts and Key Vaults"))
+    for rid in ids[:MAX_AUDITED_RESOURCES]:
+        found = calls.run("arm:GET diagnosticSettings", f"diagnostic settings of {rid}",
+                          lambda rid=rid: get_diagnostic_settings(arm.list_all, rid), account=sid)
+        if found is not None:
+            sub.diagnostic_settings[rid] = found
 
 
 def _cut_off(raw: RawTenant, sid: str, name: str | None, future: Future[_SubscriptionResult],

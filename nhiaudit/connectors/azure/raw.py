@@ -78,6 +78,8 @@ class RawSubscription:
     role_definitions: dict[str, JsonObject] = field(default_factory=dict)  # role definition id -> definition
     identities: list[JsonObject] = field(default_factory=list)  # user-assigned managed identities
     resources: list[JsonObject] = field(default_factory=list)  # resources with an `identity` block
+    # Cognitive Services accounts and Key Vaults read: resource id -> its diagnostic settings (audit_diagnostics.py)
+    diagnostic_settings: dict[str, list[JsonObject]] = field(default_factory=dict)
 
 
 @dataclass

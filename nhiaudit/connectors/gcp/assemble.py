@@ -3,6 +3,7 @@ collection and file import, so both give the same inventory for the same estate.
 
 from __future__ import annotations
 
+from nhiaudit.connectors.gcp.audit_configs import transform_audit_configs
 from nhiaudit.connectors.gcp.organization import organization_domain
 from nhiaudit.connectors.gcp.raw import WORKLOAD_LISTINGS, RawProject
 from nhiaudit.connectors.gcp.sightings import gcp_sightings
@@ -18,10 +19,28 @@ from nhiaudit.connectors.gcp.transform_deny import deny_policies
 from nhiaudit.connectors.gcp.transform_roles import RoleBook
 from nhiaudit.connectors.gcp.transform_trusts import Providers, SaTargets, impersonation_trusts
 from nhiaudit.connectors.gcp.transform_workloads import transform_workloads
-from nhiaudit.inventory.model import Credential, Identity, SourceInfo
+from nhiaudit.inventory.audit_model import AuditLogSetting
+from nhiaudit.inventory.model import CollectionIssue, Credential, Identity, Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.gcp_names import canonical_resource
 from nhiaudit.secrets.sightings import sighting_order
+
+
+def _audit_configs(raw: RawProject, source: SourceInfo) -> tuple[list[AuditLogSetting], bool, list[CollectionIssue]]:
+    """The project's audit setting. Live, malformed auditConfigs cost only the audit setting (an issue: its
+    logging is unknown), not the bindings of the same policies; an import reports them as input errors."""
+    ancestry_known = all(i.operation != "resourcemanager.projects.get" for i in raw.issues)
+    try:
+        found, complete = transform_audit_configs(raw.project_id, raw.project_number, raw.ancestors, raw.policies,
+                                                  ancestry_known)
+    except GcpDataError as exc:
+        if source.method == "import":
+            raise
+        return [], False, [CollectionIssue(provider=Provider.GCP, account=raw.project_id,
+                                           operation="resourcemanager.projects.getIamPolicy",
+                                           message=f"malformed reply: {exc}",
+                                           missing="Data Access audit log configuration (auditConfigs)")]
+    return found, complete, []
 
 
 def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
@@ -41,6 +60,9 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
         failed = {i.operation for i in raw.issues}
         listed = sorted(k for k in raw.listed if WORKLOAD_LISTINGS.get(k) not in failed)
         source = source.model_copy(update={"collected": tuple(listed)})
+    audit_settings, audit_complete, audit_issue = _audit_configs(raw, source)
+    if audit_complete and not source.audit_collected:
+        source = source.model_copy(update={"audit_collected": ("gcp_audit_config",)})
     last_use = LastUse(raw.activities)
     identities: list[Identity] = []
     sa_index: dict[str, str] = {}  # e-mail or unique id -> e-mail
@@ -104,8 +126,9 @@ def assemble_project(raw: RawProject, source: SourceInfo) -> Snapshot:
         policies=sorted(policies, key=lambda p: p.id),
         trusts=trusts,
         workloads=workloads,
-        collection_issues=[*raw.issues, *issues],
+        collection_issues=[*raw.issues, *issues, *audit_issue],
         attachments=foreign,
         credential_sightings=sorted(gcp_sightings(raw.run_services, raw.functions, raw.project_id),
                                     key=sighting_order),
+        audit_settings=audit_settings,
     )
