@@ -31,9 +31,9 @@ def expand_import_paths(paths: list[Path]) -> list[tuple[Path, str | None]]:
     """(file, TARGET or None) for every --import argument: `FILE`, `TARGET=FILE`, `DIR` or `TARGET=DIR`
     (a directory: its *.json and *.csv files, sorted by name, not recursively). A path that exists is a
     path even if it contains `=`."""
+    from nhiaudit.connectors.aws.audit_exports import check_target as aws_audit_target
     from nhiaudit.connectors.aws.org_exports import check_target as aws_org_target
     from nhiaudit.connectors.aws.resource_exports import target_problem as aws_resource_target
-    from nhiaudit.connectors.aws.audit_exports import check_target as aws_audit_target
     from nhiaudit.connectors.azure.exports import check_target as azure_target
     from nhiaudit.connectors.gcp.export_routes import check_target
 

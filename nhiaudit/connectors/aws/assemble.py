@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
 from nhiaudit.connectors.aws.audit_logging import (
     transform_event_data_stores,
     transform_invocation_logging,
     transform_trails,
 )
+from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
 from nhiaudit.connectors.aws.roles import with_session_limits
 from nhiaudit.connectors.aws.sightings import cfn_sightings, ecs_sightings, lambda_sightings, ssm_sightings
 from nhiaudit.connectors.aws.transform_credentials import (
