@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as day_time
@@ -24,6 +24,7 @@ from nhiaudit.gc_pause import paused_gc
 from nhiaudit.graph.build import EstateGraph, build_graph
 from nhiaudit.graph.reach import Reachability
 from nhiaudit.inventory.model import Credential, Identity, Trust
+from nhiaudit.inventory.resources import ResourcePolicy
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.principal_facts import principal_facts as aws_principal_facts
@@ -83,12 +84,24 @@ def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
                           now=datetime.combine(as_of, day_time(23, 59, 59), UTC),
                           principal_facts=lambda ident: aws_principal_facts(ident, trusts_of.get(ident.id, ()),
                                                                             org_ids.get(ident.account)),
-                          organizations=snapshot.aws_organizations)  # SCPs and RCPs (permissions/guardrails.py)
+                          organizations=snapshot.aws_organizations,  # SCPs and RCPs (permissions/guardrails.py)
+                          resource_account=bucket_owners(snapshot.resource_policies))
     with paused_gc():
         # One timed stage: stage progress moves on to the facts when it ends.
         estate, reach = timer.run("graph", _graph_and_reach, snapshot, policy, evaluator)
     return FactContext(estate=estate, reach=reach, evaluator=evaluator, as_of=as_of,
                        ai_capability=load_ai_capability(), extra_gcp_domains=tuple(gcp_domains))
+
+
+def bucket_owners(records: Iterable[ResourcePolicy]) -> Callable[[str], str | None]:
+    """S3 ARNs name no account: the owner of a bucket (or of its objects) the snapshot holds a resource-policy
+    record of, so RCPs of that account cap requests to it. Any other ARN: None (its own account field counts)."""
+    owners = {r.id: r.account for r in records if r.service == "s3"}
+
+    def owner(arn: str) -> str | None:
+        return owners.get(arn.split("/", 1)[0]) if arn.startswith("arn:") and ":s3:::" in arn else None
+
+    return owner
 
 
 def _access_path(facts: dict[str, Any], integration: str | None, ctx: FactContext) -> AccessPath:

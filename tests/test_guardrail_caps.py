@@ -148,3 +148,21 @@ def test_rcp_denies_requests_to_member_resources_from_any_principal() -> None:
     own, own_pol = role(MEMBER, "reader", stmt(actions=("dynamodb:GetItem",), resources=(table,)))
     ev = evaluator([own_pol], org(FULL, rcp))
     assert ev.reach(own, [table]) is not None
+
+
+def test_rcp_caps_a_bucket_whose_owner_the_snapshot_holds() -> None:
+    """S3 ARNs name no account: the bucket's resource-policy record says which member account owns it."""
+    from nhiaudit.analysis import bucket_owners
+    from nhiaudit.inventory.resources import ResourcePolicy
+
+    objects = "arn:aws:s3:::member-data/*"
+    outsider, pol = role(MGMT, "reader", stmt(actions=("s3:GetObject",), resources=(objects,)))
+    rcp = scp("p-rcp", (OU,), stmt("Deny", ("s3:*",), conditions={
+        "StringNotEqualsIfExists": {"aws:PrincipalAccount": MEMBER}}), kind=RCP)
+    held = [ResourcePolicy(id="arn:aws:s3:::member-data", account=MEMBER, service="s3", has_policy=False)]
+    capped = Evaluator({pol.id: pol}, organizations=[org(FULL, rcp)], resource_account=bucket_owners(held),
+                       principal_facts=lambda i: principal_facts(i, ()))
+    assert capped.reach(outsider, [objects]) is None
+    assert evaluator([pol], org(FULL, rcp)).reach(outsider, [objects]) is not None  # owner unknown: not capped
+    assert bucket_owners(held)("arn:aws:s3:::other-bucket/x") is None
+    assert bucket_owners(held)("arn:aws:dynamodb:us-east-1:222222222222:table/t") is None
