@@ -118,7 +118,7 @@ def test_create_writes_nothing_when_collection_is_incomplete(tmp_path):
 def test_scan_with_the_minimal_baseline_suppresses_every_accepted_finding(created, tmp_path):
     code, report = scan_json("--baseline", str(created))
     assert code == 0
-    assert report["summary"]["by_status"] == {"baselined": 36, "excepted": 1}
+    assert report["summary"]["by_status"] == {"baselined": 39, "excepted": 1}
     reasons = {f["status_reason"] for f in report["findings"] if f["status"] == "baselined"}
     assert reasons == {f"present in baseline {created.name} since 2026-11-28: adopted on day one"}
     code, report = scan_json("--baseline", str(created), policy=ghost_policy(tmp_path))
@@ -140,14 +140,14 @@ def test_diff_counts_open_to_baselined_as_unchanged_not_different(created, tmp_p
     result = CliRunner().invoke(build_app(), ["diff", str(before), str(after), "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["counts"] == {"new": 0, "fixed": 0, "unchanged": 37}
+    assert doc["counts"] == {"new": 0, "fixed": 0, "unchanged": 40}
     assert [u for u in doc["unchanged_findings"] if u["changes"]] == []
     table = CliRunner().invoke(build_app(), ["diff", str(before), str(after)])
     assert "Unchanged but different" not in table.stdout
     # The way back (a finding dropped from the baseline fails again) is a change worth listing.
     back = CliRunner().invoke(build_app(), ["diff", str(after), str(before), "--format", "json"])
     changed = [u for u in json.loads(back.stdout)["unchanged_findings"] if u["changes"]]
-    assert len(changed) == 36 and changed[0]["changes"]["status"] == {"old": "baselined", "new": "open"}
+    assert len(changed) == 39 and changed[0]["changes"]["status"] == {"old": "baselined", "new": "open"}
 
 
 def test_diff_refuses_a_baseline_file_with_a_clear_message(tmp_path):
@@ -165,7 +165,7 @@ def test_update_with_a_new_finding_writes_nothing_without_yes_and_exits_1(create
     policy = ghost_policy(tmp_path)
     result = run("baseline", "update", str(created), policy=policy, as_of="2026-12-05")
     assert result.exit_code == 1
-    assert "1 new to accept, 0 resolved to drop, 36 kept" in result.stdout
+    assert "1 new to accept, 0 resolved to drop, 39 kept" in result.stdout
     assert "scope-unknown-identity" in result.stdout or "e2e-ghost-agent" in result.stdout
     assert "--yes" in result.output and created.read_bytes() == before
     dry = run("baseline", "update", str(created), "--dry-run", "--yes", policy=policy, as_of="2026-12-05")
@@ -191,11 +191,11 @@ def test_update_drops_resolved_findings_without_asking(created, tmp_path):
     grown = created.read_bytes()
     result = run("baseline", "update", str(created), as_of="2026-12-06")  # the ghost entry is gone again
     assert result.exit_code == 0, result.output
-    assert "0 new to accept, 1 resolved to drop, 36 kept" in result.stdout
-    assert created.read_bytes() != grown and len(load_baseline(created).entries) == 36
+    assert "0 new to accept, 1 resolved to drop, 39 kept" in result.stdout
+    assert created.read_bytes() != grown and len(load_baseline(created).entries) == 39
     dropped = created.read_bytes()
     same = run("baseline", "update", str(created))
-    assert same.exit_code == 0 and "0 new to accept, 0 resolved to drop, 36 kept" in same.stdout
+    assert same.exit_code == 0 and "0 new to accept, 0 resolved to drop, 39 kept" in same.stdout
     assert created.read_bytes() == dropped
 
 
@@ -205,9 +205,9 @@ def test_update_converts_an_old_full_report_to_the_minimal_file(tmp_path):
     result = run("baseline", "update", str(old), "--yes", as_of="2027-01-01")  # older keys are findings now
     assert result.exit_code == 0, result.output
     doc = json.loads(old.read_text(encoding="utf-8"))
-    assert set(doc) == {"baseline_version", "findings"} and len(doc["findings"]) > 36
+    assert set(doc) == {"baseline_version", "findings"} and len(doc["findings"]) > 39
     seen = [e["first_seen"] for e in doc["findings"]]
-    assert seen.count(AS_OF) == 36 and set(seen) == {AS_OF, "2027-01-01"}  # the report's date for the old
+    assert seen.count(AS_OF) == 39 and set(seen) == {AS_OF, "2027-01-01"}  # the report's date for the old
 
 
 # --- validation --------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_a_terminal_sees_each_stage_then_a_clean_line(tmp_path):
     once = [s for i, s in enumerate(shown) if i == 0 or s != shown[i - 1]]
     assert once == sorted(set(once)), once  # each stage once, in pipeline order (never back to the graph)
     assert "\x1b[2K" in err  # the status line is erased, not left in the scrollback
-    assert err.rstrip().endswith("31 open finding(s) at or above high\x1b[0m")
+    assert err.rstrip().endswith("34 open finding(s) at or above high\x1b[0m")
 
 
 def test_quiet_on_a_terminal_shows_no_progress(tmp_path):
