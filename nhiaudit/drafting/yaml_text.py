@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from nhiaudit.textsafe import visible_escape
+
 MAX_COMMENT_CHARS = 400
 
 # C0, DEL, C1, YAML's own line breaks (NEL U+0085, LS U+2028, PS U+2029), bidi and invisible characters,
@@ -18,17 +20,7 @@ _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
     "\ud800-\udfff\U000e0000-\U000e007f]"
 )
-_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0"}
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
-
-
-def _escape(ch: str) -> str:
-    if ch in _NAMED:
-        return _NAMED[ch]
-    code = ord(ch)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def clip(text: str, limit: int) -> str:
@@ -39,12 +31,12 @@ def quoted(value: str) -> str:
     """`value` as a double-quoted YAML scalar that reads back as exactly `value` (never clipped: it may be an
     identity id or a resource pattern that must match; callers bound what they pass)."""
     body = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + _UNSAFE.sub(lambda m: _escape(m.group()), body) + '"'
+    return '"' + _UNSAFE.sub(lambda m: visible_escape(m.group()), body) + '"'
 
 
 def comment_text(text: str, limit: int = MAX_COMMENT_CHARS) -> str:
     """Text for after a `#`: one line whatever it holds (line breaks and controls as visible escapes)."""
-    return _UNSAFE.sub(lambda m: _escape(m.group()), clip(text, limit).replace("\\", "\\\\"))
+    return _UNSAFE.sub(lambda m: visible_escape(m.group()), clip(text, limit).replace("\\", "\\\\"))
 
 
 def slug(text: str, fallback: str, limit: int = 60) -> str:
