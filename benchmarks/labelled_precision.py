@@ -5,10 +5,10 @@
     .venv/bin/python benchmarks/labelled_precision.py --nhiaudit "/old/checkout/.venv/bin/nhiaudit"
 
 Generates the estate (benchmarks/labelled_aws/generate.py) or reads one (--estate DIR), runs the real CLI as
-a subprocess (`scan --import <each account's directory> --policy policy.yaml --as-of <manifest as_of>
---format json`) and compares the findings with the manifest on (subject, rule) pairs. Prints one table per
-family, one per rule, the false positives / negatives counted per planted shape, and up to --show examples
-of each. Same estate and same nhiaudit -> same output.
+a subprocess (`collect --import <account directory> --import TARGET=FILE...` per account, then `scan
+--snapshot <each> --policy policy.yaml --as-of <manifest as_of> --format json`) and compares the findings with
+the manifest on (subject, rule) pairs. Prints one table per family, one per rule, the false positives /
+negatives counted per planted shape, and up to --show examples of each. Same estate and same nhiaudit -> same output.
 """
 
 from __future__ import annotations
@@ -35,19 +35,31 @@ class ScanFailed(RuntimeError):
     """The CLI did not produce a report."""
 
 
+def _run(cmd: list[str], cwd: str, produces: Path) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
+    if proc.returncode not in (0, 1) or not produces.exists():
+        raise ScanFailed(f"{shlex.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[:2000]}")
+
+
 def scan(estate: Path, manifest: dict[str, Any], nhiaudit: str) -> dict[str, Any]:
-    """Run `nhiaudit scan` on the estate's exports; returns the JSON report."""
+    """`nhiaudit collect` of each account's exports (CloudTrail and Bedrock outputs name no account: they are
+    imported with one account's files at a time), then `nhiaudit scan` of the snapshots; returns the JSON
+    report."""
     estate = estate.resolve()  # the CLI runs in a scratch directory (`python -m` puts the cwd on sys.path)
-    imports = [arg for account in manifest["accounts"]
-               for arg in ("--import", str(estate / "aws" / account["id"]))]
+    cli = shlex.split(nhiaudit)
     with tempfile.TemporaryDirectory() as tmp:
+        snapshots: list[str] = []
+        for account in manifest["accounts"]:
+            imports = ["--import", str(estate / "aws" / account["id"])]
+            for arg in account.get("imports", []):
+                target, _, path = arg.partition("=")
+                imports += ["--import", f"{target}={estate / path}"]
+            snapshot = Path(tmp) / f"{account['id']}.json"
+            _run([*cli, "collect", *imports, "--output", str(snapshot), "--quiet"], tmp, snapshot)
+            snapshots += ["--snapshot", str(snapshot)]
         report = Path(tmp) / "report.json"
-        cmd = [*shlex.split(nhiaudit), "scan", *imports, "--policy", str(estate / manifest["policy"]),
-               "--as-of", manifest["as_of"], "--format", "json", "--output", str(report), "--fail-on", "none",
-               "--quiet"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=tmp)
-        if proc.returncode not in (0, 1) or not report.exists():
-            raise ScanFailed(f"{shlex.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[:2000]}")
+        _run([*cli, "scan", *snapshots, "--policy", str(estate / manifest["policy"]), "--as-of", manifest["as_of"],
+              "--format", "json", "--output", str(report), "--fail-on", "none", "--quiet"], tmp, report)
         return json.loads(report.read_text(encoding="utf-8"))
 
 

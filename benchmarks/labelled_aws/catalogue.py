@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from benchmarks.labelled_aws import shapes_audit as audit
+from benchmarks.labelled_aws import shapes_conditions as conditions
 from benchmarks.labelled_aws import shapes_escalation as esc
 from benchmarks.labelled_aws import shapes_integrations as integ
+from benchmarks.labelled_aws import shapes_resources as resources
 from benchmarks.labelled_aws import shapes_roles as roles
+from benchmarks.labelled_aws import shapes_secrets as secrets
 from benchmarks.labelled_aws import shapes_users as users
 from benchmarks.labelled_aws.builder import AccountBuilder
 
@@ -40,8 +44,18 @@ PLANTED: tuple[tuple[Shape, float], ...] = (
     (integ.env_multiple, 3), (integ.reused_identity, 3), (integ.stale_entry, 3), (integ.static_key_forbidden, 3),
     (integ.declared_user_console, 3), (integ.wildcard, 3), (integ.chain_to_forbidden, 2),
     (integ.ai_chain_undeclared, 3), (integ.ai_chain_declared, 2),
+    # newer families: resource-based policies, audit gaps, leaked credentials, request-time conditions
+    (resources.same_account_grant, 3), (resources.same_account_root_only, 3),
+    (audit.models_logged, 3), (audit.models_unlogged, 3), (audit.models_unread, 2),
+    (audit.data_logged, 3), (audit.data_unlogged, 3),
+    (secrets.inventory_key, 3), (secrets.unknown_key, 3), (secrets.no_key, 3),
+    (conditions.vpce_condition, 3), (conditions.no_condition, 3), (conditions.if_exists_condition, 2),
 )
 CROSS_ACCOUNT_PER_1000 = 5
+# Cross-account bucket-policy pairs (shapes_resources.py): (shape, instances per 1,000 principals).
+RESOURCE_CROSS: tuple[tuple[Callable[[AccountBuilder, AccountBuilder], None], float], ...] = (
+    (resources.cross_account_grant, 3), (resources.cross_account_no_grant, 3),
+)
 
 # Clean bulk: (shape, share of the rest of the account).
 BULK: tuple[tuple[Shape, float], ...] = (

@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 
 from benchmarks.labelled_aws import documents as d
+from benchmarks.labelled_aws import shapes_audit as audit
+from benchmarks.labelled_aws import shapes_resources as resources
 from benchmarks.labelled_aws import shapes_roles as roles
 from benchmarks.labelled_aws.builder import AccountBuilder
-from benchmarks.labelled_aws.catalogue import BULK, CROSS_ACCOUNT_PER_1000, PLANTED, count
+from benchmarks.labelled_aws.catalogue import BULK, CROSS_ACCOUNT_PER_1000, PLANTED, RESOURCE_CROSS, count
 from benchmarks.labelled_aws.model import Account, Estate, Group
 from benchmarks.labelled_aws.systems import ENVIRONMENTS
 
@@ -67,8 +69,10 @@ def build_estate(principals: int = 3000, accounts: int = 3, seed: int = DEFAULT_
                               for i, a in enumerate(account_ids(accounts))])
     builders = [AccountBuilder(estate, a, rng) for a in estate.accounts]
     sizes = _sizes(principals, accounts)
+    estate.systems.update(resources.systems())
     for b, size in zip(builders, sizes, strict=True):
         estate.groups.extend(_groups(b))
+        audit.account_audit(b)
         roles.admin_service_role(b, service="lambda")  # PassRole to Lambda then reaches an administrator
         roles.sso_roles(b)
         for shape, per_1000 in PLANTED:
@@ -78,6 +82,9 @@ def build_estate(principals: int = 3000, accounts: int = 3, seed: int = DEFAULT_
         for i, b in enumerate(builders):
             for _ in range(count(CROSS_ACCOUNT_PER_1000, sizes[i])):
                 roles.cross_account_deploy(b, builders[(i + 1) % accounts])
+            for shape, per_1000 in RESOURCE_CROSS:
+                for _ in range(count(per_1000, sizes[i])):
+                    shape(b, builders[(i + 1) % accounts])
     for b, size in zip(builders, sizes, strict=True):
         rest = size - sum(1 for p in estate.principals if p.account == b.account)
         if rest < 0:

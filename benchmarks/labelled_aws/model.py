@@ -33,6 +33,12 @@ RULE_FAMILIES: dict[str, str] = {
     "trust-any-principal": "risky-trust",
     "trust-federated-unconstrained": "risky-trust",
     "trust-foreign-account-no-external-id": "risky-trust",
+    # newer families (shapes_resources.py, shapes_audit.py, shapes_secrets.py, shapes_conditions.py)
+    "audit-data-access-not-logged": "audit-gap",
+    "audit-model-calls-not-logged": "audit-gap",
+    "scope-unconditioned-grant": "scope-drift",
+    "secret-leaked-credential": "leaked-credential",
+    "secret-unknown-credential": "leaked-credential",
 }
 
 
@@ -118,6 +124,7 @@ class Integration:
     static_keys: str | None = None  # forbidden | allowed | None (defaults)
     plant: str = "integration"
     expected: tuple[Expected, ...] = ()
+    extra: tuple[tuple[str, Any], ...] = ()  # further policy fields (audit, require_conditions)
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,17 @@ class CustomerPolicy:
         return f"arn:aws:iam::{self.account.id}:policy/{self.name}"
 
 
+@dataclass(frozen=True)
+class ExportFile:
+    """A further AWS CLI output of one account. With a target it is imported as `--import TARGET=FILE`
+    (the output does not say what it is about), else from the account's directory."""
+
+    account: Account
+    name: str
+    data: Any
+    target: str | None = None
+
+
 @dataclass
 class Estate:
     as_of: str
@@ -152,3 +170,6 @@ class Estate:
     groups: list[Group] = field(default_factory=list)
     customer_policies: list[CustomerPolicy] = field(default_factory=list)
     integrations: list[Integration] = field(default_factory=list)
+    files: list[ExportFile] = field(default_factory=list)
+    systems: dict[str, dict[str, Any]] = field(default_factory=dict)  # policy systems beyond systems.py's
+    loose: list[tuple[str, Expected]] = field(default_factory=list)  # findings about no identity: (subject, why)

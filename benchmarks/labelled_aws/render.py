@@ -20,6 +20,7 @@ from benchmarks.credential_report_columns import REPORT_COLUMNS
 from benchmarks.labelled_aws import documents as d
 from benchmarks.labelled_aws.builder import GRACE_DAYS, MAX_AGE_DAYS, MAX_UNUSED_DAYS
 from benchmarks.labelled_aws.model import Account, Estate, Group, Key, Principal
+from benchmarks.labelled_aws.render_exports import write_exports
 from benchmarks.labelled_aws.systems import policy_systems
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -167,12 +168,13 @@ def policy_yaml(estate: Estate) -> str:
                                  "may_reach": list(i.may_reach), "must_not_reach": list(i.must_not_reach)}
         if i.static_keys:
             entry["credentials"] = {"static_keys": i.static_keys}
+        entry.update(dict(i.extra))
         integrations.append(entry)
     policy = {
         "version": 1,
         "defaults": {"credentials": {"max_age_days": MAX_AGE_DAYS, "max_unused_days": MAX_UNUSED_DAYS,
                                      "grace_days": GRACE_DAYS, "require_expiry": False, "static_keys": "allowed"}},
-        "systems": policy_systems(),
+        "systems": {**policy_systems(), **dict(sorted(estate.systems.items()))},
         "integrations": integrations,
     }
     header = ("# Written AI-usage policy of the labelled AWS benchmark estate "
@@ -180,11 +182,13 @@ def policy_yaml(estate: Estate) -> str:
     return header + yaml.safe_dump(policy, sort_keys=False, width=120)
 
 
-def manifest(estate: Estate, files: dict[str, list[str]]) -> dict[str, Any]:
+def manifest(estate: Estate, files: dict[str, list[str]], imports: dict[str, list[str]]) -> dict[str, Any]:
     findings = [{"subject": p.arn, "rule": e.rule, "family": e.family, "why": e.why}
                 for p in estate.principals for e in p.expected]
     findings += [{"subject": i.name, "rule": e.rule, "family": e.family, "why": e.why}
                  for i in estate.integrations for e in i.expected]
+    findings += [{"subject": subject, "rule": e.rule, "family": e.family, "why": e.why}
+                 for subject, e in estate.loose]
     warnings = [{"kind": "unknown_action", "subject": p.arn, "action": action,
                  "why": f"{action} is not an IAM action: a warning naming the policy and statement"}
                 for p in estate.principals for action in p.unknown_actions]
@@ -195,7 +199,8 @@ def manifest(estate: Estate, files: dict[str, list[str]]) -> dict[str, Any]:
         "seed": estate.seed,
         "as_of": estate.as_of,
         "policy": "policy.yaml",
-        "accounts": [{"id": a.id, "environment": a.environment, "files": files[a.id]} for a in estate.accounts],
+        "accounts": [{"id": a.id, "environment": a.environment, "files": files[a.id], "imports": imports[a.id]}
+                     for a in estate.accounts],
         "integrations": sorted(({"name": i.name, "plant": i.plant, "identities": list(i.identities)}
                                 for i in estate.integrations), key=lambda i: i["name"]),
         "findings": sorted(findings, key=lambda f: (f["subject"], f["rule"])),
@@ -215,7 +220,8 @@ def write(estate: Estate, out: Path) -> dict[str, Any]:
         report = folder / "credential-report.csv"
         report.write_text(credential_report(account, estate), encoding="utf-8")
         files[account.id] = [str(p.relative_to(out)) for p in (gaad, report)]
+    imports = write_exports(estate, out, files)
     (out / "policy.yaml").write_text(policy_yaml(estate), encoding="utf-8")
-    data = manifest(estate, files)
+    data = manifest(estate, files, imports)
     (out / "manifest.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return data

@@ -1,7 +1,8 @@
 """Compare a scan's JSON report with the manifest on (subject, rule) pairs; format the tables.
 
 The subject of a finding is its identity's id (credential findings: the identity the credential
-authenticates), else its integration (stale policy entries). Every finding counts as reported, whatever its
+authenticates), else its integration (stale policy entries), else the place a sighting is written (an unknown
+credential in a task definition's environment: the task definition ARN). Every finding counts as reported, whatever its
 status: the estate has no exceptions or baseline.
 """
 
@@ -65,8 +66,11 @@ class Score:
 
 
 def finding_subject(finding: dict[str, Any]) -> str:
+    """The identity, else the integration, else (a sighting of no inventory credential) the resource or file
+    where the value is written."""
     identity = finding.get("identity") or {}
-    return str(identity.get("id") or finding.get("integration") or "")
+    evidence = finding.get("evidence") or {}
+    return str(identity.get("id") or finding.get("integration") or evidence.get("location") or "")
 
 
 def score(manifest: dict[str, Any], report: dict[str, Any]) -> Score:

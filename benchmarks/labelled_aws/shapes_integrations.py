@@ -29,7 +29,8 @@ def _grants(b: AccountBuilder, extra: Statements) -> tuple[tuple[str, dict[str, 
 
 def _integration(b: AccountBuilder, name: str, identities: tuple[str, ...], plant: str, *,
                  may_reach: tuple[str, ...] = (), static_keys: str | None = None,
-                 env: str | None = None, expected: tuple[Expected, ...] = ()) -> Integration:
+                 env: str | None = None, expected: tuple[Expected, ...] = (),
+                 extra: tuple[tuple[str, Any], ...] = ()) -> Integration:
     env = env or b.env
     return b.integrate(Integration(
         name=name, environment=env, identities=identities,
@@ -37,7 +38,7 @@ def _integration(b: AccountBuilder, name: str, identities: tuple[str, ...], plan
         must_not_reach=(s.system(env, "customer-data"),), kind=b.rng.choice(("agent", "copilot", "integration")),
         owner=f"{b.rng.choice(('support-eng', 'ml-platform', 'data', 'legal-eng'))}@acme.example",
         purpose="answers and summarises with Bedrock models", static_keys=static_keys, plant=plant,
-        expected=expected))
+        expected=expected, extra=extra))
 
 
 def declared_role(b: AccountBuilder, plant: str, *, extra: Statements | None = None,
