@@ -53,9 +53,14 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
     generate(tmp_path / "c", 250, 2, seed=6)
     first = _files(tmp_path / "a")
     assert first == _files(tmp_path / "b")
-    assert set(first) == {"manifest.json", "policy.yaml", "aws/111122223333/authorization-details.json",
-                          "aws/111122223333/credential-report.csv", "aws/444455556666/authorization-details.json",
-                          "aws/444455556666/credential-report.csv"}
+    assert {"manifest.json", "policy.yaml", "aws/111122223333/authorization-details.json",
+            "aws/111122223333/credential-report.csv", "aws/444455556666/authorization-details.json",
+            "aws/444455556666/credential-report.csv"} <= set(first)
+    # Every other file is an export of one account the manifest lists (TARGET=FILE ones with their TARGET).
+    manifest = json.loads(first["manifest.json"])
+    listed = {f for a in manifest["accounts"] for f in a["files"]}
+    assert set(first) - {"manifest.json", "policy.yaml"} == listed
+    assert {i.partition("=")[2] for a in manifest["accounts"] for i in a["imports"]} <= listed
     assert first != _files(tmp_path / "c")
 
 
@@ -76,8 +81,11 @@ def test_manifest_names_only_principals_that_exist(tmp_path: Path) -> None:
     assert {p["arn"] for p in manifest["principals"]} == set(identities)
     assert report_users == {arn for arn in identities if ":user/" in arn}
     assert {p["class"] for p in manifest["principals"]} == {"human", "nhi"}
+    places = {json.loads((tmp_path / f).read_text())["taskDefinition"]["taskDefinitionArn"]
+              for a in manifest["accounts"] for f in a["files"] if "ecs-describe-task-definition" in f}
     for finding in manifest["findings"]:
-        assert finding["subject"] in identities or finding["subject"] in integrations, finding
+        # the identity, the integration, or (an unknown credential) the task definition holding it
+        assert finding["subject"] in identities | integrations.keys() | places, finding
     for warning in manifest["warnings"]:
         assert warning["subject"] in identities, warning
     # The policy names existing identities, except the planted stale entries (each one a finding).

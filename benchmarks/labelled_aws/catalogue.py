@@ -46,15 +46,18 @@ PLANTED: tuple[tuple[Shape, float], ...] = (
     (integ.ai_chain_undeclared, 3), (integ.ai_chain_declared, 2),
     # newer families: resource-based policies, audit gaps, leaked credentials, request-time conditions
     (resources.same_account_grant, 3), (resources.same_account_root_only, 3),
-    (audit.models_logged, 3), (audit.models_unlogged, 3), (audit.models_unread, 2),
+    (audit.models_logged, 3), (audit.models_unlogged, 3), (audit.models_any_region, 2), (audit.models_unread, 2),
     (audit.data_logged, 3), (audit.data_unlogged, 3),
-    (secrets.inventory_key, 3), (secrets.unknown_key, 3), (secrets.no_key, 3),
+    (secrets.inventory_key, 3), (secrets.inactive_key, 2), (secrets.unknown_key, 3), (secrets.no_key, 3),
     (conditions.vpce_condition, 3), (conditions.no_condition, 3), (conditions.if_exists_condition, 2),
+    (conditions.vpce_lower_case_key, 2), (conditions.not_equals_condition, 2),
 )
 CROSS_ACCOUNT_PER_1000 = 5
-# Cross-account bucket-policy pairs (shapes_resources.py): (shape, instances per 1,000 principals).
-RESOURCE_CROSS: tuple[tuple[Callable[[AccountBuilder, AccountBuilder], None], float], ...] = (
-    (resources.cross_account_grant, 3), (resources.cross_account_no_grant, 3),
+# Shapes over an account and the next one (bucket policies, key ids): (shape, instances per 1,000 principals).
+CROSS_PAIRS: tuple[tuple[Callable[[AccountBuilder, AccountBuilder], None], float], ...] = (
+    (resources.cross_account_grant, 3), (resources.cross_account_session_grant, 2),
+    (resources.cross_account_root_grant, 2), (resources.cross_account_no_grant, 3),
+    (secrets.other_account_key, 2),
 )
 
 # Clean bulk: (shape, share of the rest of the account).

@@ -9,7 +9,7 @@ from benchmarks.labelled_aws import shapes_audit as audit
 from benchmarks.labelled_aws import shapes_resources as resources
 from benchmarks.labelled_aws import shapes_roles as roles
 from benchmarks.labelled_aws.builder import AccountBuilder
-from benchmarks.labelled_aws.catalogue import BULK, CROSS_ACCOUNT_PER_1000, PLANTED, RESOURCE_CROSS, count
+from benchmarks.labelled_aws.catalogue import BULK, CROSS_ACCOUNT_PER_1000, CROSS_PAIRS, PLANTED, count
 from benchmarks.labelled_aws.model import Account, Estate, Group
 from benchmarks.labelled_aws.systems import ENVIRONMENTS
 
@@ -82,7 +82,7 @@ def build_estate(principals: int = 3000, accounts: int = 3, seed: int = DEFAULT_
         for i, b in enumerate(builders):
             for _ in range(count(CROSS_ACCOUNT_PER_1000, sizes[i])):
                 roles.cross_account_deploy(b, builders[(i + 1) % accounts])
-            for shape, per_1000 in RESOURCE_CROSS:
+            for shape, per_1000 in CROSS_PAIRS:
                 for _ in range(count(per_1000, sizes[i])):
                     shape(b, builders[(i + 1) % accounts])
     for b, size in zip(builders, sizes, strict=True):

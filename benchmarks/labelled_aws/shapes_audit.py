@@ -73,6 +73,15 @@ def models_unlogged(b: AccountBuilder) -> None:
                                      "its integration requires model_invocations"),))
 
 
+def models_any_region(b: AccountBuilder) -> None:
+    """Models of every region (`arn:aws:bedrock:*::...`): held to every region whose setting was read, so the
+    region with logging off is a gap."""
+    declared_with(b, "audit-models-any-region", [_models("*"), b.tickets_read()], extra=MODELS_REQUIRED,
+                  traits=("audit",),
+                  expected=(Expected("audit-model-calls-not-logged",
+                                     f"may call models in any region; logging is off in {UNLOGGED_REGION}"),))
+
+
 def models_unread(b: AccountBuilder) -> None:
     """Models of a region whose logging setting was not exported: unknown, never a gap (negative)."""
     declared_with(b, "audit-models-unread-region", [_models(UNREAD_REGION), b.tickets_read()],

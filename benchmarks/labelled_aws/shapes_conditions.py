@@ -1,6 +1,8 @@
 """Request-time conditions (docs/policy.md `require_conditions`): integrations that require a network condition
-on the grants reaching their support tickets, with a grant that tests aws:SourceVpce, one that does not, and
-one that tests it under StringEqualsIfExists (holds for a request without the key: it does not narrow)."""
+on the grants reaching their support tickets, with a grant that tests aws:SourceVpce (also written in lower
+case: condition keys are case-insensitive), one that does not, and ones that test it under
+StringEqualsIfExists or StringNotEquals (they hold for a request without the key or with any other value:
+they do not narrow)."""
 
 from __future__ import annotations
 
@@ -17,10 +19,10 @@ def _required(b: AccountBuilder) -> tuple[tuple[str, Any], ...]:
     return (("require_conditions", {"any_of": ["network"], "systems": [s.system(b.env, "support-tickets")]}),)
 
 
-def _tickets(b: AccountBuilder, operator: str | None) -> dict[str, Any]:
+def _tickets(b: AccountBuilder, operator: str | None, key: str = "aws:SourceVpce") -> dict[str, Any]:
     stmt = b.tickets_read()
     if operator:
-        stmt["Condition"] = {operator: {"aws:SourceVpce": f"vpce-0{b.account.id[-4:]}a1b2c3d4e5f"}}
+        stmt["Condition"] = {operator: {key: f"vpce-0{b.account.id[-4:]}a1b2c3d4e5f"}}
     return stmt
 
 
@@ -44,3 +46,14 @@ def if_exists_condition(b: AccountBuilder) -> None:
     declared_with(b, "conditions-if-exists", [BEDROCK, _tickets(b, "StringEqualsIfExists")], extra=_required(b),
                   traits=("require-conditions", "near-miss"),
                   expected=_expected(b, "testing aws:SourceVpce only under StringEqualsIfExists"))
+
+
+def vpce_lower_case_key(b: AccountBuilder) -> None:
+    declared_with(b, "conditions-vpce-lower-case", [BEDROCK, _tickets(b, "StringEquals", "aws:sourcevpce")],
+                  extra=_required(b), traits=("require-conditions", "near-miss"))
+
+
+def not_equals_condition(b: AccountBuilder) -> None:
+    declared_with(b, "conditions-not-equals", [BEDROCK, _tickets(b, "StringNotEquals")], extra=_required(b),
+                  traits=("require-conditions", "near-miss"),
+                  expected=_expected(b, "testing aws:SourceVpce only under StringNotEquals"))

@@ -68,6 +68,34 @@ def cross_account_grant(b: AccountBuilder, owner: AccountBuilder) -> None:
     _bucket_policy(owner, bucket, arn)
 
 
+def cross_account_session_grant(b: AccountBuilder, owner: AccountBuilder) -> None:
+    """The bucket policy names the role by a session of it (`arn:aws:sts::A:assumed-role/NAME/SESSION`): reach."""
+    bucket = _bucket(owner)
+    system = s.system(owner.env, SUFFIX)
+    arn = declared_role(b, "rp-cross-account-session-grant", extra=[d.allow(READ, _arns(bucket))],
+                        traits=("resource-policy", "cross-account"),
+                        expected=(Expected("scope-not-allowed-system",
+                                           f"reads {bucket} ({system}, account {owner.account.id}): the bucket "
+                                           "policy names a session of the role"),
+                                  *_env_rule(b, owner)))
+    name = arn.rsplit("/", 1)[1]
+    _bucket_policy(owner, bucket, f"arn:aws:sts::{b.account.id}:assumed-role/{name}/partner-sync")
+
+
+def cross_account_root_grant(b: AccountBuilder, owner: AccountBuilder) -> None:
+    """The bucket policy names the role's account (not the role): across accounts that is enough with the
+    identity policy's grant (unlike within one account): reach."""
+    bucket = _bucket(owner)
+    system = s.system(owner.env, SUFFIX)
+    declared_role(b, "rp-cross-account-root-grant", extra=[d.allow(READ, _arns(bucket))],
+                  traits=("resource-policy", "cross-account"),
+                  expected=(Expected("scope-not-allowed-system",
+                                     f"reads {bucket} ({system}, account {owner.account.id}): the bucket policy "
+                                     f"names account {b.account.id}, its identity policy allows"),
+                            *_env_rule(b, owner)))
+    _bucket_policy(owner, bucket, b.account.root)
+
+
 def cross_account_no_grant(b: AccountBuilder, owner: AccountBuilder) -> None:
     """The same identity grant, but the bucket policy names only the owner's account: no reach (negative)."""
     bucket = _bucket(owner)

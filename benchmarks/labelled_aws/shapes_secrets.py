@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 
 from benchmarks.labelled_aws.builder import AccountBuilder
-from benchmarks.labelled_aws.model import NHI, Expected, ExportFile
+from benchmarks.labelled_aws.model import NHI, Expected, ExportFile, Key
 from benchmarks.labelled_aws.render import ALPHABET, Clock
 
 _ID_ALPHABET = ALPHABET  # AWS documents access key ids as base32: A-Z and 2-7
@@ -44,19 +44,44 @@ def _task(b: AccountBuilder, plant: str, variables: dict[str, str]) -> str:
     return arn
 
 
+def _leaking_user(owner: AccountBuilder, plant: str, keys: tuple[Key, ...], why: str) -> str:
+    """A service user of `owner` and its list-access-keys output; returns the id of its last key (the one
+    a shape writes somewhere)."""
+    name = owner.names.workload("user", function="sync")
+    user = owner.user(name, plant, NHI, path="/service/", tags=owner.workload_tags(),
+                      inline=(owner.app_policy(name.split("-")[0]),), keys=keys, traits=("access-key", "leaked"),
+                      expected=(Expected("secret-leaked-credential", why),))
+    clock = Clock(owner.estate.as_of)
+    metadata = [{"UserName": name, "AccessKeyId": key_id(f"{user.arn}#{slot}"),
+                 "Status": "Active" if key.active else "Inactive",
+                 "CreateDate": clock.at(key.age_days, user.arn, f"key{slot}")}  # the report's rotation time
+                for slot, key in enumerate(keys, 1)]
+    owner.estate.files.append(ExportFile(owner.account, f"iam-list-access-keys-{name}.json",
+                                         {"AccessKeyMetadata": metadata}))
+    return str(metadata[-1]["AccessKeyId"])
+
+
 def inventory_key(b: AccountBuilder) -> None:
-    """A service user's active key id in a function's environment: a leaked credential of the inventory."""
-    key = b.fresh_key()
-    name = b.names.workload("user", function="sync")
-    user = b.user(name, "leak-inventory-key", NHI, path="/service/", tags=b.workload_tags(),
-                  inline=(b.app_policy(name.split("-")[0]),), keys=(key,), traits=("access-key", "leaked"),
-                  expected=(Expected("secret-leaked-credential",
-                                     "its access key id is in a Lambda function's environment"),))
-    kid = key_id(user.arn)
-    created = Clock(b.estate.as_of).at(key.age_days, user.arn, "key1")  # the credential report's rotation time
-    b.estate.files.append(ExportFile(b.account, f"iam-list-access-keys-{name}.json", {"AccessKeyMetadata": [
-        {"UserName": name, "AccessKeyId": kid, "Status": "Active", "CreateDate": created}]}))
+    """A service user's active key id in a task definition's environment: a leaked credential of the inventory."""
+    kid = _leaking_user(b, "leak-inventory-key", (b.fresh_key(),),
+                        "its active access key id is in an ECS task definition's environment")
     _task(b, "leak-inventory-key-task", {"AWS_ACCESS_KEY_ID": kid})
+
+
+def inactive_key(b: AccountBuilder) -> None:
+    """The id of a user's deactivated second key (rotated out last month): still the inventory's, still leaked."""
+    old = Key(False, b.rng.randint(40, 80), b.rng.randint(32, 39), "s3", b.region)
+    kid = _leaking_user(b, "leak-inactive-key", (b.fresh_key(), old),
+                        "the id of its deactivated access key is in an ECS task definition's environment")
+    _task(b, "leak-inactive-key-task", {"AWS_ACCESS_KEY_ID": kid})
+
+
+def other_account_key(b: AccountBuilder, owner: AccountBuilder) -> None:
+    """A task definition of one account holds the key id of another scanned account's user (each account is
+    collected on its own, the snapshots are merged at scan time)."""
+    kid = _leaking_user(owner, "leak-other-account-key", (owner.fresh_key(),),
+                        f"its access key id is in an ECS task definition of account {b.account.id}")
+    _task(b, "leak-other-account-key-task", {"AWS_ACCESS_KEY_ID": kid})
 
 
 def unknown_key(b: AccountBuilder) -> None:
