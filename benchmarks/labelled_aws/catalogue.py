@@ -47,10 +47,12 @@ PLANTED: tuple[tuple[Shape, float], ...] = (
     # newer families: resource-based policies, audit gaps, leaked credentials, request-time conditions
     (resources.same_account_grant, 3), (resources.same_account_root_only, 3),
     (audit.models_logged, 3), (audit.models_unlogged, 3), (audit.models_any_region, 2), (audit.models_unread, 2),
-    (audit.data_logged, 3), (audit.data_unlogged, 3),
-    (secrets.inventory_key, 3), (secrets.inactive_key, 2), (secrets.unknown_key, 3), (secrets.no_key, 3),
+    (audit.data_logged, 3), (audit.data_unlogged, 3), (audit.data_write_unlogged, 2),
+    (secrets.inventory_key, 3), (secrets.inactive_key, 2), (secrets.unknown_key, 3),
+    (secrets.secret_without_key_id, 2), (secrets.no_key, 3),
     (conditions.vpce_condition, 3), (conditions.no_condition, 3), (conditions.if_exists_condition, 2),
     (conditions.vpce_lower_case_key, 2), (conditions.not_equals_condition, 2),
+    (conditions.source_ip_condition, 2), (conditions.region_condition, 2),
 )
 CROSS_ACCOUNT_PER_1000 = 5
 # Shapes over an account and the next one (bucket policies, key ids): (shape, instances per 1,000 principals).

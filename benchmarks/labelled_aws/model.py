@@ -172,4 +172,5 @@ class Estate:
     integrations: list[Integration] = field(default_factory=list)
     files: list[ExportFile] = field(default_factory=list)
     systems: dict[str, dict[str, Any]] = field(default_factory=dict)  # policy systems beyond systems.py's
-    loose: list[tuple[str, Expected]] = field(default_factory=list)  # findings about no identity: (subject, why)
+    # findings about no identity or integration: (subject, the shape that made it, expected finding)
+    loose: list[tuple[str, str, Expected]] = field(default_factory=list)

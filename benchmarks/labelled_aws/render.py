@@ -188,7 +188,7 @@ def manifest(estate: Estate, files: dict[str, list[str]], imports: dict[str, lis
     findings += [{"subject": i.name, "rule": e.rule, "family": e.family, "why": e.why}
                  for i in estate.integrations for e in i.expected]
     findings += [{"subject": subject, "rule": e.rule, "family": e.family, "why": e.why}
-                 for subject, e in estate.loose]
+                 for subject, _, e in estate.loose]
     warnings = [{"kind": "unknown_action", "subject": p.arn, "action": action,
                  "why": f"{action} is not an IAM action: a warning naming the policy and statement"}
                 for p in estate.principals for action in p.unknown_actions]
@@ -201,6 +201,8 @@ def manifest(estate: Estate, files: dict[str, list[str]], imports: dict[str, lis
         "policy": "policy.yaml",
         "accounts": [{"id": a.id, "environment": a.environment, "files": files[a.id], "imports": imports[a.id]}
                      for a in estate.accounts],
+        "places": sorted(({"subject": subject, "plant": plant} for subject, plant, _ in estate.loose),
+                         key=lambda p: p["subject"]),
         "integrations": sorted(({"name": i.name, "plant": i.plant, "identities": list(i.identities)}
                                 for i in estate.integrations), key=lambda i: i["name"]),
         "findings": sorted(findings, key=lambda f: (f["subject"], f["rule"])),

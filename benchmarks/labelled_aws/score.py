@@ -120,9 +120,10 @@ def table(title: str, rows: dict[str, Tally]) -> list[str]:
 
 
 def plants_of(manifest: dict[str, Any]) -> dict[str, str]:
-    """Subject -> the shape that made it (principals by ARN, integrations by name)."""
+    """Subject -> the shape that made it (principals by ARN, integrations by name, other places by theirs)."""
     out = {p["arn"]: p["plant"] for p in manifest["principals"]}
     out.update({i["name"]: i["plant"] for i in manifest.get("integrations", [])})
+    out.update({p["subject"]: p["plant"] for p in manifest.get("places", [])})
     return out
 
 

@@ -41,9 +41,10 @@ def account_audit(b: AccountBuilder) -> None:
               "TimeLoggingStarted": "2025-01-14T09:30:00Z", "TimeLoggingStopped": ""}
     selectors = {"TrailARN": trail_arn, "AdvancedEventSelectors": [
         {"Name": "Management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
-        {"Name": "Support tickets: S3 data events",
+        {"Name": "Support tickets: S3 data events, reads only",
          "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
                             {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                            {"Field": "readOnly", "Equals": ["true"]},
                             {"Field": "resources.ARN", "StartsWith": [s.bucket(env, "support-tickets")]}]}]}
     logging = {"loggingConfig": {"s3Config": {"bucketName": f"acme-{env}-bedrock-logs-{acct}",
                                               "keyPrefix": "invocations"},
@@ -103,3 +104,14 @@ def data_unlogged(b: AccountBuilder) -> None:
                   expected=(Expected("audit-data-access-not-logged",
                                      f"reads {finance}; the trail's data event selectors cover only the support "
                                      "tickets bucket"),))
+
+
+def data_write_unlogged(b: AccountBuilder) -> None:
+    """Writes to the support tickets: the selectors record only reads there (write access needs both)."""
+    tickets = s.system(b.env, "support-tickets")
+    declared_with(b, "audit-data-write-unlogged",
+                  [_models(LOGGED_REGION), b.tickets_read(),
+                   d.allow("s3:PutObject", s.objects(b.env, "support-tickets"))],
+                  extra=DATA_REQUIRED, traits=("audit",),
+                  expected=(Expected("audit-data-access-not-logged",
+                                     f"writes to {tickets}; the trail records only read data events there"),))

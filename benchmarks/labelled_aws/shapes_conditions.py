@@ -19,10 +19,11 @@ def _required(b: AccountBuilder) -> tuple[tuple[str, Any], ...]:
     return (("require_conditions", {"any_of": ["network"], "systems": [s.system(b.env, "support-tickets")]}),)
 
 
-def _tickets(b: AccountBuilder, operator: str | None, key: str = "aws:SourceVpce") -> dict[str, Any]:
+def _tickets(b: AccountBuilder, operator: str | None, key: str = "aws:SourceVpce", value: str | None = None,
+             ) -> dict[str, Any]:
     stmt = b.tickets_read()
     if operator:
-        stmt["Condition"] = {operator: {key: f"vpce-0{b.account.id[-4:]}a1b2c3d4e5f"}}
+        stmt["Condition"] = {operator: {key: value or f"vpce-0{b.account.id[-4:]}a1b2c3d4e5f"}}
     return stmt
 
 
@@ -57,3 +58,15 @@ def not_equals_condition(b: AccountBuilder) -> None:
     declared_with(b, "conditions-not-equals", [BEDROCK, _tickets(b, "StringNotEquals")], extra=_required(b),
                   traits=("require-conditions", "near-miss"),
                   expected=_expected(b, "testing aws:SourceVpce only under StringNotEquals"))
+
+
+def source_ip_condition(b: AccountBuilder) -> None:
+    declared_with(b, "conditions-source-ip", [BEDROCK, _tickets(b, "IpAddress", "aws:SourceIp", "10.20.0.0/16")],
+                  extra=_required(b), traits=("require-conditions",))
+
+
+def region_condition(b: AccountBuilder) -> None:
+    """A condition, but not a network one: aws:RequestedRegion is no class the policy lists."""
+    declared_with(b, "conditions-region-only", [BEDROCK, _tickets(b, "StringEquals", "aws:RequestedRegion", b.region)],
+                  extra=_required(b), traits=("require-conditions", "near-miss"),
+                  expected=_expected(b, "testing only aws:RequestedRegion"))

@@ -88,8 +88,18 @@ def unknown_key(b: AccountBuilder) -> None:
     """A key id of no collected account: an unknown credential (the subject is the task definition)."""
     family = f"{b.account.id}-{len(b.estate.loose)}"  # any seed no inventory key is made from
     arn = _task(b, "leak-unknown-key-task", {"AWS_ACCESS_KEY_ID": key_id(f"unknown:{family}")})
-    b.estate.loose.append((arn, Expected("secret-unknown-credential",
+    b.estate.loose.append((arn, "leak-unknown-key-task", Expected("secret-unknown-credential",
                                          "an access key id no collected account holds, in its environment")))
+
+
+def secret_without_key_id(b: AccountBuilder) -> None:
+    """A secret access key without its key id names no key: an unknown credential (the subject is the task)."""
+    seed = f"secret:{b.account.id}:{len(b.estate.loose)}".encode()
+    secret = "".join("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"[x % 64]
+                     for x in hashlib.sha512(seed).digest()[:40])  # 40 characters, as AWS issues them
+    arn = _task(b, "leak-secret-only-task", {"AWS_SECRET_ACCESS_KEY": secret})
+    b.estate.loose.append((arn, "leak-secret-only-task", Expected("secret-unknown-credential",
+                                         "an AWS secret access key without its key id, in its environment")))
 
 
 def no_key(b: AccountBuilder) -> None:
