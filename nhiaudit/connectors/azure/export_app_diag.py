@@ -69,7 +69,7 @@ def diagnostic_settings(located: Located) -> dict[str, list[Mapping[str, Any]]]:
 def app_setting_sightings(located: Located, regions: Mapping[str, str | None]) -> list[CredentialSighting]:
     """Sightings of every imported site's settings; `regions`: site id (lower case) -> its location, when the
     site's resource was imported too."""
-    by_site: dict[str, list[tuple[str, object]]] = {}
+    by_site: dict[str, dict[str, object]] = {}  # a setting name is unique in its site: several exports merge
     for kind, file, recs in located:
         if kind != shapes.APP_SETTINGS:
             continue
@@ -77,6 +77,6 @@ def app_setting_sightings(located: Located, regions: Mapping[str, str | None]) -
             site = _parent(file, r, kind)
             props = r.item.get("properties")
             pairs = [(str(k), v) for k, v in props.items()] if isinstance(props, Mapping) else export_pairs([r.item])
-            by_site.setdefault(site, []).extend(pairs)
+            by_site.setdefault(site, {}).update(pairs)
     return [s for site, pairs in sorted(by_site.items())
             for s in site_sightings(pairs, site, regions.get(site.lower()))]
