@@ -183,3 +183,22 @@ def test_import_without_its_site_is_a_clear_error(tmp_path):
                   str(tmp_path / "x.json")])
     assert result.exit_code == 2
     assert "SITE_ID=FILE" in result.output and "appsettings.json" in result.output and SECRET not in result.output
+
+
+def test_slots_are_read_and_hostile_site_ids_are_not(tmp_path, monkeypatch):
+    fake = site_estate()
+    slot = f"{SITE}/slots/staging"
+    hostile = f"/subscriptions/{SUB}/resourceGroups/web/providers/Microsoft.Web/sites/x/config/appsettings/list?a="
+    other = SITE.replace(SUB, "99999999-2222-4222-8222-222222222222")
+    fake.subscriptions[SUB]["resources"] += [
+        {"id": slot, "name": "hr-portal/staging", "type": "Microsoft.Web/sites/slots", "location": "westeurope"},
+        {"id": hostile, "name": "x", "type": "Microsoft.Web/sites"},
+        {"id": other, "name": "hr-portal", "type": "Microsoft.Web/sites"}]
+    fake.subscriptions[SUB]["appSettings"][slot] = {"AZURE_CLIENT_ID": BOT_APP, "AZURE_CLIENT_SECRET": SECRET}
+    code, snapshot, _ = collect(tmp_path, fake, monkeypatch)
+    assert code == 3  # the two refused ids are one collection issue
+    (issue,) = [i for i in snapshot["collection_issues"] if "appsettings" in i["operation"]]
+    assert issue["message"].startswith("2 site ids")
+    assert sorted(s["location"] for s in snapshot["credential_sightings"]) == [SITE, slot]
+    assert sorted(p.split("?")[0] for _, m, p in fake.requests if m == "POST") == [
+        f"{SITE}/config/appsettings/list", f"{slot}/config/appsettings/list"]

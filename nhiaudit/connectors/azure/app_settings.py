@@ -29,17 +29,23 @@ def is_site_id(value: str) -> bool:
     return bool(_SITE_ID.match(value)) and "/../" not in value
 
 
-def sites(resources: Iterable[Mapping[str, Any]], subscription: str) -> list[tuple[str, str | None]]:
-    """(site id, region) of the web and function apps of the subscription's listing, sorted. A hostile id
-    (another subscription, a path or query) is never read."""
+SITE_TYPES = ("microsoft.web/sites", "microsoft.web/sites/slots")  # apps and their deployment slots
+
+
+def sites(resources: Iterable[Mapping[str, Any]], subscription: str) -> tuple[list[tuple[str, str | None]], int]:
+    """(site id, region) of the web and function apps (and slots) of the subscription's listing, sorted, and
+    how many site ids were refused: a hostile id (another subscription, a path or query) is never read."""
     out: dict[str, str | None] = {}
+    refused = 0
     for r in resources:
-        rid = r.get("id")
-        if str(r.get("type", "")).lower() != "microsoft.web/sites" or not isinstance(rid, str) or not is_site_id(rid):
+        if str(r.get("type", "")).lower() not in SITE_TYPES:
             continue
-        if rid.split("/")[2].lower() == subscription.lower():
-            out[rid] = r["location"] if isinstance(r.get("location"), str) else None
-    return sorted(out.items(), key=lambda x: x[0].lower())
+        rid = r.get("id")
+        if not isinstance(rid, str) or not is_site_id(rid) or rid.split("/")[2].lower() != subscription.lower():
+            refused += 1
+            continue
+        out[rid] = r["location"] if isinstance(r.get("location"), str) else None
+    return sorted(out.items(), key=lambda x: x[0].lower()), refused
 
 
 def get_app_settings(post: Callable[[str], Mapping[str, Any]], site_id: str) -> dict[str, Any]:

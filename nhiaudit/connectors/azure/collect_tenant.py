@@ -225,7 +225,12 @@ def _read_app_settings(calls: _Calls, arm: AzureHttp, sid: str, resources: list[
                        sub: RawSubscription) -> None:
     """Sightings in the application settings of the subscription's web and function apps (the values are
     scanned here and dropped)."""
-    found = sites(resources, sid)
+    found, refused = sites(resources, sid)
+    if refused:
+        calls.issues.append(CollectionIssue(
+            provider=Provider.AZURE, account=sid, operation="arm:POST config/appsettings/list",
+            message=f"{refused} site ids are not App Service site ids of this subscription; not read",
+            missing="application settings of some App Service sites (leaked credentials)"))
     if len(found) > MAX_SITES:
         calls.issues.append(CollectionIssue(
             provider=Provider.AZURE, account=sid, operation="arm:POST config/appsettings/list",

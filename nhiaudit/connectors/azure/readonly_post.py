@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_NAME = r"[A-Za-z0-9][A-Za-z0-9_.()-]{0,89}"
+_NAME = r"[\w.()-]{1,90}"  # a resource group name (as audit_diagnostics.py matches it)
 APP_SETTINGS_LIST = re.compile(
     rf"^/subscriptions/[0-9a-fA-F-]{{36}}/resourceGroups/{_NAME}/providers/Microsoft\.Web/sites/[A-Za-z0-9-]{{1,60}}"
     rf"(/slots/[A-Za-z0-9-]{{1,59}})?/config/appsettings/list$", re.IGNORECASE)
