@@ -38,7 +38,8 @@ class FakeAzure:
     cred_sign_ins: list[dict[str, Any]] = field(default_factory=list)
     # subscription id -> {"displayName", "roleAssignments", "roleDefinitions", "identities", "resources",
     #                     "federated": {identity resource id: [its federated identity credentials]},
-    #                     "diagnostics": {resource id: [its diagnostic settings]}}
+    #                     "diagnostics": {resource id: [its diagnostic settings]},
+    #                     "appSettings": {site id: {setting name: value}}}
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     page_size: int = 100
     faults: dict[str, int] = field(default_factory=dict)  # route -> HTTP status
@@ -137,12 +138,33 @@ def _server(fake: FakeAzure, surface: str) -> ThreadingHTTPServer:
         def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
             self._reply(status, {"error": {"code": code, "message": message}}, headers)
 
-        def do_POST(self) -> None:  # never expected: the guard refuses before sending
+        def do_POST(self) -> None:  # only ARM's `{site id}/config/appsettings/list` (the guard refuses the rest)
             with fake._lock:
                 fake.requests.append((surface, "POST", self.path))
+            url = urlsplit(self.path)
+            suffix = "/config/appsettings/list"
+            parts = url.path.split("/")
+            if surface != "arm" or not url.path.lower().endswith(suffix) or len(parts) < 3 or (
+                    parts[2] not in fake.subscriptions):
+                return self._error(405, "MethodNotAllowed", "read-only fake")
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                return self._error(401, "InvalidAuthenticationToken", "wrong or missing bearer token")
+            if not parse_qs(url.query).get("api-version"):
+                return self._error(400, "MissingApiVersionParameter", "api-version is required")
+            if fake.faults.get("appSettings"):
+                return self._error(fake.faults["appSettings"], "AuthorizationFailed", "no config/list/action")
+            site = url.path[:-len(suffix)]
+            settings = {k.lower(): v for k, v in fake.subscriptions[parts[2]].get("appSettings", {}).items()}
+            self._reply(200, {"id": f"{site}/config/appsettings", "name": "appsettings",
+                              "type": "Microsoft.Web/sites/config", "location": "West Europe",
+                              "properties": settings.get(site.lower(), {})})
+
+        def do_PATCH(self) -> None:  # never expected: the guard refuses before sending
+            with fake._lock:
+                fake.requests.append((surface, self.command, self.path))
             self._error(405, "MethodNotAllowed", "read-only fake")
 
-        do_PATCH = do_PUT = do_DELETE = do_POST
+        do_PUT = do_DELETE = do_PATCH
 
         def do_GET(self) -> None:
             with fake._lock:

@@ -127,3 +127,42 @@ def test_no_output_ever_holds_a_secret_value(planted, aws_env, tmp_path):  # noq
                                               str(tmp_path / "policy.yaml"), "--format", fmt])
         assert graphed.exit_code == 0, graphed.output
         assert_clean(graphed.output + graphed.stderr, f"graph {fmt}")
+
+
+def test_azure_app_settings_never_hold_a_secret_value(tmp_path, monkeypatch):
+    """The Entra canary planted in a web app's application settings (read live by the one read-only POST) is
+    in no snapshot, report format, `explain` or `graph` output, nor on stderr; the finding about it is."""
+    from azure_support import AzureServers
+    from test_azure_app_settings import BOT_APP, SITE, site_estate
+
+    fake = site_estate({"AZURE_CLIENT_ID": BOT_APP, "AZURE_CLIENT_SECRET": "Xy71Q~" + ENTRA_CANARY[6:]})
+    running = AzureServers(fake, tmp_path)
+    runner = CliRunner()
+    snapshot = tmp_path / "azure.json"
+    try:
+        for name, value in running.env.items():
+            monkeypatch.setenv(name, value)
+        collected = runner.invoke(build_app(), ["collect", "--azure", "-o", str(snapshot)], env=running.env)
+    finally:
+        running.close()
+    assert collected.exit_code == 0, collected.output
+    assert_clean(snapshot.read_text(), "the snapshot")
+    assert_clean(collected.output + collected.stderr, "collect's output")
+    (tmp_path / "policy.yaml").write_text("version: 1\nsystems: {}\nintegrations: []\n")
+    outputs = {kind: tmp_path / f"report.{kind}" for kind in ("json", "sarif", "md", "html", "codequality")}
+    scanned = runner.invoke(build_app(), [
+        "scan", "--snapshot", str(snapshot), "--policy", str(tmp_path / "policy.yaml"), "--format", "table",
+        "--output-json", str(outputs["json"]), "--output-sarif", str(outputs["sarif"]), "--output-markdown",
+        str(outputs["md"]), "--output-html", str(outputs["html"]), "--output-gitlab-codequality",
+        str(outputs["codequality"]), "--fail-on", "none", "--as-of", "2026-02-01"])
+    assert scanned.exit_code == 0, scanned.output
+    assert_clean(scanned.output + scanned.stderr, "the table and stderr")
+    for kind, path in outputs.items():
+        assert_clean(path.read_text(), kind)
+    report = json.loads(outputs["json"].read_text())
+    assert [f["evidence"]["location"] for f in report["findings"] if f["category"] == "leaked-credential"] == [SITE]
+    for args in (["explain", "hr-bot"], ["graph", "--format", "json"]):
+        shown = runner.invoke(build_app(), [*args, "--snapshot", str(snapshot), "--policy",
+                                            str(tmp_path / "policy.yaml")])
+        assert shown.exit_code == 0, shown.output
+        assert_clean(shown.output + shown.stderr, args[0])

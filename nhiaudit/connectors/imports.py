@@ -122,12 +122,14 @@ def _looks_like_snapshot(file: ExportFile) -> bool:
 
 
 def import_files(paths: list[Path]) -> Snapshot:
+    from nhiaudit.connectors.azure.export_app_diag import keeps_empty as azure_keeps_empty
+
     importers = _importers()
     detected: dict[int, list[tuple[str, ExportFile]]] = {}
     named = {str(p) for p in paths}
     for path, target in expand_import_paths(paths):
         file = read_export(path)
-        if file.data == [] and (target is not None or str(path) not in named):
+        if file.data == [] and (target is not None or str(path) not in named) and not azure_keeps_empty(target):
             continue  # gcloud prints [] for every empty list: in a directory or with TARGET, it is nothing
         if target is not None:
             file = dataclasses.replace(file, target=target)

@@ -193,8 +193,8 @@ FACTS: dict[SubjectKind, dict[str, tuple[Any, str]]] = {
         "key_id": ("", "public key id, '' for a secret value"),
         "value_hash": ("", "`sha256:` + 12 hex digits of a secret value, '' for a key id"),
         "location_kind": ("file", "file, git_commit, lambda_environment, ecs_task_environment, ssm_parameter, "
-                                  "cloudformation_stack, ec2_user_data, cloud_run_environment or "
-                                  "cloud_function_environment"),
+                                  "cloudformation_stack, ec2_user_data, cloud_run_environment, "
+                                  "cloud_function_environment or app_service_settings"),
         "location": ("", "file path as scanned, or the resource ARN"),
         "line": (0, "first line of the file where it is written (0: not a file)"),
         "lines": ([], "every line of the file where it is written (first 20)"),

@@ -223,7 +223,7 @@ class CredentialSighting(_Record):
     tenant: str | None = None  # Azure tenant id written next to it
     secret_nearby: bool = False  # the key id's secret half is written next to it
     # file, git_commit, lambda_environment, ecs_task_environment, ssm_parameter, cloudformation_stack,
-    # ec2_user_data, cloud_run_environment, cloud_function_environment
+    # ec2_user_data, cloud_run_environment, cloud_function_environment, app_service_settings
     location_kind: str
     location: str  # file path (as scanned) or the resource ARN
     line: int | None = None  # 1-based line in the file (the commit's version of it for git_commit)

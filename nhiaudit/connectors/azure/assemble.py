@@ -35,6 +35,7 @@ from nhiaudit.inventory.model import (
     Workload,
 )
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.secrets.sightings import sighting_order
 
 
 def _index(items: list[Mapping[str, Any]], key: str, where: str) -> dict[str, tuple[int, Mapping[str, Any]]]:
@@ -172,6 +173,8 @@ def assemble_tenant(raw: RawTenant, source: SourceInfo) -> Snapshot:
         collection_issues=[*raw.issues, *sorted(issues, key=lambda i: i.message)],
         audit_settings=[s for sub in raw.subscriptions
                         for s in transform_diagnostic_settings(sub.subscription_id, sub.diagnostic_settings)],
+        credential_sightings=sorted((x for sub in raw.subscriptions for x in sub.credential_sightings),
+                                    key=sighting_order),
     )
 
 

@@ -22,6 +22,11 @@ _RESOURCE_ID = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36})/resourceGroups/[\
                           r"Microsoft\.(CognitiveServices/accounts|KeyVault/vaults)/[\w-]{1,64}$", re.IGNORECASE)
 
 
+def is_audited_id(value: str) -> bool:
+    """A Cognitive Services account's or Key Vault's resource id (the resources whose diagnostic settings are read)."""
+    return bool(_RESOURCE_ID.match(value))
+
+
 def audited(resources: list[Mapping[str, Any]], subscription: str) -> list[str]:
     """Ids of the Cognitive Services accounts and Key Vaults of the subscription's listing, sorted. A hostile
     id (another subscription, a path or query) is never read."""

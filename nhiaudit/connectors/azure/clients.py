@@ -2,7 +2,9 @@
 on 429/503 after Retry-After, bounded in time (per call and --timeout) and in reply size, paged.
 
 - The guard is an httpx request event hook: it runs after the request is built and before a byte is sent,
-  and refuses anything but GET (nhiaudit uses no `$batch`). ReadOnlyViolation is a bug and stops the run.
+  and refuses anything but GET (nhiaudit uses no `$batch`), with one exception: ARM's
+  `POST {site id}/config/appsettings/list` (App Service settings are read by a POST that only reads;
+  readonly_post.py). ReadOnlyViolation is a bug and stops the run.
 - Paging follows `@odata.nextLink` (Graph) or `nextLink` (ARM) only on the surface's own base URL: a hostile
   reply cannot send the bearer token elsewhere. A repeated link or more than MAX_PAGES pages is malformed.
 - Bodies are read streaming and given up past `max_reply_bytes` (ReplyTooLarge, never retried).
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from nhiaudit.connectors.azure.readonly_post import is_read_only_post
 from nhiaudit.connectors.counting import RequestCounter
 from nhiaudit.connectors.deadline import Deadline, DeadlineExceeded
 from nhiaudit.errors import CollectionError
@@ -129,11 +132,12 @@ class AzureHttp:
 
     def _guard(self, request: Any) -> None:
         """httpx request hook: runs before the request is sent."""
-        if request.method != "GET":
+        if request.method != "GET" and not (self.name == "arm" and is_read_only_post(request.method,
+                                                                                  request.url.path)):
             raise ReadOnlyViolation(f"refused {request.method} {request.url.path}: nhiaudit only sends GET to "
                                     "Graph and ARM (see docs/azure-connector.md)")
         for counter in self.counters:
-            counter.add(f"{self.name} GET {request.url.path}")
+            counter.add(f"{self.name} {request.method} {request.url.path}")
 
     def client(self) -> Any:
         with self._lock:
@@ -169,10 +173,11 @@ class AzureHttp:
         left = max(0.001, self.deadline.remaining())
         return httpx.Timeout(min(self.settings.read_timeout, left), connect=min(self.settings.connect_timeout, left))
 
-    def _send_once(self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str]) -> Any:
+    def _send_once(self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str],
+                   method: str = "GET") -> Any:
         """One attempt: (status, headers, body) with the body read up to the size limit."""
         client = self.client()
-        request = client.build_request("GET", url, params=params,
+        request = client.build_request(method, url, params=params,
                                        headers={**headers, "Authorization": f"Bearer {self.token()}"},
                                        timeout=self._timeout())
         response = client.send(request, stream=True)
@@ -191,13 +196,14 @@ class AzureHttp:
         return response.status_code, response.headers, bytes(body), response.reason_phrase
 
     def get(self, url: str, params: Mapping[str, str] | None = None,
-            headers: Mapping[str, str] | None = None) -> dict[str, Any]:
-        """GET a URL (absolute, on this surface) as a JSON object, retrying 429/503 after Retry-After."""
+            headers: Mapping[str, str] | None = None, method: str = "GET") -> dict[str, Any]:
+        """GET a URL (absolute, on this surface) as a JSON object, retrying 429/503 after Retry-After. `method`
+        "POST" only for the read-only POSTs the guard allows (readonly_post.py); the body is empty."""
         import json
 
         for attempt in range(self.settings.max_retries + 1):
             self.deadline.check()
-            status, reply_headers, body, reason = self._send_once(url, params, headers or {})
+            status, reply_headers, body, reason = self._send_once(url, params, headers or {}, method)
             if status in (429, 503) and attempt < self.settings.max_retries:
                 self.deadline.sleep(_retry_after(reply_headers.get("Retry-After"), attempt, self.settings))
                 continue

@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from nhiaudit.connectors.azure.app_settings import APP_SETTINGS_API, MAX_SITES, get_app_settings, site_sightings, sites
 from nhiaudit.connectors.azure.audit_diagnostics import MAX_AUDITED_RESOURCES, audited, get_diagnostic_settings
 from nhiaudit.connectors.azure.clients import AzureHttp, ReadOnlyViolation, call_failures, describe_error
 from nhiaudit.connectors.azure.raw import JsonObject, RawSubscription, RawTenant
@@ -216,7 +217,33 @@ def _subscription(ctx: TenantContext, raw: RawTenant, sid: str, name: str | None
     sub.resources = [r for r in resources if isinstance(r.get("identity"), dict)
                      and str(r["identity"].get("type", "None")) != "None"]
     _read_diagnostics(calls, arm, sid, resources, sub)
+    _read_app_settings(calls, arm, sid, resources, sub)
     return out
+
+
+def _read_app_settings(calls: _Calls, arm: AzureHttp, sid: str, resources: list[JsonObject],
+                       sub: RawSubscription) -> None:
+    """Sightings in the application settings of the subscription's web and function apps (the values are
+    scanned here and dropped)."""
+    found, refused = sites(resources, sid)
+    if refused:
+        calls.issues.append(CollectionIssue(
+            provider=Provider.AZURE, account=sid, operation="arm:POST config/appsettings/list",
+            message=f"{refused} site ids are not App Service site ids of this subscription; not read",
+            missing="application settings of some App Service sites (leaked credentials)"))
+    if len(found) > MAX_SITES:
+        calls.issues.append(CollectionIssue(
+            provider=Provider.AZURE, account=sid, operation="arm:POST config/appsettings/list",
+            message=f"truncated: {len(found) - MAX_SITES} sites beyond the first {MAX_SITES} were not read",
+            missing="application settings of some App Service sites (leaked credentials)"))
+    for site_id, region in found[:MAX_SITES]:
+        settings = calls.run(
+            "arm:POST config/appsettings/list", f"application settings of {site_id} (leaked credentials)",
+            lambda site_id=site_id: get_app_settings(
+                lambda path: arm.get(arm.base + path, {"api-version": APP_SETTINGS_API}, method="POST"), site_id),
+            account=sid)
+        if settings is not None:
+            sub.credential_sightings.extend(site_sightings(settings, site_id, region))
 
 
 def _read_diagnostics(calls: _Calls, arm: AzureHttp, sid: str, resources: list[JsonObject],

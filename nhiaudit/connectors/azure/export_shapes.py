@@ -29,6 +29,10 @@ RESOURCES = "azure-resources"
 SP_SIGN_INS = "azure-sp-sign-ins"
 CREDENTIAL_SIGN_INS = "azure-credential-sign-ins"
 EMPTY = "azure-empty-page"
+APP_SETTINGS = "azure-app-settings"  # of one App Service site (TARGET or the ARM reply's id)
+DIAGNOSTIC_SETTINGS = "azure-diagnostic-settings"  # of one resource (TARGET or the settings' ids)
+
+DIAGNOSTIC_SEGMENT = "/providers/microsoft.insights/diagnosticsettings/"
 
 # Exports that do not name the object they list for (it comes from @odata.context or TARGET=FILE).
 NESTED = frozenset({FEDERATED_CREDENTIALS, OWNERS})
@@ -47,6 +51,10 @@ _PERMISSIONS = {"type": ["array", "null"], "items": {"type": "object", "properti
     "actions": _STRINGS, "notActions": _STRINGS, "dataActions": _STRINGS, "notDataActions": _STRINGS}}}
 _MI_FIC = {"issuer": _STR, "subject": _NSTR, "audiences": _STRINGS, "name": _NSTR, "claimsMatchingExpression": _OBJ}
 _ACTIVITY = {"type": ["object", "null"], "properties": {"lastSignInDateTime": _TIME}}
+_ANY: dict[str, Any] = {}  # a setting's value: never described in a message (it may be a secret)
+_DIAGNOSTIC = {"logs": {"type": ["array", "null"], "items": {"type": "object", "properties": {
+    "category": _NSTR, "categoryGroup": _NSTR, "enabled": _BOOL}}}, "workspaceId": _NSTR,
+    "storageAccountId": _NSTR, "eventHubAuthorizationRuleId": _NSTR, "marketplacePartnerId": _NSTR}
 
 
 def _arm(flat: dict[str, Any], required: list[str], expected: str) -> dict[str, Any]:
@@ -130,6 +138,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     CREDENTIAL_SIGN_INS: {
         "type": "object", "x-expected": "an application credential sign-in activity", "required": ["keyId"],
         "properties": {"keyId": _ID, "signInDateTime": _TIME}},
+    # `az webapp config appsettings list` records, or ARM's POST .../config/appsettings/list reply
+    APP_SETTINGS: {
+        "type": "object", "x-expected": "an App Service application setting",
+        "if": {"type": "object", "required": ["properties"]},
+        "then": {"type": "object", "required": ["id", "properties"], "properties": {"id": _ID, "properties": {
+            "type": "object", "x-expected": "application settings", "additionalProperties": _ANY}}},
+        "else": {"type": "object", "required": ["name"], "properties": {"name": _STR, "value": _ANY,
+                                                                         "slotSetting": _BOOL}}},
+    # `az monitor diagnostic-settings list` records (flat) or ARM's (with `properties`)
+    DIAGNOSTIC_SETTINGS: {
+        "type": "object", "x-expected": "a diagnostic setting",
+        "if": {"type": "object", "required": ["properties"]},
+        "then": {"type": "object", "properties": {"id": _ID, "name": _NSTR, "properties": {
+            "type": "object", "x-expected": "a diagnostic setting", "properties": _DIAGNOSTIC}}},
+        "else": {"type": "object", "properties": {"id": _ID, "name": _NSTR, **_DIAGNOSTIC}}},
 }
 
 # @odata.context fragments (after `$metadata#`) -> kind; `(...)` parents are stripped before matching.
@@ -202,6 +225,12 @@ def kind_of_item(item: Any) -> str | None:
         return SP_SIGN_INS
     if "keyId" in keys and keys & {"signInDateTime", "credentialOrigin", "keyUsage"}:
         return CREDENTIAL_SIGN_INS
+    if arm_type == "microsoft.insights/diagnosticsettings" or (
+            DIAGNOSTIC_SEGMENT in str(item.get("id") or "").lower()):
+        return DIAGNOSTIC_SETTINGS
+    if ("slotSetting" in keys and keys <= {"name", "value", "slotSetting"}) or (
+            arm_type == "microsoft.web/sites/config" and item.get("name") == "appsettings"):
+        return APP_SETTINGS
     if "identity" in keys and str(item.get("id") or "").lower().startswith("/subscriptions/") and arm_type:
         return RESOURCES
     return None

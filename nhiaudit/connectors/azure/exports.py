@@ -24,7 +24,15 @@ from dataclasses import replace
 from typing import Any
 
 from nhiaudit.connectors.azure import export_shapes as shapes
+from nhiaudit.connectors.azure.app_settings import is_site_id
 from nhiaudit.connectors.azure.assemble import assemble_tenant
+from nhiaudit.connectors.azure.audit_diagnostics import is_audited_id
+from nhiaudit.connectors.azure.export_app_diag import (
+    app_setting_sightings,
+    diagnostic_settings,
+    is_empty_export,
+    keeps_empty,
+)
 from nhiaudit.connectors.azure.export_records import Record, detect, is_guid, records
 from nhiaudit.connectors.azure.raw import RawSubscription, RawTenant
 from nhiaudit.connectors.azure.transform_access import arm_fields
@@ -45,8 +53,9 @@ _FIC_SEGMENT = "/federatedidentitycredentials/"
 
 def check_target(target: str) -> str | None:
     """None when `target` can be an Azure TARGET (a tenant, object or application id: a GUID; or the resource
-    id of a user-assigned managed identity)."""
-    if is_guid(target) or _IDENTITY_ID.match(target):
+    id of a user-assigned managed identity, of a web or function app, of a Cognitive Services account or Key
+    Vault)."""
+    if is_guid(target) or _IDENTITY_ID.match(target) or is_site_id(target) or is_audited_id(target):
         return None
     return f"{target!r} is not an Azure TARGET: expected a GUID or a managed identity's resource id"
 
@@ -77,9 +86,15 @@ class AzureExportImporter(ExportImporter):
         shapes.RESOURCES: "az resource list|vm list|webapp list|containerapp list --output json (with identity)",
         shapes.SP_SIGN_INS: "Graph GET /beta/reports/servicePrincipalSignInActivities pages",
         shapes.CREDENTIAL_SIGN_INS: "Graph GET /beta/reports/appCredentialSignInActivities pages",
+        shapes.APP_SETTINGS: "az webapp config appsettings list --name N --resource-group G, given as "
+                             "--import SITE_ID=FILE (only sightings of leaked credentials are kept)",
+        shapes.DIAGNOSTIC_SETTINGS: "az monitor diagnostic-settings list --resource ID, given as "
+                                    "--import RESOURCE_ID=FILE (an empty list: no settings)",
     }
 
     def detect(self, file: ExportFile) -> str | None:
+        if file.is_json and keeps_empty(file.target) and is_empty_export(file.data):
+            return shapes.DIAGNOSTIC_SETTINGS  # a resource without diagnostic settings: a gap, not nothing
         return detect(file.data) if file.is_json else None
 
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
@@ -218,6 +233,12 @@ class _Builder:
             sub(_subscription_of(str(r.item["id"])) or "").identities.append(r.item)
         for _, _, r in self.of(shapes.RESOURCES):
             sub(_subscription_of(str(r.item["id"])) or "").resources.append(r.item)
+        for rid, settings in diagnostic_settings(self.located).items():
+            sub(_subscription_of(rid) or "").diagnostic_settings[rid] = settings
+        regions = {str(r.item["id"]).lower(): r.item.get("location") if isinstance(r.item.get("location"), str)
+                   else None for _, _, r in self.of(shapes.RESOURCES)}
+        for seen in app_setting_sightings(self.located, regions):
+            sub(seen.account or "").credential_sightings.append(seen)
         if above:
             first = sub(min(subs) if subs else "")
             first.role_assignments = [*(first.role_assignments or []), *above]

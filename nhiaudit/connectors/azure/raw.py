@@ -62,7 +62,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nhiaudit.inventory.model import CollectionIssue
+from nhiaudit.inventory.model import CollectionIssue, CredentialSighting
 
 JsonObject = Mapping[str, Any]
 
@@ -80,6 +80,8 @@ class RawSubscription:
     resources: list[JsonObject] = field(default_factory=list)  # resources with an `identity` block
     # Cognitive Services accounts and Key Vaults read: resource id -> its diagnostic settings (audit_diagnostics.py)
     diagnostic_settings: dict[str, list[JsonObject]] = field(default_factory=dict)
+    # App Service settings: only their sightings, never a value (app_settings.py)
+    credential_sightings: list[CredentialSighting] = field(default_factory=list)
 
 
 @dataclass
