@@ -196,3 +196,18 @@ def test_a_cross_account_group_policy_lets_the_agent_reach_the_named_system(repl
     evidence = json.dumps([f["evidence"] for f in reach if f["evidence"].get("system") == "fraud-models"])
     assert "model package group policy" in evidence and "AgentReadsModels" in evidence
     assert all(f["identity"]["id"] == AGENT_ROLE for f in reach)
+
+
+def test_the_cli_export_imports_as_the_live_read_does(replayed, tmp_path: Path):
+    live = tmp_path / "live.json"
+    assert _cli("collect", "--aws-role-arn", OPTIONS.role_arn, "--aws-regions", REGION, "-o", str(live))[0] == 0
+    exported = tmp_path / "fraud-models-policy.json"  # `aws sagemaker get-model-package-group-policy` output
+    exported.write_text(json.dumps({"ResourcePolicy": FRAUD_POLICY}), encoding="utf-8")
+    imported = tmp_path / "imported.json"
+    code, _, err = _cli("collect", "--import", f"{GROUP}fraud-models={exported}", "-o", str(imported))
+    assert code == 0, err
+    (record,) = load_snapshot(imported).resource_policies
+    assert record == next(r for r in load_snapshot(live).resource_policies if r.id == f"{GROUP}fraud-models")
+    # Without its TARGET the file names no group: an input error, not a guess.
+    code, _, err = _cli("collect", "--import", str(exported), "-o", str(imported))
+    assert code == 2 and "model package group ARN" in err and "Traceback" not in err
