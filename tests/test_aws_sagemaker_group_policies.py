@@ -151,7 +151,9 @@ def test_a_group_deleted_since_the_listing_is_left_out(replayed, raw_accounts):
     {"ModelPackageGroupName": "x", "ModelPackageGroupArn": "arn:aws:s3:::x"},
     {"ModelPackageGroupName": "x"},
     {"ModelPackageGroupName": "x", "ModelPackageGroupArn": f"{GROUP}{'x' * 3000}"},
-], ids=["name", "arn", "no-arn", "long"])
+    {"ModelPackageGroupName": "fraud-models", "ModelPackageGroupArn": f"{GROUP}churn-models"},
+    {"ModelPackageGroupName": "x", "ModelPackageGroupArn": f"{GROUP.replace(REGION, 'eu-west-1')}x"},
+], ids=["name", "arn", "no-arn", "long", "other-group", "other-region"])
 def test_a_hostile_listing_is_an_issue_not_a_request(replayed, raw_accounts, summary):
     body = json.dumps({"ModelPackageGroupSummaryList": [{**summary, "CreationTime": 1735689600.0,
                                                           "ModelPackageGroupStatus": "Completed"}]})
