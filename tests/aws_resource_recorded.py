@@ -1,8 +1,10 @@
 """Recorded resource-policy replies (fixtures/aws/resource-policies, account 111122223333) for a front with no
 upstream: two pages of buckets (one with a policy granting a partner account's role, Block Public Access and an
 ACL; one with none of them), two pages of KMS keys in us-east-1 (a customer managed key with a policy and a
-cross-account grant, and an AWS managed key), a Lambda policy for one of list-functions.json's functions, and
-empty Secrets Manager, SQS (a reply without QueueUrls, as AWS sends it) and SNS listings."""
+cross-account grant, and an AWS managed key), a Lambda policy for one of list-functions.json's functions,
+empty Secrets Manager, SQS (a reply without QueueUrls, as AWS sends it) and SNS listings, and two pages of
+SageMaker model package groups in us-east-1 (`fraud-models`, whose policy grants the partner role, and
+`churn-models`, which has none: SageMaker's ValidationException "Cannot find resource policy")."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ JSON = "application/x-amz-json-1.1"
 CLAIMS = "claims-data-111122223333"
 CUSTOMER_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 PARTNER = "arn:aws:iam::444455556666:role/partner-agent"
+GROUPS = "arn:aws:sagemaker:us-east-1:111122223333:model-package-group/"
 
 # Requests the recorded resources cause (DescribeRegions gives two regions: eu-west-1 and us-east-1).
 RECORDED_REQUESTS = {
@@ -23,6 +26,7 @@ RECORDED_REQUESTS = {
     "s3:GetBucketPolicy": 2, "s3:GetBucketPublicAccessBlock": 2, "s3:GetBucketAcl": 2,
     "kms:ListKeys": 3, "kms:DescribeKey": 2, "kms:GetKeyPolicy": 1, "kms:ListGrants": 1,
     "secretsmanager:ListSecrets": 2, "sqs:ListQueues": 2, "sns:ListTopics": 2, "lambda:GetPolicy": 2,
+    "sagemaker:ListModelPackageGroups": 3, "sagemaker:GetModelPackageGroupPolicy": 2,
 }
 
 
@@ -76,6 +80,20 @@ def _function_policy(req: Request) -> Response:
                           404)
 
 
+def _list_groups(req: Request) -> Response:
+    if _region(req) != "us-east-1":
+        return Response(200, b'{"ModelPackageGroupSummaryList": []}', JSON)
+    page = 2 if req.params.get("NextToken") == "sagemaker-page-2" else 1
+    return _file(f"sagemaker-list-model-package-groups-page-{page}.json")
+
+
+def _group_policy(req: Request) -> Response:
+    name = req.params["ModelPackageGroupName"]
+    if name == "fraud-models":
+        return _file("sagemaker-get-model-package-group-policy-fraud-models.json")
+    return error_response(req, "ValidationException", f"Cannot find resource policy for: {GROUPS}{name}", 400)
+
+
 def record_resource_policies(front: AwsFront) -> None:
     front.replay("s3:ListAllMyBuckets", _list_buckets)
     front.replay("s3:GetAccountPublicAccessBlock", lambda r: error_response(
@@ -94,3 +112,5 @@ def record_resource_policies(front: AwsFront) -> None:
         b"</ListTopicsResult><ResponseMetadata><RequestId>fixture</RequestId></ResponseMetadata>"
         b"</ListTopicsResponse>")))
     front.replay("lambda:GetPolicy", _function_policy)
+    front.replay("sagemaker:ListModelPackageGroups", _list_groups)
+    front.replay("sagemaker:GetModelPackageGroupPolicy", _group_policy)

@@ -130,6 +130,7 @@ def test_call_budget_does_not_grow_with_roles_or_policies(moto, aws_env, monkeyp
         "sagemaker:DescribeModel": 1, "eks:ListClusters": 1,  # no cluster: no association listing
         "s3:ListBuckets": 1, "s3-control:GetPublicAccessBlock": 1, "kms:ListKeys": 1,
         "secrets-manager:ListSecrets": 1, "sqs:ListQueues": 1, "sns:ListTopics": 1,  # no resources: no reads
+        "sagemaker:ListModelPackageGroups": 1,
         "ssm:DescribeParameters": 1,  # no String parameters: no GetParameters
         "cloudformation:DescribeStacks": 1,
         "cloudtrail:DescribeTrails": 1, "bedrock:GetModelInvocationLoggingConfiguration": 1,  # no trails here

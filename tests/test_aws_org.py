@@ -18,6 +18,7 @@ from aws_support import (  # noqa: F401
     aws_env,
     backdate_key,
     days_ago,
+    error_response,
     moto,
     replay_pod_identity,
 )
@@ -89,6 +90,10 @@ def _seed_org(moto: Moto) -> list[str]:  # noqa: F811
 JSON11 = "application/x-amz-json-1.1"
 
 
+def _region(req) -> str:  # type: ignore[no-untyped-def]
+    return req.headers["authorization"].split("Credential=", 1)[1].split("/")[2]
+
+
 def run(tmp_path, *extra: str):
     out = tmp_path / "org.json"
     result = CliRunner().invoke(build_app(), ["collect", "--aws-org", "--concurrency", "3", "-o", str(out),
@@ -108,6 +113,16 @@ def test_every_account_is_collected_with_only_allowlisted_calls(org, aws_env, tm
     listing = json.dumps({"EventDataStores": [{"EventDataStoreArn": json.loads(store)["EventDataStoreArn"]}]})
     aws_env.front.replay("cloudtrail:ListEventDataStores", lambda r: Response(200, listing.encode(), JSON11))
     aws_env.front.replay("cloudtrail:GetEventDataStore", lambda r: Response(200, store, JSON11))
+    # A model package group in the management account (recorded, botocore's ModelPackageGroupSummary shape; moto
+    # has no GetModelPackageGroupPolicy): SageMaker's answer for a group without a policy.
+    aws_env.front.replay("sagemaker:ListModelPackageGroups", lambda r: None if "x-amz-security-token" in r.headers
+                         else Response(200, json.dumps({"ModelPackageGroupSummaryList": [{
+                             "ModelPackageGroupName": "models", "CreationTime": 1735689600.0,
+                             "ModelPackageGroupStatus": "Completed", "ModelPackageGroupArn":
+                             f"arn:aws:sagemaker:{_region(r)}:{MOTO_ACCOUNT}:model-package-group/models"}]}).encode(),
+                             JSON11))
+    aws_env.front.replay("sagemaker:GetModelPackageGroupPolicy", lambda r: error_response(
+        r, "ValidationException", "Cannot find resource policy for: models", 400))
     result, snap = run(tmp_path)
     assert result.exit_code == 0, result.output
     assert [s.account for s in snap.sources] == sorted(org)

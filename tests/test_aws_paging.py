@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aws_resource_recorded import CLAIMS, CUSTOMER_KEY, PARTNER, RECORDED_REQUESTS, record_resource_policies
+from aws_resource_recorded import CLAIMS, CUSTOMER_KEY, GROUPS, PARTNER, RECORDED_REQUESTS, record_resource_policies
 from aws_support import FIXTURES, AwsFront, Request, Response, aws_environment, error_response, fixture_response
 from rich.console import Console
 
@@ -191,10 +191,11 @@ def test_resource_policy_listings_follow_every_page(recorded, monkeypatch):
     snap, _ = collect()
     assert snap.complete, snap.collection_issues
     read = {p.resource_arn: p for p in raws[0].resource_policies}
-    # Both bucket pages and both key pages; the AWS managed key is described only.
+    # Both bucket, key and model package group pages; the AWS managed key is described only.
     assert sorted(read) == [CUSTOMER_KEY, "arn:aws:lambda:us-east-1:111122223333:function:support-copilot",
                             "arn:aws:lambda:us-east-1:111122223333:function:ticket-triage",
-                            "arn:aws:s3:::build-logs-111122223333", f"arn:aws:s3:::{CLAIMS}"]
+                            "arn:aws:s3:::build-logs-111122223333", f"arn:aws:s3:::{CLAIMS}",
+                            f"{GROUPS}churn-models", f"{GROUPS}fraud-models"]
     claims = read[f"arn:aws:s3:::{CLAIMS}"]
     assert PARTNER in str(claims.policy) and claims.account == "111122223333" and claims.region is None
     assert claims.extra["PublicAccessBlockConfiguration"] == {
@@ -207,6 +208,10 @@ def test_resource_policy_listings_follow_every_page(recorded, monkeypatch):
     assert key.extra["KeyMetadata"]["CreationDate"].startswith("2025-01-01")
     assert PARTNER in str(read["arn:aws:lambda:us-east-1:111122223333:function:support-copilot"].policy)
     assert read["arn:aws:lambda:us-east-1:111122223333:function:ticket-triage"].policy is None
+    fraud = read[f"{GROUPS}fraud-models"]
+    assert (fraud.service, fraud.account, fraud.region) == ("sagemaker", "111122223333", "us-east-1")
+    assert json.loads(str(fraud.policy))["Statement"][0]["Principal"] == {"AWS": PARTNER}
+    assert read[f"{GROUPS}churn-models"].policy is None  # "Cannot find resource policy": none, not an issue
 
 
 def test_report_in_progress_is_polled_again(recorded):

@@ -66,6 +66,8 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("sqs", "GetQueueAttributes"),
         ("sns", "ListTopics"),
         ("sns", "GetTopicAttributes"),
+        ("sagemaker", "ListModelPackageGroups"),
+        ("sagemaker", "GetModelPackageGroupPolicy"),
         ("ssm", "DescribeParameters"),
         ("cloudformation", "DescribeStacks"),
         ("ssm", "GetParameters"),  # String / StringList only, WithDecryption=False (connectors/aws/sightings.py)

@@ -10,6 +10,7 @@
 | `aws s3api get-public-access-block` / `aws s3control get-public-access-block` | no: bucket ARN= or ACCOUNT= |
 | `aws s3api get-bucket-acl` `{"Owner", "Grants"}` | no: `--import arn:aws:s3:::BUCKET=FILE` |
 | `aws kms list-grants` `{"Grants": [{"KeyId": ARN, ...}]}` | yes (KeyId) |
+| `aws sagemaker get-model-package-group-policy` `{"ResourcePolicy": "..."}` | no: `--import GROUP_ARN=FILE` |
 
 S3 ARNs carry no account. The bucket's owner is the account written in the TARGET's account field
 (`arn:aws:s3::222222222222:BUCKET=FILE`; the record keeps the standard `arn:aws:s3:::BUCKET`), else the account of
@@ -34,7 +35,8 @@ ATTRIBUTES = "aws-queue-or-topic-attributes"
 PUBLIC_ACCESS_BLOCK = "aws-public-access-block"
 BUCKET_ACL = "aws-bucket-acl"
 KMS_GRANTS = "aws-kms-grants"
-RESOURCE_KINDS = (POLICY, SECRET_POLICY, ATTRIBUTES, PUBLIC_ACCESS_BLOCK, BUCKET_ACL, KMS_GRANTS)
+GROUP_POLICY = "aws-model-package-group-policy"
+RESOURCE_KINDS = (POLICY, SECRET_POLICY, ATTRIBUTES, PUBLIC_ACCESS_BLOCK, BUCKET_ACL, KMS_GRANTS, GROUP_POLICY)
 FORMATS = {
     POLICY: "aws s3api get-bucket-policy / aws kms get-key-policy / aws lambda get-policy > file.json, "
             "given as --import RESOURCE_ARN=FILE (S3: arn:aws:s3::OWNER_ACCOUNT:BUCKET when several accounts)",
@@ -44,6 +46,8 @@ FORMATS = {
                          "get-public-access-block (as ACCOUNT_ID=FILE)",
     BUCKET_ACL: "aws s3api get-bucket-acl --bucket B, given as --import arn:aws:s3:::B=FILE",
     KMS_GRANTS: "aws kms list-grants --key-id KEY_ARN > file.json",
+    GROUP_POLICY: "aws sagemaker get-model-package-group-policy --model-package-group-name NAME, given as "
+                  "--import MODEL_PACKAGE_GROUP_ARN=FILE",
 }
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 # Where each service keeps its resource in the ARN (the resource part's prefix).
@@ -75,6 +79,8 @@ def detect(data: Any) -> str | None:
         return PUBLIC_ACCESS_BLOCK
     if isinstance(data.get("Grants"), list):
         return BUCKET_ACL if "Owner" in data else KMS_GRANTS
+    if set(data) == {"ResourcePolicy"}:
+        return GROUP_POLICY
     return None
 
 
@@ -107,6 +113,9 @@ class ResourceImports:
             arn = _string(data, "ARN")
             self._set(file, self._resource(file, arn, "secretsmanager"), "policy",
                       _text(data, "ResourcePolicy") if data.get("ResourcePolicy") is not None else None)
+        elif kind == GROUP_POLICY:
+            resource = self._resource(file, self._need_target(file, "the model package group ARN"), "sagemaker")
+            self._set(file, resource, "policy", _text(data, "ResourcePolicy"))
         elif kind == ATTRIBUTES:
             attributes = data["Attributes"]
             named = attributes.get("QueueArn") or attributes.get("TopicArn")

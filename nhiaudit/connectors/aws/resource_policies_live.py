@@ -5,6 +5,7 @@ ListFunctions reply the workloads already read) one paginated listing, then the 
 `limit` resources: those a written-policy system names first, then the others by ARN. Whatever a bound
 leaves out is a "truncated" CollectionIssue (the scan is incomplete, exit 3), never a silent cut. A failed read
 loses that resource only (a failed secondary read, e.g. GetBucketAcl, only that state of it).
+SageMaker model package groups are read per region too (resource_policies_sagemaker.py).
 
 Kept apart from account.py, which passes in its issue recorder, call failures and error wording."""
 
@@ -40,6 +41,7 @@ from nhiaudit.connectors.aws.resource_policies_get import (
     read_secret,
     read_topic,
 )
+from nhiaudit.connectors.aws.resource_policies_sagemaker import list_model_package_groups, read_model_package_group
 from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
 from nhiaudit.connectors.aws.session import Clients
 from nhiaudit.connectors.aws.workloads_described import IssueRecorder
@@ -83,6 +85,9 @@ REGIONAL: tuple[PolicySource, ...] = (
                  read_queue),
     PolicySource("sns", "sns:ListTopics", "sns:GetTopicAttributes", "topics", "SNS topic policies", list_topics,
                  read_topic),
+    PolicySource("sagemaker", "sagemaker:ListModelPackageGroups", "sagemaker:GetModelPackageGroupPolicy",
+                 "model package groups", "SageMaker model package group policies", list_model_package_groups,
+                 read_model_package_group),
 )
 
 
