@@ -259,9 +259,12 @@ def test_credential_report_polling_respects_the_deadline(small, aws_env, tmp_pat
     started = time.monotonic()
     result, snap = collect_small("--timeout", "4", tmp_path=tmp_path)
     assert result.exit_code == 3 and time.monotonic() - started < 12
-    # Resource-policy reads run beside IAM; on a busy machine the deadline may cut them off too.
-    (issue,) = [i for i in snap.collection_issues if i.operation not in RESOURCE_POLICY_OPERATIONS]
-    assert issue.operation == "iam:GetCredentialReport" and "cut off by --timeout" in issue.message
+    # Other reads (resource policies, audit settings, sightings) run beside IAM; on a busy machine the deadline
+    # may cut them off too, which is the same behaviour: cut off, named, everything read before kept.
+    (issue,) = [i for i in snap.collection_issues if i.operation == "iam:GetCredentialReport"]
+    assert "cut off by --timeout" in issue.message
+    assert all("cut off by --timeout" in i.message or i.operation in RESOURCE_POLICY_OPERATIONS
+               for i in snap.collection_issues), snap.collection_issues
     assert {i.name for i in snap.identities} == {"svc", "worker"}  # read before the deadline
     assert [c.identity_id for c in snap.credentials] == [f"arn:aws:iam::{SMALL}:user/svc"]
 
