@@ -198,6 +198,11 @@ def small(moto: Moto) -> str:  # noqa: F811
         moto.client("bedrock-agent", SMALL).list_agents()
         moto.client("sagemaker", SMALL).list_endpoints()
         moto.client("eks", SMALL).list_clusters()
+        for service, call in (("s3", "list_buckets"), ("kms", "list_keys"), ("secretsmanager", "list_secrets"),
+                              ("sqs", "list_queues"), ("sns", "list_topics"), ("cloudtrail", "describe_trails"),
+                              ("ssm", "describe_parameters"), ("cloudformation", "describe_stacks"),
+                              ("sagemaker", "list_model_package_groups")):
+            getattr(moto.client(service, SMALL), call)()  # resource policies, audit settings, sightings
         iam.get_account_authorization_details()
         iam.generate_credential_report()
     finally:
