@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -64,28 +64,33 @@ class PolicySource:
     read_operation: str  # IAM action of the main read
     noun: str  # what one read covers, plural
     missing: str  # what a failure leaves out
+
+
+Reader = Callable[[Any, Listed, Secondary], RawResourcePolicy | None]
+
+
+@dataclass(frozen=True)
+class RegionalSource(PolicySource):
+    """A service listed and read per region on its own (S3 reads need the account's Block Public Access
+    settings, and Lambda functions come from the workloads' listing: both are wired in `_start`)."""
+
     list: Callable[[Any, str], tuple[list[Listed], bool]]
-    read: Callable[[Any, Listed, Secondary], RawResourcePolicy | None]
-
-
-def _listed_elsewhere(client: Any, region: str) -> tuple[list[Listed], bool]:
-    raise NotImplementedError  # S3 reads need the account's settings, Lambda the workloads' listing
+    read: Reader
 
 
 S3 = PolicySource("s3", "s3:ListAllMyBuckets", "s3:GetBucketPolicy", "buckets",
-                  "S3 bucket policies, ACLs and Block Public Access settings", list_buckets, _listed_elsewhere)
-LAMBDA = PolicySource("lambda", "lambda:ListFunctions", "lambda:GetPolicy", "functions",
-                      "Lambda function policies", _listed_elsewhere, read_function)
-REGIONAL: tuple[PolicySource, ...] = (
-    PolicySource("kms", "kms:ListKeys", "kms:GetKeyPolicy", "keys", "KMS key policies and grants", list_keys,
+                  "S3 bucket policies, ACLs and Block Public Access settings")
+LAMBDA = PolicySource("lambda", "lambda:ListFunctions", "lambda:GetPolicy", "functions", "Lambda function policies")
+REGIONAL: tuple[RegionalSource, ...] = (
+    RegionalSource("kms", "kms:ListKeys", "kms:GetKeyPolicy", "keys", "KMS key policies and grants", list_keys,
                  read_key),
-    PolicySource("secretsmanager", "secretsmanager:ListSecrets", "secretsmanager:GetResourcePolicy", "secrets",
+    RegionalSource("secretsmanager", "secretsmanager:ListSecrets", "secretsmanager:GetResourcePolicy", "secrets",
                  "Secrets Manager resource policies", list_secrets, read_secret),
-    PolicySource("sqs", "sqs:ListQueues", "sqs:GetQueueAttributes", "queues", "SQS queue policies", list_queues,
+    RegionalSource("sqs", "sqs:ListQueues", "sqs:GetQueueAttributes", "queues", "SQS queue policies", list_queues,
                  read_queue),
-    PolicySource("sns", "sns:ListTopics", "sns:GetTopicAttributes", "topics", "SNS topic policies", list_topics,
+    RegionalSource("sns", "sns:ListTopics", "sns:GetTopicAttributes", "topics", "SNS topic policies", list_topics,
                  read_topic),
-    PolicySource("sagemaker", "sagemaker:ListModelPackageGroups", "sagemaker:GetModelPackageGroupPolicy",
+    RegionalSource("sagemaker", "sagemaker:ListModelPackageGroups", "sagemaker:GetModelPackageGroupPolicy",
                  "model package groups", "SageMaker model package group policies", list_model_package_groups,
                  read_model_package_group),
 )
@@ -128,8 +133,9 @@ def in_read_order(listed: Sequence[Listed], patterns: Sequence[str]) -> list[tup
     return sorted(((named(r.arn, patterns), r) for r in listed), key=lambda nr: (not nr[0], nr[1].arn))
 
 
-def read_all(client_for: Callable[[Listed], Any], source: PolicySource, listed: Sequence[Listed], unlisted: bool,
-             limit: int, patterns: Sequence[str], failures: tuple[type[BaseException], ...]) -> Outcome:
+def read_all(client_for: Callable[[Listed], Any], source: PolicySource, read: Reader, listed: Sequence[Listed],
+             unlisted: bool, limit: int, patterns: Sequence[str],
+             failures: tuple[type[BaseException], ...]) -> Outcome:
     marked = in_read_order(listed, patterns_for(source.service, patterns))
     ordered = [r for _, r in marked]
     outcome = Outcome(unlisted=unlisted, left_out=max(0, len(ordered) - limit),
@@ -148,7 +154,7 @@ def read_all(client_for: Callable[[Listed], Any], source: PolicySource, listed: 
                 return None
 
         try:
-            policy = source.read(client_for(resource), resource, secondary)
+            policy = read(client_for(resource), resource, secondary)
         except ReadOnlyViolation:
             raise
         except failures as exc:
@@ -185,7 +191,8 @@ def start_resource_policies(
 
         def function_reads(region: str) -> Outcome:
             listed = listed_functions(functions.get(region) or [], region)
-            return read_all(lambda _: lambdas[region], LAMBDA, listed, False, limit, patterns, failures)
+            return read_all(lambda _: lambdas[region], LAMBDA, read_function, listed, False, limit, patterns,
+                            failures)
 
         with_functions = [r for r in regions if functions.get(r)]
         gather = issues.start_many(LAMBDA.read_operation, LAMBDA.missing, function_reads, with_functions, pool,
@@ -217,18 +224,18 @@ def _start(clients: Clients, account: str, regions: tuple[str, ...], issues: Iss
         default = s3_by_region[clients.region]
         buckets, unlisted = list_buckets(default, clients.region)
         block = _account_block(s3control, account, issues, failures, describe_error)
-        reader = replace(S3, read=lambda c, b, s: read_bucket(c, b, account, block, s))
         # ListBuckets names each bucket's region: its reads go there (no redirect round trip).
-        return read_all(lambda b: s3_by_region.get(b.region or "", default), reader, buckets, unlisted, limit,
+        return read_all(lambda b: s3_by_region.get(b.region or "", default), S3,
+                        lambda c, b, s: read_bucket(c, b, account, block, s), buckets, unlisted, limit,
                         patterns, failures)
 
     started.append((S3, issues.start_many(S3.list_operation, S3.missing, s3_reads, [GLOBAL], pool, deadline)))
     for source in REGIONAL:
         by_region = {r: clients.client(source.service, r) for r in regions}
 
-        def regional(region: str, s: PolicySource = source, c: dict[str, Any] = by_region) -> Outcome:
+        def regional(region: str, s: RegionalSource = source, c: dict[str, Any] = by_region) -> Outcome:
             listed, unlisted = s.list(c[region], region)
-            return read_all(lambda _: c[region], s, listed, unlisted, limit, patterns, failures)
+            return read_all(lambda _: c[region], s, s.read, listed, unlisted, limit, patterns, failures)
 
         started.append((source, issues.start_many(source.list_operation, source.missing, regional, list(regions),
                                                   pool, deadline)))
