@@ -235,7 +235,9 @@ def test_retries_stop_at_the_deadline(small, aws_env, release):  # noqa: F811
     took = time.monotonic() - started
     assert took < 10, took  # without the deadline: 10 attempts of 1.5 s plus backoff
     issue = issues_by_operation(snap)["lambda:ListFunctions"]
-    assert "cut off by --timeout after 4 s" in issue.message and "Read timeout" in issue.message
+    # On a loaded machine the first attempt may start so late that the deadline, not the 1.5 s read timeout,
+    # ends it; then there is no last error to quote. Either way the deadline is what stopped the retries.
+    assert "cut off by --timeout after 4 s" in issue.message
     # At least the first attempt, never the ten a missing deadline allows (fewer retries fit on a loaded machine).
     assert 1 <= aws_env.front.operations().count("lambda:ListFunctions") <= 4
     assert {i.name for i in snap.identities} == {"svc", "worker"}
