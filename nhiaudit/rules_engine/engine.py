@@ -23,17 +23,9 @@ from nhiaudit.errors import NhiauditError
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.findings import Severity
 from nhiaudit.rules_engine.cel_core import cel_core
-from nhiaudit.rules_engine.guards import (
-    UNDECIDED,
-    Direct,
-    Guard,
-    direct,
-    for_each_fact,
-    guards_pass,
-    leading_guards,
-    plain,
-)
+from nhiaudit.rules_engine.guards import UNDECIDED, Guard, for_each_fact, guards_pass, leading_guards, plain
 from nhiaudit.rules_engine.loader import CompiledRule
+from nhiaudit.rules_engine.plain_eval import Node, Undecided, compile_plain
 from nhiaudit.rules_engine.template import render_message
 
 
@@ -83,6 +75,35 @@ def _visible(subject: dict[str, Any], names: tuple[str, ...] | None) -> dict[str
     return subject if names is None else {k: subject[k] for k in names if k in subject}
 
 
+Scope = dict[str, Any]  # the variables of one evaluation in Python: subject, params and item
+
+
+def _in_python(source: str) -> Node | None:
+    """The expression evaluated in Python (plain_eval.py), or None when CEL must evaluate it."""
+    return compile_plain(source)
+
+
+def _value(node: Node | None, scope: Scope) -> Any:
+    """The expression's value as CEL would hand it back (plain JSON, maps with sorted keys), or UNDECIDED."""
+    if node is None:
+        return UNDECIDED
+    try:
+        return plain(node(scope))
+    except Undecided:
+        return UNDECIDED
+
+
+def _truth(node: Node | None, scope: Scope) -> Any:
+    """True or False, or UNDECIDED (not decidable in Python, or not a bool: CEL reports that)."""
+    if node is None:
+        return UNDECIDED
+    try:
+        value = node(scope)
+    except Undecided:
+        return UNDECIDED
+    return value if type(value) is bool else UNDECIDED
+
+
 @dataclass(frozen=True)
 class _Prepared:
     compiled: CompiledRule
@@ -94,8 +115,10 @@ class _Prepared:
     each_fact: str | None  # `for_each: subject.<fact>`
     extras: bool  # has evidence or severity overrides
     extra_facts: frozenset[str] | None  # what evidence and overrides read
-    overrides: tuple[tuple[Direct | None, Any, str], ...]  # (Python form, CEL program, severity)
-    evidence: tuple[tuple[str, Direct | None, Any], ...]  # (name, Python form, CEL program)
+    when_python: Node | None  # `when` in Python (None: CEL only)
+    each_python: Node | None  # `for_each` in Python
+    overrides: tuple[tuple[Node | None, Any, str], ...]  # (Python form, CEL program, severity)
+    evidence: tuple[tuple[str, Node | None, Any], ...]  # (name, Python form, CEL program)
 
     def verdict(self, subject: Mapping[str, Any]) -> bool | None:
         """False: the rule certainly reports nothing on this subject (see guards.py); True: it certainly
@@ -110,6 +133,31 @@ class _Prepared:
         if passed is False:
             return False
         return True if passed and self.decided else None
+
+    def fired(self, subject: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any] | None] | Any:
+        """What the rule reports on the subject, decided in Python: [None] or [] for a plain rule, the failing
+        items (as CEL hands them back) for a `for_each`; UNDECIDED when CEL must say."""
+        scope: Scope = {"subject": subject, "params": params}
+        if not self.compiled.rule.for_each:
+            verdict = _truth(self.when_python, scope)
+            return verdict if verdict is UNDECIDED else [None] if verdict else []
+        if self.when_python is None or self.each_python is None:
+            return UNDECIDED
+        try:
+            items = self.each_python(scope)
+        except Undecided:
+            return UNDECIDED
+        if type(items) is not list and type(items) is not tuple:
+            return UNDECIDED
+        failing = []
+        for item in items:
+            scope["item"] = item
+            verdict = _truth(self.when_python, scope)
+            if verdict is UNDECIDED:
+                return UNDECIDED
+            if verdict:
+                failing.append(plain(item))
+        return UNDECIDED if any(item is UNDECIDED for item in failing) else failing
 
 
 def _frozen(names: set[str] | None) -> frozenset[str] | None:
@@ -132,10 +180,13 @@ def _prepare(compiled: CompiledRule) -> _Prepared:
         each_fact=for_each_fact(rule.for_each),
         extras=bool(compiled.evidence or compiled.severity_overrides),
         extra_facts=_frozen(referenced_facts([*rule.evidence.values(), *(o.when for o in rule.severity_overrides)])),
-        overrides=tuple((direct(o.when), program, level)
+        when_python=_in_python(rule.when),
+        each_python=_in_python(rule.for_each) if rule.for_each else None,
+        overrides=tuple((_in_python(o.when), program, level)
                         for o, (program, level) in zip(rule.severity_overrides, compiled.severity_overrides,
                                                        strict=True)),
-        evidence=tuple((name, direct(rule.evidence[name]), program) for name, program in compiled.evidence.items()),
+        evidence=tuple((name, _in_python(rule.evidence[name]), program)
+                       for name, program in compiled.evidence.items()),
     )
 
 
@@ -196,6 +247,10 @@ class RuleRunner:
                         items = [_python(item) for item in _execute(p, alone, subject) or []]
                     fired.extend((p, item) for item in items)
                     continue
+                decided = p.fired(subject, self._params[p.compiled.rule.id])
+                if decided is not UNDECIDED:
+                    fired.extend((p, item) for item in decided)
+                    continue
                 if not converted:
                     ctx.add_variable("subject", _visible(subject, facts_for[key]))
                     converted = True
@@ -218,8 +273,9 @@ class RuleRunner:
             severity = rule.severity
             evidence: dict[str, Any] = {}
             scope = None
+            variables: Scope = {"subject": subject, "item": item, "params": params}
             for test, program, level in p.overrides:
-                value = test(subject, item) if test else UNDECIDED
+                value = _truth(test, variables)
                 if value is UNDECIDED:
                     if scope is None:
                         scope = scopes.scope(p, item, params)
@@ -228,7 +284,7 @@ class RuleRunner:
                     severity = Severity(level)
                     break
             for name, read, program in p.evidence:
-                value = read(subject, item) if read else UNDECIDED
+                value = _value(read, variables)
                 if value is UNDECIDED:
                     if scope is None:
                         scope = scopes.scope(p, item, params)

@@ -6,17 +6,17 @@ simple parts of a rule itself when the facts have the plain types involved, and 
 - the leading conjuncts of `when` (`!subject.disabled && subject.declared && subject.x.size() > 0 && ...`).
   One false: the rule cannot fire. CEL's `&&` short-circuits on false (and is false whatever the other
   side, errors included), and `list.filter(item, false && ...)` keeps nothing. All true and they are the
-  whole `when`: the rule fires;
-- evidence that is a bare path (`subject.escalation_path.target`, `item.role`) and severity overrides that
-  are a guard or a `||` of guards (`item.conditional`, `subject.declared || subject.can_invoke_ai`).
-Anything else (a fact missing or of another type, an expression of another shape) is UNDECIDED: CEL
-evaluates it and reports errors exactly as before. Only a prefix of conjuncts counts (a later one could
-error first), and only in a plain conjunction: a top-level `||` or `?:` (lower precedence than `&&`), a
-comment or a backslash make the analysis give up. It is never wrong, at worst useless.
+  whole `when`: the rule fires.
+These are the engine's first, cheapest test of each rule on each subject; what they leave open is evaluated
+in Python by plain_eval.py where it can be, else by CEL.
+Anything else (a fact missing or of another type, an expression of another shape) is UNDECIDED: the
+rule is evaluated in full, and errors are reported exactly as before. Only a prefix of conjuncts counts (a
+later one could error first), and only in a plain conjunction: a top-level `||` or `?:` (lower precedence
+than `&&`), a comment or a backslash make the analysis give up. It is never wrong, at worst useless.
 
 Guard shapes: `P`, `!P` (a bool); `X op Y` where X and Y are `P`, `P.size()`, an integer or a plain string
 literal and op one of == != < <= > >= (ints on both sides, or == / != between two strings or two bools);
-`(g1 || g2 ...)` of guards. P is `subject.a.b` (or `item.a.b` outside `when`).
+`(g1 || g2 ...)` of guards. P is `subject.a.b`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ class _Shapes:
 
 
 _SUBJECT_ONLY = _Shapes("subject")
-_ANY_ROOT = _Shapes("subject|item")
 
 
 def top_level_split(expr: str, separator: str) -> list[str] | None:
@@ -224,15 +223,6 @@ def for_each_fact(for_each: str | None) -> str | None:
     """The fact a `for_each` iterates when it is exactly `subject.<fact>`."""
     match = _EACH_FACT.match(for_each or "")
     return match.group(1) if match else None
-
-
-def direct(expr: str) -> Direct | None:
-    """An evidence or severity-override expression evaluated in Python, when it is a bare path, a guard or
-    a `||` of guards; None for other shapes."""
-    if match := _ANY_ROOT.path.match(expr):
-        path = _path(match.group(1))
-        return lambda subject, item: plain(path(subject, item))
-    return _disjunction(expr, _ANY_ROOT)
 
 
 def plain(value: Any) -> Any:
