@@ -7,7 +7,15 @@ from typing import Any
 
 from nhiaudit.facts.policy_entries import exception_covers
 from nhiaudit.facts.schema import SubjectKind
-from nhiaudit.findings import FileLocation, Finding, FindingStatus, IdentityRef, PolicyLocation, fingerprint
+from nhiaudit.findings import (
+    FileLocation,
+    Finding,
+    FindingStatus,
+    IdentityRef,
+    PolicyLocation,
+    built_finding,
+    fingerprint,
+)
 from nhiaudit.inventory.model import Identity
 from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.policy.model import WrittenPolicy
@@ -64,6 +72,7 @@ class FindingsBuilder:
         self._principals: dict[str, str] = {}
         # One (frozen) reference per identity, shared by all its findings: a large estate has tens of thousands.
         self._refs: dict[str, IdentityRef] = {}
+        self._locations: dict[tuple[Any, ...], PolicyLocation] = {}
 
     def _location(self, subject: dict[str, Any], item: dict[str, Any] | None,
                   integration: str | None) -> PolicyLocation | None:
@@ -71,16 +80,31 @@ class FindingsBuilder:
             return None
         path = (item or {}).get("policy_path") or subject.get("policy_path")
         if path:
-            entry = f"{path[0]}:{path[1]}" if len(path) > 1 else str(path[0])
-            return PolicyLocation(file=self._source_file, line=self._policy.line_of(*path), entry=entry)
-        system = (item or {}).get("system")
-        if integration in self._integration_index:
-            idx = self._integration_index[integration]
+            key: tuple[Any, ...] = ("path", *path)
+        elif integration in self._integration_index:
+            key = ("integration", integration)
+        elif (system := (item or {}).get("system")) and system in self._policy.systems:
+            key = ("system", system)
+        else:
+            key = ("policy",)
+        # One (frozen) location per policy entry, shared by its findings.
+        hit = self._locations.get(key)
+        if hit is None:
+            hit = self._locations[key] = self._new_location(key)
+        return hit
+
+    def _new_location(self, key: tuple[Any, ...]) -> PolicyLocation:
+        kind, *rest = key
+        if kind == "path":
+            entry = f"{rest[0]}:{rest[1]}" if len(rest) > 1 else str(rest[0])
+            return PolicyLocation(file=self._source_file, line=self._policy.line_of(*rest), entry=entry)
+        if kind == "integration":
+            idx = self._integration_index[rest[0]]
             return PolicyLocation(file=self._source_file, line=self._policy.line_of("integrations", idx),
-                                  entry=f"integration:{integration}")
-        if system and system in self._policy.systems:
-            return PolicyLocation(file=self._source_file, line=self._policy.line_of("systems", system),
-                                  entry=f"system:{system}")
+                                  entry=f"integration:{rest[0]}")
+        if kind == "system":
+            return PolicyLocation(file=self._source_file, line=self._policy.line_of("systems", rest[0]),
+                                  entry=f"system:{rest[0]}")
         return PolicyLocation(file=self._source_file, line=1, entry="policy")
 
     def _identity_ref(self, identity: Identity | None) -> IdentityRef | None:
@@ -134,19 +158,19 @@ class FindingsBuilder:
             self._principals[finding_print] = str(v.subject["principal"])
         elif kind is SubjectKind.SIGHTING and identity is None:  # excepted by the key id (or hash) seen
             self._principals[finding_print] = str(v.subject["id"])
-        # model_construct: every field is typed here (tests/test_finding_records.py re-validates all findings of
+        # Not validated: every field is typed here (tests/test_finding_records.py re-validates all findings of
         # the demo and the labelled estate); validation was a tenth of the analysis of a large estate.
-        return Finding.model_construct(
-            rule_id=rule.id, title=rule.title, category=rule.category, severity=v.severity,
-            identity=self._identity_ref(identity), credential_id=credential_id, integration=integration,
-            message=v.message, evidence=evidence,
-            frameworks=self._frameworks(rule),
-            remediation=self._remediation(rule),
-            fingerprint=finding_print,
+        return built_finding({
+            "rule_id": rule.id, "title": rule.title, "category": rule.category, "severity": v.severity,
+            "identity": self._identity_ref(identity), "credential_id": credential_id, "integration": integration,
+            "message": v.message, "evidence": evidence,
+            "frameworks": self._frameworks(rule),
+            "remediation": self._remediation(rule),
+            "fingerprint": finding_print,
             # Several integrations: point at the first one's entry rather than the top of the file.
-            policy_location=self._location(v.subject, v.item, integrations[0] if integrations else None),
-            file_location=file_location,
-        )
+            "policy_location": self._location(v.subject, v.item, integrations[0] if integrations else None),
+            "file_location": file_location,
+        })
 
     def apply_exceptions(self, findings: list[Finding]) -> list[Finding]:
         """Mark findings covered by an unexpired exception as excepted (expired ones no longer apply)."""
