@@ -13,6 +13,7 @@ from typing import Any
 
 from nhiaudit.facts.context import FactContext, load_ai_capability
 from nhiaudit.facts.credential import credential_facts, shared_fingerprints
+from nhiaudit.facts.escalation import estate_profiles
 from nhiaudit.facts.gcp_facts import principal_facts
 from nhiaudit.facts.identity import identity_facts
 from nhiaudit.facts.policy_entries import binding_facts, exception_facts, integration_facts
@@ -60,16 +61,17 @@ class Analysis:
     timer: StageTimer
 
 
-def _graph_and_reach(snapshot: Snapshot, policy: WrittenPolicy,
-                     evaluator: Evaluator) -> tuple[EstateGraph, Reachability]:
-    estate = build_graph(snapshot, policy, evaluator)
+def _graph_and_reach(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator,
+                     jobs: int) -> tuple[EstateGraph, Reachability]:
+    estate = build_graph(snapshot, policy, evaluator, jobs)
     return estate, Reachability(estate)
 
 
 def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
-            timer: StageTimer | None = None, gcp_domains: tuple[str, ...] = ()) -> FactContext:
+            timer: StageTimer | None = None, gcp_domains: tuple[str, ...] = (), jobs: int = 1) -> FactContext:
     """Graph and reachability: shared by scan, explain and graph. `gcp_domains` (--gcp-domain) add to the
-    policy's `defaults.gcp.domains`: an analysis option, as valid for snapshots and imports as for live data."""
+    policy's `defaults.gcp.domains`: an analysis option, as valid for snapshots and imports as for live data.
+    `jobs`: processes for the graph's reach edges (see _jobs)."""
     timer = timer or StageTimer()
     policies = {p.id: p for p in snapshot.policies}
     trusts_of: dict[str, list[Trust]] = defaultdict(list)
@@ -88,7 +90,7 @@ def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
                           resource_account=bucket_owners(snapshot.resource_policies))
     with paused_gc():
         # One timed stage: stage progress moves on to the facts when it ends.
-        estate, reach = timer.run("graph", _graph_and_reach, snapshot, policy, evaluator)
+        estate, reach = timer.run("graph", _graph_and_reach, snapshot, policy, evaluator, jobs)
     return FactContext(estate=estate, reach=reach, evaluator=evaluator, as_of=as_of,
                        ai_capability=load_ai_capability(), extra_gcp_domains=tuple(gcp_domains))
 
@@ -164,9 +166,11 @@ def _share_findings(ctx: FactContext, runner: RuleRunner, builder: FindingsBuild
     return findings, access_paths
 
 
-def _warm(ctx: FactContext, snapshot: Snapshot) -> None:
+def _warm(ctx: FactContext, snapshot: Snapshot, jobs: int) -> None:
     """Build the estate-wide caches (escalation targets, trust index, permission profiles...) before forking,
-    once, rather than once in every worker: one identity and one credential of each provider build them."""
+    once, rather than once in every worker: one identity and one credential of each provider build them.
+    The permission profiles of all identities, most of that work, are built in `jobs` processes."""
+    estate_profiles(ctx).prefetch(snapshot.identities, jobs)
     shared_keys = shared_fingerprints(ctx)
     for provider in sorted({i.provider for i in snapshot.identities}):
         identity_facts(ctx, next(i for i in snapshot.identities if i.provider is provider))
@@ -184,12 +188,12 @@ def _jobs(snapshot: Snapshot) -> int:
 def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule],
              timer: StageTimer, gcp_domains: tuple[str, ...]) -> Analysis:
     jobs = _jobs(snapshot)
-    ctx = prepare(snapshot, policy, as_of, timer, gcp_domains)
+    ctx = prepare(snapshot, policy, as_of, timer, gcp_domains, jobs)
     runner = RuleRunner(rules)
     builder = FindingsBuilder(policy, ctx.estate.identities, as_of)
     start = time.perf_counter()
     if jobs > 1:
-        _warm(ctx, snapshot)
+        _warm(ctx, snapshot, jobs)
     shared_keys = shared_fingerprints(ctx)
     shares = [_Share(i, c) for i, c in zip(chunks(snapshot.identities, jobs), chunks(snapshot.credentials, jobs),
                                            strict=True)]

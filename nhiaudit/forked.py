@@ -123,6 +123,19 @@ def reaped(workers: list[ForkedWork]) -> Iterator[list[ForkedWork]]:
             worker.stop()
 
 
+def run_forked(work: list[Callable[[], T]]) -> list[T]:
+    """Every `work[i]()`, the first in this process and the others in forked children at the same time; the
+    results in order. A child lost without a result has its share done here instead."""
+    with reaped([ForkedWork.start(w) for w in work[1:]]) as workers:
+        results = [work[0]()]
+        for worker, share in zip(workers, work[1:], strict=True):
+            try:
+                results.append(worker.result())
+            except WorkerLost:
+                results.append(share())
+    return results
+
+
 def chunks(items: list[T], parts: int) -> list[list[T]]:
     """`items` in `parts` contiguous runs of near-equal length (order kept: results concatenate in order)."""
     size, extra = divmod(len(items), parts)

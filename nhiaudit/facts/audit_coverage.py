@@ -15,6 +15,7 @@ from nhiaudit.facts.audit_azure import assess_azure
 from nhiaudit.facts.audit_gcp import assess_gcp
 from nhiaudit.facts.audit_index import Assessment
 from nhiaudit.facts.context import FactContext
+from nhiaudit.facts.memo import memo
 from nhiaudit.inventory.model import Identity, Provider
 from nhiaudit.policy.model import AuditRules, Integration, WrittenPolicy
 
@@ -37,13 +38,18 @@ def assess(ctx: FactContext, identity: Identity, kinds: set[str], reach: Sequenc
     return assess_aws(ctx, identity, kinds, reach)
 
 
+def _required(rules: AuditRules) -> set[str]:
+    return {k for k in AUDIT_KINDS if getattr(rules, k) == "required"}
+
+
 def audit_gaps(ctx: FactContext, identity: Identity, integrations: Sequence[Integration], can_invoke_ai: bool,
                reach: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The `audit_gaps` fact: required kinds of access that are known not to be recorded."""
     if identity.disabled or not (integrations or can_invoke_ai):
         return []
-    rules = audit_rules_for(ctx.policy, integrations)
-    required = {k for k in AUDIT_KINDS if getattr(rules, k) == "required"}
+    # Few combinations of integrations: the requirements of each are worked out once.
+    names = "\x1f".join(i.name for i in integrations)
+    required = memo(ctx, f"audit_required:{names}", lambda: _required(audit_rules_for(ctx.policy, integrations)))
     if not required:
         return []
     out = []

@@ -11,10 +11,12 @@ with that request's condition keys (`permissions/passed_role.py`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nhiaudit.facts.escalation_data import EscalationCatalogue, Technique
+from nhiaudit.forked import chunks, run_forked
 from nhiaudit.inventory.model import Identity, Policy, Provider
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.passed_role import passed_role_request
@@ -54,15 +56,33 @@ class Profiles:
         self._wild_cache: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
 
     def get(self, identity: Identity) -> Profile:
-        seen = self._keys.get(identity.id)  # callers ask several times per identity; its key is fixed
-        if seen is None or seen[0] is not identity:
-            seen = self._keys[identity.id] = (identity, (identity.policy_ids, identity.boundary_policy_id,
-                                                         self._evaluator.context_key(identity)))
-        key = seen[1]
+        key = self._key(identity)
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = self._build(identity)
         return hit
+
+    def _key(self, identity: Identity) -> Key:
+        seen = self._keys.get(identity.id)  # callers ask several times per identity; its key is fixed
+        if seen is None or seen[0] is not identity:
+            seen = self._keys[identity.id] = (identity, (identity.policy_ids, identity.boundary_policy_id,
+                                                         self._evaluator.context_key(identity)))
+        return seen[1]
+
+    def prefetch(self, identities: Iterable[Identity], jobs: int) -> None:
+        """Build the profiles of all these identities now, in `jobs` processes (forked.py): each builds a
+        share of the distinct combinations, and the profiles come back to this one."""
+        todo: dict[Key, Identity] = {}
+        for identity in identities:
+            key = self._key(identity)
+            if key not in self._cache:
+                todo.setdefault(key, identity)
+        shares = chunks(list(todo.items()), max(1, jobs))
+        for built in run_forked([functools.partial(self._build_share, share) for share in shares]):
+            self._cache.update(built)
+
+    def _build_share(self, share: list[tuple[Key, Identity]]) -> dict[Key, Profile]:
+        return {key: self._build(identity) for key, identity in share}
 
     def _build(self, identity: Identity) -> Profile:
         ev = self._evaluator

@@ -11,11 +11,13 @@ snapshot, the policy and the recorded edges the first time `EstateGraph.graph` i
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nhiaudit.forked import chunks, run_forked
 from nhiaudit.graph.model import (
     AccessLevel,
     EdgeKind,
@@ -184,11 +186,14 @@ def _add_reach_edge(edges: list[ReachEdge], direct: dict[str, dict[str, tuple[Ac
                 conditional.discard((node, system))
 
 
-def _add_reach_edges(
-    edges: list[ReachEdge], snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator,
-    direct: dict[str, dict[str, tuple[AccessLevel, str]]], conditional: set[tuple[str, str]] | None = None,
-) -> None:
-    """Direct identity -> system edges, from each identity's effective permissions."""
+# What one share of the identities adds: its reach edges, direct reach and conditional (node, system) pairs.
+_ReachShare = tuple[list[ReachEdge], dict[str, dict[str, tuple[AccessLevel, str]]], set[tuple[str, str]]]
+
+
+def _reach_edges(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator, jobs: int = 1) -> _ReachShare:
+    """Direct identity -> system edges, from each identity's effective permissions. With `jobs` > 1 the
+    identities are split into contiguous runs evaluated in forked processes at the same time (forked.py);
+    the runs are joined in order, so the result is the same as in one process."""
     systems_by_provider: dict[Provider | None, list[tuple[str, list[str]]]] = defaultdict(list)
     for name, system in policy.systems.items():
         per_provider: dict[Provider | None, list[str]] = defaultdict(list)
@@ -202,18 +207,38 @@ def _add_reach_edges(
     # Identity policies, and bucket, key, secret... policies where the snapshot holds them (resource_reach.py).
     system_reach = ResourceReach(evaluator, {p.id: p for p in snapshot.policies}, snapshot.resource_policies)
 
-    for ident in snapshot.identities:
-        candidates = systems_by_provider.get(ident.provider, []) + systems_by_provider.get(None, [])
-        for name, patterns in candidates:
-            arn_patterns = [p for p in patterns if not p.startswith("delegated:")]
-            reach = system_reach.reach(ident, name, arn_patterns) if arn_patterns else None
-            if reach is not None:
-                _add_reach_edge(edges, direct, ident.id, name, AccessLevel(reach.level.value), reach.reason,
-                                reach, conditional)
-            grant_hit = _delegated_reach(delegated.get(ident.id, ()), patterns)
-            if grant_hit is not None:
-                access, reason = grant_hit
-                _add_reach_edge(edges, direct, ident.id, name, access, reason, {"delegated_grant": reason})
+    def share(identities: list[Identity]) -> _ReachShare:
+        edges: list[ReachEdge] = []
+        direct: dict[str, dict[str, tuple[AccessLevel, str]]] = {}
+        conditional: set[tuple[str, str]] = set()
+        # Results are shared by the identities that share policies: each one's level and text made once
+        # (keyed by id() while holding the result, so an id cannot be reused).
+        described: dict[int, tuple[Reach, AccessLevel, str]] = {}
+        for ident in identities:
+            candidates = systems_by_provider.get(ident.provider, []) + systems_by_provider.get(None, [])
+            for name, patterns in candidates:
+                arn_patterns = [p for p in patterns if not p.startswith("delegated:")]
+                reach = system_reach.reach(ident, name, arn_patterns) if arn_patterns else None
+                if reach is not None:
+                    seen = described.get(id(reach))
+                    if seen is None:
+                        seen = described[id(reach)] = (reach, AccessLevel(reach.level.value), reach.reason)
+                    _add_reach_edge(edges, direct, ident.id, name, seen[1], seen[2], reach, conditional)
+                grant_hit = _delegated_reach(delegated.get(ident.id, ()), patterns)
+                if grant_hit is not None:
+                    access, reason = grant_hit
+                    _add_reach_edge(edges, direct, ident.id, name, access, reason, {"delegated_grant": reason})
+        return edges, direct, conditional
+
+    if jobs <= 1:
+        return share(snapshot.identities)
+    edges, direct, conditional = [], {}, set()
+    for part_edges, part_direct, part_conditional in run_forked(
+            [functools.partial(share, part) for part in chunks(snapshot.identities, jobs)]):
+        edges.extend(part_edges)
+        direct.update(part_direct)  # each identity's node is in one share only
+        conditional |= part_conditional
+    return edges, direct, conditional
 
 
 class ReasonTexts:
@@ -271,13 +296,11 @@ def _delegated_reach(grants: Iterable[tuple[str, str]], patterns: list[str]) -> 
     return best
 
 
-def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator) -> EstateGraph:
+def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator, jobs: int = 1) -> EstateGraph:
+    """`jobs` > 1: the reach edges, most of the work on a large estate, are evaluated in that many processes."""
     identities = {i.id: i for i in snapshot.identities}
     bindings, unmatched = bind_integrations(policy, identities)
-    direct: dict[str, dict[str, tuple[AccessLevel, str]]] = {}
-    conditional: set[tuple[str, str]] = set()
-    reach_edges: list[ReachEdge] = []
-    _add_reach_edges(reach_edges, snapshot, policy, evaluator, direct, conditional)
+    reach_edges, direct, conditional = _reach_edges(snapshot, policy, evaluator, jobs)
     trust_edges = act_as_edges(snapshot, identities, evaluator)
     act_as: list[tuple[str, str, str, str, dict]] = [
         (*_endpoints(edge, identities), edge.kind.value, edge.reason, edge.conditions)

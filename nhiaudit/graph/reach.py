@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from nhiaudit.graph.build import EstateGraph
 from nhiaudit.graph.model import AccessLevel, EdgeKind, identity_node, system_node
@@ -46,8 +45,7 @@ def conditions_text(conditions: dict[str, Any]) -> str:
     return f" (conditional on: {'; '.join(parts)})"
 
 
-@dataclass(frozen=True)
-class Hop:
+class Hop(NamedTuple):  # a named tuple: built for every path of every identity, and cheaper than a dataclass
     source: str  # node id
     target: str  # node id
     kind: str
@@ -61,8 +59,7 @@ class Hop:
         return out
 
 
-@dataclass(frozen=True)
-class SystemReach:
+class SystemReach(NamedTuple):
     system: str
     access: AccessLevel
     hops: tuple[Hop, ...]  # identity -> ... -> system; the last hop is the can_reach edge
