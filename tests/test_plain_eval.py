@@ -87,7 +87,7 @@ def test_errors_are_left_to_cel():
 
 
 @pytest.mark.parametrize("source", [
-    "x == 1u", "x == 1.0", "{'a': 1}", "x / 2", "x % 2", "x.matches('a')", "x // comment", "'it\\'s'", "r'x'",
+    "x == 1u", "x == 1.0", "{'a': 1}", "x / 2", "x % 2", "x.matches(y)", "x // comment", "'it\\'s'", "r'x'",
     "b'x'", "'''x'''", "1 < 2 < 3", "timestamp('2026-01-01T00:00:00Z')", "x.map(a, b, c)", "0x10", "1e3",
     "x.exists_one(v, v)", "dyn(x)", "(x", "x)", "", "x.", "[1,]", "size(1, 2)",
 ])
@@ -180,3 +180,24 @@ _GENERATED = st.one_of(*_typed(2).values())
 def test_generated_expressions_agree_with_the_library(source, x):
     assert compile_plain(source) is not None, source
     _agree(source, {"x": x})
+
+
+_PATTERNS = ["(?i)write", "(^|:)sub(ject)?$", "(^|:)(sub(ject)?|aud(iences)?)$", "^a.b$", "x*y+", "ab?c", "^$",
+             "a|b|", "(?i)^AUD$", ".*:sub"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(pattern=st.sampled_from(_PATTERNS),
+       value=st.one_of(st.text(alphabet="abcdsujetiknorwxyAUDSW:.\n", max_size=12),
+                       st.sampled_from(["sub", "token:sub", "aud\n", "sub\n", "Write", "WRITE", "é:sub", "x" * 300])))
+def test_matches_agrees_with_the_library(pattern, value):
+    source = f'x.matches("{pattern}")'
+    assert compile_plain(source) is not None
+    decided = _agree(source, {"x": value})
+    assert decided == (value.isascii() and len(value) <= 256)
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+", "(a*)*b", "(ab)*", "[a-z]", "a{2,}", "a\\\\d", "a*b*c*", "(?=a)",
+                                     "(?P<n>a)", "a+?", "(?s).", "x" * 101])
+def test_matches_of_other_patterns_is_left_to_cel(pattern):
+    assert compile_plain(f'x.matches("{pattern}")') is None

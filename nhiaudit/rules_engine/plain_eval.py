@@ -5,7 +5,8 @@ each change), which costs more than evaluating most rules. This module compiles 
 use into Python closures that read the facts in place:
 literals (int, plain strings, true / false / null, lists), `subject.a.b` / `x[i]`, `!`, `-`, `&&`, `||`,
 `?:`, `== != < <= > >=`, `in`, `+ - *` on ints (and `+` on strings and lists), `.size()` / `size()`,
-`.startsWith() .endsWith() .contains()`, `has()`, and the `filter map exists all` macros over lists.
+`.startsWith() .endsWith() .contains()`, `.matches()` of a simple literal pattern, `has()`, and the
+`filter map exists all` macros over lists.
 
 It decides only what it can decide exactly. Anything else raises `Undecided` and CEL evaluates the whole
 expression as before (and reports its errors as before):
@@ -280,6 +281,9 @@ class _Parser:
         if name in _STRING_TESTS and len(args) == 1:
             test, (arg,) = _STRING_TESTS[name], args
             return lambda env: _string_test(test, target(env), arg(env))
+        if name == "matches" and len(args) == 1 and isinstance(getattr(args[0], "literal", None), str):
+            regex = _safe_regex(args[0].literal)  # type: ignore[attr-defined]
+            return lambda env: _matches(regex, target(env))
         raise _Unsupported(name)
 
     def arguments(self) -> list[Node]:
@@ -301,7 +305,9 @@ class _Parser:
             return lambda env: value
         if kind == "str":
             literal = text[1:-1]
-            return lambda env: literal
+            node = lambda env: literal  # noqa: E731
+            node.literal = literal  # type: ignore[attr-defined]  # for matches()
+            return node
         if kind == "name":
             return self.name(text)
         if text == "(":
@@ -367,6 +373,32 @@ def _has(field: Node) -> Node:
         return name in value
 
     return present
+
+
+# `matches` is decided here only where Python's `re` and the library's RE2 agree and cannot be slow: a
+# literal pattern of letters, digits and `_ : - . | ( ) ^ $ ? * +`, optionally led by `(?i)`, with no repeated
+# group and at most two unbounded repeats, searched in an ASCII string of at most 256 characters. `$` becomes
+# `\Z`: Python's `$` also matches before a final newline, RE2's does not. Anything else: CEL.
+_REGEX_BODY = re.compile(r"[A-Za-z0-9_:\-.|()^$?*+]*")
+_MATCHED_CHARS = 256
+
+
+def _safe_regex(pattern: str) -> re.Pattern[str]:
+    body = pattern.removeprefix("(?i)")
+    if (len(pattern) > 100 or not _REGEX_BODY.fullmatch(body) or re.search(r"\)[*+?]*[*+]", body)
+            or body.count("*") + body.count("+") > 2 or "(?" in body or "??" in body or "*?" in body
+            or "+?" in body):
+        raise _Unsupported("regular expression")
+    try:
+        return re.compile(body.replace("$", r"\Z"), re.IGNORECASE if body != pattern else 0)
+    except re.error:
+        raise _Unsupported("regular expression") from None
+
+
+def _matches(regex: re.Pattern[str], value: Any) -> bool:
+    if type(value) is not str or not value.isascii() or len(value) > _MATCHED_CHARS:
+        raise _UNDECIDED
+    return regex.search(value) is not None
 
 
 def _string_test(test: Callable[[str, str], bool], value: Any, arg: Any) -> bool:
