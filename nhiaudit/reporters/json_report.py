@@ -1,6 +1,6 @@
 """The JSON report: the Report model as-is (its JSON Schema is docs/report.schema.json).
 
-Streamed: the report without its access paths and findings, then those one at a time (json_stream), so a
+Streamed: the report without its access paths and findings, then those a batch at a time (json_stream), so a
 large estate's report is never one string; the bytes are those of `model_dump_json(indent=2)`.
 """
 
@@ -17,7 +17,7 @@ from pydantic_core import PydanticSerializationError
 
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter
-from nhiaudit.reporters.json_stream import spliced
+from nhiaudit.reporters.json_stream import batches, spliced
 from nhiaudit.textsafe import json_safe
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -38,8 +38,8 @@ class JsonReporter(Reporter):
 
 
 def _elements(name: str, items: list[Any]) -> Iterator[str]:
-    adapter = _adapter(_item_type(name))
-    return (_dump(adapter, item) for item in items)
+    adapter = _adapter(list[_item_type(name)])  # type: ignore[misc]
+    return batches(items, lambda run: _dump(adapter, run))
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from nhiaudit import __version__
 from nhiaudit.findings import Finding, FindingStatus, Severity
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter, RuleDoc, rule_docs
-from nhiaudit.reporters.json_stream import spliced
+from nhiaudit.reporters.json_stream import batches, spliced
 from nhiaudit.reporters.locations import PolicyLocator
 from nhiaudit.textsafe import json_safe
 
@@ -58,12 +58,12 @@ class SarifReporter(Reporter):
         return "".join(self.chunks(report, context))
 
     def chunks(self, report: Report, context: RenderContext) -> Iterator[str]:
-        # The document without results, then one result at a time (json_stream): the bytes of
+        # The document without results, then a batch of results at a time (json_stream): the bytes of
         # json.dumps(build_sarif(...), indent=2), without holding every result dict or the whole text.
         skeleton, results = _sarif_parts(report, context)
         text = json.dumps(skeleton, indent=2, ensure_ascii=False)
-        elements = (_json_text(r) for r in results)
-        for piece in spliced(text, [("results", RESULTS_INDENT, elements)]):
+        arrays = batches(results, _json_text)
+        for piece in spliced(text, [("results", RESULTS_INDENT, arrays)]):
             yield json_safe(piece)
         yield "\n"
 
@@ -72,7 +72,7 @@ class SarifReporter(Reporter):
 RESULTS_INDENT = 6
 
 
-def _json_text(value: dict[str, Any]) -> str:
+def _json_text(value: list[dict[str, Any]]) -> str:
     """json.dumps(value, indent=2, ensure_ascii=False), at the speed of pydantic's Rust encoder (same
     layout and escapes for plain dicts, lists, strings, ints and booleans; the json module's encoder with
     `indent` is pure Python, 5x slower)."""

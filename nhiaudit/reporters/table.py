@@ -20,6 +20,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from nhiaudit.findings import Finding, FindingStatus, Severity
+from nhiaudit.forked import can_fork, requested_jobs
 from nhiaudit.report import AccessPath, Report
 from nhiaudit.reporters.interface import RenderContext, Reporter
 from nhiaudit.textsafe import rich_assemble, rich_text, terminal_safe
@@ -33,6 +34,7 @@ VERDICT_STYLE = {"allowed": "green", "must_not_reach": "bold red", "not_in_may_r
 MAX_ROWS = 200
 WIDE_WIDTH = 120  # from here on a findings table leaves the message column room to read
 MAX_WARNING_LINES = 5  # unknown actions shown under the summary line (the JSON report lists them)
+PARALLEL_FINDINGS = 1000  # from this many findings on, the table is rendered in two processes
 
 
 def _severity(f: Finding) -> Text:
@@ -112,14 +114,14 @@ def finding_block(f: Finding, note: str = "") -> Group:
     return Group(*lines, Padding(Group(*details), (0, 0, 0, 2), expand=False))
 
 
-def _other_findings_blocks(findings: list[Finding]) -> Group:
+def _other_findings_blocks(findings: list[Finding]) -> list:
     parts: list = [Rule(Text("Other findings", style="bold"), align="left")]
     for f in findings[:MAX_ROWS]:
         parts += [finding_block(f), Text("")]
     more = _more(findings)
     if more:
         parts.append(Text(more, style="dim"))
-    return Group(*parts)
+    return parts
 
 
 class TableReporter(Reporter):
@@ -133,8 +135,11 @@ class TableReporter(Reporter):
         settings = terminal_settings(sys.stdout)  # the table goes to stdout unless told otherwise
         color = settings.color if self._color is None else self._color
         width = self._width or settings.width
+        # A large report's renderables are many (a tree per access path, a block per finding on a narrow
+        # terminal): Rich takes about a millisecond each, so they are rendered in two processes where possible.
+        jobs = requested_jobs() if can_fork() and len(report.findings) >= PARALLEL_FINDINGS else 1
         text = render_text(self._renderables(report, wide=width >= WIDE_WIDTH), color=color, width=width,
-                           color_system=settings.color_system)
+                           color_system=settings.color_system, jobs=jobs)
         # Every value was escaped above; without colour no control character of ours is left either,
         # so escape whatever else might have slipped through.
         return text if color else terminal_safe(text, keep_newlines=True)
@@ -154,16 +159,18 @@ class TableReporter(Reporter):
         out: list = [self._summary(report)]
         for integration, paths in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
             title = rich_text(f"integration: {integration}" if integration else "undeclared AI access (shadow AI)")
-            body = Group(*[_path_tree(p, by_path.get((p.integration, p.identity), []), wide)
-                           for p in paths[:MAX_ROWS]])
+            trees = [_path_tree(p, by_path.get((p.integration, p.identity), []), wide) for p in paths[:MAX_ROWS]]
             border = "magenta" if integration is None else "blue"
             if wide:
-                out.append(Panel(body, title=title, title_align="left", border_style=border))
+                out.append(Panel(Group(*trees), title=title, title_align="left", border_style=border))
             else:  # a panel's border and padding cost 4 of 80 columns: a heading rule instead
-                out.append(Group(Rule(title, align="left", style=border), body))
+                out += [Rule(title, align="left", style=border), *trees]
         integration_only = [f for f in report.findings if f.fingerprint not in placed]
         if integration_only:
-            out.append(_other_findings_table(integration_only) if wide else _other_findings_blocks(integration_only))
+            if wide:
+                out.append(_other_findings_table(integration_only))
+            else:
+                out += _other_findings_blocks(integration_only)
         return out
 
     @staticmethod
