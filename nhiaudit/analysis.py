@@ -27,6 +27,7 @@ from nhiaudit.graph.reach import Reachability
 from nhiaudit.inventory.model import Credential, Identity, Trust
 from nhiaudit.inventory.resources import ResourcePolicy
 from nhiaudit.inventory.snapshot import Snapshot
+from nhiaudit.packing import Packed, pack, unpack
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.principal_facts import principal_facts as aws_principal_facts
 from nhiaudit.permissions.scopes import estate_scopes
@@ -166,6 +167,13 @@ def _share_findings(ctx: FactContext, runner: RuleRunner, builder: FindingsBuild
     return findings, access_paths
 
 
+def _packed(work: Callable[[], tuple[list[Finding], list[AccessPath]]]
+            ) -> tuple[Packed[Finding], Packed[AccessPath]]:
+    """A worker's findings and access paths, packed to cross the pipe (packing.py)."""
+    findings, access_paths = work()
+    return pack(Finding, findings), pack(AccessPath, access_paths)
+
+
 def _warm(ctx: FactContext, snapshot: Snapshot, jobs: int) -> None:
     """Build the estate-wide caches (escalation targets, trust index, permission profiles...) before forking,
     once, rather than once in every worker: one identity and one credential of each provider build them.
@@ -198,7 +206,7 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
     shares = [_Share(i, c) for i, c in zip(chunks(snapshot.identities, jobs), chunks(snapshot.credentials, jobs),
                                            strict=True)]
     work = [functools.partial(_share_findings, ctx, runner, builder, share, shared_keys, timer) for share in shares]
-    with reaped([ForkedWork.start(w) for w in work[1:]]) as workers:
+    with reaped([ForkedWork.start(functools.partial(_packed, w)) for w in work[1:]]) as workers:
         findings, access_paths = work[0]()
         # Estate-wide subjects are few: this process does them while the workers run.
         estate_subjects = {
@@ -212,7 +220,8 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
             findings.extend(builder.build(v) for v in runner.run(kind, source()))
         for worker, share_work in zip(workers, work[1:], strict=True):
             try:
-                more_findings, more_paths = worker.result()
+                packed_findings, packed_paths = worker.result()
+                more_findings, more_paths = unpack(packed_findings), unpack(packed_paths)
             except WorkerLost:  # killed or out of memory: this share is done here instead, nothing is lost
                 more_findings, more_paths = share_work()
             findings.extend(more_findings)

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nhiaudit.packing import unvalidated
+
 
 class Severity(StrEnum):
     INFO = "info"
@@ -109,13 +111,8 @@ def built_finding(fields: dict[str, Any]) -> Finding:
     which mattered at hundreds of thousands of findings. Every field without a default must be given; the
     given ones are the model's "fields set", as with model_construct. Pydantic's own validation of every
     finding of the demo and the labelled estate is tested (tests/test_finding_records.py)."""
-    finding = Finding.__new__(Finding)
     values = {**_FINDING_DEFAULTS, **fields}
-    object.__setattr__(finding, "__dict__", {name: values[name] for name in _FINDING_FIELDS})
-    object.__setattr__(finding, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(finding, "__pydantic_extra__", None)
-    object.__setattr__(finding, "__pydantic_private__", None)
-    return finding
+    return unvalidated(Finding, {name: values[name] for name in _FINDING_FIELDS}, set(fields))
 
 
 _FINDING_FIELDS = tuple(Finding.model_fields)

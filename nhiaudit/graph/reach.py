@@ -90,6 +90,8 @@ class Reachability:
             for system, (level, _) in systems.items():
                 self._sources[system].append((node, level))
         self._routes: dict[str, dict[str, tuple[AccessLevel, str | None]]] = {}
+        self._sorted_systems = sorted(self._systems)
+        self._last: tuple[str | None, dict[str, SystemReach]] = (None, {})  # the last systems_for()
 
     def _routes_to(self, system: str) -> dict[str, tuple[AccessLevel, str | None]]:
         """node -> (best access level, next node toward it or None when the node reaches it directly)."""
@@ -135,9 +137,13 @@ class Reachability:
 
     def systems_for(self, identity_id: str) -> list[SystemReach]:
         node = identity_node(identity_id)
-        return [self._path(node, system) for system in sorted(self._systems) if node in self._routes_to(system)]
+        found = [self._path(node, system) for system in self._sorted_systems if node in self._routes_to(system)]
+        self._last = (identity_id, {sr.system: sr for sr in found})  # callers ask reach() of the same next
+        return found
 
     def reach(self, identity_id: str, system: str) -> SystemReach | None:
+        if self._last[0] == identity_id:
+            return self._last[1].get(system)
         node = identity_node(identity_id)
         return self._path(node, system) if node in self._routes_to(system) else None
 
