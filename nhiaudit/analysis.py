@@ -20,7 +20,7 @@ from nhiaudit.facts.policy_entries import binding_facts, exception_facts, integr
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.facts.sighting import sighting_facts
 from nhiaudit.findings import Finding
-from nhiaudit.forked import ForkedWork, WorkerLost, can_fork, chunks, reaped, requested_jobs
+from nhiaudit.forked import ForkedWork, WorkerLost, can_fork, reaped, requested_jobs, shares
 from nhiaudit.gc_pause import paused_gc
 from nhiaudit.graph.build import EstateGraph, build_graph
 from nhiaudit.graph.reach import Reachability
@@ -203,9 +203,9 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
     if jobs > 1:
         _warm(ctx, snapshot, jobs)
     shared_keys = shared_fingerprints(ctx)
-    shares = [_Share(i, c) for i, c in zip(chunks(snapshot.identities, jobs), chunks(snapshot.credentials, jobs),
+    parts = [_Share(i, c) for i, c in zip(shares(snapshot.identities, jobs), shares(snapshot.credentials, jobs),
                                            strict=True)]
-    work = [functools.partial(_share_findings, ctx, runner, builder, share, shared_keys, timer) for share in shares]
+    work = [functools.partial(_share_findings, ctx, runner, builder, part, shared_keys, timer) for part in parts]
     with reaped([ForkedWork.start(functools.partial(_packed, w)) for w in work[1:]]) as workers:
         findings, access_paths = work[0]()
         # Estate-wide subjects are few: this process does them while the workers run.

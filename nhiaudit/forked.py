@@ -136,6 +136,21 @@ def run_forked(work: list[Callable[[], T]]) -> list[T]:
     return results
 
 
+# A forked worker runs its share more slowly than this process runs the same amount: each shared object it
+# touches copies a page (reference counts are written), and it pickles its result. Measured on the analysis
+# of 100,000 identities on 2 cores: 10-15%. This process's share is that much larger, so both end together.
+PARENT_SHARE_WEIGHT = 1.12
+
+
+def shares(items: list[T], parts: int) -> list[list[T]]:
+    """`items` in `parts` contiguous runs for run_forked (order kept): the first, this process's, larger
+    by PARENT_SHARE_WEIGHT than each worker's, the others of near-equal length."""
+    if parts <= 1:
+        return [items]
+    first = min(len(items), round(len(items) * PARENT_SHARE_WEIGHT / (PARENT_SHARE_WEIGHT + parts - 1)))
+    return [items[:first], *chunks(items[first:], parts - 1)]
+
+
 def chunks(items: list[T], parts: int) -> list[list[T]]:
     """`items` in `parts` contiguous runs of near-equal length (order kept: results concatenate in order)."""
     size, extra = divmod(len(items), parts)

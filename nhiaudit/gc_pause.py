@@ -9,6 +9,7 @@ from contextvars import ContextVar
 
 # Set by the CLI entry point only (process_ends_after): library callers keep the default.
 _ENDS_WITH_PROCESS: ContextVar[bool] = ContextVar("nhiaudit_gc_ends_with_process", default=False)
+_KEPT: list[object] = []  # see keep_until_exit
 
 
 @contextmanager
@@ -42,3 +43,17 @@ def process_ends_after() -> Iterator[None]:
         yield
     finally:
         _ENDS_WITH_PROCESS.reset(token)
+
+
+def keep_until_exit(*objects: object) -> None:
+    """Inside `process_ends_after` (the CLI): never free these objects. Freeing an organisation-wide analysis
+    object by object when the command returns took seconds (over a second at 100,000 identities); the
+    process ends a moment later anyway, and the CLI entry point then exits without tearing down its heap
+    (`exits_without_teardown`). Elsewhere (a library caller, tests): nothing is kept."""
+    if _ENDS_WITH_PROCESS.get():
+        _KEPT.extend(objects)
+
+
+def exits_without_teardown() -> bool:
+    """Whether objects were kept for the end of the process: the CLI then ends it with `os._exit`."""
+    return bool(_KEPT)

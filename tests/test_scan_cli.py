@@ -136,10 +136,16 @@ def test_custom_rule_directory(tmp_path):
 
 
 def test_as_a_real_process_with_timings():
-    proc = subprocess.run([sys.executable, "-m", "nhiaudit", *BASE, "--format", "json", "--timings", "-q"],
+    """The real process ends without freeing its analysis (gc_pause.keep_until_exit): its exit status, its
+    whole report on stdout and its last words on stderr are still there."""
+    proc = subprocess.run([sys.executable, "-m", "nhiaudit", *BASE, "--format", "json", "--timings"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["summary"]["findings"] > 0
+    assert "timings: " in proc.stderr and proc.stderr.rstrip().endswith("open finding(s) at or above high")
+    proc = subprocess.run([sys.executable, "-m", "nhiaudit", *BASE, "--fail-on", "none", "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "support-copilot" in proc.stdout and proc.stdout.endswith("\n")
 
 
 def test_sarif_of_the_real_demo_scan_is_accepted(tmp_path):

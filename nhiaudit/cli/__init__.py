@@ -81,7 +81,7 @@ def main() -> None:
     from nhiaudit.cli.streams import GuardedStdout
     from nhiaudit.errors import OutputError
     from nhiaudit.exit_status import ExitStatus
-    from nhiaudit.gc_pause import process_ends_after
+    from nhiaudit.gc_pause import exits_without_teardown, process_ends_after
 
     stdout = GuardedStdout(sys.stdout)
     sys.stdout = stdout  # type: ignore[assignment]
@@ -104,4 +104,10 @@ def main() -> None:
     # the run did not succeed. Findings (1) and errors already reported keep their status.
     if stdout.failure is not None and code in (None, ExitStatus.OK, ExitStatus.INCOMPLETE):
         code = report_output_error(stdout.failure)
+    if exits_without_teardown() and (code is None or isinstance(code, int)):
+        # A large analysis is still held (gc_pause.keep_until_exit): end here rather than free it object
+        # by object. Everything was written and flushed; nhiaudit registers no exit handlers.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os._exit(int(code or 0))
     sys.exit(code)

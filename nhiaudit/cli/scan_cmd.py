@@ -24,6 +24,7 @@ from nhiaudit.cli.options import (
     with_estate_inputs,
 )
 from nhiaudit.exit_status import final_status
+from nhiaudit.gc_pause import keep_until_exit
 from nhiaudit.reporters.formats import OutputFormat
 from nhiaudit.textsafe import markup_safe, terminal_safe
 
@@ -152,5 +153,6 @@ def scan(
                       style="red", markup=False)
     status = final_status(findings=bool(failing), output_failed=bool(not_written),
                           broken_pipe=len(not_written) < len(failures), incomplete=not report.collection.complete)
+    keep_until_exit(estate, result, report, context)  # the process ends next: not freed object by object
     if status:
         raise typer.Exit(status)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nhiaudit.facts.escalation_data import EscalationCatalogue, Technique
-from nhiaudit.forked import chunks, run_forked
+from nhiaudit.forked import run_forked, shares
 from nhiaudit.inventory.model import Identity, Policy, Provider
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.passed_role import passed_role_request
@@ -77,8 +77,8 @@ class Profiles:
             key = self._key(identity)
             if key not in self._cache:
                 todo.setdefault(key, identity)
-        shares = chunks(list(todo.items()), max(1, jobs))
-        for built in run_forked([functools.partial(self._build_share, share) for share in shares]):
+        parts = shares(list(todo.items()), max(1, jobs))
+        for built in run_forked([functools.partial(self._build_share, part) for part in parts]):
             self._cache.update(built)
 
     def _build_share(self, share: list[tuple[Key, Identity]]) -> dict[Key, Profile]:

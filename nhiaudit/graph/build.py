@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nhiaudit.forked import chunks, run_forked
+from nhiaudit.forked import run_forked, shares
 from nhiaudit.graph.model import (
     AccessLevel,
     EdgeKind,
@@ -234,7 +234,7 @@ def _reach_edges(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator
         return share(snapshot.identities)
     edges, direct, conditional = [], {}, set()
     for part_edges, part_direct, part_conditional in run_forked(
-            [functools.partial(share, part) for part in chunks(snapshot.identities, jobs)]):
+            [functools.partial(share, part) for part in shares(snapshot.identities, jobs)]):
         edges.extend(part_edges)
         direct.update(part_direct)  # each identity's node is in one share only
         conditional |= part_conditional
