@@ -15,6 +15,7 @@ from typing import Any
 
 from nhiaudit.connectors.aws.raw import RawDataError, arn_parts, parse_time, report_bool, report_value
 from nhiaudit.inventory.model import Credential, CredentialType, HumanUse, Identity, IdentityKind, Provider
+from nhiaudit.packing import constructed
 
 REPORT_REQUIRED_COLUMNS = (
     "user",
@@ -208,7 +209,7 @@ def _key_credential(
 ) -> Credential:
     api_date, api_service, api_region = _last_used_from_api(last_used)
     # model_construct: typed here, one per key of the estate (tests/test_import_records.py re-validates them).
-    return Credential.model_construct(
+    return constructed(Credential,
         id=str(key["AccessKeyId"]),
         identity_id=user_arn,
         provider=Provider.AWS,
@@ -223,7 +224,7 @@ def _key_credential(
 
 def _slot_credential(user_arn: str, slot: KeySlot, kind: CredentialType, label: str) -> Credential:
     # Without ListAccessKeys (not exported, or denied) the key id is unknown: the id names the report slot.
-    return Credential.model_construct(
+    return constructed(Credential,
         id=f"{user_arn}#{label}_{slot.number}",
         identity_id=user_arn,
         provider=Provider.AWS,
@@ -267,7 +268,7 @@ def transform_user_credentials(
 
 
 def human_use(row: ReportRow) -> HumanUse:
-    return HumanUse.model_construct(
+    return constructed(HumanUse,
         console_password=row.password_enabled,
         password_last_used=row.password_last_used,
         mfa_active=row.mfa_active,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from nhiaudit.connectors.aws.raw import (
     tags_of,
 )
 from nhiaudit.inventory.model import Identity, IdentityKind, Policy, Provider, Statement, Trust, TrustKind
+from nhiaudit.packing import constructed
 from nhiaudit.permissions.patterns import glob_match
 
 DETAIL_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
@@ -77,7 +79,7 @@ def transform_statement(raw: Mapping[str, Any]) -> Statement:
     resources = _strings(raw, "Resource") if "Resource" in raw else (() if not_resources else ("*",))
     sid = raw.get("Sid")
     # model_construct: every field is typed just above (tests/test_import_records.py re-validates them all).
-    return Statement.model_construct(
+    return constructed(Statement,
         effect=effect,
         actions=_strings(raw, "Action"),
         not_actions=_strings(raw, "NotAction"),
@@ -109,6 +111,7 @@ def transform_policy_document(document: Any) -> tuple[Statement, ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=4096)  # trust policies repeat the same few action patterns
 def _grants_assume(action_pattern: str) -> bool:
     pattern = action_pattern.lower()
     return any(glob_match(pattern, action) for action in _ASSUME_ACTIONS)
@@ -293,7 +296,7 @@ def _identity(item: Mapping[str, Any], kind: IdentityKind, attach: _Attachments,
     except RawDataError as exc:
         raise exc.within("Arn") from None
     tags = tags_of(item)
-    return Identity.model_construct(  # typed here; re-validated in tests/test_import_records.py
+    return constructed(Identity,  # typed here; re-validated in tests/test_import_records.py
         id=arn,
         provider=Provider.AWS,
         account=account,
