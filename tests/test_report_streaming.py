@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import report_factory
 
+from nhiaudit import forked
 from nhiaudit.atomic_write import write_chunks_atomic
 from nhiaudit.cli.outputs import write_output
 from nhiaudit.inventory.snapshot import load_snapshot
 from nhiaudit.report import Report
-from nhiaudit.reporters import RenderContext, get_reporter
+from nhiaudit.reporters import RenderContext, get_reporter, json_report
 from nhiaudit.reporters.json_stream import BATCH, SkeletonError, spliced
 from nhiaudit.reporters.sarif import build_sarif
 from nhiaudit.scan import run_scan
@@ -130,3 +131,19 @@ def test_write_chunks_atomic_in_place_for_non_regular_files(tmp_path: Path) -> N
         assert os.read(reader, 100) == "abcé".encode()
     finally:
         os.close(reader)
+
+
+def test_a_long_list_encoded_in_two_processes_has_the_same_bytes(reports: dict[str, Report], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    report = reports["synthetic"]
+    monkeypatch.setenv("NHIAUDIT_JOBS", "2")
+    monkeypatch.setattr(json_report, "PARALLEL_ELEMENTS", 10)
+    started = []
+    start = forked.ForkedWork.start.__func__
+    monkeypatch.setattr(forked.ForkedWork, "start",
+                        classmethod(lambda cls, work: started.append(1) or start(cls, work)))
+    assert "".join(get_reporter("json").chunks(report, _context(tmp_path))) == _whole_json(report)
+    assert len(started) == 2  # the access paths' list and the findings' list
+    # A child that dies leaves its half to this process: the same bytes, later.
+    monkeypatch.setattr(forked, "_run_child", lambda work, fd: os._exit(9))
+    assert "".join(get_reporter("json").chunks(report, _context(tmp_path))) == _whole_json(report)

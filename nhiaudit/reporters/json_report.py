@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError
 
+from nhiaudit.forked import rendered_in_two
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter
 from nhiaudit.reporters.json_stream import batches, spliced
@@ -37,9 +38,13 @@ class JsonReporter(Reporter):
         yield "\n"
 
 
+# From this many elements on, a list's second half is encoded by a forked process (forked.rendered_in_two).
+PARALLEL_ELEMENTS = 20_000
+
+
 def _elements(name: str, items: list[Any]) -> Iterator[str]:
     adapter = _adapter(list[_item_type(name)])  # type: ignore[misc]
-    return batches(items, lambda run: _dump(adapter, run))
+    return rendered_in_two(items, lambda part: batches(part, lambda run: _dump(adapter, run)), PARALLEL_ELEMENTS)
 
 
 @functools.cache
