@@ -10,15 +10,13 @@ does that share of the work itself, so a result is never lost, only slower.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import pickle
 import signal
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from nhiaudit.errors import UsageError
 
@@ -136,43 +134,6 @@ def run_forked(work: list[Callable[[], T]]) -> list[T]:
             except WorkerLost:
                 results.append(share())
     return results
-
-
-def rendered_in_two(items: list[T], render: Callable[[list[T]], Iterable[str]], min_items: int) -> Iterator[str]:
-    """The texts of `render(items)`, in order. With at least `min_items` items and a second core, a forked
-    child renders the second half into an unnamed temporary file while this process renders (and the caller
-    writes) the first; the child's texts follow, read back in blocks, so neither half is ever held whole.
-    The texts must not contain NUL (it separates them in the file; JSON text cannot hold one raw): a child
-    that meets one, or dies, leaves its half to this process."""
-    if len(items) < min_items or not can_fork() or requested_jobs() < 2:
-        yield from render(items)
-        return
-    half = len(items) // 2
-    with tempfile.TemporaryFile() as spool:
-        with reaped([ForkedWork.start(functools.partial(_spool, render, items[half:], spool))]) as (child,):
-            yield from render(items[:half])
-            try:
-                child.result()
-            except (WorkerLost, ValueError):
-                yield from render(items[half:])
-                return
-        spool.seek(0)
-        yield from _spooled(spool)
-
-
-def _spool(render: Callable[[list[T]], Iterable[str]], items: list[T], spool: IO[bytes]) -> None:
-    for text in render(items):
-        if "\0" in text:
-            raise ValueError("a rendered text holds NUL")
-        spool.write(text.encode("utf-8") + b"\0")
-    spool.flush()
-
-
-def _spooled(spool: IO[bytes]) -> Iterator[str]:
-    pending = b""
-    while block := spool.read(1 << 20):
-        *done, pending = (pending + block).split(b"\0")
-        yield from (piece.decode("utf-8") for piece in done)
 
 
 # A forked worker runs its share more slowly than this process runs the same amount: each shared object it

@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 import report_factory
 
-from nhiaudit import forked
 from nhiaudit.atomic_write import write_chunks_atomic
 from nhiaudit.cli.outputs import write_output
 from nhiaudit.inventory.snapshot import load_snapshot
 from nhiaudit.report import Report
-from nhiaudit.reporters import RenderContext, get_reporter, json_report
-from nhiaudit.reporters.json_stream import BATCH, SkeletonError, spliced
+from nhiaudit.reporters import RenderContext, get_reporter
+from nhiaudit.reporters.json_stream import BATCH, SkeletonError, list_pieces, spliced
 from nhiaudit.reporters.sarif import build_sarif
 from nhiaudit.scan import run_scan
 from nhiaudit.textsafe import json_safe
@@ -96,7 +95,7 @@ def _whole_json_fallback(report: Report) -> str:
 
 def test_spliced_refuses_a_skeleton_without_the_list() -> None:
     with pytest.raises(SkeletonError):
-        list(spliced('{\n  "other": []\n}', [("findings", 2, iter(["[\n  1\n]"]))]))
+        list(spliced('{\n  "other": []\n}', [("findings", 2, list_pieces(["[\n  1\n]"], 2))]))
 
 
 def test_write_output_streams_to_a_file_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -131,19 +130,3 @@ def test_write_chunks_atomic_in_place_for_non_regular_files(tmp_path: Path) -> N
         assert os.read(reader, 100) == "abcé".encode()
     finally:
         os.close(reader)
-
-
-def test_a_long_list_encoded_in_two_processes_has_the_same_bytes(reports: dict[str, Report], tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    report = reports["synthetic"]
-    monkeypatch.setenv("NHIAUDIT_JOBS", "2")
-    monkeypatch.setattr(json_report, "PARALLEL_ELEMENTS", 10)
-    started = []
-    start = forked.ForkedWork.start.__func__
-    monkeypatch.setattr(forked.ForkedWork, "start",
-                        classmethod(lambda cls, work: started.append(1) or start(cls, work)))
-    assert "".join(get_reporter("json").chunks(report, _context(tmp_path))) == _whole_json(report)
-    assert len(started) == 2  # the access paths' list and the findings' list
-    # A child that dies leaves its half to this process: the same bytes, later.
-    monkeypatch.setattr(forked, "_run_child", lambda work, fd: os._exit(9))
-    assert "".join(get_reporter("json").chunks(report, _context(tmp_path))) == _whole_json(report)

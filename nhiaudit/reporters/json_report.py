@@ -15,10 +15,9 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError
 
-from nhiaudit.forked import rendered_in_two
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter
-from nhiaudit.reporters.json_stream import batches, spliced
+from nhiaudit.reporters.json_stream import batches, list_pieces, spliced
 from nhiaudit.textsafe import json_safe
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -32,19 +31,18 @@ class JsonReporter(Reporter):
 
     def chunks(self, report: Report, context: RenderContext) -> Iterator[str]:
         skeleton = _dump(_adapter(Report), report.model_copy(update={name: [] for name in STREAMED_LISTS}))
-        lists = [(name, 2, _elements(name, getattr(report, name))) for name in STREAMED_LISTS]
+        lists = [(name, LISTS_INDENT, _elements(name, getattr(report, name))) for name in STREAMED_LISTS]
         for piece in spliced(skeleton, lists):
             yield json_safe(piece)
         yield "\n"
 
 
-# From this many elements on, a list's second half is encoded by a forked process (forked.rendered_in_two).
-PARALLEL_ELEMENTS = 20_000
+LISTS_INDENT = 2  # column of the streamed lists' keys
 
 
 def _elements(name: str, items: list[Any]) -> Iterator[str]:
     adapter = _adapter(list[_item_type(name)])  # type: ignore[misc]
-    return rendered_in_two(items, lambda part: batches(part, lambda run: _dump(adapter, run)), PARALLEL_ELEMENTS)
+    return list_pieces(batches(items, lambda run: _dump(adapter, run)), LISTS_INDENT)
 
 
 @functools.cache

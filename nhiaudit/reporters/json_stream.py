@@ -26,17 +26,16 @@ BATCH = 256  # elements per encoder call and per piece
 
 
 def spliced(skeleton: str, lists: Sequence[tuple[str, int, Iterable[str]]]) -> Iterator[str]:
-    """The skeleton with each `(key, indent, batches)` list filled in, in document order. `indent` is the
-    column of the key; every batch is a JSON array of the list's next elements, rendered with `indent=2`
-    from column 0 (`batches` below makes them)."""
+    """The skeleton with each `(key, indent, pieces)` list filled in, in document order. `indent` is the
+    column of the key; `pieces` are the list's elements as `list_pieces` makes them."""
     rest = skeleton
-    for key, indent, arrays in lists:
+    for key, indent, pieces in lists:
         marker = f'\n{" " * indent}"{key}": []'
         head, found, rest = rest.partition(marker)
         if not found:
             raise SkeletonError(f"no empty list {key!r} at indentation {indent} to fill")
         yield head + marker[:-2]
-        yield from _list(arrays, indent + INDENT)
+        yield from _list(pieces, indent + INDENT)
     yield rest
 
 
@@ -47,14 +46,20 @@ def batches(items: Iterable[T], render: Callable[[list[T]], str]) -> Iterator[st
         yield render(run)
 
 
-def _list(arrays: Iterable[str], indent: int) -> Iterator[str]:
-    # A non-empty array rendered with indent=2 is "[\n  e1,\n  e2\n]": its inside, "\n  e1,\n  e2", is the
-    # elements one level deeper than the array's own column; `pad` moves them to `indent`.
-    pad = "\n" + " " * (indent - INDENT)
-    empty = True
+def list_pieces(arrays: Iterable[str], indent: int, safe: Callable[[str], str] = str) -> Iterator[str]:
+    """Arrays of a list's next elements (JSON rendered with `indent=2` from column 0) as the pieces of that
+    list at `indent`, the column of its key, each passed through `safe`. A non-empty array is
+    "[\n  e1,\n  e2\n]": its inside, "\n  e1,\n  e2", holds the elements one level deeper than its own
+    column, so `pad` moves them to theirs; every piece starts with "," (`_list` opens the first)."""
+    pad = "\n" + " " * indent
     for text in arrays:
-        if text == "[]":
-            continue
-        yield ("[" if empty else ",") + text[1:-2].replace("\n", pad)
+        if text != "[]":
+            yield safe("," + text[1:-2].replace("\n", pad))
+
+
+def _list(pieces: Iterable[str], indent: int) -> Iterator[str]:
+    empty = True
+    for piece in pieces:
+        yield "[" + piece[1:] if empty else piece
         empty = False
-    yield "[]" if empty else pad + "]"
+    yield "[]" if empty else "\n" + " " * (indent - INDENT) + "]"

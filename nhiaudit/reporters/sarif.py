@@ -18,7 +18,7 @@ from nhiaudit import __version__
 from nhiaudit.findings import Finding, FindingStatus, Severity
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter, RuleDoc, rule_docs
-from nhiaudit.reporters.json_stream import batches, spliced
+from nhiaudit.reporters.json_stream import batches, list_pieces, spliced
 from nhiaudit.reporters.locations import PolicyLocator
 from nhiaudit.textsafe import json_safe
 
@@ -62,8 +62,8 @@ class SarifReporter(Reporter):
         # json.dumps(build_sarif(...), indent=2), without holding every result dict or the whole text.
         skeleton, results = _sarif_parts(report, context)
         text = json.dumps(skeleton, indent=2, ensure_ascii=False)
-        arrays = batches(results, _json_text)
-        for piece in spliced(text, [("results", RESULTS_INDENT, arrays)]):
+        pieces = list_pieces(batches(results, _json_text), RESULTS_INDENT)
+        for piece in spliced(text, [("results", RESULTS_INDENT, pieces)]):
             yield json_safe(piece)
         yield "\n"
 
