@@ -60,12 +60,15 @@ def _tree_pss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
-def scan_once(command: list[str], estate: Path, fmt: str, out: Path) -> tuple[float, float, float, float, int]:
+def scan_once(command: list[str], estate: Path | list[str], fmt: str,
+              out: Path) -> tuple[float, float, float, float, int]:
     """(wall seconds, CPU seconds of the process and its workers, peak RSS MiB of the largest process, peak PSS
-    MiB of the process tree sampled every 20 ms, exit status) of one scan. PYTHONHASHSEED is fixed so that the
-    findings digest compares checkouts that are not yet hash-seed independent (issue 17). Byte-code caches are
-    allowed (an installed package has them; see main's warm-up run)."""
-    cmd = [*command, "scan", "--import", str(estate), "--as-of", "2026-11-28", "--format", fmt,
+    MiB of the process tree sampled every 20 ms, exit status) of one scan of `--import estate` (or of the
+    given input options). PYTHONHASHSEED is fixed so that the findings digest compares checkouts that are not
+    yet hash-seed independent (issue 17). Byte-code caches are allowed (an installed package has them; see
+    main's warm-up run)."""
+    inputs = ["--import", str(estate)] if isinstance(estate, Path) else estate
+    cmd = [*command, "scan", *inputs, "--as-of", "2026-11-28", "--format", fmt,
            "--output", str(out), "--fail-on", "none", "-q"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONHASHSEED"] = "0"

@@ -124,9 +124,7 @@ def _azure_app_ids(identities: dict[str, Identity]) -> dict[str, list[str]]:
     """Entra object id or appId (GUIDs, case-insensitive) -> the service principals it names: a policy may
     name an app by the appId its owners know, or the SP by its object id (one app has one SP per tenant)."""
     out: dict[str, list[str]] = defaultdict(list)
-    for iid, ident in sorted(identities.items()):
-        if ident.provider is not Provider.AZURE:
-            continue
+    for iid, ident in sorted((i, x) for i, x in identities.items() if x.provider is Provider.AZURE):
         for key in {iid.lower(), ident.attributes.get("appId", "").lower()} - {""}:
             out[key].append(iid)
     return out
