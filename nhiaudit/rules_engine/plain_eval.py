@@ -207,13 +207,13 @@ class _Parser:
     def or_(self) -> Node:
         node = self.and_()
         while self.take("||"):
-            node = _either(node, self.and_())
+            node = _logic(node, self.and_(), settled_by=True)
         return node
 
     def and_(self) -> Node:
         node = self.relation()
         while self.take("&&"):
-            node = _both(node, self.relation())
+            node = _logic(node, self.relation(), settled_by=False)
         return node
 
     def relation(self) -> Node:
@@ -411,22 +411,14 @@ def _binary(op: Callable[[Any, Any], Any], left: Node, right: Node) -> Node:
     return lambda env: op(left(env), right(env))
 
 
-def _both(left: Node, right: Node) -> Node:
-    def both(env: Env) -> bool:
-        if _bool(left(env)) is False:
-            return False
+def _logic(left: Node, right: Node, settled_by: bool) -> Node:
+    """`&&` (settled by a false left side) or `||` (by a true one); otherwise the right side's bool."""
+    def logic(env: Env) -> bool:
+        if _bool(left(env)) is settled_by:
+            return settled_by
         return _bool(right(env))
 
-    return both
-
-
-def _either(left: Node, right: Node) -> Node:
-    def either(env: Env) -> bool:
-        if _bool(left(env)) is True:
-            return True
-        return _bool(right(env))
-
-    return either
+    return logic
 
 
 def _macro(name: str, target: Node, var: str, body: Node) -> Node:
