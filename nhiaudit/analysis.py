@@ -204,7 +204,7 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
         _warm(ctx, snapshot, jobs)
     shared_keys = shared_fingerprints(ctx)
     parts = [_Share(i, c) for i, c in zip(shares(snapshot.identities, jobs), shares(snapshot.credentials, jobs),
-                                           strict=True)]
+                                          strict=True)]
     work = [functools.partial(_share_findings, ctx, runner, builder, part, shared_keys, timer) for part in parts]
     with reaped([ForkedWork.start(functools.partial(_packed, w)) for w in work[1:]]) as workers:
         findings, access_paths = work[0]()

@@ -3,14 +3,16 @@
 Hot path: the CEL library converts every value handed to it, node by node, and copies the whole context
 again on the first evaluation after each change, so its cost follows the size of the facts it is given:
 - per subject, the rules its guards decide (`guards.py`: `!subject.disabled && ...` false, an empty
-  `for_each` list, or a `when` made only of such tests) cost no CEL at all; CEL gets only the facts the
-  remaining rules read, converted once into one context, and runs one program per rule (`for_each` rules
-  as a single `list.filter(item, when)` program);
-- messages, evidence and severity overrides are computed only for the subjects that fail: bare paths and
-  simple tests in Python, the rest in one CEL context per subject (its facts converted once) in which only
-  `item` and `params` change per violation.
+  `for_each` list, or a `when` made only of such tests) cost nothing more;
+- the others are evaluated in Python on the facts in place (`plain_eval.py`: the CEL the rules use, exactly
+  as the library evaluates it), and only what Python cannot decide exactly goes to CEL, which gets only the
+  facts the remaining rules read, converted once into one context, and runs one program per rule
+  (`for_each` rules as a single `list.filter(item, when)` program);
+- messages, evidence and severity overrides are computed only for the subjects that fail: in Python where
+  it decides, the rest in one CEL context per subject (its facts converted once) in which only `item` and
+  `params` change per violation.
 Results are exactly those of evaluating every expression in CEL on the whole subject
-(tests/test_rules_engine_paths.py)."""
+(tests/test_rules_engine_paths.py, tests/test_plain_eval.py)."""
 
 from __future__ import annotations
 
@@ -76,11 +78,6 @@ def _visible(subject: dict[str, Any], names: tuple[str, ...] | None) -> dict[str
 
 
 Scope = dict[str, Any]  # the variables of one evaluation in Python: subject, params and item
-
-
-def _in_python(source: str) -> Node | None:
-    """The expression evaluated in Python (plain_eval.py), or None when CEL must evaluate it."""
-    return compile_plain(source)
 
 
 def _value(node: Node | None, scope: Scope) -> Any:
@@ -180,12 +177,12 @@ def _prepare(compiled: CompiledRule) -> _Prepared:
         each_fact=for_each_fact(rule.for_each),
         extras=bool(compiled.evidence or compiled.severity_overrides),
         extra_facts=_frozen(referenced_facts([*rule.evidence.values(), *(o.when for o in rule.severity_overrides)])),
-        when_python=_in_python(rule.when),
-        each_python=_in_python(rule.for_each) if rule.for_each else None,
-        overrides=tuple((_in_python(o.when), program, level)
+        when_python=compile_plain(rule.when),
+        each_python=compile_plain(rule.for_each) if rule.for_each else None,
+        overrides=tuple((compile_plain(o.when), program, level)
                         for o, (program, level) in zip(rule.severity_overrides, compiled.severity_overrides,
                                                        strict=True)),
-        evidence=tuple((name, _in_python(rule.evidence[name]), program)
+        evidence=tuple((name, compile_plain(rule.evidence[name]), program)
                        for name, program in compiled.evidence.items()),
     )
 
