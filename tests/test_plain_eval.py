@@ -17,7 +17,8 @@ from nhiaudit.rules_engine.cel_core import cel_core
 from nhiaudit.rules_engine.engine import _python
 from nhiaudit.rules_engine.guards import UNDECIDED, plain
 from nhiaudit.rules_engine.loader import load_rules
-from nhiaudit.rules_engine.plain_eval import Undecided, compile_plain
+from nhiaudit.rules_engine.plain_eval import compile_plain
+from nhiaudit.rules_engine.plain_ops import Undecided
 
 _ERRORS = (KeyError, ValueError, TypeError, RuntimeError, IndexError, OverflowError, ZeroDivisionError)
 

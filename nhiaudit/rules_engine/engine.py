@@ -27,7 +27,8 @@ from nhiaudit.findings import Severity
 from nhiaudit.rules_engine.cel_core import cel_core
 from nhiaudit.rules_engine.guards import UNDECIDED, Guard, for_each_fact, guards_pass, leading_guards, plain
 from nhiaudit.rules_engine.loader import CompiledRule
-from nhiaudit.rules_engine.plain_eval import Node, Undecided, compile_plain
+from nhiaudit.rules_engine.plain_eval import Node, compile_plain
+from nhiaudit.rules_engine.plain_ops import Undecided
 from nhiaudit.rules_engine.template import render_message
 
 
