@@ -8,8 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nhiaudit.packing import unvalidated
-
 
 class Severity(StrEnum):
     INFO = "info"
@@ -98,24 +96,6 @@ class Finding(BaseModel):
     status_reason: str | None = None
     policy_location: PolicyLocation | None = None
     file_location: FileLocation | None = None
-
-
-_FINDING_DEFAULTS = {"identity": None, "credential_id": None, "integration": None, "remediation": None,
-                     "status": FindingStatus.OPEN, "status_reason": None, "policy_location": None,
-                     "file_location": None}
-
-
-def built_finding(fields: dict[str, Any]) -> Finding:
-    """A Finding from fields the rules engine has already typed, without validation: what
-    `Finding.model_construct` does, at a fraction of its cost (it resolves every field's default each time),
-    which mattered at hundreds of thousands of findings. Every field without a default must be given; the
-    given ones are the model's "fields set", as with model_construct. Pydantic's own validation of every
-    finding of the demo and the labelled estate is tested (tests/test_finding_records.py)."""
-    values = {**_FINDING_DEFAULTS, **fields}
-    return unvalidated(Finding, {name: values[name] for name in _FINDING_FIELDS}, set(fields))
-
-
-_FINDING_FIELDS = tuple(Finding.model_fields)
 
 
 def fingerprint(rule_id: str, *identity_fields: str | None) -> str:

@@ -19,7 +19,7 @@ from nhiaudit.drafting.model import Draft, DraftIntegration, DraftReach
 from nhiaudit.drafting.systems import SeenResource, draft_systems, groupable
 from nhiaudit.facts.context import ENVIRONMENT_TAG_KEYS, FactContext
 from nhiaudit.facts.credential import is_active, is_static
-from nhiaudit.facts.reuse import _tag_environments
+from nhiaudit.facts.reuse import tag_environments
 from nhiaudit.facts.system_grants import system_grant
 from nhiaudit.inventory.model import Identity
 from nhiaudit.inventory.snapshot import Snapshot
@@ -167,7 +167,7 @@ def _integration(ctx: FactContext, group: IdentityGroup, unscoped: dict[str, lis
 def _environment(ctx: FactContext, identities: list[Identity]) -> tuple[str | None, str]:
     """The identities' environment tag when they agree; else their accounts' when every tagged identity
     of those accounts agrees; else none (review)."""
-    values = {v for i in identities for v in _tag_environments(i.tags)}
+    values = {v for i in identities for v in tag_environments(i.tags)}
     if len(values) == 1:
         value = values.pop()
         return value, f"tag {_tag_key(identities)}={value}"
@@ -175,7 +175,7 @@ def _environment(ctx: FactContext, identities: list[Identity]) -> tuple[str | No
         return None, f"its identities' tags disagree ({', '.join(sorted(values))}): choose one or split it"
     accounts = {i.account for i in identities}
     account_values = {v for i in ctx.estate.identities.values() if i.account in accounts
-                      for v in _tag_environments(i.tags)}
+                      for v in tag_environments(i.tags)}
     if len(account_values) == 1:
         value = account_values.pop()
         return value, f"every tagged identity of account {', '.join(sorted(accounts))} is {value}"

@@ -42,7 +42,7 @@ def _heredoc(document: dict[str, Any], indent: str, compact: bool = False) -> li
     return ["<<-EOT", *(f"{indent}  {line}" for line in text.splitlines()), f"{indent}EOT"]
 
 
-def _attributes(pairs: list[tuple[str, str | list[str]]], indent: str = "  ") -> list[str]:
+def hcl_attributes(pairs: list[tuple[str, str | list[str]]], indent: str = "  ") -> list[str]:
     """`key = value` lines with the `=` aligned as `terraform fmt` does (a heredoc value spans lines)."""
     width = max(len(k) for k, _ in pairs)
     lines = []
@@ -64,7 +64,7 @@ def _boundary(g: Guardrail) -> list[str]:
     lines += [hcl_comment(f"  {t.identity_id}" + (f" (replaces {t.existing_boundary})" if t.existing_boundary
                                                    else "")) for t in g.targets]
     lines.append(f'resource "aws_iam_policy" "{label}" {{')
-    lines += _attributes([
+    lines += hcl_attributes([
         ("name", hcl_string(g.name)),
         ("description", hcl_string(f"nhiaudit enforce: declared scope of {', '.join(g.integrations)}"[:1000])),
         ("policy", _heredoc(g.document, "  ")),
@@ -84,7 +84,7 @@ def _scp(g: Guardrail) -> list[str]:
              hcl_comment('  target_id = "<OU or root id>"'),
              hcl_comment("}"),
              f'resource "aws_organizations_policy" "{label}" {{']
-    lines += _attributes([
+    lines += hcl_attributes([
         ("name", hcl_string(g.name)),
         ("description", hcl_string("nhiaudit enforce: AI invocation only for declared integrations")),
         ("type", hcl_string("SERVICE_CONTROL_POLICY")),

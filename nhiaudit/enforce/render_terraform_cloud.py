@@ -12,7 +12,7 @@ from collections.abc import Callable
 from nhiaudit.enforce.gcp_deny import attachment_point
 from nhiaudit.enforce.model import Guardrail, GuardrailKind
 from nhiaudit.enforce.names import tf_label
-from nhiaudit.enforce.render_terraform import _attributes, hcl_comment, hcl_string
+from nhiaudit.enforce.render_terraform import hcl_attributes, hcl_comment, hcl_string
 
 
 def _list(items: list[str]) -> str:
@@ -24,13 +24,13 @@ def _deny(g: Guardrail) -> list[str]:
                          f"{', '.join(g.denied_systems)}."),
              *(hcl_comment(n) for n in g.notes if not n.startswith("apply: ")),
              f'resource "google_iam_deny_policy" "{tf_label(g.name)}" {{']
-    lines += _attributes([("parent", f"urlencode({hcl_string(attachment_point(g.attachment or ''))})"),
+    lines += hcl_attributes([("parent", f"urlencode({hcl_string(attachment_point(g.attachment or ''))})"),
                           ("name", hcl_string(g.name)),
                           ("display_name", hcl_string(g.document["displayName"]))])
     for entry in g.document["rules"]:
         rule = entry["denyRule"]
         lines += ["  rules {", "    deny_rule {"]
-        lines += _attributes([("denied_principals", _list(rule["deniedPrincipals"])),
+        lines += hcl_attributes([("denied_principals", _list(rule["deniedPrincipals"])),
                               ("denied_permissions", _list(rule["deniedPermissions"]))], indent="      ")
         lines += ["    }", "  }"]
     lines.append("}")
@@ -48,11 +48,11 @@ def _binding(g: Guardrail) -> list[str]:
                          f"{', '.join(g.integrations)}."),
              hcl_comment("Remove the unconditional binding of the same role for these members in the same change.")]
     lines.append(f'resource "{where[0]}" "{tf_label(g.name)}" {{')
-    lines += _attributes([("for_each", f"toset({_list(add['members'])})"), (where[1], hcl_string(where[2])),
+    lines += hcl_attributes([("for_each", f"toset({_list(add['members'])})"), (where[1], hcl_string(where[2])),
                           ("role", hcl_string(add["role"])), ("member", "each.value")])
     lines.append("  condition {")
     cond = add["condition"]
-    lines += _attributes([("title", hcl_string(cond["title"])), ("description", hcl_string(cond["description"])),
+    lines += hcl_attributes([("title", hcl_string(cond["title"])), ("description", hcl_string(cond["description"])),
                           ("expression", hcl_string(cond["expression"]))], indent="    ")
     lines += ["  }", "}"]
     return lines
@@ -69,7 +69,7 @@ def _assignment(g: Guardrail) -> list[str]:
         if a.get("condition"):
             pairs += [("condition", hcl_string(a["condition"])),
                       ("condition_version", hcl_string(a["conditionVersion"]))]
-        lines += [f'resource "azurerm_role_assignment" "{label}" {{', *_attributes(pairs), "}"]
+        lines += [f'resource "azurerm_role_assignment" "{label}" {{', *hcl_attributes(pairs), "}"]
     return lines
 
 

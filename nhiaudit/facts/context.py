@@ -51,6 +51,7 @@ class FactContext:
     workloads_by_identity: dict[str, list[Workload]] = field(default_factory=lambda: defaultdict(list))
 
     _rules_cache: dict[tuple[str, ...], CredentialRules] = field(default_factory=dict)
+    _rules_facts: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     derived: dict[str, Any] = field(default_factory=dict)  # estate-wide data built once (facts/memo.py)
 
     def __post_init__(self) -> None:
@@ -95,6 +96,15 @@ class FactContext:
         hit = self._rules_cache.get(key)
         if hit is None:
             hit = self._rules_cache[key] = self._strictest(self.integrations_of(identity))
+        return hit
+
+    def credential_rules_fact(self, identity: Identity) -> dict[str, Any]:
+        """The `policy` fact: `credential_rules_for` as a dict, one per combination of integrations, shared by
+        its identities (facts are read, never changed)."""
+        key = tuple(self.estate.bindings.get(identity.id, ()))
+        hit = self._rules_facts.get(key)
+        if hit is None:
+            hit = self._rules_facts[key] = self.credential_rules_for(identity).model_dump()
         return hit
 
     def _strictest(self, integrations: list[Integration]) -> CredentialRules:

@@ -32,7 +32,7 @@ from nhiaudit.graph.build import identity_matcher
 from nhiaudit.graph.reach import SystemReach
 from nhiaudit.graph.trust import trust_in_force
 from nhiaudit.inventory.model import Identity, IdentityKind, Trust
-from nhiaudit.policy.model import CredentialRules, Integration
+from nhiaudit.policy.model import Integration
 
 
 class _ClassificationInputs:
@@ -145,16 +145,6 @@ def _session_minutes(identity: Identity) -> int | None:
     return None if seconds is None else -(-seconds // 60)
 
 
-def _rules_fact(ctx: FactContext, rules: CredentialRules) -> dict[str, Any]:
-    """The `policy` fact: one dict per combination of integrations (rules objects are cached per combination),
-    shared by its identities; facts are read, never changed."""
-    dumped: dict[int, tuple[CredentialRules, dict[str, Any]]] = memo(ctx, "credential_rules_facts", dict)
-    hit = dumped.get(id(rules))
-    if hit is None or hit[0] is not rules:
-        hit = dumped[id(rules)] = (rules, rules.model_dump())
-    return hit[1]
-
-
 def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     now = ctx.now
     analysis = estate_analysis(ctx)
@@ -169,7 +159,6 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
     days_inactive = days_between(now, identity.last_activity or identity.created)
     human = identity.human_use
     admin = profile.admin
-    rules = ctx.credential_rules_for(identity)
     creds = [{"id": c.id, "type": c.type.value, "static": is_static(c),
               "active": is_active(c, identity), "age_days": days_between(now, c.created) or 0} for c in credentials]
     active_static = sum(1 for c in creds if c["static"] and c["active"])
@@ -230,6 +219,6 @@ def identity_facts(ctx: FactContext, identity: Identity) -> dict[str, Any]:
             "mfa_active": bool(human and human.mfa_active),
         },
         "max_session_minutes": _session_minutes(identity),
-        "policy": _rules_fact(ctx, rules),
+        "policy": ctx.credential_rules_fact(identity),
         "audit_gaps": audit_gaps(ctx, identity, integrations, bool(ai), reach),
     }

@@ -77,7 +77,8 @@ class Profiles:
             key = self._key(identity)
             if key not in self._cache:
                 todo.setdefault(key, identity)
-        parts = shares(list(todo.items()), max(1, jobs))
+        # A few hundred profiles take less time to build here than a worker takes to start and answer.
+        parts = shares(list(todo.items()), max(1, min(jobs, len(todo) // 200)))
         for built in run_forked([functools.partial(self._build_share, part) for part in parts]):
             self._cache.update(built)
 

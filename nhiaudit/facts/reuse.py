@@ -29,7 +29,7 @@ def served_integrations(integrations: list[Integration], workloads: list[Workloa
     return sorted(names)
 
 
-def _tag_environments(tags: dict[str, str]) -> list[str]:
+def tag_environments(tags: dict[str, str]) -> list[str]:
     return [v for k in ENVIRONMENT_TAG_KEYS if tags.get(k) for v in _SPLIT.split(tags[k].strip().lower()) if v]
 
 
@@ -38,11 +38,11 @@ def environment_sources(identity: Identity, integrations: list[Integration],
     """Every place that assigns the identity an environment: its tags, its integrations, its workloads.
     (Tuples of flat dicts: the garbage collector need not track them, which matters at 100k identities.)"""
     count("reuse.per_identity", len(integrations) + len(workloads))
-    out = [{"environment": env, "source": "tag"} for env in _tag_environments(identity.tags)]
+    out = [{"environment": env, "source": "tag"} for env in tag_environments(identity.tags)]
     out += [{"environment": i.environment.lower(), "source": f"integration {i.name}"}
             for i in integrations if i.environment]
     out += [{"environment": env, "source": f"workload {w.kind}:{w.name}"}
-            for w in workloads for env in _tag_environments(w.tags)]
+            for w in workloads for env in tag_environments(w.tags)]
     return tuple(out)
 
 

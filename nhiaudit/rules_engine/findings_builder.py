@@ -13,10 +13,10 @@ from nhiaudit.findings import (
     FindingStatus,
     IdentityRef,
     PolicyLocation,
-    built_finding,
     fingerprint,
 )
 from nhiaudit.inventory.model import Identity
+from nhiaudit.packing import constructed
 from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.policy.model import WrittenPolicy
 from nhiaudit.rules_engine.engine import Violation
@@ -160,17 +160,17 @@ class FindingsBuilder:
             self._principals[finding_print] = str(v.subject["id"])
         # Not validated: every field is typed here (tests/test_finding_records.py re-validates all findings of
         # the demo and the labelled estate); validation was a tenth of the analysis of a large estate.
-        return built_finding({
-            "rule_id": rule.id, "title": rule.title, "category": rule.category, "severity": v.severity,
-            "identity": self._identity_ref(identity), "credential_id": credential_id, "integration": integration,
-            "message": v.message, "evidence": evidence,
-            "frameworks": self._frameworks(rule),
-            "remediation": self._remediation(rule),
-            "fingerprint": finding_print,
+        return constructed(
+            Finding, rule_id=rule.id, title=rule.title, category=rule.category, severity=v.severity,
+            identity=self._identity_ref(identity), credential_id=credential_id, integration=integration,
+            message=v.message, evidence=evidence,
+            frameworks=self._frameworks(rule),
+            remediation=self._remediation(rule),
+            fingerprint=finding_print,
             # Several integrations: point at the first one's entry rather than the top of the file.
-            "policy_location": self._location(v.subject, v.item, integrations[0] if integrations else None),
-            "file_location": file_location,
-        })
+            policy_location=self._location(v.subject, v.item, integrations[0] if integrations else None),
+            file_location=file_location,
+        )
 
     def apply_exceptions(self, findings: list[Finding]) -> list[Finding]:
         """Mark findings covered by an unexpired exception as excepted (expired ones no longer apply)."""

@@ -74,14 +74,15 @@ def policy_text(value: Any, where: str) -> str | None:
     return value
 
 
-def _objects(items: list[Any], key: str, what: str) -> list[Mapping[str, Any]]:
+def named_objects(items: list[Any], key: str, what: str) -> list[Mapping[str, Any]]:
     if not all(isinstance(i, Mapping) and isinstance(i.get(key), str) and 0 < len(i[key]) <= MAX_ARN
                for i in items):
         raise RawDataError(f"malformed reply: {what} without {key} (or one longer than {MAX_ARN} characters)")
     return items
 
 
-def _pages(client: Any, operation: str, key: str, optional: bool = False, **kwargs: Any) -> tuple[list[Any], bool]:
+def listed_pages(client: Any, operation: str, key: str, optional: bool = False,
+                 **kwargs: Any) -> tuple[list[Any], bool]:
     """Up to MAX_LISTED items of a paginated listing, and whether more were left unlisted. `optional`: an empty
     listing may leave `key` out (the reply itself must still be an object)."""
     pages = client.get_paginator(operation).paginate(**kwargs, PaginationConfig={"MaxItems": MAX_LISTED + 1})
@@ -96,8 +97,8 @@ def _pages(client: Any, operation: str, key: str, optional: bool = False, **kwar
 def list_buckets(s3: Any, region: str) -> tuple[list[Listed], bool]:
     """The account's buckets. ListBuckets names each bucket's region (BucketRegion) since 2024; where it does
     not, reads go to the default region and botocore follows S3's redirect."""
-    items, more = _pages(s3, "list_buckets", "Buckets")
-    buckets = _objects(items, "Name", "a bucket")
+    items, more = listed_pages(s3, "list_buckets", "Buckets")
+    buckets = named_objects(items, "Name", "a bucket")
     bad = next((b["Name"] for b in buckets if not _BUCKET_NAME.fullmatch(b["Name"])), None)
     if bad is not None:
         raise RawDataError(f"malformed reply: not a bucket name: {bad[:100]!r}")
@@ -137,7 +138,7 @@ def _bucket_block(s3: Any, bucket: str) -> dict[str, Any]:
 
 
 def _acl(reply: Any) -> dict[str, Any]:
-    return {"Grants": _objects(reply_list(reply, "Grants"), "Permission", "an ACL grant"),
+    return {"Grants": named_objects(reply_list(reply, "Grants"), "Permission", "an ACL grant"),
             "Owner": _member(reply, "Owner")}
 
 
@@ -152,8 +153,8 @@ def _member(reply: Any, key: str) -> dict[str, Any]:
 
 
 def list_keys(kms: Any, region: str) -> tuple[list[Listed], bool]:
-    items, more = _pages(kms, "list_keys", "Keys")
-    keys = _objects(items, "KeyArn", "a key")
+    items, more = listed_pages(kms, "list_keys", "Keys")
+    keys = named_objects(items, "KeyArn", "a key")
     return [Listed(str(k["KeyArn"]), str(k["KeyArn"]), region) for k in keys], more
 
 
@@ -170,12 +171,12 @@ def read_key(kms: Any, key: Listed, secondary: Secondary) -> RawResourcePolicy |
     grants = secondary("kms:ListGrants", lambda: _grants(kms, key.key))
     if grants is not None:
         extra["Grants"] = grants
-    return RawResourcePolicy("kms", key.arn, _account(key.arn), key.region, policy, extra)
+    return RawResourcePolicy("kms", key.arn, account_of_resource(key.arn), key.region, policy, extra)
 
 
 def _grants(kms: Any, key_id: str) -> list[Mapping[str, Any]]:
     pages = kms.get_paginator("list_grants").paginate(KeyId=key_id, PaginationConfig={"MaxItems": MAX_GRANTS})
-    return [_as_cli_prints(g) for g in _objects([g for page in pages for g in reply_list(page, "Grants")],
+    return [_as_cli_prints(g) for g in named_objects([g for page in pages for g in reply_list(page, "Grants")],
                                                 "GrantId", "a grant")]
 
 
@@ -184,14 +185,14 @@ def _grants(kms: Any, key_id: str) -> list[Mapping[str, Any]]:
 
 def list_secrets(sm: Any, region: str) -> tuple[list[Listed], bool]:
     # ListSecrets returns metadata only; nhiaudit never calls GetSecretValue (not on the read-only allowlist).
-    items, more = _pages(sm, "list_secrets", "SecretList")
-    return [Listed(str(s["ARN"]), str(s["ARN"]), region) for s in _objects(items, "ARN", "a secret")], more
+    items, more = listed_pages(sm, "list_secrets", "SecretList")
+    return [Listed(str(s["ARN"]), str(s["ARN"]), region) for s in named_objects(items, "ARN", "a secret")], more
 
 
 def read_secret(sm: Any, secret: Listed, secondary: Secondary) -> RawResourcePolicy:
     reply = reply_object(sm.get_resource_policy(SecretId=secret.key))
     policy = policy_text(reply.get("ResourcePolicy"), secret.arn)
-    return RawResourcePolicy("secretsmanager", secret.arn, _account(secret.arn), secret.region, policy)
+    return RawResourcePolicy("secretsmanager", secret.arn, account_of_resource(secret.arn), secret.region, policy)
 
 
 def listed_functions(functions: list[Mapping[str, Any]], region: str) -> list[Listed]:
@@ -204,13 +205,13 @@ def listed_functions(functions: list[Mapping[str, Any]], region: str) -> list[Li
 def read_function(lam: Any, function: Listed, secondary: Secondary) -> RawResourcePolicy:
     reply = absent_on(("ResourceNotFoundException",), lambda: lam.get_policy(FunctionName=function.key))
     policy = None if reply is None else policy_text(reply_object(reply).get("Policy"), function.arn)
-    return RawResourcePolicy("lambda", function.arn, _account(function.arn), function.region, policy)
+    return RawResourcePolicy("lambda", function.arn, account_of_resource(function.arn), function.region, policy)
 
 
 def list_queues(sqs: Any, region: str) -> tuple[list[Listed], bool]:
     # ListQueues pages only when MaxResults is given (without it AWS returns the first 1,000 queues), and its
     # reply has no QueueUrls when there are no queues.
-    items, more = _pages(sqs, "list_queues", "QueueUrls", optional=True, MaxResults=1000)
+    items, more = listed_pages(sqs, "list_queues", "QueueUrls", optional=True, MaxResults=1000)
     if not all(isinstance(u, str) and len(u) <= MAX_ARN for u in items):
         raise RawDataError(f"malformed reply: a queue URL is not a string of at most {MAX_ARN} characters")
     return [Listed(queue_arn(u, sqs.meta.partition, region), u, region) for u in items], more
@@ -230,18 +231,19 @@ def read_queue(sqs: Any, queue: Listed, secondary: Secondary) -> RawResourcePoli
     if not isinstance(attributes, Mapping):
         raise RawDataError("reply field Attributes is not an object")
     arn = reply_str(attributes, "QueueArn")
-    return RawResourcePolicy("sqs", arn, _account(arn), queue.region, policy_text(attributes.get("Policy"), arn))
+    return RawResourcePolicy("sqs", arn, account_of_resource(arn), queue.region,
+                             policy_text(attributes.get("Policy"), arn))
 
 
 def list_topics(sns: Any, region: str) -> tuple[list[Listed], bool]:
-    items, more = _pages(sns, "list_topics", "Topics")
+    items, more = listed_pages(sns, "list_topics", "Topics")
     return [Listed(str(t["TopicArn"]), str(t["TopicArn"]), region)
-            for t in _objects(items, "TopicArn", "a topic")], more
+            for t in named_objects(items, "TopicArn", "a topic")], more
 
 
 def read_topic(sns: Any, topic: Listed, secondary: Secondary) -> RawResourcePolicy:
     attributes = _member(sns.get_topic_attributes(TopicArn=topic.key), "Attributes")
-    return RawResourcePolicy("sns", topic.arn, _account(topic.arn), topic.region,
+    return RawResourcePolicy("sns", topic.arn, account_of_resource(topic.arn), topic.region,
                              policy_text(attributes.get("Policy"), topic.arn))
 
 
@@ -252,13 +254,13 @@ def _as_cli_prints(value: Mapping[str, Any]) -> dict[str, Any]:
 
 def _is_account_arn(arn: str) -> bool:
     try:
-        _account(arn)
+        account_of_resource(arn)
     except RawDataError:
         return False
     return True
 
 
-def _account(arn: str) -> str:
+def account_of_resource(arn: str) -> str:
     account = arn_parts(arn)[3]
     if not account.isdigit() or len(account) != 12:
         raise RawDataError(f"not an ARN of an account's resource: {arn[:200]!r}")

@@ -14,10 +14,10 @@ from nhiaudit.connectors.aws.raw import RawDataError
 from nhiaudit.connectors.aws.resource_policies_get import (
     Listed,
     Secondary,
-    _account,
-    _objects,
-    _pages,
+    account_of_resource,
     error_code,
+    listed_pages,
+    named_objects,
     policy_text,
 )
 from nhiaudit.connectors.aws.resource_raw import RawResourcePolicy
@@ -39,9 +39,9 @@ _NO_GROUP = "Cannot find Model Package Group"
 def list_model_package_groups(sagemaker: Any, region: str) -> tuple[list[Listed], bool]:
     """The region's own model package groups (not those other accounts share with it: their policies are the
     owners' to read)."""
-    items, more = _pages(sagemaker, "list_model_package_groups", "ModelPackageGroupSummaryList", MaxResults=100)
-    groups = _objects(_objects(items, "ModelPackageGroupArn", "a model package group"), "ModelPackageGroupName",
-                      "a model package group")
+    items, more = listed_pages(sagemaker, "list_model_package_groups", "ModelPackageGroupSummaryList", MaxResults=100)
+    groups = named_objects(named_objects(items, "ModelPackageGroupArn", "a model package group"),
+                           "ModelPackageGroupName", "a model package group")
     bad = next((g for g in groups if not _is_group(g["ModelPackageGroupName"], g["ModelPackageGroupArn"], region)),
                None)
     if bad is not None:
@@ -64,7 +64,7 @@ def read_model_package_group(sagemaker: Any, group: Listed, secondary: Secondary
         if error_code(exc) == "ValidationException" and _NO_GROUP in message:
             return None
         if error_code(exc) == "ValidationException" and _NO_POLICY in message:
-            return RawResourcePolicy("sagemaker", group.arn, _account(group.arn), group.region, None)
+            return RawResourcePolicy("sagemaker", group.arn, account_of_resource(group.arn), group.region, None)
         raise
     policy = policy_text(reply.get("ResourcePolicy"), group.arn)
-    return RawResourcePolicy("sagemaker", group.arn, _account(group.arn), group.region, policy)
+    return RawResourcePolicy("sagemaker", group.arn, account_of_resource(group.arn), group.region, policy)
