@@ -119,6 +119,19 @@ def _seed_resources(url: str, count: int) -> None:
         list(pool.map(one, range(count)))
 
 
+def _answering_moto_gaps(app: Any) -> Any:
+    """moto has no CloudTrail ListEventDataStores (the SDK would retry it ten times): answer it as an account
+    without event data stores does."""
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").endswith(".ListEventDataStores"):
+            body = b'{"EventDataStores": []}'
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+    return wsgi
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=2000)
@@ -139,6 +152,7 @@ def main() -> int:
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    server._server.app = _answering_moto_gaps(server._server.app)
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
     try:

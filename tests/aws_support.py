@@ -361,10 +361,25 @@ def backdate_password_use(user: str, when: datetime, account: str = MOTO_ACCOUNT
     iam_backend(account).users[user].password_last_used = when
 
 
+# The AWS-managed policies moto's IAM holds in these tests: the one the estates attach and a few it must leave out
+# as unattached. All 1,582 that moto knows cost every reset their parsing and every GAAD reply their pages.
+MOTO_MANAGED_POLICIES = ("AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "SecurityAudit",
+                         "AmazonS3ReadOnlyAccess", "AmazonBedrockFullAccess")
+
+
+def _keep_managed_policies(names: tuple[str, ...]) -> None:
+    import moto.iam.models as iam_models
+
+    every = json.loads(iam_models.aws_managed_policies_data)
+    if len(every) > len(names):
+        iam_models.aws_managed_policies_data = json.dumps({n: every[n] for n in names})
+
+
 @pytest.fixture(scope="module")
 def moto() -> Iterator[Moto]:
     """One moto server per test module, behind an AwsFront; reset it (moto.reset()) to start clean."""
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # before the server creates any IAM backend
+    _keep_managed_policies(MOTO_MANAGED_POLICIES)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import ThreadedMotoServer
 

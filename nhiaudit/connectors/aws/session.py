@@ -3,6 +3,7 @@ collection's deadline and can be counted."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,9 +81,18 @@ class Clients:
         return client
 
 
+@functools.cache
+def _process_data_loader() -> Any:
+    """botocore's loader of service models, one per process: a model is parsed once however many sessions
+    (accounts, or scans run by one program) ask for it. Made by a default session, so it honours AWS_DATA_PATH."""
+    return botocore.session.get_session().get_component("data_loader")
+
+
 def base_session(profile: str | None) -> boto3.Session:
     """The default credential chain (profile, environment, SSO, container or instance role)."""
-    return boto3.Session(profile_name=profile) if profile else boto3.Session()
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _process_data_loader())
+    return boto3.Session(profile_name=profile or None, botocore_session=core)
 
 
 def assumed_session(sts_client: Any, role_arn: str, region: str, like: boto3.Session) -> boto3.Session:
