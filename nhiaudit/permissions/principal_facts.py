@@ -9,6 +9,10 @@ Exact facts only, from the inventory:
   AssumeRole are not modelled.
 - `aws:PrincipalAccount`, `aws:PrincipalArn`: the identity's account and ARN.
 - `aws:PrincipalOrgID`: the organisation id, when the source recorded one.
+- `aws:SourceAccount`, `aws:SourceArn`, `aws:SourceOrgID`, `aws:SourceOrgPaths` and SNS's `aws:SourceOwner`:
+  absent. AWS puts them in the request context only when an AWS service principal calls on behalf of a
+  resource, never for a request an IAM user or role makes (IAM User Guide, "AWS global condition context
+  keys"), so SNS's default topic policy (`*` when `AWS:SourceOwner` is the owner) grants an identity nothing.
 """
 
 from __future__ import annotations
@@ -22,14 +26,17 @@ from nhiaudit.permissions.aws_conditions import ABSENT, Value
 _TAG_PREFIX = "aws:principaltag/"
 _KEYS = frozenset({"aws:multifactorauthpresent", "aws:multifactorauthage", "aws:principalaccount",
                    "aws:principalarn", "aws:principalorgid"})
+_SOURCE_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceowner", "aws:sourceorgid",
+                          "aws:sourceorgpaths"})
 _NO_MFA_USER: frozenset[Value] = frozenset({ABSENT, "false"})
 _NO_MFA_SESSION: frozenset[Value] = frozenset({"false"})
 _NO_AGE: frozenset[Value] = frozenset({ABSENT})
+_NOT_SENT: frozenset[Value] = frozenset({ABSENT})
 
 
 def is_principal_key(key: str) -> bool:
     """Is the (lower-cased) condition key one `PrincipalFacts.lookup` may answer?"""
-    return key in _KEYS or key.startswith(_TAG_PREFIX)
+    return key in _KEYS or key in _SOURCE_KEYS or key.startswith(_TAG_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ class PrincipalFacts:
             return frozenset({self.arn})
         if key == "aws:principalorgid" and self.org_id:
             return frozenset({self.org_id})
+        if key in _SOURCE_KEYS and self.account:
+            return _NOT_SENT  # only service principals' requests carry them
         return None
 
     def cache_key(self, keys: Iterable[str]) -> tuple[object, ...]:
