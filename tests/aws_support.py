@@ -311,7 +311,10 @@ class Moto:
     def reset(self) -> None:
         import urllib.request
 
-        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")).read()
+        # Straight to moto: urlopen's shared opener keeps the HTTP_PROXY of its first use, which may be
+        # another module's front, long stopped.
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        direct.open(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")).read()
         self.front.reset()
 
     def session(self, account: str | None = None) -> Any:
