@@ -54,7 +54,8 @@ def hostile(tmp_path):
         version: 1
         systems:
           lake: {{resources: ["//storage.googleapis.com/projects/p/buckets/data-*"]}}
-          secret: {{classification: restricted, resources: ["//storage.googleapis.com/projects/p/buckets/secret"]}}
+          secret: {{classification: restricted, resources: ["//storage.googleapis.com/projects/p/buckets/secret",
+                                                            "//storage.googleapis.com/projects/q/buckets/secret"]}}
           reports: {{resources: ["{SUB_ACCOUNT}/blobServices/default/containers/reports*"]}}
           mail: {{classification: restricted, resources: ["delegated:Microsoft Graph/Mail.*"]}}
         integrations:
@@ -71,6 +72,11 @@ def test_every_guardrail_kind_is_generated_and_follows_the_schema(hostile):
     kinds = sorted(g["kind"] for g in data["guardrails"].values())
     assert kinds == ["azure-graph-permission-removal", "azure-role-assignment", "gcp-conditional-binding",
                      "gcp-conditional-binding", "gcp-deny-policy"]  # the project's and the folder's binding
+    # secret's bucket in project q is denied there; one on projects/p would also cut lake: left out, and said
+    (deny,) = [g for g in data["guardrails"].values() if g["kind"] == "gcp-deny-policy"]
+    assert deny["attachment"] == "projects/q"
+    assert any("projects/p/buckets/secret (secret): no deny written: one on projects/p would also cut may_reach "
+               "lake" in s for s in data["skipped"])
     assert validate_schema(data) == []
     assert all(set(n) <= set("abcdefghijklmnopqrstuvwxyz0123456789-") for n in data["guardrails"])
     binding = next(g for g in data["guardrails"].values() if g["kind"] == "gcp-conditional-binding"

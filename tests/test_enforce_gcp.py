@@ -1,6 +1,7 @@
 """`nhiaudit enforce` on the planted GCP project (gcp_planted, served by the in-test gRPC and REST servers and
 collected through the real clients): IAM deny policies and conditional bindings, their verification by
-re-analysis (what closes, what a project-level deny also takes from may_reach: LOSES), then the loop a user
+re-analysis (what closes; a project-level deny that would also cut a may_reach bucket in use is left out, or,
+when it alone closes a forbidden reach, written and failing on the loss: LOSES, exit 1), then the loop a user
 runs: apply them to the servers (the command never applies anything), collect the project again, scan it,
 and find exactly what the verification predicted."""
 
@@ -18,8 +19,8 @@ P, AS_OF = planted.P, planted.AS_OF
 DENY, BINDING = "gcp-deny-policy", "gcp-conditional-binding"
 
 # Buckets written with their project: a deny on the project then covers them (gcp_names: a bucket written
-# `projects/_/buckets/B` lies beneath no project). ml-sandbox may reach a bucket of the same project as the
-# one it must not: the project-level deny takes both.
+# `projects/_/buckets/B` lies beneath no project). ml-sandbox reads a may_reach bucket of the same project as
+# the one it must not reach: a project-level deny would take both, so none is written for it.
 POLICY = f"""\
     version: 1
     systems:
@@ -76,7 +77,7 @@ def estate(tmp_path_factory: pytest.TempPathFactory):
 def test_deny_policy_per_integration_on_the_project_of_the_forbidden_bucket(estate):
     data = estate["data"]
     denies = of_kind(data, DENY)
-    assert set(denies) == {f"nhiaudit-gcp-deny-{n}" for n in ("features-export", "ml-sandbox", "support-agent")}
+    assert set(denies) == {f"nhiaudit-gcp-deny-{n}" for n in ("features-export", "support-agent")}
     g = denies["nhiaudit-gcp-deny-features-export"]
     assert g["attachment"] == f"projects/{P}" and g["denies"] == ["customer-pii"]
     assert g["document"]["rules"] == [{"denyRule": {
@@ -100,25 +101,57 @@ def test_scope_wide_role_is_narrowed_by_an_iam_condition(estate):
     assert g["replaces"] == [f"binding:projects/{P}:roles/aiplatform.user"]
 
 
-def test_verification_closes_the_drift_and_reports_what_a_project_deny_also_takes(estate):
+def test_verification_closes_the_drift_and_no_deny_takes_a_may_reach_bucket_in_use(estate):
     data = estate["data"]
     found = checks(data)
     export = found["nhiaudit-gcp-deny-features-export"]
     assert export["holds"] and any(c.startswith("scope-forbidden-system:") for c in export["closed"])
     assert export["removed"] == [{"identity": planted.ETL, "system": "customer-pii", "before": "read", "after": None,
                                   "via_chain": False}]
-    sandbox = found["nhiaudit-gcp-deny-ml-sandbox"]  # the same-project deny takes the may_reach bucket too: said
-    assert sandbox["lost"] == [{"identity": planted.NOTEBOOK, "system": "prod-features", "before": "read",
-                                "after": None, "via_chain": False}]
-    note = next(n for n in data["guardrails"]["nhiaudit-gcp-deny-ml-sandbox"]["notes"] if "matchTag" in n)
-    assert "prod-features" in note and "resource.matchTag('ORG_ID/nhiaudit-system', 'customer-pii')" in note
+    # etl-runner does not use prod-features today: the deny is written, its note says what it would also deny
+    note = next(n for n in data["guardrails"]["nhiaudit-gcp-deny-features-export"]["notes"] if "matchTag" in n)
+    assert "may_reach prod-features beneath projects/acme-ml, which its identities do not use today" in note
+    assert "resource.matchTag('ORG_ID/nhiaudit-system', 'customer-pii')" in note
+    # notebook-dev reads prod-features: a deny on the project would cut it, and it reaches no PII: left out, said
+    assert "nhiaudit-gcp-deny-ml-sandbox" not in data["guardrails"]
+    (left_out,) = [n for n in data["skipped"] if n.startswith("ml-sandbox: ")]
+    assert (f"//storage.googleapis.com/projects/{P}/buckets/acme-pii* (customer-pii): no deny written: one on "
+            f"projects/{P} would also cut may_reach prod-features, which its identities use today") in left_out
+    assert "resource.matchTag('ORG_ID/nhiaudit-system', 'customer-pii')" in left_out
     agent = [c for name, c in found.items() if name.startswith("nhiaudit-binding-support-agent")]
     assert agent and all(c["holds"] and not c["lost"] for c in agent)  # vertex kept under the condition
+    assert all(not c["lost"] for c in found.values())
     assert estate["code"] == 0 and data["verification"]["verified"]
 
     plan = cli("enforce", "--snapshot", str(estate["before"]), "--policy", str(estate["policy"]), "--as-of", AS_OF)
-    assert f"LOSES (allowed by may_reach): {planted.NOTEBOOK}: prod-features read -> none" in plan.stdout
+    assert "LOSES" not in plan.stdout and "- not covered: ml-sandbox: " in plan.stdout
     assert "no gcp guardrail is generated yet" not in plan.stdout.lower()
+
+
+def test_a_deny_that_alone_closes_a_forbidden_reach_is_written_and_fails_on_the_loss(estate):
+    """etl-runner reads the PII bucket through its own binding there, notebook-dev reads prod-features: one
+    integration declaring both gets a project-level deny (the only guardrail that closes etl-runner's reach),
+    which also cuts notebook-dev's prod-features: the loss fails the verification instead of passing."""
+    shared = POLICY.split("      - name: ml-sandbox")[0].replace(
+        f'identities: ["{planted.ETL}"]', f'identities: ["{planted.ETL}", "{planted.NOTEBOOK}"]')
+    assert planted.NOTEBOOK in shared and "ml-sandbox" not in shared
+    policy = write(estate["tmp"] / "policy-shared.yaml", shared)
+    code, data, output = enforce_json(estate["before"], policy, AS_OF)
+    name = "nhiaudit-gcp-deny-features-export"
+    check = checks(data)[name]
+    assert check["removed"] == [{"identity": planted.ETL, "system": "customer-pii", "before": "read", "after": None,
+                                 "via_chain": False}]
+    assert check["lost"] == [{"identity": planted.NOTEBOOK, "system": "prod-features", "before": "read",
+                              "after": None, "via_chain": False}]
+    assert not check["holds"] and check["remaining"] == []
+    assert code == 1 and not data["verification"]["verified"] and f"verification fails for {name}" in output
+    assert any(n.startswith("also cuts may_reach prod-features, which its identities use today: written all the "
+                            "same") for n in data["guardrails"][name]["notes"])
+    assert validate_schema(data) == []
+    plan = cli("enforce", "--snapshot", str(estate["before"]), "--policy", str(policy), "--as-of", AS_OF).stdout
+    assert f"    LOSES (allowed by may_reach): {planted.NOTEBOOK}: prod-features read -> none" in plan
+    assert "    FAILS on the loss: the written policy allows that access; the guardrail cannot keep it" in plan
+    assert f"verification: FAILS for {name}" in plan
 
 
 def test_unfixable_chain_and_unknown_bucket_project_are_reported_not_hidden(estate):
@@ -171,6 +204,7 @@ def test_applied_and_collected_again_the_scan_finds_what_verification_predicted(
     for (identity, system), level in predicted.items():
         assert access(after, identity).get(system) == level, (identity, system)
     assert access(after, planted.AGENT)["vertex"] == access(before, planted.AGENT)["vertex"]
+    assert access(after, planted.NOTEBOOK)["prod-features"] == access(before, planted.NOTEBOOK)["prod-features"]
     # Re-generated from the applied estate: nothing new to enforce for the drift that was closed.
     _, again, _ = enforce_json(after_file, estate["policy"], AS_OF)
     assert not checks(again)["nhiaudit-gcp-deny-features-export"]["closed"]

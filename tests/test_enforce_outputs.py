@@ -12,8 +12,11 @@ import textwrap
 
 import pytest
 from enforce_support import ACCOUNT, AS_OF, DEMO_POLICY, DEMO_SNAPSHOT, enforce, enforce_json, role, write_snapshot
+from test_enforce_demo import demo_without_chain
 
+from nhiaudit.enforce.aws_document import assume_statement, fit_boundary
 from nhiaudit.inventory.model import Identity, IdentityKind, Policy, Provider, Statement
+from nhiaudit.permissions.catalogue import default_catalogue
 from nhiaudit.permissions.evaluate import Evaluator
 
 BUCKETS = [f"arn:aws:s3:::data-{n:03d}" for n in range(300)]
@@ -67,6 +70,17 @@ def test_hundreds_of_resources_fit_by_merging_patterns_that_reach_no_other_syste
     assert all(evaluator.actions_on(probe, f"{b}*") >= set(READ) for b in BUCKETS[::37])
     check = data["verification"]["checks"][0]
     assert check["holds"] and any("secret" in c for c in check["closed"]) and not check["lost"]
+
+
+def test_a_kept_role_chain_is_written_as_is_whatever_the_compaction():
+    """sts:AssumeRole on the exact roles of a kept chain is never merged (`role/reader-*`) nor widened (`sts:*`)."""
+    roles = [f"arn:aws:iam::{ACCOUNT}:role/reader-{n}" for n in range(2)]
+    allowed = {f"{b}*": frozenset(READ) for b in BUCKETS}
+    fitted = fit_boundary(allowed, (), default_catalogue(), lambda *_: True, fixed=[assume_statement(roles)])
+    assert fitted.compaction == "resource-wildcards"  # the S3 patterns were merged to fit
+    assert {"Sid": "MayReachThroughRoles", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": roles} in \
+        fitted.document["Statement"]
+    assert [s for s in fitted.document["Statement"] if "sts:" in json.dumps(s)] == [assume_statement(roles)]
 
 
 def test_a_boundary_that_cannot_fit_is_refused_with_the_reason_and_nothing_written(tmp_path):
@@ -140,7 +154,7 @@ def test_terraform_output_is_formatted_hcl(which, hostile, tmp_path):
     work.mkdir()
     result = enforce("--snapshot", str(snapshot), "--policy", str(policy), "--format", "terraform",
                      "-o", str(work / "main.tf"))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == (1 if which == "demo" else 0), result.output  # the demo fails its verification
     env = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
     fmt = subprocess.run(["terraform", "fmt", "-check", "-diff", str(work)], capture_output=True, text=True,
                          env=env, timeout=60)
@@ -153,25 +167,27 @@ def test_output_is_byte_identical_under_any_hash_seed(tmp_path):
     outputs = []
     for seed in ("1", "12345"):
         out = tmp_path / seed
-        subprocess.run([sys.executable, "-m", "nhiaudit", "enforce", "--snapshot", str(DEMO_SNAPSHOT), "--policy",
-                        str(DEMO_POLICY), "--as-of", AS_OF, "--quiet", "--output-dir", str(out)],
-                       env={**os.environ, "PYTHONHASHSEED": seed, "NHIAUDIT_JOBS": "1"}, check=True, timeout=120)
+        run = subprocess.run([sys.executable, "-m", "nhiaudit", "enforce", "--snapshot", str(DEMO_SNAPSHOT),
+                              "--policy", str(DEMO_POLICY), "--as-of", AS_OF, "--quiet", "--output-dir", str(out)],
+                             env={**os.environ, "PYTHONHASHSEED": seed, "NHIAUDIT_JOBS": "1"}, timeout=120)
+        assert run.returncode == 1  # written, and the verification fails (code-review-bot's lost chain)
         outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert outputs[0] == outputs[1] and len(outputs[0]) == 3
 
 
 def test_check_passes_on_committed_guardrails_and_fails_when_the_policy_diverges(tmp_path):
     committed = tmp_path / "guardrails"
-    assert enforce("--snapshot", str(DEMO_SNAPSHOT), "--policy", str(DEMO_POLICY), "--output-dir",
+    snapshot = demo_without_chain(tmp_path)  # the demo whose guardrails all verify: exit 1 means a difference
+    assert enforce("--snapshot", str(snapshot), "--policy", str(DEMO_POLICY), "--output-dir",
                    str(committed)).exit_code == 0
-    same = enforce("--snapshot", str(DEMO_SNAPSHOT), "--policy", str(DEMO_POLICY), "--check", str(committed))
+    same = enforce("--snapshot", str(snapshot), "--policy", str(DEMO_POLICY), "--check", str(committed))
     assert same.exit_code == 0, same.output
     changed = tmp_path / "policy.yaml"  # support-tickets no longer allowed to support-copilot
     changed.write_text(DEMO_POLICY.read_text().replace(
         "may_reach: [support-tickets, bedrock-models]\n    must_not_reach: [customer-pii]",
         "may_reach: [bedrock-models]\n    must_not_reach: [customer-pii]"))
     assert changed.read_text() != DEMO_POLICY.read_text()
-    differs = enforce("--snapshot", str(DEMO_SNAPSHOT), "--policy", str(changed), "--check", str(committed))
+    differs = enforce("--snapshot", str(snapshot), "--policy", str(changed), "--check", str(committed))
     assert differs.exit_code == 1
     assert "nhiaudit-enforce.json differs" in differs.output and "nhiaudit-boundary-support-copilot: changed" in \
         differs.output

@@ -1,12 +1,13 @@
 """Decisions of `nhiaudit enforce` on small estates: an existing boundary is replaced by one never wider, an
 identity two integrations declare gets one boundary (what any allows, minus what any forbids, the loss
-reported), access through a role chain that the boundary stops is reported as lost, not hidden."""
+reported), a role chain to may_reach is kept when the chained role reaches nothing else, and otherwise the lost
+access fails the verification (exit 1), named in the plan and the JSON."""
 
 from __future__ import annotations
 
 import textwrap
 
-from enforce_support import ACCOUNT, enforce_json, role, write_snapshot
+from enforce_support import ACCOUNT, enforce, enforce_json, role, write_snapshot
 
 from nhiaudit.inventory.model import Identity, IdentityKind, Policy, Provider, Statement, Trust, TrustKind
 from nhiaudit.inventory.snapshot import Snapshot
@@ -75,26 +76,79 @@ def test_one_identity_two_integrations_gets_one_boundary_and_the_forbidden_loss_
     assert any("pii" in c for c in check["closed"])  # drafts' must_not_reach holds
 
 
-def test_a_role_chain_the_boundary_stops_is_reported_as_lost(tmp_path):
+def _chain(tmp_path, *reader_statements: Statement, must_not_reach: str = "[]"):
+    """agent (may_reach tickets, models) reads tickets only by assuming reader, which holds these statements."""
     agent, access = role("agent", Statement(actions=("sts:AssumeRole",),
                                             resources=(f"arn:aws:iam::{ACCOUNT}:role/reader",)),
                          Statement(actions=("bedrock:InvokeModel",), resources=(MODELS,)))
-    reader, reader_access = role("reader", Statement(actions=("s3:GetObject",), resources=(f"{TICKETS}/*",)))
+    reader, reader_access = role("reader", *reader_statements)
     trust = Trust(identity_id=reader.id, principal=agent.id, kind=TrustKind.ASSUME_ROLE, reason="test")
     snapshot = tmp_path / "snap.json"
     snapshot.write_text(Snapshot(identities=[agent, reader], policies=[access, reader_access],
                                  trusts=[trust]).model_dump_json())
     policy = _policy(tmp_path, f"""\
         integrations:
-          - {{name: agent, environment: prod, identities: ["{agent.id}"], may_reach: [tickets, models]}}
+          - {{name: agent, environment: prod, identities: ["{agent.id}"], may_reach: [tickets, models],
+              must_not_reach: {must_not_reach}}}
         """)
-    code, data = enforce_json(snapshot, policy)
+    return agent, reader, snapshot, policy
+
+
+def _boundary_check(data: dict) -> dict:
     (check,) = [c for c in data["verification"]["checks"] if c["guardrail"].startswith("nhiaudit-boundary")]
+    return check
+
+
+def test_a_role_chain_to_a_role_reaching_only_may_reach_is_kept(tmp_path):
+    _, reader, snapshot, policy = _chain(tmp_path, Statement(actions=("s3:GetObject",),
+                                                             resources=(f"{TICKETS}/*",)))
+    code, data = enforce_json(snapshot, policy)
+    g = data["guardrails"]["nhiaudit-boundary-agent"]
+    assumed = [s for s in g["document"]["Statement"] if s["Action"] == "sts:AssumeRole"]
+    assert assumed == [{"Sid": "MayReachThroughRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
+                        "Resource": reader.id}]  # exactly that role, nothing wider
+    assert any(n.startswith(f"allows sts:AssumeRole on {reader.id}: its identities reach may_reach tickets")
+               for n in g["notes"])
+    assert not any("sts:AssumeRole" in n for n in g["notes"] if n.startswith("also removes"))
+    check = _boundary_check(data)
+    assert code == 0 and check["holds"] and check["lost"] == []
+
+
+def test_a_chain_to_a_role_reaching_a_forbidden_system_is_not_kept_and_the_loss_fails(tmp_path):
+    agent, reader, snapshot, policy = _chain(
+        tmp_path, Statement(actions=("s3:GetObject",), resources=(f"{TICKETS}/*", "arn:aws:s3:::pii/*")),
+        must_not_reach="[pii]")
+    code, data = enforce_json(snapshot, policy)
+    g = data["guardrails"]["nhiaudit-boundary-agent"]
+    assert not [s for s in g["document"]["Statement"] if s["Action"] == "sts:AssumeRole"]
+    assert any(n.startswith(f"does not allow sts:AssumeRole on {reader.id}") and
+               "it also reaches pii (must_not_reach)" in n for n in g["notes"])
+    check = _boundary_check(data)
     assert check["lost"] == [{"identity": agent.id, "system": "tickets", "before": "read", "after": None,
                               "via_chain": True}]
+    assert check["remaining"] == [] and not check["holds"]  # the loss alone fails it
+    assert code == 1 and data["verification"]["verified"] is False
+
+    result = enforce("--snapshot", str(snapshot), "--policy", str(policy))
+    assert result.exit_code == 1
+    assert (f"    LOSES (allowed by may_reach): {agent.id}: tickets read -> none (through a role chain: {reader.id})"
+            in result.stdout)
+    assert "    FAILS on the loss: the written policy allows that access; " in result.stdout
+    assert "verification: FAILS for nhiaudit-boundary-agent" in result.stdout
+    assert "verification fails for nhiaudit-boundary-agent" in result.output
+
+
+def test_a_chain_to_a_role_allowed_more_than_may_reach_names_is_not_kept(tmp_path):
+    """Resources no system names (a KMS key here) count as outside may_reach, as for the identity's own policies."""
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k1"
+    _, reader, snapshot, policy = _chain(tmp_path, Statement(actions=("s3:GetObject",), resources=(f"{TICKETS}/*",)),
+                                         Statement(actions=("kms:Decrypt",), resources=(key,)))
+    code, data = enforce_json(snapshot, policy)
     g = data["guardrails"]["nhiaudit-boundary-agent"]
-    assert any("sts:AssumeRole" in n for n in g["notes"])  # said up front, not only in the verification
-    assert code == 0  # a reported loss is the user's call, not a failed verification
+    assert not [s for s in g["document"]["Statement"] if s["Action"] == "sts:AssumeRole"]
+    assert any(n.startswith(f"does not allow sts:AssumeRole on {reader.id}") and
+               f"its policies also allow kms:Decrypt on {key}" in n for n in g["notes"])
+    assert code == 1 and [c["system"] for c in _boundary_check(data)["lost"]] == ["tickets"]
 
 
 def test_a_gcp_identity_with_nothing_to_enforce_is_listed_with_the_reason(tmp_path):
@@ -113,8 +167,6 @@ def test_a_gcp_identity_with_nothing_to_enforce_is_listed_with_the_reason(tmp_pa
 
 
 def test_an_incomplete_collection_exits_3_and_the_scp_names_the_shadow_ai_it_is_meant_to_stop(tmp_path):
-    from enforce_support import enforce
-
     from nhiaudit.inventory.model import CollectionIssue
 
     agent, access = role("agent", Statement(actions=("bedrock:InvokeModel",), resources=(MODELS,)))
@@ -172,4 +224,7 @@ def test_an_scp_aware_verifier_plugs_in_without_other_changes():
     plan = build_plan(load_snapshot(DEMO_SNAPSHOT), setup.policy, date(2026, 11, 30), setup.rules, scp_verifier)
     assert seen == [(GuardrailKind.SERVICE_CONTROL_POLICY, True, True)]
     scp = next(c for c in plan.checks if c.guardrail == "nhiaudit-deny-undeclared-ai")
-    assert scp.evaluated and scp.closed == ("ai-undeclared: stopped",) and plan.verified
+    assert scp.evaluated and scp.closed == ("ai-undeclared: stopped",) and scp.holds
+    # the plan's verdict follows the checks: only code-review-bot's boundary fails (its lost chain)
+    assert [c.guardrail for c in plan.checks if not c.holds] == ["nhiaudit-boundary-code-review-bot"]
+    assert not plan.verified

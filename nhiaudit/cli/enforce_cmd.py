@@ -99,8 +99,8 @@ def enforce(
             status = ExitStatus.FINDINGS
     if not plan.verified:
         failing = ", ".join(c.guardrail for c in plan.checks if c.evaluated and not c.holds)
-        console.print(f"verification fails for {markup_safe(failing)}: findings remain with the guardrails "
-                      "applied (see the plan)", style="red")
+        console.print(f"verification fails for {markup_safe(failing)}: findings remain or may_reach access "
+                      "is lost with the guardrails applied (see the plan)", style="red")
         status = ExitStatus.FINDINGS
     if status == ExitStatus.OK and not estate.complete:
         console.print("collection incomplete: the guardrails cover what was collected (exit 3)", style="red")

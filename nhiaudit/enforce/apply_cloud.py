@@ -47,14 +47,18 @@ class _Copy:
             "policy_sources": dict(sorted({**i.policy_sources, policy.id: source}.items()))})
 
 
+def deny_policy(name: str, index: int, permissions: Iterable[str], scope: str) -> Policy:
+    """Rule `index` of deny policy `name` as the GCP connector records it: a Deny of the permissions (in the
+    allow-role form) on the attachment scope."""
+    actions = tuple(sorted({deny_permission(p) for p in permissions}))
+    return Policy(id=f"deny:{APPLIED_PREFIX}{name}#{index}", provider=Provider.GCP, name=f"{name} rule {index}",
+                  kind="customer", statements=(Statement(effect="Deny", actions=actions, resources=(scope,)),))
+
+
 def _deny(c: _Copy, g: Guardrail) -> None:
     scope = g.attachment or ""
     for index, entry in enumerate(g.document["rules"]):
-        rule = entry["denyRule"]
-        actions = tuple(sorted({deny_permission(p) for p in rule["deniedPermissions"]}))
-        policy = Policy(id=f"deny:{APPLIED_PREFIX}{g.name}#{index}", provider=Provider.GCP,
-                        name=f"{g.name} rule {index}", kind="customer",
-                        statements=(Statement(effect="Deny", actions=actions, resources=(scope,)),))
+        policy = deny_policy(g.name, index, entry["denyRule"]["deniedPermissions"], scope)
         for t in g.targets:
             c.attach(t.identity_id, policy, f"deny policy on {scope}")
 

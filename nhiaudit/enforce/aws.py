@@ -40,8 +40,7 @@ class AwsGenerator:
                 groups.setdefault(names, []).append(identity)
             else:
                 skipped.append(f"{iid} ({', '.join(names)}): a {identity.kind.value} takes no permissions boundary")
-        builder = BoundaryBuilder(inputs.policy, today.context.evaluator,
-                                  {p.id: p for p in inputs.snapshot.policies})
+        builder = BoundaryBuilder(inputs.policy, today, {p.id: p for p in inputs.snapshot.policies})
         guardrails = [builder.build(names, members) for names, members in sorted(groups.items())]
         scp = scp_guardrail(inputs.policy, today.context.ai_capability.get("aws", {}).get("actions", []))
         guardrails.append(replace(scp, notes=(*scp.notes, *_meant_to_stop(today.findings))))

@@ -6,7 +6,8 @@ list that holds every action of a service on those resources is written `service
 the document is still too large, each further step is taken only if the previous did not fit: resource
 patterns merged to a common prefix (each merge accepted only when the caller's check, the evaluator, says it
 reaches no system outside may_reach), then action prefixes (`s3:Get*`) and whole services (`s3:*`), on may_reach
-resources only, each without and then with merged resources.
+resources only, each without and then with merged resources. `fixed` statements (sts:AssumeRole on the exact
+roles of a chain the boundary keeps) are written as given in every step: never merged, never widened.
 What still does not fit is an error that says why: nothing is ever truncated.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,15 +107,25 @@ def _deny_statement(patterns: Iterable[str]) -> list[dict[str, Any]]:
 _NOTHING_ALLOWED = {"Sid": "NothingInScopeToday", "Effect": "Deny", "Action": "*", "Resource": "*"}
 
 
-def boundary_document(statements: list[dict[str, Any]], denied: Iterable[str]) -> dict[str, Any]:
-    return {"Version": POLICY_VERSION, "Statement": [*statements, *_deny_statement(denied)] or [_NOTHING_ALLOWED]}
+def assume_statement(roles: Iterable[str]) -> dict[str, Any]:
+    """sts:AssumeRole on exactly these role ARNs (the chains a boundary keeps)."""
+    return {"Sid": "MayReachThroughRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Resource": _one_or_list(sorted(set(roles)))}
+
+
+def boundary_document(statements: list[dict[str, Any]], denied: Iterable[str],
+                      fixed: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    return {"Version": POLICY_VERSION,
+            "Statement": [*statements, *fixed, *_deny_statement(denied)] or [_NOTHING_ALLOWED]}
 
 
 def fit_boundary(
     allowed: Mapping[str, frozenset[str]], denied: Iterable[str], catalogue: ActionCatalogue,
-    accept: WideningCheck, *, limit: int = MANAGED_POLICY_LIMIT, label: str = "boundary",
+    accept: WideningCheck, *, fixed: Sequence[dict[str, Any]] = (), limit: int = MANAGED_POLICY_LIMIT,
+    label: str = "boundary",
 ) -> Fitted:
-    """The smallest-change document for `allowed` (pattern -> today's actions) and `denied` within `limit`."""
+    """The smallest-change document for `allowed` (pattern -> today's actions), `fixed` statements (as given)
+    and `denied` within `limit`."""
     denied = tuple(denied)
     exact = {p: full_services(a, (p,), catalogue) for p, a in allowed.items()}
     steps = [
@@ -126,11 +137,11 @@ def fit_boundary(
     ]
     size = 0
     for plain, merged, by_pattern in steps:
-        document = boundary_document(_allow_statements(by_pattern), denied)
+        document = boundary_document(_allow_statements(by_pattern), denied, fixed)
         size = document_size(document)
         if size <= limit:
             return Fitted(document, size, plain)
-        document = boundary_document(_merged_resources(by_pattern, accept), denied)
+        document = boundary_document(_merged_resources(by_pattern, accept), denied, fixed)
         size = document_size(document)
         if size <= limit:
             return Fitted(document, size, merged)

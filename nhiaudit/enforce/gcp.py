@@ -30,12 +30,13 @@ class GcpGenerator:
             may = gcp_patterns(inputs.policy, (s for i in entries for s in i.may_reach
                                                if not any(s in j.must_not_reach for j in entries)))
             evaluator = inputs.today.context.evaluator
-            denies, unmatched = deny_guardrails(inputs.policy, names, members, may, evaluator)
             bindings, notes = binding_guardrails(names, members, may, evaluator, policies)
+            replaced = frozenset(pid for g in bindings for pid in g.replaces)
+            denies, unmatched = deny_guardrails(inputs.policy, names, members, may, evaluator, replaced)
             notes += unmatched
             guardrails += denies + bindings
             skipped += [f"{', '.join(names)}: {n}" for n in notes]
-            if not denies and not bindings:
+            if not denies and not bindings and not unmatched:
                 skipped.append(f"{', '.join(names)}: no GCP guardrail needed (no must_not_reach resource, no "
                                "scope-wide binding reaching may_reach)")
         return ProviderGuardrails(tuple(guardrails), (), tuple(skipped))

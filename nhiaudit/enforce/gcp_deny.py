@@ -5,10 +5,16 @@ v2 form; for a whole project, folder or organization, the permissions its member
 `SERVICE.googleapis.com/RESOURCE.VERB`: a deny cannot name "every permission"), for the group's service accounts (`principal://iam.googleapis.com/projects/-/serviceAccounts/E`).
 A deny policy attaches to a project, folder or organization and covers every resource beneath it; its
 `denialCondition` can only test resource tags (`resource.matchTag`, `resource.matchTagId`), never the
-resource name. So the deny sits on the project the forbidden resource's name gives, and also cuts the
-same service on `may_reach` resources of that project: the plan says so, verification reports it as LOSES,
-and the guardrail names the tag condition that avoids it (tags are not in the estate or the written policy,
-so nhiaudit never writes that condition itself: it could not verify it).
+resource name. So the deny sits on the project the forbidden resource's name gives, and also covers the
+same service on `may_reach` resources of that project. When that would lower access a member has today to a
+may_reach system (checked with the evaluator, on the deny as verification applies it):
+- if no member reaches the forbidden resource today other than through a scope-wide binding the conditional
+  bindings replace, no deny is written for it: the plan lists it under "not covered", with the tag condition
+  that would avoid the loss (tags are not in the estate or the written policy, so nhiaudit never writes that
+  condition itself: it could not verify it), and the bindings' checks show whether the forbidden reach goes;
+- otherwise the deny is the only guardrail that closes the reach: it is written, its note says what it also
+  cuts, and the verification fails on that loss (LOSES) rather than pass with the forbidden reach left open.
+When no member uses the may_reach resource today, the deny is written and its note says what it also denies.
 
 A bucket written `projects/_/buckets/B` names no project: the deny goes on the service accounts' project,
 with a note (verification cannot see it apply: the estate does not say which project holds the bucket).
@@ -21,6 +27,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from nhiaudit.enforce.apply_cloud import deny_policy
 from nhiaudit.enforce.model import Compaction, Guardrail, GuardrailKind, SystemGrant, Target
 from nhiaudit.enforce.names import shell_words, slug
 from nhiaudit.graph.build import system_provider
@@ -56,6 +63,7 @@ class _Forbidden:
     attachment: str
     permissions: tuple[str, ...]  # v2 form
     guessed: bool  # the attachment point is the service accounts' project, not one the name gives
+    cuts: tuple[str, ...] = ()  # may_reach systems the deny lowers a member's access to today (it fails then)
 
 
 def _attachment(pattern: str, fallback: str) -> tuple[str, bool]:
@@ -94,8 +102,10 @@ def attachment_point(scope: str) -> str:
 
 
 def deny_guardrails(policy: WrittenPolicy, integrations: tuple[str, ...], members: list[Identity],
-                    may: dict[str, tuple[str, ...]], evaluator: Evaluator) -> tuple[list[Guardrail], list[str]]:
-    """The deny policies, and notes on forbidden resources no deny is written for."""
+                    may: dict[str, tuple[str, ...]], evaluator: Evaluator,
+                    replaced: frozenset[str] = frozenset()) -> tuple[list[Guardrail], list[str]]:
+    """The deny policies, and notes on forbidden resources no deny is written for (`replaced`: the ids of the
+    bindings the generated conditional bindings replace)."""
     entries = [i for i in policy.integrations if i.name in integrations]
     forbidden = gcp_patterns(policy, (s for i in entries for s in i.must_not_reach))
     projects = sorted({m.account for m in members})
@@ -105,11 +115,18 @@ def deny_guardrails(policy: WrittenPolicy, integrations: tuple[str, ...], member
         for pattern in patterns:
             where, guessed = _attachment(pattern, fallback)
             permissions = _permissions(pattern, members, evaluator)
-            if permissions:
-                items.append(_Forbidden(system, pattern, where, permissions, guessed))
-            else:
+            if not permissions:
                 skipped.append(f"{pattern} ({system}) names no service and is reached by no permission today: "
                                "no deny written for it")
+                continue
+            cut = tuple(_cut(where, permissions, members, may, evaluator))
+            if cut and not _reached(pattern, members, evaluator, replaced):
+                skipped.append(
+                    f"{pattern} ({system}): no deny written: one on {where} would also cut may_reach "
+                    f"{', '.join(cut)}, which its identities use today (deny conditions can test tags, not names). "
+                    f"To deny only the forbidden resources, {_tag_fix([system])}, or keep them in another project")
+                continue
+            items.append(_Forbidden(system, pattern, where, permissions, guessed, cut))
     by_point: dict[str, list[_Forbidden]] = {}
     for item in items:
         by_point.setdefault(item.attachment, []).append(item)
@@ -119,6 +136,37 @@ def deny_guardrails(policy: WrittenPolicy, integrations: tuple[str, ...], member
         name = _deny_name(label, point, len(by_point) > 1)
         out.append(_guardrail(name, point, found, integrations, members, may))
     return out, skipped
+
+
+def _cut(point: str, permissions: tuple[str, ...], members: list[Identity], may: dict[str, tuple[str, ...]],
+         evaluator: Evaluator) -> list[str]:
+    """The may_reach systems to which a deny of `permissions` on `point` would lower a member's access today."""
+    deny = deny_policy("probe", 0, permissions, point)
+    denied = evaluator.with_policies({deny.id: deny})
+    out = []
+    for system, patterns in sorted(may.items()):
+        for member in members:
+            now = evaluator.reach(member, patterns)
+            if now is None:
+                continue
+            then = denied.reach(member.model_copy(update={"policy_ids": (*member.policy_ids, deny.id)}), patterns)
+            if then is None or then.level.rank < now.level.rank:
+                out.append(system)
+                break
+    return out
+
+
+def _reached(pattern: str, members: list[Identity], evaluator: Evaluator, replaced: frozenset[str]) -> bool:
+    """Does a member reach the forbidden pattern today other than through a binding being replaced?"""
+    return any(evaluator.reach(m.model_copy(update={"policy_ids": tuple(p for p in m.policy_ids if p not in replaced)}),
+                               (pattern,)) is not None for m in members)
+
+
+def _tag_fix(systems: list[str]) -> str:
+    """The documented tag condition that limits a deny to the forbidden resources (never written by nhiaudit)."""
+    condition = " || ".join(f"resource.matchTag('ORG_ID/{TAG_KEY}', '{s}')" for s in systems)
+    return (f"tag them {TAG_KEY} = their system name and add the denialCondition {condition} (not verified by "
+            "nhiaudit: the estate holds no resource tags)")
 
 
 def _deny_name(label: str, point: str, several: bool) -> str:
@@ -137,14 +185,19 @@ def _guardrail(name: str, point: str, found: list[_Forbidden], integrations: tup
     }
     notes = [f"attached to {point}: it denies these permissions on every resource beneath it"]
     services = {p.split("/", 1)[0] for p in permissions}
-    shared = sorted(system for system, pats in may.items()
-                    if any(_beneath(p, point) and split_name(p)[0] in services for p in pats))
+    cuts = sorted({c for f in found for c in f.cuts})
+    shared = sorted(system for system, pats in may.items() if system not in cuts
+                    and any(_beneath(p, point) and split_name(p)[0] in services for p in pats))
+    if cuts:
+        reached = ", ".join(sorted({f.system for f in found if f.cuts}))
+        notes.append(f"also cuts may_reach {', '.join(cuts)}, which its identities use today: written all the same, "
+                     f"as they reach {reached} today by a grant no other guardrail narrows, so the verification "
+                     f"fails on that loss. Remove that grant, or, to deny only the forbidden resources, "
+                     f"{_tag_fix(systems)}")
     if shared:
-        tagged = " || ".join(f"resource.matchTag('ORG_ID/{TAG_KEY}', '{s}')" for s in systems)
-        notes.append(f"also denies the same service on may_reach {', '.join(shared)} beneath {point}: deny "
-                     f"conditions can only test tags; to keep that access, tag the forbidden resources "
-                     f"{TAG_KEY} = their system name and add the denialCondition {tagged} (not verified by "
-                     "nhiaudit: the estate holds no resource tags)")
+        notes.append(f"also denies the same service on may_reach {', '.join(shared)} beneath {point}, which its "
+                     "identities do not use today (deny conditions can only test tags). To deny only the forbidden "
+                     f"resources, {_tag_fix(systems)}")
     for f in found:
         if f.guessed:
             notes.append(f"{f.pattern} names no project: attached to the service accounts' project {point}; "

@@ -85,7 +85,11 @@ class AccessChange:
     system: str
     before: str | None
     after: str | None
-    via_chain: bool = False
+    via: tuple[str, ...] = ()  # the identities of the role chain it was reached through, in order (empty: direct)
+
+    @property
+    def via_chain(self) -> bool:
+        return bool(self.via)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +101,15 @@ class GuardrailCheck:
     remaining: tuple[str, ...] = ()  # findings of the checked categories that stay: the guardrail falls short
     unclosable: tuple[str, ...] = ()  # findings that stay but are not about reach (tags, membership): no guardrail can
     removed: tuple[AccessChange, ...] = ()  # access to systems outside may_reach taken away
-    lost: tuple[AccessChange, ...] = ()  # access to may_reach systems lowered or taken away (reported)
+    lost: tuple[AccessChange, ...] = ()  # access to may_reach systems lowered or taken away: fails the check
     evaluated: bool = True
     note: str | None = None
     broken: tuple[str, ...] = ()  # what the guardrail must keep and does not (SCP: a declared identity's AI use)
 
     @property
     def holds(self) -> bool:
-        return self.evaluated and not self.remaining and not self.broken
+        """Nothing of the checked categories remains, nothing it must keep breaks, no may_reach access is lost."""
+        return self.evaluated and not self.remaining and not self.broken and not self.lost
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,25 @@ def _actions(actions: tuple[str, ...]) -> str:
     return shown + (f" (+{len(actions) - _LISTED} more)" if len(actions) > _LISTED else "")
 
 
+# Why a may_reach loss happens and what to do, by guardrail kind, for losses through a role chain.
+_CHAIN_LOSS = {
+    GuardrailKind.PERMISSIONS_BOUNDARY: "the boundary allows sts:AssumeRole only on a chained role that reaches "
+    "nothing outside may_reach (the note names the role and what else it reaches): limit that role to may_reach "
+    "or remove the chain, then generate again",
+    GuardrailKind.SERVICE_CONTROL_POLICY: "the SCP stops AI invocation by the undeclared role at the end of the "
+    "chain: declare that role in an integration allowed the model (and tag it), or remove the chain",
+}
+_OTHER_LOSS = ("the guardrail cannot keep it without allowing more (see the notes): change what they name, or take "
+               "the system out of may_reach, then generate again")
+
+
 def _change(a: AccessChange) -> str:
     after = a.after or "none"
-    how = " (through a role chain)" if a.via_chain else ""
+    how = f" (through a role chain: {safe(' -> '.join(a.via))})" if a.via else ""
     return f"{safe(a.identity_id)}: {safe(a.system)} {a.before} -> {after}{how}"
 
 
-def _check_lines(check: GuardrailCheck | None) -> list[str]:
+def _check_lines(check: GuardrailCheck | None, kind: GuardrailKind) -> list[str]:
     if check is None:
         return []
     if not check.evaluated:
@@ -33,12 +45,15 @@ def _check_lines(check: GuardrailCheck | None) -> list[str]:
     lines = [f"    closes: {safe(c)}" for c in check.closed]
     lines += [f"    removes: {_change(a)}" for a in check.removed]
     lines += [f"    LOSES (allowed by may_reach): {_change(a)}" for a in check.lost]
+    if check.lost:
+        why = _CHAIN_LOSS.get(kind, _OTHER_LOSS) if all(a.via for a in check.lost) else _OTHER_LOSS
+        lines.append(f"    FAILS on the loss: the written policy allows that access; {why}")
     lines += [f"    REMAINS: {safe(r)}" for r in check.remaining]
     lines += [f"    BREAKS: {safe(b)}" for b in check.broken]
     lines += [f"    remains, no guardrail can close it: {safe(r)}" for r in check.unclosable]
     lines += [f"    checked: {safe(check.note)}"] if check.note else []
     verdict = "holds" if check.holds else "FAILS"
-    kept = "access on may_reach kept" if not check.lost else f"{len(check.lost)} may_reach access change(s) above"
+    kept = f"{len(check.lost)} may_reach access(es) lost" if check.lost else "access on may_reach kept"
     lines.append(f"    verification: {verdict} (re-analysed: {len(check.closed)} finding(s) closed, "
                  f"{len(check.remaining)} remaining; {kept})")
     return lines
@@ -54,7 +69,7 @@ def _boundary(g: Guardrail, check: GuardrailCheck | None) -> list[str]:
     lines += [f"    allows on {safe(s.system)}: {safe(_actions(s.written or s.actions))}" for s in g.grants]
     lines += [f"    denies: {safe(s)} (every action)" for s in g.denied_systems]
     lines += [f"    note: {safe(n)}" for n in g.notes]
-    lines += _check_lines(check)
+    lines += _check_lines(check, g.kind)
     lines += [f"    apply: {safe(t.command)}" if t.command else
               f"    apply: no command for {safe(t.identity_id)}: its name is no valid IAM name (check it first)"
               for t in g.targets]
@@ -66,7 +81,7 @@ def _scp(g: Guardrail, check: GuardrailCheck | None, plan: EnforcePlan) -> list[
              f"    size: {g.size:,} of {g.limit:,} characters; denies AI invocation unless the principal's "
              f"{INTEGRATION_TAG} tag names one of: {safe(', '.join(g.integrations)) or '(none)'}"]
     lines += [f"    note: {safe(n)}" for n in g.notes]
-    lines += _check_lines(check)
+    lines += _check_lines(check, g.kind)
     for t in plan.tags:
         lines.append(f"    tag {safe(t.identity_id)} = {safe(t.value)}" + (f"  ({safe(t.note)})" if t.note else ""))
         if t.command:
@@ -81,7 +96,7 @@ def render_plan(plan: EnforcePlan) -> str:
            f"{'y' if boundaries == 1 else 'ies'}; nothing is applied by this command", ""]
     for g in plan.guardrails:
         if is_cloud(g):
-            render = cloud_section(g, _check_lines(checks.get(g.name)))
+            render = cloud_section(g, _check_lines(checks.get(g.name), g.kind))
         else:
             render = _boundary(g, checks.get(g.name)) if g.kind is GuardrailKind.PERMISSIONS_BOUNDARY else \
                 _scp(g, checks.get(g.name), plan)

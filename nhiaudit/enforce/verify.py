@@ -6,7 +6,8 @@ of each target identity, replacing any boundary it has: AWS gives a principal on
 one allows only what the identity can do today inside may_reach, so it is never wider than the one it replaces.
 Per guardrail the check says which findings of the checked categories close and which remain, what access
 to systems outside may_reach goes away, and what access to may_reach systems is lowered or lost (through a
-role chain, for instance: a boundary also limits sts:AssumeRole). Nothing is hidden: a loss is reported.
+role chain, for instance: a boundary also limits sts:AssumeRole). A remaining finding and a lost may_reach
+access both fail the check: the guardrail must enforce the written scope and take nothing it allows.
 
 The SCP is checked by an `ScpVerifier` (verify_scp.py by default, which build_plan passes), on its own copy of
 the estate: the SCP with the tags it relies on.
@@ -23,6 +24,8 @@ from nhiaudit.enforce.apply_cloud import with_cloud_guardrails
 from nhiaudit.enforce.aws_request_conditions import without_placeholders
 from nhiaudit.enforce.model import AccessChange, Guardrail, GuardrailCheck, GuardrailKind
 from nhiaudit.findings import Finding
+from nhiaudit.graph.model import identity_node
+from nhiaudit.graph.reach import SystemReach
 from nhiaudit.inventory.model import Policy, Provider, Statement
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.policy.model import WrittenPolicy
@@ -72,11 +75,18 @@ def _text(f: Finding) -> str:
     return f"{f.rule_id}: {f.message}"
 
 
-def level(analysis: Analysis, identity_id: str, system: str) -> tuple[str | None, int, bool]:
+def chained(found: SystemReach) -> tuple[str, ...]:
+    """The identities a reach goes through after its own, in order (empty: direct; account hubs left out)."""
+    prefix = identity_node("")
+    return tuple(h.target.removeprefix(prefix) for h in found.hops[:-1] if h.target.startswith(prefix))
+
+
+def level(analysis: Analysis, identity_id: str, system: str) -> tuple[str | None, int, tuple[str, ...]]:
+    """Access level, its rank (-1: none) and the role chain it goes through (empty: direct)."""
     found = analysis.reach.reach(identity_id, system)
     if found is None:
-        return None, -1, False
-    return found.access.value, found.access.rank, found.via_chain
+        return None, -1, ()
+    return found.access.value, found.access.rank, chained(found)
 
 
 def check_boundary(guardrail: Guardrail, policy: WrittenPolicy, before: Analysis, after: Analysis) -> GuardrailCheck:

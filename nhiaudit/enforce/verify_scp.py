@@ -14,7 +14,7 @@ Asserted on the re-analysis, with only the SCP and the tags applied (the boundar
   lets it pass, so `ai-undeclared-via-chain` findings that stay are listed apart (no SCP can close them);
 - every declared AWS identity of an integration allowed an AI model that can call AI models today still can
   (`broken` otherwise: the check fails). Access to `may_reach` systems the SCP lowers (a role chain through an
-  undeclared identity it now stops) is reported as `lost`, as for boundaries.
+  undeclared identity it now stops) is `lost` and fails the check, as for boundaries.
 """
 
 from __future__ import annotations
@@ -155,8 +155,8 @@ def _aws_declared(policy: WrittenPolicy, before: Analysis) -> list[tuple[str, li
 
 
 def _lost(policy: WrittenPolicy, before: Analysis, after: Analysis) -> list[AccessChange]:
-    """Access of declared identities to their may_reach systems the SCP lowers (reported: a chain through an
-    undeclared identity the SCP now stops, for instance)."""
+    """Access of declared identities to their may_reach systems the SCP lowers (a chain through an undeclared
+    identity the SCP now stops, for instance)."""
     by_name = {i.name: i for i in policy.integrations}
     out = []
     for iid, names in _aws_declared(policy, before):
@@ -186,7 +186,8 @@ def _lowered(before: Analysis, after: Analysis, identity_id: str, system: str) -
     return was is not None and now_rank < was_rank
 
 
-def _change(before: Analysis, after: Analysis, identity_id: str, system: str) -> tuple[str | None, str | None, bool]:
+def _change(before: Analysis, after: Analysis, identity_id: str,
+            system: str) -> tuple[str | None, str | None, tuple[str, ...]]:
     was, _, chain = level(before, identity_id, system)
     now, _, _ = level(after, identity_id, system)
     return was, now, chain
