@@ -278,6 +278,7 @@ class GrantBuilder:
         self._rank: dict[str, int] = {}
         self._spec: dict[tuple[object, ...], frozenset[str]] = {}
         self._unknown: dict[str, bool] = {}
+        self._evidence: dict[tuple[object, ...], tuple[Stmt, StatementEvidence]] = {}
 
     def rank(self, action: str) -> int:
         r = self._rank.get(action)
@@ -400,8 +401,16 @@ class GrantBuilder:
         if wildcard_services:
             rank = ReachLevel.ADMIN.rank
         level = REACH_BY_RANK[max(rank, 0)]
-        return Grant(stmt, targets, known, residual, wildcard_services, level,
-                     self.evidence(stmt, source, known, residual, level))
+        # A statement gets the same evidence in every universe and question that leaves it the same actions:
+        # ranking its actions (hundreds for a service wildcard) once saves most of the evidence work.
+        # The key holds the statement's id and the value the statement, so that id cannot be reused meanwhile.
+        key = (id(stmt), source, known, residual, level)
+        hit = self._evidence.get(key)
+        if hit is None:
+            if len(self._evidence) > _CACHE_LIMIT:
+                self._evidence.clear()
+            hit = self._evidence[key] = (stmt, self.evidence(stmt, source, known, residual, level))
+        return Grant(stmt, targets, known, residual, wildcard_services, level, hit[1])
 
     def _sort_key(self, action: str) -> tuple[int, str]:
         return (-self.rank(action), action)
