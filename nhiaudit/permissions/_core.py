@@ -49,6 +49,7 @@ from nhiaudit.permissions.scopes import ResourceScopes
 DEFAULT_SCOPES = ResourceScopes()  # no GCP ancestry known
 
 _CACHE_LIMIT = 500_000
+_AWS = Provider.AWS.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ class Stmt:
 
     @property
     def aws(self) -> bool:
-        return self.provider == Provider.AWS.value
+        return self.provider == _AWS  # a module constant: Enum member lookups cost more than the comparison
 
 
 def compile_policy(policy: Policy, now: datetime | None = None) -> tuple[Stmt, ...]:
@@ -279,6 +280,7 @@ class GrantBuilder:
         self._spec: dict[tuple[object, ...], frozenset[str]] = {}
         self._unknown: dict[str, bool] = {}
         self._evidence: dict[tuple[object, ...], tuple[Stmt, StatementEvidence]] = {}
+        self._top_rank: dict[frozenset[str], int] = {}
 
     def rank(self, action: str) -> int:
         r = self._rank.get(action)
@@ -396,7 +398,11 @@ class GrantBuilder:
         self, stmt: Stmt, targets: tuple[str, ...], known: frozenset[str], residual: tuple[Residual, ...],
         wildcard_services: frozenset[str], source: str = "identity",
     ) -> Grant:
-        rank = max((self.rank(a) for a in known), default=-1)
+        rank = self._top_rank.get(known)
+        if rank is None:  # the same action sets recur across statements, universes and questions
+            if len(self._top_rank) > _CACHE_LIMIT:
+                self._top_rank.clear()
+            rank = self._top_rank[known] = max((self.rank(a) for a in known), default=-1)
         rank = max([rank, *(r.level.rank for r in residual if r.level is not None)])
         if wildcard_services:
             rank = ReachLevel.ADMIN.rank
