@@ -50,6 +50,7 @@ DEFAULT_SCOPES = ResourceScopes()  # no GCP ancestry known
 
 _CACHE_LIMIT = 500_000
 _AWS = Provider.AWS.value
+_UNSEEN = object()  # a cache miss, where None is a cached answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +260,10 @@ class Residual:
     unknown: bool
 
 
+# What a statement's action lists grant in a universe: known actions, residual entries, intact service wildcards.
+_ActionsGranted = tuple[frozenset[str], tuple[Residual, ...], frozenset[str]]
+
+
 @dataclass(frozen=True, slots=True, eq=False)  # identity hash: grants are cached and shared
 class Grant:
     stmt: Stmt
@@ -281,6 +286,7 @@ class GrantBuilder:
         self._unknown: dict[str, bool] = {}
         self._evidence: dict[tuple[object, ...], tuple[Stmt, StatementEvidence]] = {}
         self._top_rank: dict[frozenset[str], int] = {}
+        self._grant_parts: dict[tuple[object, ...], _ActionsGranted | None] = {}
 
     def rank(self, action: str) -> int:
         r = self._rank.get(action)
@@ -377,6 +383,19 @@ class GrantBuilder:
         (`targets` is left empty; `with_targets` fills it in per resource pattern)."""
         if stmt.effect != "Allow" or not (u.aws if stmt.aws else u.cloud):
             return None
+        # What the actions grant depends on the action lists alone: statements that repeat them (inline
+        # policies copied from identity to identity, the same list in several policies) share the work.
+        key = (stmt.provider, stmt.actions, stmt.not_actions, u.key)
+        parts = self._grant_parts.get(key, _UNSEEN)
+        if parts is _UNSEEN:
+            if len(self._grant_parts) > _CACHE_LIMIT:
+                self._grant_parts.clear()
+            parts = self._grant_parts[key] = self._actions_granted(stmt, u)
+        return None if parts is None else self.build(stmt, (), *parts)
+
+    def _actions_granted(self, stmt: Stmt, u: Universe) -> _ActionsGranted | None:
+        """The known actions, residual entries and intact service wildcards an Allow statement's action lists
+        grant within the universe (None: nothing)."""
         known = self.spec_known(stmt, u)
         residual = self._residual(stmt, u)
         if not known and not residual:
@@ -392,7 +411,7 @@ class GrantBuilder:
             wildcard_services = intact_wildcards(ws, u, known)
         if grants_nothing(known, residual) and not wildcard_services:
             return None  # only action names the catalogue does not know: no access level on their own
-        return self.build(stmt, (), known, tuple(residual), wildcard_services)
+        return known, tuple(residual), wildcard_services
 
     def build(
         self, stmt: Stmt, targets: tuple[str, ...], known: frozenset[str], residual: tuple[Residual, ...],
