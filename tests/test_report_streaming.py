@@ -132,21 +132,24 @@ def test_write_chunks_atomic_in_place_for_non_regular_files(tmp_path: Path) -> N
         os.close(reader)
 
 
-def test_a_large_table_rendered_in_two_processes_is_the_same_text(reports: dict[str, Report],
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_table_is_rendered_in_this_process_as_rich_tree_would(reports: dict[str, Report],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fork for the table (FastTree made it cheaper than a second process), and FastTree's trees print
+    the text of Rich's own Tree, narrow (trees alone) and wide (trees in panels)."""
+    import rich.tree
+
     from nhiaudit import forked
     from nhiaudit.reporters import table
 
     report = reports["synthetic"]
     context = RenderContext()
     started = []
-    start = forked.ForkedWork.start.__func__
-    monkeypatch.setattr(forked.ForkedWork, "start",
-                        classmethod(lambda cls, work: started.append(1) or start(cls, work)))
-    monkeypatch.setattr(table, "PARALLEL_FINDINGS", 10)
-    for width in (80, 140):  # narrow: a tree or block per renderable; wide: panels and a table
-        monkeypatch.setenv("NHIAUDIT_JOBS", "1")
-        alone = table.TableReporter(width=width, color=False).render(report, context)
-        monkeypatch.setenv("NHIAUDIT_JOBS", "2")
-        assert table.TableReporter(width=width, color=False).render(report, context) == alone
-    assert len(started) == 2
+    monkeypatch.setattr(forked.ForkedWork, "start", classmethod(lambda cls, work: started.append(1)))
+    monkeypatch.setenv("NHIAUDIT_JOBS", "2")
+    for width in (80, 140):
+        for color in (False, True):
+            fast = table.TableReporter(width=width, color=color).render(report, context)
+            with monkeypatch.context() as rich_only:
+                rich_only.setattr(table, "FastTree", rich.tree.Tree)
+                assert table.TableReporter(width=width, color=color).render(report, context) == fast
+    assert not started

@@ -12,7 +12,6 @@ import sys
 from collections import defaultdict
 
 from rich.console import Group
-from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
@@ -20,8 +19,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from nhiaudit.findings import Finding, FindingStatus, Severity
-from nhiaudit.forked import can_fork, requested_jobs
 from nhiaudit.report import AccessPath, Report
+from nhiaudit.reporters.fast_lines import FastPadding, FastTree
 from nhiaudit.reporters.interface import RenderContext, Reporter
 from nhiaudit.textsafe import rich_assemble, rich_text, terminal_safe
 
@@ -34,7 +33,6 @@ VERDICT_STYLE = {"allowed": "green", "must_not_reach": "bold red", "not_in_may_r
 MAX_ROWS = 200
 WIDE_WIDTH = 120  # from here on a findings table leaves the message column room to read
 MAX_WARNING_LINES = 5  # unknown actions shown under the summary line (the JSON report lists them)
-PARALLEL_FINDINGS = 1000  # from this many findings on, the table is rendered in two processes
 
 
 def _severity(f: Finding) -> Text:
@@ -53,7 +51,7 @@ def _finding_line(f: Finding, wide: bool) -> Text:
 def _path_tree(path: AccessPath, findings: list[Finding], wide: bool = True) -> Tree:
     # Every value from the estate goes through rich_assemble/rich_text: terminal-safe, never markup.
     who = rich_assemble(("who: ", "bold"), f"{path.identity_name} ", (f"[{path.provider}] {path.identity}", "dim"))
-    tree = Tree(who)
+    tree = FastTree(who)  # Rich's Tree, byte for byte, without wrapping the labels that fit (fast_lines.py)
     if path.workloads:
         tree.add(rich_assemble(("runs in: ", "bold"), ", ".join(path.workloads)))
     creds = tree.add(Text("with: ", style="bold") + Text(
@@ -111,7 +109,7 @@ def finding_block(f: Finding, note: str = "") -> Group:
         details.append(rich_text(", ".join(where), style="dim"))
     if note:
         details.append(rich_text(note, style="italic"))
-    return Group(*lines, Padding(Group(*details), (0, 0, 0, 2), expand=False))
+    return Group(*lines, FastPadding(Group(*details), (0, 0, 0, 2), expand=False))  # Padding, faster
 
 
 def _other_findings_blocks(findings: list[Finding]) -> list:
@@ -135,11 +133,10 @@ class TableReporter(Reporter):
         settings = terminal_settings(sys.stdout)  # the table goes to stdout unless told otherwise
         color = settings.color if self._color is None else self._color
         width = self._width or settings.width
-        # A large report's renderables are many (a tree per access path, a block per finding on a narrow
-        # terminal): Rich takes about a millisecond each, so they are rendered in two processes where possible.
-        jobs = requested_jobs() if can_fork() and len(report.findings) >= PARALLEL_FINDINGS else 1
+        # One process: with the trees drawn by FastTree, forking a second one (and copying the analysis
+        # along) cost more CPU than it saved and no longer shortened the run (medium estate, 4,700 findings).
         text = render_text(self._renderables(report, wide=width >= WIDE_WIDTH), color=color, width=width,
-                           color_system=settings.color_system, jobs=jobs)
+                           color_system=settings.color_system)
         # Every value was escaped above; without colour no control character of ours is left either,
         # so escape whatever else might have slipped through.
         return text if color else terminal_safe(text, keep_newlines=True)
