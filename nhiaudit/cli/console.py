@@ -116,18 +116,10 @@ def buffer_console(buffer: TextIO, *, color: bool, width: int, color_system: str
 
 
 def render_text(renderables: Iterable[object], *, color: bool, width: int,
-                color_system: str | None = "standard", jobs: int = 1) -> str:
+                color_system: str | None = "standard") -> str:
     """Renderables as the text a console of that colour and width would print, without the trailing spaces
-    Rich pads wrapped lines with (they would follow every copied line and every diff of a saved report).
-    `jobs` > 1: contiguous runs of the renderables are rendered in that many processes at once (forked.py);
-    a console prints each renderable on its own lines, so the joined runs are the text of one console."""
-    import functools
-
-    from nhiaudit.forked import chunks, run_forked
-
-    items = list(renderables)
-    runs = [run for run in chunks(items, max(1, jobs)) if run] or [items]
-    text = "".join(run_forked([functools.partial(_printed, run, color, width, color_system) for run in runs]))
+    Rich pads wrapped lines with (they would follow every copied line and every diff of a saved report)."""
+    text = _printed(list(renderables), color, width, color_system)
     return "\n".join(line.rstrip(" ") for line in text.split("\n"))
 
 

@@ -68,12 +68,13 @@ def _line_segments(console: Console, line: Text, null: Style) -> list[Segment] |
 
 def _label_lines(console: Console, options: ConsoleOptions, label: object, style: Style,
                  width: int) -> list[list[Segment]] | None:
-    """The lines Rich's Tree makes of `label` at `width`, or None where that takes Rich's own rendering.
+    """Console.render_lines(Styled(label, style), options at `width`, pad=False), as Rich's Tree renders a
+    label, or None where that is left to Rich (options.justify must be None: it pads lines).
 
-    Rich renders a Text label through Console.render_lines(Styled(label, style)), that is
-    Text("\\n").join(label.wrap(...)).render(console, end="\\n"), styled and split at the newlines. The same
-    is done here without the plumbing, and without wrapping where wrapping changes nothing: every line fits
-    already and stays as it is (no tab to expand, default justification, nothing to rstrip_end)."""
+    For a Text that is Text("\\n").join(label.wrap(...)).render(console, end="\\n"), styled and split at the
+    newlines. The same is done here without the plumbing, and without wrapping where wrapping changes
+    nothing: every line fits already and stays as it is (no tab to expand, default justification, nothing
+    for rstrip_end)."""
     if type(label) is not Text or label.end != "\n" or width < 1:
         return None  # a subclass may render otherwise; another end adds to or removes the line; no room at all
     plain = label.plain
