@@ -6,14 +6,13 @@ integration reaches without an `AuditEvent` diagnostic setting is a secret-read 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_support import MOTO_ACCOUNT, aws_env, moto  # noqa: F401
-from azure_support import AzureServers
 from test_aws_audit import POLICY, REGION, ROLE, TRAIL, estate, gaps, make_compliant, scan  # noqa: F401
+from test_azure_audit import scan as scan_azure
 from test_azure_live import SUB
 from test_azure_live import estate as azure_estate
 from typer.testing import CliRunner
@@ -158,19 +157,7 @@ def vault_estate(settings: list | None, reader: bool = True):
 
 
 def azure_scan(tmp_path: Path, fake, monkeypatch) -> tuple[int, dict]:
-    running = AzureServers(fake, tmp_path)
-    try:
-        for name, value in running.env.items():
-            monkeypatch.setenv(name, value)
-        (tmp_path / "policy.yaml").write_text(AZURE_POLICY)
-        out = tmp_path / "report.json"
-        result = CliRunner().invoke(build_app(), [
-            "scan", "--azure", "--azure-subscription", SUB, "--policy", str(tmp_path / "policy.yaml"), "--format",
-            "json", "-o", str(out), "--quiet", "--as-of", "2026-02-01", "--fail-on", "none"], env=running.env)
-        assert out.exists(), result.output
-        return result.exit_code, json.loads(out.read_text())
-    finally:
-        running.close()
+    return scan_azure(tmp_path, fake, monkeypatch, AZURE_POLICY)
 
 
 def vault_setting(**log: object) -> dict:

@@ -42,12 +42,12 @@ def audited_estate(settings: list | None):
     return fake
 
 
-def scan(tmp_path: Path, fake, monkeypatch) -> tuple[int, dict]:
+def scan(tmp_path: Path, fake, monkeypatch, policy: str = POLICY) -> tuple[int, dict]:
     running = AzureServers(fake, tmp_path)
     try:
         for name, value in running.env.items():
             monkeypatch.setenv(name, value)
-        (tmp_path / "policy.yaml").write_text(textwrap.dedent(POLICY))
+        (tmp_path / "policy.yaml").write_text(textwrap.dedent(policy))
         out = tmp_path / "report.json"
         result = CliRunner().invoke(build_app(), [
             "scan", "--azure", "--azure-subscription", SUB, "--policy", str(tmp_path / "policy.yaml"), "--format",

@@ -30,8 +30,7 @@ _SOURCE_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceowner
                           "aws:sourceorgpaths"})
 _NO_MFA_USER: frozenset[Value] = frozenset({ABSENT, "false"})
 _NO_MFA_SESSION: frozenset[Value] = frozenset({"false"})
-_NO_AGE: frozenset[Value] = frozenset({ABSENT})
-_NOT_SENT: frozenset[Value] = frozenset({ABSENT})
+_NOT_SENT: frozenset[Value] = frozenset({ABSENT})  # the key is absent from the request
 
 
 def is_principal_key(key: str) -> bool:
@@ -53,7 +52,7 @@ class PrincipalFacts:
         if key == "aws:multifactorauthpresent":
             return self.mfa
         if key == "aws:multifactorauthage":
-            return _NO_AGE if self.mfa is not None else None
+            return _NOT_SENT if self.mfa is not None else None
         if key.startswith(_TAG_PREFIX):
             if self.tags is None:
                 return None
