@@ -1,9 +1,11 @@
 """Identity -> system reach, with the work shared between identities that share policies.
 
-Without a permissions boundary and without any Deny statement, an identity's allowed actions are the
-union of what each of its policies allows, so its access to a system is the highest access any one of
-its policies gives: that per-(policy, system) answer is computed once and combined. Identities with a
-boundary, a Deny, or a policy missing from the snapshot go through the full evaluator.
+Without a permissions boundary and without a Deny that could apply to the system, an identity's allowed
+actions there are the union of what each of its policies allows, so its access to a system is the highest
+access any one of its policies gives: that per-(policy, system) answer is computed once and combined.
+Identities with a boundary, a Deny touching the system's resources, or a policy missing from the snapshot go
+through the full evaluator (a Deny on other resources or actions changes nothing the full evaluator would
+say about this system).
 """
 
 from __future__ import annotations
@@ -21,12 +23,25 @@ class SystemReachEvaluator:
         self._policies = policies
         self._per_policy: dict[tuple[str, str], Reach | None] = {}
         self._has_deny = {pid: any(st.effect == "Deny" for st in p.statements) for pid, p in policies.items()}
+        self._deny_touches: dict[tuple[str, str], bool] = {}
 
     def _policy_reach(self, identity: Identity, pid: str, system: str, patterns: list[str]) -> Reach | None:
         probe = Identity(id=f"probe:{pid}", provider=identity.provider, account="", kind=identity.kind,
                          name="probe", policy_ids=(pid,))
         result = self._per_policy[(pid, system)] = self._evaluator.reach(probe, patterns)
         return result
+
+    def _denies_touch(self, identity: Identity, pid: str, system: str, patterns: list[str]) -> bool:
+        has_deny = self._has_deny.get(pid)
+        if has_deny is False:
+            return False
+        if has_deny is None:  # missing from the snapshot: the full evaluator says so
+            return True
+        key = (pid, system)
+        hit = self._deny_touches.get(key)
+        if hit is None:
+            hit = self._deny_touches[key] = self._evaluator.denies_touch(identity, pid, patterns)
+        return hit
 
     def reach(self, identity: Identity, system: str, patterns: list[str]) -> Reach | None:
         if self._evaluator.context_key(identity):
@@ -41,8 +56,8 @@ class SystemReachEvaluator:
                 hits.append(r)
         if not hits:
             return None  # boundaries and Denies only narrow: nothing allows anything on the system
-        exact_union = not identity.boundary_policy_id and all(
-            self._has_deny.get(pid) is False for pid in identity.policy_ids)
+        exact_union = not identity.boundary_policy_id and not any(
+            self._denies_touch(identity, pid, system, patterns) for pid in identity.policy_ids)
         if not exact_union:
             return self._evaluator.reach(identity, patterns)
         if len(hits) == 1:

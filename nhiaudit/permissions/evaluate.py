@@ -233,6 +233,17 @@ class Evaluator:
         found = self.allowed_actions(identity, (action,), resource, request)
         return min(found, key=lambda e: bool(e.conditions)) if found else None
 
+    def denies_touch(self, identity: Identity, policy_id: str, resource_patterns: Sequence[str]) -> bool:
+        """Whether a Deny of the policy may narrow an answer of `reach(identity, resource_patterns)`: one that
+        applies to some action of a pattern's universe on some resource matching the pattern (True when the
+        policy is missing). For an identity whose `context_key` is (): its statements are then the same for
+        every such identity."""
+        if policy_id not in self._policies:
+            return True
+        ask = self._ask(identity, None)
+        return any(self._contribution(policy_id, p, self._reach_universe(p), ask).denies
+                   for p in dict.fromkeys(resource_patterns))
+
     def statements(self, policy_id: str) -> tuple[Stmt, ...]:
         """The policy's compiled statements (GCP binding conditions and AWS conditions on the moment evaluated,
         a Deny that can never apply left out; () when it is missing)."""
