@@ -67,6 +67,9 @@ from nhiaudit.permissions.scopes import ResourceScopes
 from nhiaudit.permissions.universes import pm_universe, query_universe, reach_universe
 
 _CACHE_LIMIT = 200_000  # entries per cache; caches are cleared (not grown) past it
+# Inline policies belong to one identity, asked about a few universes in a row (a system per universe, the
+# escalation questions): a small cache of their action parts serves that run and stays small at any scale.
+_INLINE_PARTS_LIMIT = 4_096
 _PATTERN_CACHED = frozenset({"reach", "pm"})  # universes whose per-pattern contributions are cached
 
 
@@ -135,6 +138,7 @@ class Evaluator:
         self._set_is_dynamic: dict[tuple[tuple[str, ...], str | None], bool] = {}
         self._universes: dict[tuple[object, ...], Universe] = {}
         self._parts: dict[tuple[object, ...], _Contribution] = {}
+        self._inline_parts: dict[tuple[object, ...], _Contribution] = {}
         self._tables: dict[tuple[object, ...], dict[object, _Contribution]] = {}
         self._restricted: dict[tuple[object, ...], tuple[Grant | None, list[_NoteEntry]]] = {}
         self._merged: dict[tuple[Grant, ...], StatementEvidence] = {}
@@ -426,6 +430,8 @@ class Evaluator:
         ctx = ask.contexts.get(policy_id, ()) if ask.contexts else ()
         key = (policy_id, u.key, ctx)
         hit = self._parts.get(key)
+        if hit is None:
+            hit = self._inline_parts.get(key)
         if hit is not None:
             return hit
         stmts = self._stmts_for(policy_id, ask)
@@ -434,9 +440,13 @@ class Evaluator:
         allows = tuple(g for s in stmts if (g := self._b.grant(s, u)) is not None)
         denies = tuple(s for s in stmts if s.effect == "Deny" and self._deny_relevant(s, u))
         c = _contribution_of(allows, denies)
-        # Inline policies belong to one identity: caching them would only cost memory.
-        if self._policies[policy_id].kind != "inline" and len(self._parts) < _CACHE_LIMIT:
-            self._parts[key] = c
+        if self._policies[policy_id].kind != "inline":
+            if len(self._parts) < _CACHE_LIMIT:
+                self._parts[key] = c
+        else:
+            if len(self._inline_parts) >= _INLINE_PARTS_LIMIT:
+                self._inline_parts.clear()
+            self._inline_parts[key] = c
         return c
 
     def _contribution(self, policy_id: str, p: str, u: Universe, ask: _Ask) -> _Contribution:
