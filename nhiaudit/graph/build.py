@@ -201,6 +201,11 @@ def _reach_edges(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator
             per_provider[provider].append(canonical_resource(pattern) if provider is Provider.GCP else pattern)
         for prov, patterns in per_provider.items():
             systems_by_provider[prov].append((name, patterns))
+    # Per provider: each system's patterns, and those of them that are resource patterns (not delegated scopes).
+    candidates_of: dict[Provider, list[tuple[str, list[str], list[str]]]] = {
+        prov: [(name, patterns, [p for p in patterns if not p.startswith("delegated:")])
+               for name, patterns in systems_by_provider.get(prov, []) + systems_by_provider.get(None, [])]
+        for prov in {i.provider for i in snapshot.identities}}
     delegated = _delegated_by_identity(snapshot)
     # Identity policies, and bucket, key, secret... policies where the snapshot holds them (resource_reach.py).
     system_reach = ResourceReach(evaluator, {p.id: p for p in snapshot.policies}, snapshot.resource_policies)
@@ -213,16 +218,15 @@ def _reach_edges(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator
         # (keyed by id() while holding the result, so an id cannot be reused).
         described: dict[int, tuple[Reach, AccessLevel, str]] = {}
         for ident in identities:
-            candidates = systems_by_provider.get(ident.provider, []) + systems_by_provider.get(None, [])
-            for name, patterns in candidates:
-                arn_patterns = [p for p in patterns if not p.startswith("delegated:")]
+            grants = delegated.get(ident.id)
+            for name, patterns, arn_patterns in candidates_of[ident.provider]:
                 reach = system_reach.reach(ident, name, arn_patterns) if arn_patterns else None
                 if reach is not None:
                     seen = described.get(id(reach))
                     if seen is None:
                         seen = described[id(reach)] = (reach, AccessLevel(reach.level.value), reach.reason)
                     _add_reach_edge(edges, direct, ident.id, name, seen[1], seen[2], reach, conditional)
-                grant_hit = _delegated_reach(delegated.get(ident.id, ()), patterns)
+                grant_hit = _delegated_reach(grants, patterns) if grants else None
                 if grant_hit is not None:
                     access, reason = grant_hit
                     _add_reach_edge(edges, direct, ident.id, name, access, reason, {"delegated_grant": reason})

@@ -24,6 +24,10 @@ class SystemReachEvaluator:
         self._per_policy: dict[tuple[str, str], Reach | None] = {}
         self._has_deny = {pid: any(st.effect == "Deny" for st in p.statements) for pid, p in policies.items()}
         self._deny_touches: dict[tuple[str, str], bool] = {}
+        # Callers ask about every system for one identity in turn: its context key is computed once.
+        self._dynamic: tuple[Identity | None, bool] = (None, False)
+        # Per-policy answers combined, per tuple of the answers' ids (each held by _per_policy for good).
+        self._combined: dict[tuple[int, ...], Reach] = {}
 
     def _policy_reach(self, identity: Identity, pid: str, system: str, patterns: list[str]) -> Reach | None:
         probe = Identity(id=f"probe:{pid}", provider=identity.provider, account="", kind=identity.kind,
@@ -44,7 +48,9 @@ class SystemReachEvaluator:
         return hit
 
     def reach(self, identity: Identity, system: str, patterns: list[str]) -> Reach | None:
-        if self._evaluator.context_key(identity):
+        if self._dynamic[0] is not identity:
+            self._dynamic = (identity, bool(self._evaluator.context_key(identity)))
+        if self._dynamic[1]:
             # Its policies' conditions test the identity (MFA, tags): a policy alone, on a probe, cannot say.
             return self._evaluator.reach(identity, patterns)
         cache = self._per_policy
@@ -62,10 +68,14 @@ class SystemReachEvaluator:
             return self._evaluator.reach(identity, patterns)
         if len(hits) == 1:
             return hits[0]
-        hits.sort(key=lambda r: -r.level.rank)
-        return Reach(
-            level=hits[0].level,
-            resource_patterns=hits[0].resource_patterns,
-            statements=tuple(s for r in hits for s in r.statements),
-            unknown_actions=tuple(dict.fromkeys(a for r in hits for a in r.unknown_actions)),
-        )
+        key = tuple(map(id, hits))
+        combined = self._combined.get(key)
+        if combined is None:
+            hits.sort(key=lambda r: -r.level.rank)
+            combined = self._combined[key] = Reach(
+                level=hits[0].level,
+                resource_patterns=hits[0].resource_patterns,
+                statements=tuple(s for r in hits for s in r.statements),
+                unknown_actions=tuple(dict.fromkeys(a for r in hits for a in r.unknown_actions)),
+            )
+        return combined
