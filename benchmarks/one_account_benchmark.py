@@ -9,6 +9,10 @@ directory (so `--nhiaudit` with PYTHONPATH measures another checkout), and print
 time, the CPU time, the peak RSS of the largest process and the sampled peak PSS of the process tree (min and
 max over --runs; the analysis forks workers on large estates, NHIAUDIT_JOBS=1 measures one process), the
 findings count and a digest of the findings (same digest: same findings), then the xl / large time ratio.
+Timed runs are not sampled for memory (reading the tree's PSS every 20 ms takes CPU from a 2-core machine):
+one extra run per size and format samples it. `--baseline CMD` runs another CLI alternately with the
+measured one and prints the ratio of their medians: this machine's speed drifts by up to 1.5x within an
+hour, so an absolute figure says more beside a reference measured in the same minutes.
 Issue 17 targets: large JSON <= 2.5 s and <= 250 MiB, medium <= 1.2 s and <= 150 MiB,
 SARIF and table within 15% of JSON, xl <= 4.5x large.
 """
@@ -61,12 +65,13 @@ def _tree_pss_mib(pid: int) -> float:
 
 
 def scan_once(command: list[str], estate: Path | list[str], fmt: str,
-              out: Path) -> tuple[float, float, float, float, int]:
+              out: Path, sample_pss: bool = True) -> tuple[float, float, float, float, int]:
     """(wall seconds, CPU seconds of the process and its workers, peak RSS MiB of the largest process, peak PSS
     MiB of the process tree sampled every 20 ms at first and less often later, exit status) of one scan of
     `--import estate` (or of the given input options). PYTHONHASHSEED is fixed so that the findings digest
     compares checkouts that are not yet hash-seed independent (issue 17). Byte-code caches are allowed (an
-    installed package has them; see main's warm-up run)."""
+    installed package has them; see main's warm-up run). `sample_pss=False`: no sampling (PSS 0), so that the
+    sampler's own reads take no CPU from a short scan on a 2-core machine."""
     inputs = ["--import", str(estate)] if isinstance(estate, Path) else estate
     cmd = [*command, "scan", *inputs, "--as-of", "2026-11-28", "--format", fmt,
            "--output", str(out), "--fail-on", "none", "-q"]
@@ -76,7 +81,8 @@ def scan_once(command: list[str], estate: Path | list[str], fmt: str,
     proc = subprocess.Popen(cmd, cwd=out.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peak_pss = 0.0
     while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)  # the process's own rusage, its workers' included
+        # The process's own rusage, its workers' included; without sampling, one blocking wait.
+        pid, status, usage = os.wait4(proc.pid, 0 if not sample_pss else os.WNOHANG)
         if pid:
             break
         peak_pss = max(peak_pss, _tree_pss_mib(proc.pid))
@@ -112,35 +118,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", default="json,sarif,table")
     parser.add_argument("--runs", type=int, default=3, help="runs per size and format (min-max printed)")
     parser.add_argument("--nhiaudit", default="", help="the CLI to run (default: this interpreter -m nhiaudit)")
+    parser.add_argument("--baseline", default="",
+                        help="another CLI (e.g. an older checkout) run alternately with --nhiaudit, printed beside "
+                             "it: the machine's speed drifts, and alternate runs share its state")
     args = parser.parse_args(argv)
     command = shlex.split(args.nhiaudit) if args.nhiaudit else [sys.executable, "-m", "nhiaudit"]
-    medians: dict[str, float] = {}
+    baseline = shlex.split(args.baseline) if args.baseline else None
+    medians: dict[str, tuple[float, str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (users, roles, policies) in (parse_size(s) for s in args.sizes.split(",")):
             estate = Path(tmp) / name.replace("/", "-")
             write_estate(estate, users, roles, policies)
             if not medians:  # warm-up, not counted: writes the byte-code caches a pip install would have
-                scan_once(command, estate, "json", Path(tmp) / "warm-up.json")
+                for cli in (command, baseline) if baseline else (command,):
+                    scan_once(cli, estate, "json", Path(tmp) / "warm-up.json")
             for fmt in args.formats.split(","):
                 out = Path(tmp) / f"report.{SUFFIX[fmt]}"
-                runs = [scan_once(command, estate, fmt, out) for _ in range(args.runs)]
-                walls = sorted(r[0] for r in runs)
-                cpus = sorted(r[1] for r in runs)
-                rss = sorted(r[2] for r in runs)
-                pss = sorted(r[3] for r in runs)
+                timed: dict[str, list[tuple[float, float, float, float, int]]] = {"": [], "baseline": []}
+                for _ in range(args.runs):  # timed runs: no PSS sampler taking CPU beside the scan
+                    timed[""].append(scan_once(command, estate, fmt, out, sample_pss=False))
+                    if baseline:
+                        timed["baseline"].append(scan_once(baseline, estate, fmt, out.with_suffix(".base"),
+                                                           sample_pss=False))
+                pss = scan_once(command, estate, fmt, out)[3]  # one more run, sampled, for memory only
+                label = f"{name} ({users} users / {roles} roles / {policies} policies) {fmt}"
+                wall = _line(label, timed[""], f" (process tree PSS {pss:.0f} MiB)")
                 extra = ""
                 if fmt == "json":
-                    medians[name] = walls[len(walls) // 2]
+                    medians[name] = wall
                     count, digest = findings_digest(out)
                     extra = f" findings={count} digest={digest}"
-                print(f"{name} ({users} users / {roles} roles / {policies} policies) {fmt}: "
-                      f"wall {walls[0]:.2f}-{walls[-1]:.2f} s (CPU {cpus[0]:.2f}-{cpus[-1]:.2f} s), "
-                      f"peak RSS {rss[0]:.0f}-{rss[-1]:.0f} MiB (process tree PSS {pss[0]:.0f}-{pss[-1]:.0f} MiB), "
-                      f"exit {runs[0][4]}{extra}  "
-                      f"[target {TARGETS.get(name, '-')}]", flush=True)
+                print(f"{wall[1]}{extra}  [target {TARGETS.get(name, '-')}]", flush=True)
+                if baseline:
+                    base = _line(f"  baseline {fmt}", timed["baseline"], "")
+                    print(f"{base[1]}  this CLI / baseline (medians): {wall[0] / base[0]:.3f}", flush=True)
     if "large" in medians and "xl" in medians:
-        print(f"xl / large JSON time ratio (medians): {medians['xl'] / medians['large']:.2f} (target <= 4.5)")
+        print(f"xl / large JSON time ratio (medians): {medians['xl'][0] / medians['large'][0]:.2f} (target <= 4.5)")
     return 0
+
+
+def _line(label: str, runs: list[tuple[float, float, float, float, int]], memory: str) -> tuple[float, str]:
+    """(median wall seconds, the printed line) of timed runs: min, median and max wall and CPU, peak RSS."""
+    walls = sorted(r[0] for r in runs)
+    cpus = sorted(r[1] for r in runs)
+    rss = sorted(r[2] for r in runs)
+    median = walls[len(walls) // 2]
+    return median, (f"{label}: wall {walls[0]:.2f} / {median:.2f} / {walls[-1]:.2f} s (min / median / max; CPU "
+                     f"{cpus[0]:.2f}-{cpus[-1]:.2f} s), peak RSS {rss[0]:.0f}-{rss[-1]:.0f} MiB{memory}, "
+                     f"exit {runs[0][4]}")
 
 
 if __name__ == "__main__":

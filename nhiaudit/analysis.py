@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections import defaultdict
@@ -13,10 +14,12 @@ from typing import Any
 
 from nhiaudit.facts.context import FactContext, load_ai_capability
 from nhiaudit.facts.credential import credential_facts, shared_fingerprints
-from nhiaudit.facts.escalation import estate_profiles
+from nhiaudit.facts.escalation import estate_profiles, new_profiles
 from nhiaudit.facts.gcp_facts import principal_facts
 from nhiaudit.facts.identity import identity_facts
+from nhiaudit.facts.memo import memo
 from nhiaudit.facts.policy_entries import binding_facts, exception_facts, integration_facts
+from nhiaudit.facts.profiles import Prefetch
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.facts.sighting import sighting_facts
 from nhiaudit.findings import Finding
@@ -62,17 +65,19 @@ class Analysis:
     timer: StageTimer
 
 
-def _graph_and_reach(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator,
-                     jobs: int) -> tuple[EstateGraph, Reachability]:
-    estate = build_graph(snapshot, policy, evaluator, jobs)
+def _graph_and_reach(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator, jobs: int,
+                     beside_trust: Callable[[], object] | None) -> tuple[EstateGraph, Reachability]:
+    estate = build_graph(snapshot, policy, evaluator, jobs, beside_trust)
     return estate, Reachability(estate)
 
 
 def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
-            timer: StageTimer | None = None, gcp_domains: tuple[str, ...] = (), jobs: int = 1) -> FactContext:
+            timer: StageTimer | None = None, gcp_domains: tuple[str, ...] = (), jobs: int = 1,
+            beside_trust: Callable[[Evaluator], object] | None = None) -> FactContext:
     """Graph and reachability: shared by scan, explain and graph. `gcp_domains` (--gcp-domain) add to the
     policy's `defaults.gcp.domains`: an analysis option, as valid for snapshots and imports as for live data.
-    `jobs`: processes for the graph's reach edges (see _jobs)."""
+    `jobs`: processes for the graph's reach edges (see _jobs). `beside_trust(evaluator)` is called when only
+    this process works, on the trust edges (graph/build.py): the moment to start work in other processes."""
     timer = timer or StageTimer()
     policies = {p.id: p for p in snapshot.policies}
     trusts_of: dict[str, list[Trust]] = defaultdict(list)
@@ -91,7 +96,8 @@ def prepare(snapshot: Snapshot, policy: WrittenPolicy, as_of: date,
                           resource_account=bucket_owners(snapshot.resource_policies))
     with paused_gc():
         # One timed stage: stage progress moves on to the facts when it ends.
-        estate, reach = timer.run("graph", _graph_and_reach, snapshot, policy, evaluator, jobs)
+        estate, reach = timer.run("graph", _graph_and_reach, snapshot, policy, evaluator, jobs,
+                                  (lambda: beside_trust(evaluator)) if beside_trust else None)
     return FactContext(estate=estate, reach=reach, evaluator=evaluator, as_of=as_of,
                        ai_capability=load_ai_capability(), extra_gcp_domains=tuple(gcp_domains))
 
@@ -174,10 +180,14 @@ def _packed(work: Callable[[], tuple[list[Finding], list[AccessPath]]]
     return pack(Finding, findings), pack(AccessPath, access_paths)
 
 
-def _warm(ctx: FactContext, snapshot: Snapshot, jobs: int) -> None:
+def _warm(ctx: FactContext, snapshot: Snapshot, jobs: int, started: list[Prefetch]) -> None:
     """Build the estate-wide caches (escalation targets, trust index, permission profiles...) before forking,
     once, rather than once in every worker: one identity and one credential of each provider build them.
-    The permission profiles of all identities, most of that work, are built in `jobs` processes."""
+    The permission profiles of all identities, most of that work, are built in `jobs` processes: `started`
+    beside the trust edges (finished here), else now."""
+    for pending in started:
+        pending.finish()
+        memo(ctx, "profiles", lambda started_profiles=pending.profiles: started_profiles)
     estate_profiles(ctx).prefetch(snapshot.identities, jobs)
     shared_keys = shared_fingerprints(ctx)
     for provider in sorted({i.provider for i in snapshot.identities}):
@@ -196,12 +206,21 @@ def _jobs(snapshot: Snapshot) -> int:
 def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list[CompiledRule],
              timer: StageTimer, gcp_domains: tuple[str, ...]) -> Analysis:
     jobs = _jobs(snapshot)
-    ctx = prepare(snapshot, policy, as_of, timer, gcp_domains, jobs)
-    runner = RuleRunner(rules)
-    builder = FindingsBuilder(policy, ctx.estate.identities, as_of)
-    start = time.perf_counter()
-    if jobs > 1:
-        _warm(ctx, snapshot, jobs)
+    with contextlib.ExitStack() as running:
+        started: list[Prefetch] = []
+
+        def start_profiles(evaluator: Evaluator) -> None:
+            """The permission profiles, begun in forked workers while this process builds the trust edges."""
+            profiles = new_profiles(evaluator, snapshot.policies, load_ai_capability())
+            started.append(running.enter_context(profiles.begin_prefetch(snapshot.identities, jobs)))
+
+        ctx = prepare(snapshot, policy, as_of, timer, gcp_domains, jobs,
+                      beside_trust=start_profiles if jobs > 1 else None)
+        runner = RuleRunner(rules)
+        builder = FindingsBuilder(policy, ctx.estate.identities, as_of)
+        start = time.perf_counter()
+        if jobs > 1:
+            _warm(ctx, snapshot, jobs, started)
     shared_keys = shared_fingerprints(ctx)
     parts = [_Share(i, c) for i, c in zip(shares(snapshot.identities, jobs), shares(snapshot.credentials, jobs),
                                           strict=True)]

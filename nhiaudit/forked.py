@@ -13,6 +13,7 @@ import contextlib
 import os
 import pickle
 import signal
+import struct
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -134,6 +135,38 @@ def run_forked(work: list[Callable[[], T]]) -> list[T]:
             except WorkerLost:
                 results.append(share())
     return results
+
+
+class TaskQueue:
+    """Task numbers 0..n-1 that this process and its forked children take one at a time, each exactly once,
+    so whichever is free does the next (a child started before this process turns to the tasks gets most).
+
+    A pipe written in full before any fork, its write end then closed: a read of 4 bytes takes one number
+    whole (Linux serialises the reads of a pipe and never splits one when 4 bytes are there), and an empty
+    pipe reads as its end. Written in one call before anyone reads, so at most MAX_TASKS (the pipe's buffer).
+    """
+
+    MAX_TASKS = 1024
+
+    def __init__(self, tasks: int) -> None:
+        if not 0 <= tasks <= self.MAX_TASKS:
+            raise ValueError(f"{tasks} tasks: at most {self.MAX_TASKS}")
+        read_fd, write_fd = os.pipe()
+        try:
+            os.write(write_fd, b"".join(struct.pack("<I", i) for i in range(tasks)))
+        finally:
+            os.close(write_fd)
+        self._fd: int | None = read_fd
+
+    def take(self) -> int | None:
+        """The next task's number, or None when every task is taken."""
+        data = os.read(self._fd, 4) if self._fd is not None else b""
+        return struct.unpack("<I", data)[0] if data else None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 # A forked worker runs its share more slowly than this process runs the same amount: each shared object it

@@ -122,3 +122,48 @@ def test_chunks_keep_order_and_balance() -> None:
     assert forked.chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4], [5, 6]]
     assert forked.chunks([], 2) == [[], []]
     assert [n for run in forked.chunks(list(range(1001)), 4) for n in run] == list(range(1001))
+
+
+def test_a_task_queue_gives_each_task_to_exactly_one_process() -> None:
+    queue = forked.TaskQueue(500)
+
+    def take_all() -> list[int]:
+        taken = []
+        while (task := queue.take()) is not None:
+            taken.append(task)
+            time.sleep(0.0005)  # both children and this process take while the others do
+        return taken
+
+    workers = [forked.ForkedWork.start(take_all) for _ in range(2)]
+    mine = take_all()
+    theirs = [worker.result() for worker in workers]
+    queue.close()
+    everything = mine + [task for taken in theirs for task in taken]
+    assert sorted(everything) == list(range(500))  # none lost, none taken twice
+    assert all(taken for taken in theirs)  # the children really took some
+    with pytest.raises(ValueError):
+        forked.TaskQueue(forked.TaskQueue.MAX_TASKS + 1)
+
+
+def test_profiles_begun_beside_the_graph_are_ended_when_the_analysis_fails(
+        estate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Profile workers start before the trust edges: an error in between must not leave them running."""
+    started: list[forked.ForkedWork] = []
+    start = forked.ForkedWork.start.__func__
+
+    def counted(cls, work):
+        started.append(start(cls, work))
+        return started[-1]
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the trust edges failed")
+
+    monkeypatch.setattr(forked.ForkedWork, "start", classmethod(counted))
+    monkeypatch.setattr("nhiaudit.graph.build.act_as_edges", fail)
+    monkeypatch.setenv("NHIAUDIT_JOBS", "2")
+    with pytest.raises(RuntimeError, match="trust edges failed"):
+        _findings(estate)
+    assert started  # the profile worker had begun
+    for worker in started:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(worker.pid, os.WNOHANG)  # reaped: no orphan left running

@@ -9,6 +9,7 @@ edges from every admin-capable identity at once.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,8 @@ from nhiaudit.facts.escalation_data import TargetSpec, Technique, load_escalatio
 from nhiaudit.facts.gcp_facts import broad_role_policy
 from nhiaudit.facts.memo import memo
 from nhiaudit.facts.profiles import Profile, Profiles, TechniqueMatch
-from nhiaudit.inventory.model import Identity, Provider, TrustKind
+from nhiaudit.inventory.model import Identity, Policy, Provider, TrustKind
+from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.patterns import glob_match
 from nhiaudit.permissions.results import StatementEvidence
 from nhiaudit.permissions.scopes import ResourceScopes
@@ -243,10 +245,10 @@ class EstateAnalysis:
         return self.profiles.get(identity)
 
 
-def ai_actions_by_provider(ctx: FactContext) -> dict[Provider, tuple[str, ...]]:
+def ai_actions_by_provider(ai_capability: Mapping[str, Mapping[str, list[str]]]) -> dict[Provider, tuple[str, ...]]:
     out = {}
     for prov in Provider:
-        actions = ctx.ai_capability.get(prov.value, {}).get("actions", [])
+        actions = ai_capability.get(prov.value, {}).get("actions", [])
         out[prov] = tuple(actions)
     return out
 
@@ -273,8 +275,14 @@ def wildcard_only(ev: StatementEvidence) -> bool:
 
 def estate_profiles(ctx: FactContext) -> Profiles:
     """Per policy-set permission answers (admin, AI capability, techniques), shared by every identity."""
-    return memo(ctx, "profiles", lambda: Profiles(ctx.evaluator, ctx.estate.snapshot.policies,
-                                                  load_escalation_catalogue(), ai_actions_by_provider(ctx)))
+    return memo(ctx, "profiles", lambda: new_profiles(ctx.evaluator, ctx.estate.snapshot.policies,
+                                                      ctx.ai_capability))
+
+
+def new_profiles(evaluator: Evaluator, policies: Iterable[Policy],
+                 ai_capability: Mapping[str, Mapping[str, list[str]]]) -> Profiles:
+    """The profiles of an estate, before its FactContext exists (analysis.py starts them beside the graph)."""
+    return Profiles(evaluator, policies, load_escalation_catalogue(), ai_actions_by_provider(ai_capability))
 
 
 def _build(ctx: FactContext) -> EstateAnalysis:

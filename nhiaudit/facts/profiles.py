@@ -11,12 +11,13 @@ with that request's condition keys (`permissions/passed_role.py`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nhiaudit.facts.escalation_data import EscalationCatalogue, Technique
-from nhiaudit.forked import run_forked, shares
+from nhiaudit.forked import ForkedWork, TaskQueue, WorkerLost, chunks
 from nhiaudit.inventory.model import Identity, Policy, Provider
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.passed_role import passed_role_request
@@ -37,6 +38,43 @@ class Profile:
     admin: StatementEvidence | None
     ai: tuple[StatementEvidence, ...]
     techniques: tuple[TechniqueMatch, ...]
+
+
+_PREFETCH_CHUNKS = 128  # units of work the prefetching processes take in turn: small enough to end together
+
+
+class Prefetch:
+    """Profiles being built in forked workers (`Profiles.begin_prefetch`). Used as a context manager: workers
+    whose profiles were not taken in are ended on leaving it (e.g. when the work between fails)."""
+
+    def __init__(self, profiles: Profiles, items: list[tuple[Key, Identity]],
+                 pieces: list[list[tuple[Key, Identity]]], queue: TaskQueue, workers: list[ForkedWork]) -> None:
+        self._profiles, self._items, self._pieces, self._queue, self._workers = (
+            profiles, items, pieces, queue, workers)
+
+    @property
+    def profiles(self) -> Profiles:
+        return self._profiles
+
+    def __enter__(self) -> Prefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self._workers:
+            worker.stop()
+        self._queue.close()
+
+    def finish(self) -> None:
+        """Build the chunks no worker has taken, then take in the workers' profiles. A worker lost without
+        its result leaves its chunks unbuilt: they are built here, so nothing is lost."""
+        cache = self._profiles._cache
+        cache.update(self._profiles._build_taken(self._queue, self._pieces))
+        for worker in self._workers:
+            with contextlib.suppress(WorkerLost):
+                cache.update(worker.result())
+        for key, identity in self._items:
+            if key not in cache:
+                cache[key] = self._profiles._build(identity)
 
 
 class Profiles:
@@ -70,20 +108,33 @@ class Profiles:
         return seen[1]
 
     def prefetch(self, identities: Iterable[Identity], jobs: int) -> None:
-        """Build the profiles of all these identities now, in `jobs` processes (forked.py): each builds a
-        share of the distinct combinations, and the profiles come back to this one."""
+        """Build the profiles of all these identities now, in `jobs` processes (forked.py)."""
+        with self.begin_prefetch(identities, jobs) as pending:
+            pending.finish()
+
+    def begin_prefetch(self, identities: Iterable[Identity], jobs: int) -> Prefetch:
+        """Start building the profiles of all these identities in `jobs - 1` forked workers; the returned
+        Prefetch's `finish()` builds what is left here and takes in the workers' profiles. Between the two,
+        this process may do other work (analysis.py: the trust edges): the distinct combinations are split
+        into chunks that the workers and then this process take from one queue, so none waits for another."""
         todo: dict[Key, Identity] = {}
         for identity in identities:
             key = self._key(identity)
             if key not in self._cache:
                 todo.setdefault(key, identity)
+        items = list(todo.items())
         # A few hundred profiles take less time to build here than a worker takes to start and answer.
-        parts = shares(list(todo.items()), max(1, min(jobs, len(todo) // 200)))
-        for built in run_forked([functools.partial(self._build_share, part) for part in parts]):
-            self._cache.update(built)
+        workers = max(1, min(jobs, len(items) // 200)) - 1
+        pieces = chunks(items, min(len(items), TaskQueue.MAX_TASKS, _PREFETCH_CHUNKS)) if workers else [items]
+        queue = TaskQueue(len(pieces))
+        started = [ForkedWork.start(functools.partial(self._build_taken, queue, pieces)) for _ in range(workers)]
+        return Prefetch(self, items, pieces, queue, started)
 
-    def _build_share(self, share: list[tuple[Key, Identity]]) -> dict[Key, Profile]:
-        return {key: self._build(identity) for key, identity in share}
+    def _build_taken(self, queue: TaskQueue, pieces: list[list[tuple[Key, Identity]]]) -> dict[Key, Profile]:
+        built: dict[Key, Profile] = {}
+        while (task := queue.take()) is not None:
+            built.update((key, self._build(identity)) for key, identity in pieces[task])
+        return built
 
     def _build(self, identity: Identity) -> Profile:
         ev = self._evaluator

@@ -298,11 +298,16 @@ def _delegated_reach(grants: Iterable[tuple[str, str]], patterns: list[str]) -> 
     return best
 
 
-def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator, jobs: int = 1) -> EstateGraph:
-    """`jobs` > 1: the reach edges, most of the work on a large estate, are evaluated in that many processes."""
+def build_graph(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator, jobs: int = 1,
+                beside_trust: Callable[[], object] | None = None) -> EstateGraph:
+    """`jobs` > 1: the reach edges, most of the work on a large estate, are evaluated in that many processes.
+    `beside_trust`: called after them, just before the trust edges (built in this process alone), to start
+    work in other processes meanwhile."""
     identities = {i.id: i for i in snapshot.identities}
     bindings, unmatched = bind_integrations(policy, identities)
     reach_edges, direct, conditional = _reach_edges(snapshot, policy, evaluator, jobs)
+    if beside_trust is not None:
+        beside_trust()
     trust_edges = act_as_edges(snapshot, identities, evaluator)
     act_as: list[tuple[str, str, str, str, dict]] = [
         (*_endpoints(edge, identities), edge.kind.value, edge.reason, edge.conditions)
