@@ -23,7 +23,7 @@ from nhiaudit.facts.profiles import Prefetch
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.facts.sighting import sighting_facts
 from nhiaudit.findings import Finding
-from nhiaudit.forked import ForkedWork, WorkerLost, can_fork, reaped, requested_jobs, shares
+from nhiaudit.forked import ForkedWork, TaskQueue, WorkerLost, can_fork, chunks, reaped, requested_jobs
 from nhiaudit.gc_pause import paused_gc
 from nhiaudit.graph.build import EstateGraph, build_graph
 from nhiaudit.graph.reach import Reachability
@@ -163,21 +163,47 @@ def _share_findings(ctx: FactContext, runner: RuleRunner, builder: FindingsBuild
             timer.seconds["facts"] = timer.seconds.get("facts", 0.0) + time.perf_counter() - start
             yield facts
 
-    subjects = identity_subjects()
-    findings = [builder.build(v) for v in runner.run(SubjectKind.IDENTITY, subjects)]
-    for _ in subjects:  # no identity rules: the facts are still needed for the access paths
-        pass
-    identities = ctx.estate.identities
-    findings.extend(builder.build(v) for v in runner.run(SubjectKind.CREDENTIAL, (
-        credential_facts(ctx, cred, identities.get(cred.identity_id), shared_keys) for cred in share.credentials)))
+    findings: list[Finding] = []
+    if share.identities:
+        subjects = identity_subjects()
+        findings.extend(builder.build(v) for v in runner.run(SubjectKind.IDENTITY, subjects))
+        for _ in subjects:  # no identity rules: the facts are still needed for the access paths
+            pass
+    if share.credentials:
+        identities = ctx.estate.identities
+        findings.extend(builder.build(v) for v in runner.run(SubjectKind.CREDENTIAL, (
+            credential_facts(ctx, cred, identities.get(cred.identity_id), shared_keys)
+            for cred in share.credentials)))
     return findings, access_paths
 
 
-def _packed(work: Callable[[], tuple[list[Finding], list[AccessPath]]]
-            ) -> tuple[Packed[Finding], Packed[AccessPath]]:
+_SUBJECT_TASKS = 64  # runs of identities (and as many of credentials) that the processes take in turn
+
+
+def _subject_tasks(snapshot: Snapshot, jobs: int) -> list[_Share]:
+    """The per-subject work in runs small enough that processes taking them in turn end together."""
+    if jobs <= 1:
+        return [_Share(snapshot.identities, snapshot.credentials)]
+    return ([_Share(run, []) for run in chunks(snapshot.identities, min(_SUBJECT_TASKS, len(snapshot.identities)))]
+            + [_Share([], run) for run in chunks(snapshot.credentials,
+                                                  min(_SUBJECT_TASKS, len(snapshot.credentials)))])
+
+
+_Results = dict[int, tuple[list[Finding], list[AccessPath]]]  # task number -> its findings and access paths
+
+
+def _take_tasks(share_work: Callable[[_Share], tuple[list[Finding], list[AccessPath]]], tasks: list[_Share],
+                queue: TaskQueue) -> _Results:
+    """The findings of every task this process takes from the queue, until none is left."""
+    done: _Results = {}
+    while (index := queue.take()) is not None:
+        done[index] = share_work(tasks[index])
+    return done
+
+
+def _packed(work: Callable[[], _Results]) -> dict[int, tuple[Packed[Finding], Packed[AccessPath]]]:
     """A worker's findings and access paths, packed to cross the pipe (packing.py)."""
-    findings, access_paths = work()
-    return pack(Finding, findings), pack(AccessPath, access_paths)
+    return {index: (pack(Finding, findings), pack(AccessPath, paths)) for index, (findings, paths) in work().items()}
 
 
 def _warm(ctx: FactContext, snapshot: Snapshot, jobs: int, started: list[Prefetch]) -> None:
@@ -222,12 +248,14 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
         if jobs > 1:
             _warm(ctx, snapshot, jobs, started)
     shared_keys = shared_fingerprints(ctx)
-    parts = [_Share(i, c) for i, c in zip(shares(snapshot.identities, jobs), shares(snapshot.credentials, jobs),
-                                          strict=True)]
-    work = [functools.partial(_share_findings, ctx, runner, builder, part, shared_keys, timer) for part in parts]
-    with reaped([ForkedWork.start(functools.partial(_packed, w)) for w in work[1:]]) as workers:
-        findings, access_paths = work[0]()
-        # Estate-wide subjects are few: this process does them while the workers run.
+    tasks = _subject_tasks(snapshot, jobs)
+    share_work = functools.partial(_share_findings, ctx, runner, builder, shared_keys=shared_keys, timer=timer)
+    queue = TaskQueue(len(tasks))
+    take = functools.partial(_take_tasks, share_work, tasks, queue)
+    with reaped([ForkedWork.start(functools.partial(_packed, take)) for _ in range(jobs - 1)]) as workers, \
+            contextlib.closing(queue):
+        # Estate-wide subjects are few: this process does them first, while the workers take tasks.
+        findings: list[Finding] = []
         estate_subjects = {
             SubjectKind.BINDING: lambda: binding_facts(ctx),
             SubjectKind.INTEGRATION: lambda: integration_facts(ctx),
@@ -237,14 +265,16 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
         }
         for kind, source in estate_subjects.items():
             findings.extend(builder.build(v) for v in runner.run(kind, source()))
-        for worker, share_work in zip(workers, work[1:], strict=True):
-            try:
-                packed_findings, packed_paths = worker.result()
-                more_findings, more_paths = unpack(packed_findings), unpack(packed_paths)
-            except WorkerLost:  # killed or out of memory: this share is done here instead, nothing is lost
-                more_findings, more_paths = share_work()
-            findings.extend(more_findings)
-            access_paths.extend(more_paths)
+        results = take()
+        for worker in workers:
+            with contextlib.suppress(WorkerLost):  # killed or out of memory: its tasks are done below
+                results.update((index, (unpack(found), unpack(paths)))
+                               for index, (found, paths) in worker.result().items())
+    access_paths: list[AccessPath] = []
+    for index, task in enumerate(tasks):  # in task order: access paths in the order of the identities
+        found, paths = results[index] if index in results else share_work(task)  # a lost worker's tasks
+        findings.extend(found)
+        access_paths.extend(paths)
     elapsed = time.perf_counter() - start
     # With workers, "facts" is this process's share only and "rules" includes waiting for the workers.
     timer.seconds["rules"] = timer.seconds.get("rules", 0.0) + elapsed - timer.seconds.get("facts", 0.0)
