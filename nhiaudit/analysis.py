@@ -23,7 +23,7 @@ from nhiaudit.facts.profiles import Prefetch
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.facts.sighting import sighting_facts
 from nhiaudit.findings import Finding
-from nhiaudit.forked import ForkedWork, TaskQueue, WorkerLost, can_fork, chunks, reaped, requested_jobs
+from nhiaudit.forked import can_fork, chunks, requested_jobs, run_tasks
 from nhiaudit.gc_pause import paused_gc
 from nhiaudit.graph.build import EstateGraph, build_graph
 from nhiaudit.graph.reach import Reachability
@@ -189,21 +189,14 @@ def _subject_tasks(snapshot: Snapshot, jobs: int) -> list[_Share]:
                                                   min(_SUBJECT_TASKS, len(snapshot.credentials)))])
 
 
-_Results = dict[int, tuple[list[Finding], list[AccessPath]]]  # task number -> its findings and access paths
+def _packed(results: tuple[list[Finding], list[AccessPath]]) -> tuple[Packed[Finding], Packed[AccessPath]]:
+    """A task's findings and access paths, packed to cross the pipe from a worker (packing.py)."""
+    findings, access_paths = results
+    return pack(Finding, findings), pack(AccessPath, access_paths)
 
 
-def _take_tasks(share_work: Callable[[_Share], tuple[list[Finding], list[AccessPath]]], tasks: list[_Share],
-                queue: TaskQueue) -> _Results:
-    """The findings of every task this process takes from the queue, until none is left."""
-    done: _Results = {}
-    while (index := queue.take()) is not None:
-        done[index] = share_work(tasks[index])
-    return done
-
-
-def _packed(work: Callable[[], _Results]) -> dict[int, tuple[Packed[Finding], Packed[AccessPath]]]:
-    """A worker's findings and access paths, packed to cross the pipe (packing.py)."""
-    return {index: (pack(Finding, findings), pack(AccessPath, paths)) for index, (findings, paths) in work().items()}
+def _unpacked(packed: tuple[Packed[Finding], Packed[AccessPath]]) -> tuple[list[Finding], list[AccessPath]]:
+    return unpack(packed[0]), unpack(packed[1])
 
 
 def _warm(ctx: FactContext, snapshot: Snapshot, jobs: int, started: list[Prefetch]) -> None:
@@ -250,31 +243,21 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
     shared_keys = shared_fingerprints(ctx)
     tasks = _subject_tasks(snapshot, jobs)
     share_work = functools.partial(_share_findings, ctx, runner, builder, shared_keys=shared_keys, timer=timer)
-    queue = TaskQueue(len(tasks))
-    take = functools.partial(_take_tasks, share_work, tasks, queue)
-    with reaped([ForkedWork.start(functools.partial(_packed, take)) for _ in range(jobs - 1)]) as workers, \
-            contextlib.closing(queue):
-        # Estate-wide subjects are few: this process does them first, while the workers take tasks.
-        findings: list[Finding] = []
-        estate_subjects = {
-            SubjectKind.BINDING: lambda: binding_facts(ctx),
-            SubjectKind.INTEGRATION: lambda: integration_facts(ctx),
-            SubjectKind.EXCEPTION: lambda: exception_facts(ctx),
-            SubjectKind.PRINCIPAL: lambda: principal_facts(ctx),
-            SubjectKind.SIGHTING: lambda: sighting_facts(ctx),
-        }
-        for kind, source in estate_subjects.items():
-            findings.extend(builder.build(v) for v in runner.run(kind, source()))
-        results = take()
-        for worker in workers:
-            with contextlib.suppress(WorkerLost):  # killed or out of memory: its tasks are done below
-                results.update((index, (unpack(found), unpack(paths)))
-                               for index, (found, paths) in worker.result().items())
+    findings: list[Finding] = []
     access_paths: list[AccessPath] = []
-    for index, task in enumerate(tasks):  # in task order: access paths in the order of the identities
-        found, paths = results[index] if index in results else share_work(task)  # a lost worker's tasks
+    for found, paths in run_tasks(lambda task: share_work(tasks[task]), len(tasks), jobs, _packed, _unpacked):
         findings.extend(found)
-        access_paths.extend(paths)
+        access_paths.extend(paths)  # in task order: the order of the identities
+    # Estate-wide subjects are few.
+    estate_subjects = {
+        SubjectKind.BINDING: lambda: binding_facts(ctx),
+        SubjectKind.INTEGRATION: lambda: integration_facts(ctx),
+        SubjectKind.EXCEPTION: lambda: exception_facts(ctx),
+        SubjectKind.PRINCIPAL: lambda: principal_facts(ctx),
+        SubjectKind.SIGHTING: lambda: sighting_facts(ctx),
+    }
+    for kind, source in estate_subjects.items():
+        findings.extend(builder.build(v) for v in runner.run(kind, source()))
     elapsed = time.perf_counter() - start
     # With workers, "facts" is this process's share only and "rules" includes waiting for the workers.
     timer.seconds["rules"] = timer.seconds.get("rules", 0.0) + elapsed - timer.seconds.get("facts", 0.0)

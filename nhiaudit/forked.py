@@ -17,7 +17,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from nhiaudit.errors import UsageError
 
@@ -124,19 +124,6 @@ def reaped(workers: list[ForkedWork]) -> Iterator[list[ForkedWork]]:
             worker.stop()
 
 
-def run_forked(work: list[Callable[[], T]]) -> list[T]:
-    """Every `work[i]()`, the first in this process and the others in forked children at the same time; the
-    results in order. A child lost without a result has its share done here instead."""
-    with reaped([ForkedWork.start(w) for w in work[1:]]) as workers:
-        results = [work[0]()]
-        for worker, share in zip(workers, work[1:], strict=True):
-            try:
-                results.append(worker.result())
-            except WorkerLost:
-                results.append(share())
-    return results
-
-
 class TaskQueue:
     """Task numbers 0..n-1 that this process and its forked children take one at a time, each exactly once,
     so whichever is free does the next (a child started before this process turns to the tasks gets most).
@@ -169,21 +156,6 @@ class TaskQueue:
             self._fd = None
 
 
-# A forked worker runs its share more slowly than this process runs the same amount: each shared object it
-# touches copies a page (reference counts are written), and it pickles its result. Measured on the analysis
-# of 100,000 identities on 2 cores: 10-15%. This process's share is that much larger, so both end together.
-PARENT_SHARE_WEIGHT = 1.12
-
-
-def shares(items: list[T], parts: int) -> list[list[T]]:
-    """`items` in `parts` contiguous runs for run_forked (order kept): the first, this process's, larger
-    by PARENT_SHARE_WEIGHT than each worker's, the others of near-equal length."""
-    if parts <= 1:
-        return [items]
-    first = min(len(items), round(len(items) * PARENT_SHARE_WEIGHT / (PARENT_SHARE_WEIGHT + parts - 1)))
-    return [items[:first], *chunks(items[first:], parts - 1)]
-
-
 def chunks(items: list[T], parts: int) -> list[list[T]]:
     """`items` in `parts` contiguous runs of near-equal length (order kept: results concatenate in order)."""
     size, extra = divmod(len(items), parts)
@@ -193,3 +165,29 @@ def chunks(items: list[T], parts: int) -> list[list[T]]:
         out.append(items[start:end])
         start = end
     return out
+
+
+def run_tasks(do: Callable[[int], T], count: int, jobs: int,
+              encode: Callable[[T], object] = lambda r: r, decode: Callable[[Any], T] = lambda r: r) -> list[T]:
+    """`do(i)` for every task i < count, in this process and `jobs - 1` forked children that take the tasks in
+    turn (TaskQueue), so that all end together however uneven the tasks; the results in task order. A child's
+    results cross the pipe as `encode` makes them (`decode` undoes it). A child lost without its results
+    (killed, out of memory) costs time, not results: its tasks are done here."""
+    queue = TaskQueue(count)
+
+    def take() -> dict[int, T]:
+        done: dict[int, T] = {}
+        while (task := queue.take()) is not None:
+            done[task] = do(task)
+        return done
+
+    def take_encoded() -> dict[int, object]:
+        return {task: encode(result) for task, result in take().items()}
+
+    with reaped([ForkedWork.start(take_encoded) for _ in range(max(0, jobs - 1))]) as workers, \
+            contextlib.closing(queue):
+        results = take()
+        for worker in workers:
+            with contextlib.suppress(WorkerLost):
+                results.update((task, decode(result)) for task, result in worker.result().items())
+    return [results[task] if task in results else do(task) for task in range(count)]

@@ -11,13 +11,12 @@ snapshot, the policy and the recorded edges the first time `EstateGraph.graph` i
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nhiaudit.forked import run_forked, shares
+from nhiaudit.forked import chunks, run_tasks
 from nhiaudit.graph.model import (
     AccessLevel,
     EdgeKind,
@@ -188,10 +187,13 @@ def _add_reach_edge(edges: list[ReachEdge], direct: dict[str, dict[str, tuple[Ac
 _ReachShare = tuple[list[ReachEdge], dict[str, dict[str, tuple[AccessLevel, str]]], set[tuple[str, str]]]
 
 
+_REACH_TASKS = 64  # runs of identities the processes take in turn (forked.run_tasks)
+
+
 def _reach_edges(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator, jobs: int = 1) -> _ReachShare:
     """Direct identity -> system edges, from each identity's effective permissions. With `jobs` > 1 the
-    identities are split into contiguous runs evaluated in forked processes at the same time (forked.py);
-    the runs are joined in order, so the result is the same as in one process."""
+    identities are split into contiguous runs that `jobs` processes take in turn (forked.run_tasks); the runs
+    are joined in order, so the result is the same as in one process."""
     systems_by_provider: dict[Provider | None, list[tuple[str, list[str]]]] = defaultdict(list)
     for name, system in policy.systems.items():
         per_provider: dict[Provider | None, list[str]] = defaultdict(list)
@@ -210,13 +212,14 @@ def _reach_edges(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator
     # Identity policies, and bucket, key, secret... policies where the snapshot holds them (resource_reach.py).
     system_reach = ResourceReach(evaluator, {p.id: p for p in snapshot.policies}, snapshot.resource_policies)
 
+    # Results are shared by the identities that share policies: each one's level and text made once per process
+    # (keyed by id() while holding the result, so an id cannot be reused).
+    described: dict[int, tuple[Reach, AccessLevel, str]] = {}
+
     def share(identities: list[Identity]) -> _ReachShare:
         edges: list[ReachEdge] = []
         direct: dict[str, dict[str, tuple[AccessLevel, str]]] = {}
         conditional: set[tuple[str, str]] = set()
-        # Results are shared by the identities that share policies: each one's level and text made once
-        # (keyed by id() while holding the result, so an id cannot be reused).
-        described: dict[int, tuple[Reach, AccessLevel, str]] = {}
         for ident in identities:
             grants = delegated.get(ident.id)
             for name, patterns, arn_patterns in candidates_of[ident.provider]:
@@ -235,8 +238,8 @@ def _reach_edges(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator
     if jobs <= 1:
         return share(snapshot.identities)
     edges, direct, conditional = [], {}, set()
-    for part_edges, part_direct, part_conditional in run_forked(
-            [functools.partial(share, part) for part in shares(snapshot.identities, jobs)]):
+    runs = chunks(snapshot.identities, min(_REACH_TASKS, len(snapshot.identities)))
+    for part_edges, part_direct, part_conditional in run_tasks(lambda task: share(runs[task]), len(runs), jobs):
         edges.extend(part_edges)
         direct.update(part_direct)  # each identity's node is in one share only
         conditional |= part_conditional
