@@ -184,9 +184,12 @@ def _subject_tasks(snapshot: Snapshot, jobs: int) -> list[_Share]:
     """The per-subject work in runs small enough that processes taking them in turn end together."""
     if jobs <= 1:
         return [_Share(snapshot.identities, snapshot.credentials)]
-    return ([_Share(run, []) for run in chunks(snapshot.identities, min(_SUBJECT_TASKS, len(snapshot.identities)))]
-            + [_Share([], run) for run in chunks(snapshot.credentials,
-                                                  min(_SUBJECT_TASKS, len(snapshot.credentials)))])
+    return ([_Share(run, []) for run in _runs(snapshot.identities)]
+            + [_Share([], run) for run in _runs(snapshot.credentials)])
+
+
+def _runs(items: list[Any]) -> list[list[Any]]:
+    return chunks(items, min(_SUBJECT_TASKS, len(items))) if items else []
 
 
 def _packed(results: tuple[list[Finding], list[AccessPath]]) -> tuple[Packed[Finding], Packed[AccessPath]]:

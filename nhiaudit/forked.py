@@ -167,27 +167,47 @@ def chunks(items: list[T], parts: int) -> list[list[T]]:
     return out
 
 
-def run_tasks(do: Callable[[int], T], count: int, jobs: int,
-              encode: Callable[[T], object] = lambda r: r, decode: Callable[[Any], T] = lambda r: r) -> list[T]:
-    """`do(i)` for every task i < count, in this process and `jobs - 1` forked children that take the tasks in
-    turn (TaskQueue), so that all end together however uneven the tasks; the results in task order. A child's
-    results cross the pipe as `encode` makes them (`decode` undoes it). A child lost without its results
-    (killed, out of memory) costs time, not results: its tasks are done here."""
-    queue = TaskQueue(count)
+class Tasks(Generic[T]):
+    """`do(i)` for every task i < count, being done by `jobs - 1` forked children that take the tasks in turn
+    (TaskQueue) from the moment this is made; `finish()` takes the rest here, so that all end together however
+    uneven the tasks, and returns the results in task order. A child's results cross the pipe as `encode`
+    makes them (`decode` undoes it). A child lost without its results (killed, out of memory) costs time, not
+    results: its tasks are done here. Leaving the `with` block ends children whose results were not taken in
+    (e.g. when the work done meanwhile fails)."""
 
-    def take() -> dict[int, T]:
+    def __init__(self, do: Callable[[int], T], count: int, jobs: int,
+                 encode: Callable[[T], object] = lambda r: r, decode: Callable[[Any], T] = lambda r: r) -> None:
+        self._do, self._count, self._encode, self._decode = do, count, encode, decode
+        self._queue = TaskQueue(count)
+        self._workers = [ForkedWork.start(self._take_encoded) for _ in range(max(0, jobs - 1))]
+
+    def _take(self) -> dict[int, T]:
         done: dict[int, T] = {}
-        while (task := queue.take()) is not None:
-            done[task] = do(task)
+        while (task := self._queue.take()) is not None:
+            done[task] = self._do(task)
         return done
 
-    def take_encoded() -> dict[int, object]:
-        return {task: encode(result) for task, result in take().items()}
+    def _take_encoded(self) -> dict[int, object]:
+        return {task: self._encode(result) for task, result in self._take().items()}
 
-    with reaped([ForkedWork.start(take_encoded) for _ in range(max(0, jobs - 1))]) as workers, \
-            contextlib.closing(queue):
-        results = take()
-        for worker in workers:
+    def finish(self) -> list[T]:
+        results = self._take()
+        for worker in self._workers:
             with contextlib.suppress(WorkerLost):
-                results.update((task, decode(result)) for task, result in worker.result().items())
-    return [results[task] if task in results else do(task) for task in range(count)]
+                results.update((task, self._decode(result)) for task, result in worker.result().items())
+        return [results[task] if task in results else self._do(task) for task in range(self._count)]
+
+    def __enter__(self) -> Tasks[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self._workers:
+            worker.stop()
+        self._queue.close()
+
+
+def run_tasks(do: Callable[[int], T], count: int, jobs: int,
+              encode: Callable[[T], object] = lambda r: r, decode: Callable[[Any], T] = lambda r: r) -> list[T]:
+    """Every `do(i)`, i < count, in this process and `jobs - 1` forked children (Tasks); results in task order."""
+    with Tasks(do, count, jobs, encode, decode) as tasks:
+        return tasks.finish()

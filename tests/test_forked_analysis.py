@@ -167,3 +167,14 @@ def test_profiles_begun_beside_the_graph_are_ended_when_the_analysis_fails(
     for worker in started:
         with pytest.raises(ChildProcessError):
             os.waitpid(worker.pid, os.WNOHANG)  # reaped: no orphan left running
+
+
+def test_an_estate_without_credentials_is_split_too(estate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of credentials are tasks too: none at all must make no empty task list fail."""
+    snapshot = import_files([estate]).model_copy(update={"credentials": []})
+    monkeypatch.setenv("NHIAUDIT_JOBS", "2")
+    split = analysis.analyse(snapshot, EMPTY_POLICY, date.fromisoformat(AS_OF), load_rules([]))
+    monkeypatch.setenv("NHIAUDIT_JOBS", "1")
+    alone = analysis.analyse(snapshot, EMPTY_POLICY, date.fromisoformat(AS_OF), load_rules([]))
+    assert [f.fingerprint for f in split.findings] == [f.fingerprint for f in alone.findings]
+    assert split.findings and not any(f.credential_id for f in split.findings)

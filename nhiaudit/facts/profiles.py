@@ -11,13 +11,11 @@ with that request's condition keys (`permissions/passed_role.py`).
 
 from __future__ import annotations
 
-import contextlib
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nhiaudit.facts.escalation_data import EscalationCatalogue, Technique
-from nhiaudit.forked import ForkedWork, TaskQueue, WorkerLost, chunks
+from nhiaudit.forked import Tasks, chunks
 from nhiaudit.inventory.model import Identity, Policy, Provider
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.passed_role import passed_role_request
@@ -44,13 +42,10 @@ _PREFETCH_CHUNKS = 128  # units of work the prefetching processes take in turn: 
 
 
 class Prefetch:
-    """Profiles being built in forked workers (`Profiles.begin_prefetch`). Used as a context manager: workers
-    whose profiles were not taken in are ended on leaving it (e.g. when the work between fails)."""
+    """Profiles being built in forked workers (`Profiles.begin_prefetch`); a context manager (forked.Tasks)."""
 
-    def __init__(self, profiles: Profiles, items: list[tuple[Key, Identity]],
-                 pieces: list[list[tuple[Key, Identity]]], queue: TaskQueue, workers: list[ForkedWork]) -> None:
-        self._profiles, self._items, self._pieces, self._queue, self._workers = (
-            profiles, items, pieces, queue, workers)
+    def __init__(self, profiles: Profiles, tasks: Tasks[dict[Key, Profile]]) -> None:
+        self._profiles, self._tasks = profiles, tasks
 
     @property
     def profiles(self) -> Profiles:
@@ -60,21 +55,12 @@ class Prefetch:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for worker in self._workers:
-            worker.stop()
-        self._queue.close()
+        self._tasks.__exit__(*exc)
 
     def finish(self) -> None:
-        """Build the chunks no worker has taken, then take in the workers' profiles. A worker lost without
-        its result leaves its chunks unbuilt: they are built here, so nothing is lost."""
-        cache = self._profiles._cache
-        cache.update(self._profiles._build_taken(self._queue, self._pieces))
-        for worker in self._workers:
-            with contextlib.suppress(WorkerLost):
-                cache.update(worker.result())
-        for key, identity in self._items:
-            if key not in cache:
-                cache[key] = self._profiles._build(identity)
+        """Build what no worker has taken, then take in the workers' profiles."""
+        for built in self._tasks.finish():
+            self._profiles._cache.update(built)
 
 
 class Profiles:
@@ -124,17 +110,10 @@ class Profiles:
                 todo.setdefault(key, identity)
         items = list(todo.items())
         # A few hundred profiles take less time to build here than a worker takes to start and answer.
-        workers = max(1, min(jobs, len(items) // 200)) - 1
-        pieces = chunks(items, min(len(items), TaskQueue.MAX_TASKS, _PREFETCH_CHUNKS)) if workers else [items]
-        queue = TaskQueue(len(pieces))
-        started = [ForkedWork.start(functools.partial(self._build_taken, queue, pieces)) for _ in range(workers)]
-        return Prefetch(self, items, pieces, queue, started)
-
-    def _build_taken(self, queue: TaskQueue, pieces: list[list[tuple[Key, Identity]]]) -> dict[Key, Profile]:
-        built: dict[Key, Profile] = {}
-        while (task := queue.take()) is not None:
-            built.update((key, self._build(identity)) for key, identity in pieces[task])
-        return built
+        processes = max(1, min(jobs, len(items) // 200))
+        pieces = chunks(items, min(len(items), _PREFETCH_CHUNKS)) if processes > 1 else [items]
+        return Prefetch(self, Tasks(lambda task: {key: self._build(identity) for key, identity in pieces[task]},
+                                    len(pieces), processes))
 
     def _build(self, identity: Identity) -> Profile:
         ev = self._evaluator
