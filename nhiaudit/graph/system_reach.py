@@ -55,7 +55,7 @@ class SystemReachEvaluator:
             return self._evaluator.reach(identity, patterns)
         cache = self._per_policy
         hits = []
-        for pid in identity.policy_ids:
+        for pid in dict.fromkeys(identity.policy_ids):  # a policy attached twice (directly and by a group) counts once
             key = (pid, system)
             r = cache[key] if key in cache else self._policy_reach(identity, pid, system, patterns)
             if r is not None:
