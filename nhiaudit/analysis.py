@@ -14,16 +14,15 @@ from typing import Any
 
 from nhiaudit.facts.context import FactContext, load_ai_capability
 from nhiaudit.facts.credential import credential_facts, shared_fingerprints
-from nhiaudit.facts.escalation import estate_profiles, new_profiles
+from nhiaudit.facts.escalation import adopt_profiles, estate_profiles, new_profiles
 from nhiaudit.facts.gcp_facts import principal_facts
 from nhiaudit.facts.identity import identity_facts
-from nhiaudit.facts.memo import memo
 from nhiaudit.facts.policy_entries import binding_facts, exception_facts, integration_facts
 from nhiaudit.facts.profiles import Prefetch
 from nhiaudit.facts.schema import SubjectKind
 from nhiaudit.facts.sighting import sighting_facts
 from nhiaudit.findings import Finding
-from nhiaudit.forked import can_fork, chunks, requested_jobs, run_tasks
+from nhiaudit.forked import can_fork, requested_jobs, run_tasks, runs
 from nhiaudit.gc_pause import paused_gc
 from nhiaudit.graph.build import EstateGraph, build_graph
 from nhiaudit.graph.reach import Reachability
@@ -177,19 +176,12 @@ def _share_findings(ctx: FactContext, runner: RuleRunner, builder: FindingsBuild
     return findings, access_paths
 
 
-_SUBJECT_TASKS = 64  # runs of identities (and as many of credentials) that the processes take in turn
-
-
 def _subject_tasks(snapshot: Snapshot, jobs: int) -> list[_Share]:
     """The per-subject work in runs small enough that processes taking them in turn end together."""
     if jobs <= 1:
         return [_Share(snapshot.identities, snapshot.credentials)]
-    return ([_Share(run, []) for run in _runs(snapshot.identities)]
-            + [_Share([], run) for run in _runs(snapshot.credentials)])
-
-
-def _runs(items: list[Any]) -> list[list[Any]]:
-    return chunks(items, min(_SUBJECT_TASKS, len(items))) if items else []
+    return ([_Share(run, []) for run in runs(snapshot.identities)]
+            + [_Share([], run) for run in runs(snapshot.credentials)])
 
 
 def _packed(results: tuple[list[Finding], list[AccessPath]]) -> tuple[Packed[Finding], Packed[AccessPath]]:
@@ -209,7 +201,7 @@ def _warm(ctx: FactContext, snapshot: Snapshot, jobs: int, started: list[Prefetc
     beside the trust edges (finished here), else now."""
     for pending in started:
         pending.finish()
-        memo(ctx, "profiles", lambda started_profiles=pending.profiles: started_profiles)
+        adopt_profiles(ctx, pending.profiles)
     estate_profiles(ctx).prefetch(snapshot.identities, jobs)
     shared_keys = shared_fingerprints(ctx)
     for provider in sorted({i.provider for i in snapshot.identities}):

@@ -156,6 +156,14 @@ class TaskQueue:
             self._fd = None
 
 
+TASKS = 64  # tasks a stage's work is split into: enough for processes taking them in turn to end together
+
+
+def runs(items: list[T]) -> list[list[T]]:
+    """`items` in at most TASKS contiguous runs of near-equal length (none when there are no items)."""
+    return chunks(items, min(TASKS, len(items))) if items else []
+
+
 def chunks(items: list[T], parts: int) -> list[list[T]]:
     """`items` in `parts` contiguous runs of near-equal length (order kept: results concatenate in order)."""
     size, extra = divmod(len(items), parts)

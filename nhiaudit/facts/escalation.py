@@ -279,6 +279,11 @@ def estate_profiles(ctx: FactContext) -> Profiles:
                                                       ctx.ai_capability))
 
 
+def adopt_profiles(ctx: FactContext, profiles: Profiles) -> None:
+    """Profiles begun before the context existed (analysis.py) become the ones `estate_profiles` answers."""
+    memo(ctx, "profiles", lambda: profiles)
+
+
 def new_profiles(evaluator: Evaluator, policies: Iterable[Policy],
                  ai_capability: Mapping[str, Mapping[str, list[str]]]) -> Profiles:
     """The profiles of an estate, before its FactContext exists (analysis.py starts them beside the graph)."""

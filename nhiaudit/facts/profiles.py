@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nhiaudit.facts.escalation_data import EscalationCatalogue, Technique
-from nhiaudit.forked import Tasks, chunks
+from nhiaudit.forked import Tasks, runs
 from nhiaudit.inventory.model import Identity, Policy, Provider
 from nhiaudit.permissions.evaluate import Evaluator
 from nhiaudit.permissions.passed_role import passed_role_request
@@ -36,9 +36,6 @@ class Profile:
     admin: StatementEvidence | None
     ai: tuple[StatementEvidence, ...]
     techniques: tuple[TechniqueMatch, ...]
-
-
-_PREFETCH_CHUNKS = 128  # units of work the prefetching processes take in turn: small enough to end together
 
 
 class Prefetch:
@@ -111,7 +108,7 @@ class Profiles:
         items = list(todo.items())
         # A few hundred profiles take less time to build here than a worker takes to start and answer.
         processes = max(1, min(jobs, len(items) // 200))
-        pieces = chunks(items, min(len(items), _PREFETCH_CHUNKS)) if processes > 1 else [items]
+        pieces = runs(items) if processes > 1 else [items]
         return Prefetch(self, Tasks(lambda task: {key: self._build(identity) for key, identity in pieces[task]},
                                     len(pieces), processes))
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nhiaudit.forked import chunks, run_tasks
+from nhiaudit.forked import run_tasks, runs
 from nhiaudit.graph.model import (
     AccessLevel,
     EdgeKind,
@@ -187,9 +187,6 @@ def _add_reach_edge(edges: list[ReachEdge], direct: dict[str, dict[str, tuple[Ac
 _ReachShare = tuple[list[ReachEdge], dict[str, dict[str, tuple[AccessLevel, str]]], set[tuple[str, str]]]
 
 
-_REACH_TASKS = 64  # runs of identities the processes take in turn (forked.run_tasks)
-
-
 def _reach_edges(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator, jobs: int = 1) -> _ReachShare:
     """Direct identity -> system edges, from each identity's effective permissions. With `jobs` > 1 the
     identities are split into contiguous runs that `jobs` processes take in turn (forked.run_tasks); the runs
@@ -238,8 +235,8 @@ def _reach_edges(snapshot: Snapshot, policy: WrittenPolicy, evaluator: Evaluator
     if jobs <= 1:
         return share(snapshot.identities)
     edges, direct, conditional = [], {}, set()
-    runs = chunks(snapshot.identities, min(_REACH_TASKS, len(snapshot.identities)))
-    for part_edges, part_direct, part_conditional in run_tasks(lambda task: share(runs[task]), len(runs), jobs):
+    parts = runs(snapshot.identities)
+    for part_edges, part_direct, part_conditional in run_tasks(lambda task: share(parts[task]), len(parts), jobs):
         edges.extend(part_edges)
         direct.update(part_direct)  # each identity's node is in one share only
         conditional |= part_conditional
