@@ -3,8 +3,9 @@
 A forked child shares the parent's built graph, permission caches and compiled rules copy-on-write: nothing is
 read, parsed or built again, and only each child's result crosses a pipe (pickled, from our own child to us).
 Fork is used only on Linux (macOS's system libraries are not fork-safe) and only between stages, when no
-other thread runs. A child that dies without a result (killed, out of memory) is not an error: the caller
-does that share of the work itself, so a result is never lost, only slower.
+other thread runs. The work is a list of tasks that this process and the children take in turn (`Tasks`). A
+child that dies without a result (killed, out of memory) is not an error: this process does the tasks it had
+taken, so a result is never lost, only slower.
 """
 
 from __future__ import annotations
