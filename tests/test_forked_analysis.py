@@ -178,3 +178,16 @@ def test_an_estate_without_credentials_is_split_too(estate: Path, monkeypatch: p
     alone = analysis.analyse(snapshot, EMPTY_POLICY, date.fromisoformat(AS_OF), load_rules([]))
     assert [f.fingerprint for f in split.findings] == [f.fingerprint for f in alone.findings]
     assert split.findings and not any(f.credential_id for f in split.findings)
+
+
+def test_a_worker_killed_after_taking_tasks_loses_no_result() -> None:
+    """A worker dies holding tasks it took from the queue: this process does them, every result is there."""
+    parent = os.getpid()
+
+    def do(task: int) -> int:
+        if os.getpid() != parent and task >= 3:
+            os.kill(os.getpid(), signal.SIGKILL)  # taken from the queue, never done
+        time.sleep(0.001)
+        return task * task
+
+    assert forked.run_tasks(do, 40, 3) == [task * task for task in range(40)]
