@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -86,15 +87,18 @@ def printed(renderable: object, width: int, color: bool) -> str:
     return out.file.getvalue()  # type: ignore[attr-defined]
 
 
+def assert_prints_alike(fast: object, rich: object, wraps: tuple[Callable[[object], object], ...]) -> None:
+    """`fast` and `rich`, each inside every wrap, print the same bytes at every width, with and without colour."""
+    for width in WIDTHS:
+        for color in (False, True):
+            for wrap in wraps:
+                assert printed(wrap(fast), width, color) == printed(wrap(rich), width, color), (width, color)
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(tree=trees())
 def test_fast_tree_prints_the_bytes_of_rich_tree(tree: Tree) -> None:
-    fast = fast_copy(tree)
-    for width in WIDTHS:
-        for color in (False, True):
-            assert printed(fast, width, color) == printed(tree, width, color), (width, color)
-            in_panel = printed(Panel(Group(fast, Text("after"))), width, color)
-            assert in_panel == printed(Panel(Group(tree, Text("after"))), width, color), (width, color)
+    assert_prints_alike(fast_copy(tree), tree, (lambda r: r, lambda r: Panel(Group(r, Text("after")))))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -155,12 +159,9 @@ def fast_padding(padding: Padding) -> FastPadding:
 @given(padding=paddings())
 def test_fast_padding_prints_the_bytes_of_rich_padding(padding: Padding) -> None:
     """Under a heading as in a finding block, in a panel, and measured by an outer padding as in `diff`."""
-    fast = fast_padding(padding)
-    for width in WIDTHS:
-        for color in (False, True):
-            for wrap in (lambda r: Group(Text("HIGH  rule-id"), r), Panel,
-                         lambda r: Padding(Group(Text("x"), r), (0, 0, 1, 2), expand=False)):
-                assert printed(wrap(fast), width, color) == printed(wrap(padding), width, color), (width, color)
+    assert_prints_alike(fast_padding(padding), padding,
+                        (lambda r: Group(Text("HIGH  rule-id"), r), Panel,
+                         lambda r: Padding(Group(Text("x"), r), (0, 0, 1, 2), expand=False)))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
