@@ -16,7 +16,7 @@ import pickle
 import signal
 import struct
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -226,3 +226,60 @@ def run_tasks(do: Callable[[int], T], count: int, jobs: int,
     """Every `do(i)`, i < count, in this process and `jobs - 1` forked children (Tasks); results in task order."""
     with Tasks(do, count, jobs, encode, decode) as tasks:
         return tasks.finish()
+
+
+MIN_ALTERNATE_PARTS = 8  # below this, a report's list is written faster than a child process is forked
+
+
+def alternately(render: Callable[[T], str], parts: Sequence[T]) -> Iterator[str]:
+    """`render(part)` of each part, in order, as they are needed: this process renders the even parts while a
+    forked child renders the odd ones and streams them through a pipe, so that writing a large report uses
+    two cores. The pipe's buffer bounds what is rendered ahead (a part, plus what the pipe holds): a report
+    is never held whole. A child that fails or dies leaves its remaining parts to this process, which then
+    raises whatever the rendering raises; a child whose parts are no longer wanted is ended."""
+    if len(parts) < MIN_ALTERNATE_PARTS or requested_jobs() < 2 or not can_fork():
+        yield from map(render, parts)
+        return
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        os.close(read_fd)
+        _render_odd_parts(render, parts, write_fd)
+    os.close(write_fd)
+    child = ForkedWork(pid, read_fd)
+    try:
+        with os.fdopen(read_fd, "rb", closefd=False) as pipe:
+            streaming = True
+            for index, part in enumerate(parts):
+                text = None
+                if index % 2 and streaming:
+                    text = _read_part(pipe)
+                    streaming = text is not None
+                yield render(part) if text is None else text
+    finally:
+        child.stop()
+
+
+def _render_odd_parts(render: Callable[[T], str], parts: Sequence[T], write_fd: int) -> None:
+    status = 0
+    try:
+        with os.fdopen(write_fd, "wb") as pipe:
+            for part in parts[1::2]:
+                data = render(part).encode("utf-8", "surrogatepass")
+                pipe.write(struct.pack("<Q", len(data)))
+                pipe.write(data)
+                pipe.flush()  # the parent is waiting for this part
+    except BaseException:  # the parent renders what is missing, and raises the error itself
+        status = 1
+    finally:
+        os._exit(status)  # no atexit handlers, no flushing of the parent's buffered output
+
+
+def _read_part(pipe: Any) -> str | None:
+    """The child's next part, or None when it ended without it."""
+    header = pipe.read(8)
+    if len(header) < 8:
+        return None
+    (size,) = struct.unpack("<Q", header)
+    data = pipe.read(size)
+    return data.decode("utf-8", "surrogatepass") if len(data) == size else None

@@ -95,7 +95,7 @@ def _whole_json_fallback(report: Report) -> str:
 
 def test_spliced_refuses_a_skeleton_without_the_list() -> None:
     with pytest.raises(SkeletonError):
-        list(spliced('{\n  "other": []\n}', [("findings", 2, list_pieces(["[\n  1\n]"], 2))]))
+        list(spliced('{\n  "other": []\n}', [("findings", 2, list_pieces([1], json.dumps, 2))]))
 
 
 def test_write_output_streams_to_a_file_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,7 +17,7 @@ from pydantic_core import PydanticSerializationError
 
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter
-from nhiaudit.reporters.json_stream import batches, list_pieces, spliced
+from nhiaudit.reporters.json_stream import list_pieces, spliced
 from nhiaudit.textsafe import json_safe
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -42,7 +42,7 @@ LISTS_INDENT = 2  # column of the streamed lists' keys
 
 def _elements(name: str, items: list[Any]) -> Iterator[str]:
     adapter = _adapter(list[_item_type(name)])  # type: ignore[misc]
-    return list_pieces(batches(items, lambda run: _dump(adapter, run)), LISTS_INDENT)
+    return list_pieces(items, lambda run: _dump(adapter, run), LISTS_INDENT)
 
 
 @functools.cache

@@ -10,9 +10,10 @@ at a given indentation occurs once.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
+
+from nhiaudit.forked import alternately
 
 INDENT = 2
 T = TypeVar("T")
@@ -35,26 +36,22 @@ def spliced(skeleton: str, lists: Sequence[tuple[str, int, Iterable[str]]]) -> I
         if not found:
             raise SkeletonError(f"no empty list {key!r} at indentation {indent} to fill")
         yield head + marker[:-2]
-        yield from _list(pieces, indent + INDENT)
+        yield from _list(pieces, indent)
     yield rest
 
 
-def batches(items: Iterable[T], render: Callable[[list[T]], str]) -> Iterator[str]:
-    """`render` (a JSON array of its items, `indent=2`) applied to successive runs of BATCH items."""
-    source = iter(items)
-    while run := list(itertools.islice(source, BATCH)):
-        yield render(run)
-
-
-def list_pieces(arrays: Iterable[str], indent: int, safe: Callable[[str], str] = str) -> Iterator[str]:
-    """Arrays of a list's next elements (JSON rendered with `indent=2` from column 0) as the pieces of that
-    list at `indent`, the column of its key, each passed through `safe`. A non-empty array is
+def list_pieces(items: Sequence[T], render: Callable[[Sequence[T]], str], indent: int) -> Iterator[str]:
+    """The pieces of a list whose key is at column `indent`: its items BATCH at a time, each batch rendered by
+    `render` as a JSON array (`indent=2`, from column 0) and moved to the list's depth. A non-empty array is
     "[\n  e1,\n  e2\n]": its inside, "\n  e1,\n  e2", holds the elements one level deeper than its own
-    column, so `pad` moves them to theirs; every piece starts with "," (`_list` opens the first)."""
+    column, so `pad` moves them one level deeper than the key; every piece starts with "," (`_list` opens the
+    first). Batches of a long list are rendered in two processes (forked.alternately)."""
     pad = "\n" + " " * indent
-    for text in arrays:
-        if text != "[]":
-            yield safe("," + text[1:-2].replace("\n", pad))
+
+    def piece(run: Sequence[T]) -> str:
+        return "," + render(run)[1:-2].replace("\n", pad)
+
+    return alternately(piece, [items[start:start + BATCH] for start in range(0, len(items), BATCH)])
 
 
 def _list(pieces: Iterable[str], indent: int) -> Iterator[str]:
@@ -62,4 +59,4 @@ def _list(pieces: Iterable[str], indent: int) -> Iterator[str]:
     for piece in pieces:
         yield "[" + piece[1:] if empty else piece
         empty = False
-    yield "[]" if empty else "\n" + " " * (indent - INDENT) + "]"
+    yield "[]" if empty else "\n" + " " * indent + "]"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -18,8 +18,8 @@ from nhiaudit import __version__
 from nhiaudit.findings import Finding, FindingStatus, Severity
 from nhiaudit.report import Report
 from nhiaudit.reporters.interface import RenderContext, Reporter, RuleDoc, rule_docs
-from nhiaudit.reporters.json_stream import batches, list_pieces, spliced
-from nhiaudit.reporters.locations import PolicyLocator
+from nhiaudit.reporters.json_stream import list_pieces, spliced
+from nhiaudit.reporters.locations import Place, PolicyLocator
 from nhiaudit.textsafe import json_safe
 
 SARIF_VERSION = "2.1.0"
@@ -60,9 +60,9 @@ class SarifReporter(Reporter):
     def chunks(self, report: Report, context: RenderContext) -> Iterator[str]:
         # The document without results, then a batch of results at a time (json_stream): the bytes of
         # json.dumps(build_sarif(...), indent=2), without holding every result dict or the whole text.
-        skeleton, results = _sarif_parts(report, context)
+        skeleton, findings, result = _sarif_parts(report, context)
         text = json.dumps(skeleton, indent=2, ensure_ascii=False)
-        pieces = list_pieces(batches(results, _json_text), RESULTS_INDENT)
+        pieces = list_pieces(findings, lambda run: _json_text([result(f) for f in run]), RESULTS_INDENT)
         for piece in spliced(text, [("results", RESULTS_INDENT, pieces)]):
             yield json_safe(piece)
         yield "\n"
@@ -83,14 +83,16 @@ def _json_text(value: list[dict[str, Any]]) -> str:
 
 
 def build_sarif(report: Report, context: RenderContext) -> dict[str, Any]:
-    skeleton, results = _sarif_parts(report, context)
-    skeleton["runs"][0]["results"] = list(results)
+    skeleton, findings, result = _sarif_parts(report, context)
+    skeleton["runs"][0]["results"] = [result(f) for f in findings]
     return skeleton
 
 
-def _sarif_parts(report: Report, context: RenderContext) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """The SARIF document with an empty `results` list, and the results to put there (built lazily, in
-    order: the locator's warnings are recorded while they are built, as before)."""
+def _sarif_parts(report: Report, context: RenderContext
+                 ) -> tuple[dict[str, Any], Sequence[Finding], Callable[[Finding], dict[str, Any]]]:
+    """The SARIF document with an empty `results` list, the findings to put there and the result of one.
+    Every warning about the results' locations is recorded here, in the order of the results, so that they
+    can be made in any order, and in a forked child (json_stream.list_pieces)."""
     docs = rule_docs(report, context)
     findings = _capped(report.findings, context)
     descriptors = _descriptor_keys(docs, findings)
@@ -112,9 +114,14 @@ def _sarif_parts(report: Report, context: RenderContext) -> tuple[dict[str, Any]
             "unknownActions": report.collection.unknown_actions,
         },
     }
-    results = (_result(f, rule_index[f.rule_id, f.severity], descriptor_id(docs[f.rule_id], f.severity), locator,
-                       context) for f in findings)
-    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}, results
+    for finding in findings:
+        _place(finding, locator)
+
+    def result(finding: Finding) -> dict[str, Any]:
+        return _result(finding, rule_index[finding.rule_id, finding.severity],
+                       descriptor_id(docs[finding.rule_id], finding.severity), locator, context)
+
+    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}, findings, result
 
 
 def descriptor_id(doc: RuleDoc, severity: Severity) -> str:
@@ -277,13 +284,19 @@ def _help_markdown(doc: RuleDoc) -> str:
     return "\n\n".join(parts)
 
 
-def _physical(finding: Finding, locator: PolicyLocator) -> dict[str, Any]:
+def _place(finding: Finding, locator: PolicyLocator) -> Place | None:
     place = locator.place(finding)
     if place is None:
         locator.context.warn(
             "SARIF: no policy file or fallback artifact; results point at the placeholder path "
             f"'{PLACEHOLDER_ARTIFACT}'"
         )
+    return place
+
+
+def _physical(finding: Finding, locator: PolicyLocator) -> dict[str, Any]:
+    place = _place(finding, locator)
+    if place is None:
         return {"artifactLocation": {"uri": PLACEHOLDER_ARTIFACT}, "region": {"startLine": 1}}
     return {"artifactLocation": {"uri": quote(place.path, safe="/-._~@")}, "region": {"startLine": place.line}}
 
