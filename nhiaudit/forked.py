@@ -11,6 +11,7 @@ taken, so a result is never lost, only slower.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pickle
 import signal
@@ -176,48 +177,126 @@ def chunks(items: list[T], parts: int) -> list[list[T]]:
     return out
 
 
+class _Results:
+    """Where one child puts each task's result as soon as it is done: the pickled bytes appended to an
+    in-memory file, then a notice (task, offset, size) on a pipe. Notices are small and written whole (at most
+    MAX_TASKS of them fit in a pipe's buffer), so the child never waits for this process to read; this
+    process takes results in between its own tasks, decoding them while the child still works."""
+
+    NOTICE = struct.Struct("<IQQ")
+
+    def __init__(self) -> None:
+        self.file = _memory_file()
+        self.read_fd, self.write_fd = os.pipe()
+        self._pending = b""
+
+    def put(self, task: int, data: bytes, offset: int) -> int:
+        """In the child: store one result at `offset` (the end of what it stored before); the next offset."""
+        view = memoryview(data)
+        while view:
+            view = view[os.pwrite(self.file, view, offset + len(data) - len(view)):]
+        os.write(self.write_fd, self.NOTICE.pack(task, offset, len(data)))
+        return offset + len(data)
+
+    def after_fork(self) -> None:
+        """In this process, once the child has its end of the pipe."""
+        os.close(self.write_fd)
+        self.write_fd = -1
+        os.set_blocking(self.read_fd, False)
+
+    def take(self, wait: bool) -> Iterator[tuple[int, bytes]]:
+        """(task, pickled result) of the notices there now, or, with `wait`, of all until the child ends."""
+        os.set_blocking(self.read_fd, wait)
+        while True:
+            try:
+                data = os.read(self.read_fd, 1 << 16)
+            except BlockingIOError:
+                return
+            if not data:
+                return
+            self._pending += data
+            whole = len(self._pending) - len(self._pending) % self.NOTICE.size
+            for task, offset, size in self.NOTICE.iter_unpack(self._pending[:whole]):
+                yield task, _read_at(self.file, offset, size)
+            self._pending = self._pending[whole:]
+
+    def close(self) -> None:
+        for fd in (self.file, self.read_fd, self.write_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.file = self.read_fd = self.write_fd = -1
+
+
+def _memory_file() -> int:
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("nhiaudit-results", os.MFD_CLOEXEC)
+    import tempfile
+
+    with tempfile.TemporaryFile() as handle:  # an unlinked file: the descriptor is what is kept
+        return os.dup(handle.fileno())
+
+
+def _read_at(fd: int, offset: int, size: int) -> bytes:
+    parts, done = [], 0
+    while done < size:
+        part = os.pread(fd, size - done, offset + done)
+        if not part:
+            raise WorkerLost(f"a result of {size} bytes ends after {done}")
+        parts.append(part)
+        done += len(part)
+    return b"".join(parts)
+
+
 class Tasks(Generic[T]):
     """`do(i)` for every task i < count, being done by `jobs - 1` forked children that take the tasks in turn
     (TaskQueue) from the moment this is made; `finish()` takes the rest here, so that all end together however
-    uneven the tasks, and returns the results in task order. A child's results cross the pipe as `encode`
-    makes them (`decode` undoes it). A child lost without its results (killed, out of memory) costs time, not
-    results: its tasks are done here. Leaving the `with` block ends children whose results were not taken in
-    (e.g. when the work done meanwhile fails)."""
+    uneven the tasks, and returns the results in task order. A child's results cross over as `encode` makes
+    them (`decode` undoes it), each as soon as it is done (_Results), and are decoded here in between this
+    process's own tasks. A child lost before its results are all in (killed, out of memory) costs time, not
+    results: its missing tasks are done here. A child's error is raised here. Leaving the `with` block ends
+    children whose results were not taken in (e.g. when the work done meanwhile fails)."""
 
     def __init__(self, do: Callable[[int], T], count: int, jobs: int,
                  encode: Callable[[T], object] = lambda r: r, decode: Callable[[Any], T] = lambda r: r) -> None:
         self._do, self._count, self._encode, self._decode = do, count, encode, decode
         self._queue = TaskQueue(count)
-        self._workers = [ForkedWork.start(self._take_encoded) for _ in range(max(0, jobs - 1))]
+        self._done: dict[int, T] = {}
+        self._workers: list[tuple[ForkedWork[None], _Results]] = []
+        for _ in range(max(0, jobs - 1)):
+            results = _Results()
+            self._workers.append((ForkedWork.start(functools.partial(self._serve, results)), results))
+            results.after_fork()
 
-    def _take(self) -> dict[int, T]:
-        done: dict[int, T] = {}
+    def _serve(self, results: _Results) -> None:
+        """In a child: take tasks until none is left, each result stored as soon as it is done."""
+        offset = 0
         while (task := self._queue.take()) is not None:
-            done[task] = self._do(task)
-        return done
+            data = pickle.dumps(self._encode(self._do(task)), protocol=pickle.HIGHEST_PROTOCOL)
+            offset = results.put(task, data, offset)
 
-    def _take_encoded(self) -> dict[int, bytes]:
-        """A worker's tasks, each result pickled as soon as it is done: pickling at the end, after the last
-        task, would keep this process waiting (a second for the findings of 50,000 identities)."""
-        done: dict[int, bytes] = {}
-        while (task := self._queue.take()) is not None:
-            done[task] = pickle.dumps(self._encode(self._do(task)), protocol=pickle.HIGHEST_PROTOCOL)
-        return done
+    def _collect(self, wait: bool) -> None:
+        for _, results in self._workers:
+            for task, data in results.take(wait):
+                self._done[task] = self._decode(pickle.loads(data))  # our own child's bytes
 
     def finish(self) -> list[T]:
-        results = self._take()
-        for worker in self._workers:
+        while (task := self._queue.take()) is not None:
+            self._done[task] = self._do(task)
+            self._collect(wait=False)
+        self._collect(wait=True)
+        for worker, _ in self._workers:
             with contextlib.suppress(WorkerLost):
-                results.update((task, self._decode(pickle.loads(result)))  # our own child's bytes
-                               for task, result in worker.result().items())
-        return [results[task] if task in results else self._do(task) for task in range(self._count)]
+                worker.result()  # raises the child's error
+        return [self._done[task] if task in self._done else self._do(task) for task in range(self._count)]
 
     def __enter__(self) -> Tasks[T]:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for worker in self._workers:
+        for worker, results in self._workers:
             worker.stop()
+            results.close()
         self._queue.close()
 
 
