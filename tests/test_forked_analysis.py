@@ -191,3 +191,37 @@ def test_a_worker_killed_after_taking_tasks_loses_no_result() -> None:
         return task * task
 
     assert forked.run_tasks(do, 40, 3) == [task * task for task in range(40)]
+
+
+def test_a_child_s_results_are_taken_in_between_this_process_s_tasks() -> None:
+    """Each result of a child crosses over as soon as it is done, and is decoded here before this process's
+    last task, not all after it."""
+    parent = os.getpid()
+    events: list[str] = []
+
+    def do(task: int) -> int:
+        time.sleep(0.03 if os.getpid() == parent else 0.005)
+        events.append("do")  # recorded in this process only: the child has its own copy
+        return task
+
+    def decode(result: int) -> int:
+        events.append("decode")
+        return result
+
+    assert forked.run_tasks(do, 60, 2, decode=decode) == list(range(60))
+    last_do = len(events) - 1 - events[::-1].index("do")
+    assert "decode" in events[:last_do]
+    assert events.count("decode") + events.count("do") == 60  # each task done or taken in once
+
+
+def test_an_error_in_a_child_s_task_is_raised_here() -> None:
+    parent = os.getpid()
+
+    def do(task: int) -> int:
+        if os.getpid() != parent:
+            raise ValueError(f"rule x failed on task {task}")
+        time.sleep(0.05)
+        return task
+
+    with pytest.raises(ValueError, match="rule x failed on task"):
+        forked.run_tasks(do, 20, 2)
