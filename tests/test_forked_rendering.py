@@ -109,3 +109,30 @@ def test_reports_rendered_in_two_processes_have_the_bytes_of_one(tmp_path: Path)
     # Warnings about result locations are recorded by this process, once each, in the results' order.
     assert streamed.warnings == alone.warnings
     assert any("/seen-by-the-child/policy.yaml" in w for w in streamed.warnings)
+
+
+def test_terminal_text_printed_in_two_processes_is_that_of_one(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    from rich.rule import Rule
+    from rich.text import Text
+    from rich.tree import Tree
+
+    from nhiaudit.cli.console import _printed, render_text
+    from nhiaudit.reporters.table import TableReporter
+
+    tree = Tree(Text("who: a role [x]", style="bold"))
+    tree.add(Text("reaches: " + "prod-db " * 12, style="red"))
+    renderables = [Rule("integration: x"), tree, Text("plain  \n", style="dim"), "[bold]markup[/bold]"] * 6
+    report = _report(3 * forked.MIN_ALTERNATE_PARTS)  # narrow: a block per finding outside an access path
+    table = TableReporter(width=80, color=True)
+    assert len(table._renderables(report, wide=False)) >= 2 * forked.MIN_ALTERNATE_PARTS
+    texts = {}
+    for jobs in ("2", "1"):
+        monkeypatch.setenv(forked.JOBS_ENV, jobs)
+        texts[jobs] = [render_text(renderables, color=color, width=width, parallel=True)
+                       for color in (True, False) for width in (40, 100)]
+        texts[jobs].append(table.render(report, RenderContext(sarif_root=tmp_path)))
+    assert texts["2"] == texts["1"]
+    one_console = ["\n".join(line.rstrip(" ") for line in _printed(renderables, color, width, "standard").split("\n"))
+                   for color in (True, False) for width in (40, 100)]
+    assert texts["1"][:4] == one_console  # printing each renderable on its own changes nothing

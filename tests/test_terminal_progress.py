@@ -126,3 +126,26 @@ def test_explain_and_graph_show_their_stages_on_a_terminal(tmp_path):
         assert code == 0, err[-2000:]
         assert "[1/5] load" in err and "[2/5] graph" in err
         assert "\x1b[2K" in err  # erased before the command's own output
+
+
+def test_no_other_thread_runs_once_the_analysis_may_fork() -> None:
+    """The status line animates itself (a refresh thread) while the estate loads, then is redrawn per stage:
+    the analysis forks workers, which a process must do with no other thread running."""
+    import io
+    import threading
+
+    from rich.console import Console
+
+    from nhiaudit.cli.progress import stage_progress
+
+    console = Console(file=io.StringIO(), force_terminal=True, force_interactive=True, width=80)
+    before = set(threading.enumerate())  # other tests' servers may be running
+    threads = {}
+    with stage_progress(console, quiet=False, verbose=False) as timer:
+        for stage in ("load", "graph", "facts", "report"):
+            threads[stage] = timer.run(stage, lambda: set(threading.enumerate()) - before)
+    assert threads["load"]  # the status line's refresh thread
+    assert threads["graph"] == threads["facts"] == threads["report"] == set()
+    assert set(threading.enumerate()) - before == set()
+    shown = console.file.getvalue()
+    assert "[2/5] graph" in shown and "[5/5] report" in shown and shown.endswith("\x1b[2K")

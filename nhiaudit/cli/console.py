@@ -116,10 +116,18 @@ def buffer_console(buffer: TextIO, *, color: bool, width: int, color_system: str
 
 
 def render_text(renderables: Iterable[object], *, color: bool, width: int,
-                color_system: str | None = "standard") -> str:
+                color_system: str | None = "standard", parallel: bool = False) -> str:
     """Renderables as the text a console of that colour and width would print, without the trailing spaces
-    Rich pads wrapped lines with (they would follow every copied line and every diff of a saved report)."""
-    text = _printed(list(renderables), color, width, color_system)
+    Rich pads wrapped lines with (they would follow every copied line and every diff of a saved report).
+    Each renderable prints on its own (as one console prints them in turn); with `parallel`, a long list's
+    are printed alternately by a forked child (forked.alternately). Only when no other thread runs."""
+    items = list(renderables)
+    if parallel:
+        from nhiaudit.forked import alternately
+
+        text = "".join(alternately(lambda item: _printed([item], color, width, color_system), items))
+    else:
+        text = _printed(items, color, width, color_system)
     return "\n".join(line.rstrip(" ") for line in text.split("\n"))
 
 

@@ -31,6 +31,9 @@ STAGES: dict[str, str] = {
     "report": "assembling the report",
 }
 _AFTER = {"graph": "facts"}
+# From here on the analysis may fork workers (forked.py), which needs this process to run no other thread:
+# the status line stops animating itself (its refresh thread) and is redrawn at each stage instead.
+_FORKING_STAGES = ("graph", "facts", "findings", "report")
 _LABEL = {"facts": "facts and rules"}
 
 
@@ -81,6 +84,8 @@ class _Announcer:
         line = stage_line(stage)
         if self._status is not None:  # drawn now: a stage shorter than a spinner frame is still seen
             live, spinner = self._status
+            if stage in _FORKING_STAGES and live.auto_refresh:
+                live = self._without_refresh_thread(live, spinner)
             spinner.update(text=line)
             live.refresh()
         if self._verbose and stage not in self._seen:
@@ -88,6 +93,22 @@ class _Announcer:
             # Elapsed seconds help read a log; stderr is not the report, which stays byte-identical.
             self._console.print(f"nhiaudit: {line} (at {time.monotonic() - self._start:.1f}s)", markup=False,
                                 highlight=False)
+
+    def _without_refresh_thread(self, live: Live, spinner: Spinner) -> Live:
+        from rich.live import Live
+
+        thread = getattr(live, "_refresh_thread", None)
+        live.stop()  # tells its refresh thread to end, without waiting for it
+        if thread is not None:
+            thread.join(timeout=5)
+        manual = Live(spinner, console=self._console, transient=True, auto_refresh=False)
+        manual.start()
+        self._status = (manual, spinner)
+        return manual
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status[0].stop()
 
 
 @contextmanager
@@ -114,6 +135,9 @@ def stage_progress(console: Console, *, quiet: bool, verbose: bool | None = None
 
     spinner = Spinner("dots", text="", style="status.spinner")
     live = Live(spinner, console=console, transient=True, refresh_per_second=12.5)
-    timer = ProgressTimer(announce=_Announcer(console, (live, spinner), verbose))
-    with live:
-        yield timer
+    announcer = _Announcer(console, (live, spinner), verbose)
+    live.start()
+    try:
+        yield ProgressTimer(announce=announcer)
+    finally:
+        announcer.close()
