@@ -49,11 +49,14 @@ def write_estate(folder: Path, users: int, roles: int, policies: int) -> None:
 
 def _tree_pss_mib(pid: int) -> float:
     """Proportional set size of a process and its children (a forked worker's pages shared with its parent
-    count once, split between them): what the scan costs the machine at this moment."""
+    count once, split between them), plus the in-memory files they hold open (workers' results waiting to be
+    read, which no PSS counts): what the scan costs the machine at this moment."""
     total_kib = 0
     pending = [pid]
+    seen_files: set[int] = set()
     while pending:
         current = pending.pop()
+        total_kib += _memory_files_kib(current, seen_files)
         try:
             with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as rollup:
                 total_kib += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
@@ -62,6 +65,27 @@ def _tree_pss_mib(pid: int) -> float:
         except (OSError, StopIteration, ValueError):
             continue  # ended meanwhile
     return total_kib / 1024
+
+
+def _memory_files_kib(pid: int, seen: set[int]) -> int:
+    """KiB of the memfd files the process holds open that `seen` (inodes) does not hold yet."""
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return 0
+    total = 0
+    for fd in descriptors:
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            if not os.readlink(path).startswith("/memfd:"):
+                continue
+            info = os.stat(path)
+        except OSError:
+            continue  # closed meanwhile
+        if info.st_ino not in seen:
+            seen.add(info.st_ino)
+            total += info.st_blocks // 2  # 512-byte blocks
+    return total
 
 
 def scan_once(command: list[str], estate: Path | list[str], fmt: str,
