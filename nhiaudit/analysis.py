@@ -257,6 +257,7 @@ def _analyse(snapshot: Snapshot, policy: WrittenPolicy, as_of: date, rules: list
     # With workers, "facts" is this process's share only and "rules" includes waiting for the workers.
     timer.seconds["rules"] = timer.seconds.get("rules", 0.0) + elapsed - timer.seconds.get("facts", 0.0)
     findings = timer.run("findings", builder.apply_exceptions, findings)
-    findings.sort(key=lambda f: (-f.severity.rank, f.category.value, f.identity.id if f.identity else "",
+    # A category is a StrEnum: it orders as its value, without Enum's `.value` (a Python call per finding).
+    findings.sort(key=lambda f: (-f.severity.rank, f.category, f.identity.id if f.identity else "",
                                  f.fingerprint))
     return Analysis(ctx.estate, ctx.reach, ctx, findings, access_paths, timer)

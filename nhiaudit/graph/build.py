@@ -165,13 +165,15 @@ def _add_policy_nodes(g: nx.MultiDiGraph, policy: WrittenPolicy, bindings: dict[
                        reason=f"policy integration '{name}' lists this identity")
 
 
+_CAN_REACH = EdgeKind.CAN_REACH.value  # once: an Enum's `.value` is a Python call, and reach edges are many
+
+
 def _add_reach_edge(edges: list[ReachEdge], direct: dict[str, dict[str, tuple[AccessLevel, str]]],
                     identity_id: str, system: str, level: AccessLevel, reason: str, source: Reach | dict[str, Any],
                     conditional: set[tuple[str, str]] | None = None) -> None:
     node = identity_node(identity_id)
     delegated = isinstance(source, dict) and "delegated_grant" in source
-    edges.append((identity_id, system, "delegated" if delegated else EdgeKind.CAN_REACH.value, level, reason,
-                  source))
+    edges.append((identity_id, system, "delegated" if delegated else _CAN_REACH, level, reason, source))
     current = direct.setdefault(node, {}).get(system)
     if current is None or level.rank > current[0].rank:
         direct[node][system] = (level, reason)

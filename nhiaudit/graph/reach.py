@@ -20,6 +20,7 @@ _SHOWN_VALUES = 3
 _VALUE_CHARS = 80
 # Shared identifiers the trusted party holds: named in paths, never shown.
 _HIDDEN_KEYS = frozenset({"sts:externalid"})
+_CAN_REACH = EdgeKind.CAN_REACH.value  # once: an Enum's `.value` is a Python call, and paths are many
 
 
 def _values_text(key: str, value: Any) -> str:
@@ -167,7 +168,7 @@ class Reachability:
             _, following = routes[current]
             if following is None:
                 direct_level, reason = self._direct[current][system]
-                hops.append(Hop(current, system_node(system), EdgeKind.CAN_REACH.value, reason, direct_level.value))
+                hops.append(Hop(current, system_node(system), _CAN_REACH, reason, direct_level.value))
                 return SystemReach(system, level, tuple(hops))
             kind, reason, conditions = self._edge[current, following]
             hops.append(Hop(current, following, kind, reason + conditions_text(conditions)))
