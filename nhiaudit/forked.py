@@ -1,11 +1,13 @@
-"""Work in forked child processes, so that the analysis of a large estate uses more than one core.
+"""Work in forked child processes, so that the analysis of a large estate, and writing its report, use more
+than one core.
 
 A forked child shares the parent's built graph, permission caches and compiled rules copy-on-write: nothing is
-read, parsed or built again, and only each child's result crosses a pipe (pickled, from our own child to us).
-Fork is used only on Linux (macOS's system libraries are not fork-safe) and only between stages, when no
-other thread runs. The work is a list of tasks that this process and the children take in turn (`Tasks`). A
-child that dies without a result (killed, out of memory) is not an error: this process does the tasks it had
-taken, so a result is never lost, only slower.
+read, parsed or built again, and only each child's results cross over (pickled, from our own child to us).
+Fork is used only on Linux (macOS's system libraries are not fork-safe) and only when no other thread runs
+(the status line's refresh thread ends before the analysis, cli/progress.py). The analysis is a list of tasks
+that this process and the children take in turn (`Tasks`); a report's long lists are rendered a batch each
+in turn by this process and one child (`alternately`). A child that dies without a result (killed, out of
+memory) is not an error: this process does what it had taken, so a result is never lost, only slower.
 """
 
 from __future__ import annotations
@@ -265,7 +267,13 @@ class Tasks(Generic[T]):
         self._workers: list[tuple[ForkedWork[None], _Results]] = []
         for _ in range(max(0, jobs - 1)):
             results = _Results()
-            self._workers.append((ForkedWork.start(functools.partial(self._serve, results)), results))
+            try:
+                worker = ForkedWork.start(functools.partial(self._serve, results))
+            except BaseException:
+                results.close()
+                self.__exit__()
+                raise
+            self._workers.append((worker, results))
             results.after_fork()
 
     def _serve(self, results: _Results) -> None:
