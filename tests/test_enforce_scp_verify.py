@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aws_support import MOTO_ACCOUNT, Moto, aws_env, moto  # noqa: F401
 from enforce_support import ACCOUNT, enforce, enforce_json, role
 from test_aws_guardrails import _collect, estate  # noqa: F401  (the organisation scenario, module-scoped)
@@ -197,3 +198,34 @@ def test_an_organisation_with_scps_disabled_is_checked_as_if_enabled_and_says_so
     assert code == 0 and check["holds"] and len(check["closed"]) == 1  # FullAWSAccess joins it at the bare root
     assert check["note"] == ("organisation o-off: SCPs are not enabled; checked as if they were (enable them first); "
                              "the SCP attached at the root of organisation o-off (r-off)")
+
+
+def _many_integrations(tmp_path: Path, count: int) -> Path:
+    path = tmp_path / "many.yaml"
+    lines = ["version: 1", "systems:", f'  bedrock-models: {{kind: ai-model, resources: ["{MODELS}"]}}',
+             "integrations:"]
+    lines += [f'  - {{name: agent-with-a-long-descriptive-name-{i:04d}, identities: '
+              f'["arn:aws:iam::{ACCOUNT}:role/agent-{i}"], may_reach: [bedrock-models]}}' for i in range(count)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_an_scp_of_too_many_integration_names_falls_back_to_the_tag_s_presence(tmp_path):
+    """AWS caps an SCP at 5,120 characters: past it, the SCP lets any tagged principal through, and says so."""
+    from nhiaudit.enforce.aws_document import SCP_LIMIT, DocumentTooLarge, document_size
+    from nhiaudit.enforce.aws_scp import scp_guardrail
+    from nhiaudit.enforce.model import INTEGRATION_TAG
+    from nhiaudit.scan import load_setup
+
+    few = scp_guardrail(load_setup(_many_integrations(tmp_path, 3), []).policy, ["bedrock:InvokeModel"])
+    (condition,) = few.document["Statement"][0]["Condition"].items()
+    assert condition[0] == "StringNotEquals" and len(next(iter(condition[1].values()))) == 3 and not few.notes
+
+    policy = load_setup(_many_integrations(tmp_path, 200), []).policy
+    many = scp_guardrail(policy, ["bedrock:InvokeModel"])
+    assert many.document["Statement"][0]["Condition"] == {"Null": {f"aws:PrincipalTag/{INTEGRATION_TAG}": "true"}}
+    assert many.size == document_size(many.document) <= SCP_LIMIT and len(many.integrations) == 200
+    assert many.notes == (f"200 integration names do not fit the SCP limit: any principal carrying the "
+                          f"{INTEGRATION_TAG} tag passes, whatever its value",)
+    with pytest.raises(DocumentTooLarge, match="over AWS's 5,120"):
+        scp_guardrail(policy, [f"bedrock:InvokeModelVariant{i:04d}" for i in range(400)])
