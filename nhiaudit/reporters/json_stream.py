@@ -40,18 +40,22 @@ def spliced(skeleton: str, lists: Sequence[tuple[str, int, Iterable[str]]]) -> I
     yield rest
 
 
-def list_pieces(items: Sequence[T], render: Callable[[Sequence[T]], str], indent: int) -> Iterator[str]:
+def list_pieces(items: Sequence[T], render: Callable[[Sequence[T]], str], indent: int,
+                parallel: bool = False) -> Iterator[str]:
     """The pieces of a list whose key is at column `indent`: its items BATCH at a time, each batch rendered by
     `render` as a JSON array (`indent=2`, from column 0) and moved to the list's depth. A non-empty array is
     "[\n  e1,\n  e2\n]": its inside, "\n  e1,\n  e2", holds the elements one level deeper than its own
     column, so `pad` moves them one level deeper than the key; every piece starts with "," (`_list` opens the
-    first). Batches of a long list are rendered in two processes (forked.alternately)."""
+    first). With `parallel`, a long list's batches are rendered in two processes (forked.alternately): worth it
+    where rendering is Python work (SARIF's results), not where a batch is one call into pydantic's encoder
+    (the JSON report: there the child's copy-on-write faults and the pipe cost more than it saves)."""
     pad = "\n" + " " * indent
 
     def piece(run: Sequence[T]) -> str:
         return "," + render(run)[1:-2].replace("\n", pad)
 
-    return alternately(piece, [items[start:start + BATCH] for start in range(0, len(items), BATCH)])
+    runs = [items[start:start + BATCH] for start in range(0, len(items), BATCH)]
+    return alternately(piece, runs) if parallel else map(piece, runs)
 
 
 def _list(pieces: Iterable[str], indent: int) -> Iterator[str]:

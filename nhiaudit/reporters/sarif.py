@@ -62,7 +62,8 @@ class SarifReporter(Reporter):
         # json.dumps(build_sarif(...), indent=2), without holding every result dict or the whole text.
         skeleton, findings, result = _sarif_parts(report, context)
         text = json.dumps(skeleton, indent=2, ensure_ascii=False)
-        pieces = list_pieces(findings, lambda run: _json_text([result(f) for f in run]), RESULTS_INDENT)
+        pieces = list_pieces(findings, lambda run: _json_text([result(f) for f in run]), RESULTS_INDENT,
+                             parallel=True)
         for piece in spliced(text, [("results", RESULTS_INDENT, pieces)]):
             yield json_safe(piece)
         yield "\n"
