@@ -34,7 +34,7 @@ from benchmarks.one_account_benchmark import findings_digest, scan_once
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--identities", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=1, help="timed runs (0: only the run sampling memory)")
     parser.add_argument("--nhiaudit", default="", help="the CLI to run (default: this interpreter -m nhiaudit)")
     parser.add_argument("--baseline", default="", help="another CLI (e.g. an older checkout), run alternately")
     args = parser.parse_args(argv)
@@ -56,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
                 count, digest = findings_digest(out)
                 print(f"{name}: {args.identities} identities: wall {wall:.1f} s (CPU {cpu:.1f} s), peak RSS "
                       f"{rss:.0f} MiB, exit {status}, findings={count} digest={digest}", flush=True)
-        for name, times in walls.items():
+        for name, times in walls.items() if args.runs else ():
             print(f"{name}: wall min {min(times):.1f} / median {statistics.median(times):.1f} / max "
                   f"{max(times):.1f} s over {len(times)} run(s)")
-        if args.baseline:
+        if args.baseline and args.runs:
             ratio = statistics.median(walls["this CLI"]) / statistics.median(walls["baseline"])
             print(f"this CLI / baseline (medians): {ratio:.3f}")
         _, _, rss, pss, _ = scan_once(command, inputs, "json", out)
