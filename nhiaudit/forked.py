@@ -231,11 +231,13 @@ class _Results:
 
 
 def _memory_file() -> int:
-    if hasattr(os, "memfd_create"):
+    """An anonymous in-memory file; an unlinked temporary file where memfd is missing or refused (a
+    sandbox's system-call filter)."""
+    with contextlib.suppress(AttributeError, OSError):
         return os.memfd_create("nhiaudit-results", os.MFD_CLOEXEC)
     import tempfile
 
-    with tempfile.TemporaryFile() as handle:  # an unlinked file: the descriptor is what is kept
+    with tempfile.TemporaryFile() as handle:  # the descriptor is what is kept
         return os.dup(handle.fileno())
 
 

@@ -225,3 +225,11 @@ def test_an_error_in_a_child_s_task_is_raised_here() -> None:
 
     with pytest.raises(ValueError, match="rule x failed on task"):
         forked.run_tasks(do, 20, 2)
+
+
+def test_results_go_through_a_temporary_file_where_memfd_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*args: object) -> int:
+        raise PermissionError(1, "memfd_create is not allowed here")
+
+    monkeypatch.setattr(os, "memfd_create", refused, raising=False)
+    assert forked.run_tasks(lambda task: task * 3, 30, 2) == [task * 3 for task in range(30)]
