@@ -118,16 +118,6 @@ def _run_child(work: Callable[[], object], write_fd: int) -> None:
         os._exit(status)  # no atexit handlers, no flushing of the parent's buffered output
 
 
-@contextlib.contextmanager
-def reaped(workers: list[ForkedWork]) -> Iterator[list[ForkedWork]]:
-    """Children whose results were not collected are ended when the block exits (e.g. on an error)."""
-    try:
-        yield workers
-    finally:
-        for worker in workers:
-            worker.stop()
-
-
 class TaskQueue:
     """Task numbers 0..n-1 that this process and its forked children take one at a time, each exactly once,
     so whichever is free does the next (a child started before this process turns to the tasks gets most).
@@ -204,7 +194,6 @@ class _Results:
         """In this process, once the child has its end of the pipe."""
         os.close(self.write_fd)
         self.write_fd = -1
-        os.set_blocking(self.read_fd, False)
 
     def take(self, wait: bool) -> Iterator[tuple[int, bytes]]:
         """(task, pickled result) of the notices there now, or, with `wait`, of all until the child ends."""
@@ -330,14 +319,10 @@ def alternately(render: Callable[[T], str], parts: Sequence[T]) -> Iterator[str]
         yield from map(render, parts)
         return
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into the caller's code
-        os.close(read_fd)
-        _render_odd_parts(render, parts, write_fd)
+    child = ForkedWork.start(functools.partial(_stream_odd_parts, render, parts, write_fd))
     os.close(write_fd)
-    child = ForkedWork(pid, read_fd)
     try:
-        with os.fdopen(read_fd, "rb", closefd=False) as pipe:
+        with os.fdopen(read_fd, "rb") as pipe:
             streaming = True
             for index, part in enumerate(parts):
                 text = None
@@ -346,22 +331,17 @@ def alternately(render: Callable[[T], str], parts: Sequence[T]) -> Iterator[str]
                     streaming = text is not None
                 yield render(part) if text is None else text
     finally:
-        child.stop()
+        child.stop()  # its result is never read: it is ended and reaped
 
 
-def _render_odd_parts(render: Callable[[T], str], parts: Sequence[T], write_fd: int) -> None:
-    status = 0
-    try:
-        with os.fdopen(write_fd, "wb") as pipe:
-            for part in parts[1::2]:
-                data = render(part).encode("utf-8", "surrogatepass")
-                pipe.write(struct.pack("<Q", len(data)))
-                pipe.write(data)
-                pipe.flush()  # the parent is waiting for this part
-    except BaseException:  # the parent renders what is missing, and raises the error itself
-        status = 1
-    finally:
-        os._exit(status)  # no atexit handlers, no flushing of the parent's buffered output
+def _stream_odd_parts(render: Callable[[T], str], parts: Sequence[T], write_fd: int) -> None:
+    """In the child: each odd part, length first. An error ends the stream: the parent renders the rest."""
+    with os.fdopen(write_fd, "wb") as pipe:
+        for part in parts[1::2]:
+            data = render(part).encode("utf-8", "surrogatepass")
+            pipe.write(struct.pack("<Q", len(data)))
+            pipe.write(data)
+            pipe.flush()  # the parent is waiting for this part
 
 
 def _read_part(pipe: Any) -> str | None:

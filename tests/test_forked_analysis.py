@@ -111,11 +111,14 @@ def test_a_worker_killed_before_its_result_is_lost_not_fatal() -> None:
 
 
 def test_uncollected_workers_are_ended_when_the_parent_fails() -> None:
-    worker = forked.ForkedWork.start(lambda: time.sleep(60))
-    with pytest.raises(RuntimeError), forked.reaped([worker]):
-        raise RuntimeError("the parent's own share failed")
-    with pytest.raises(ChildProcessError):
-        os.waitpid(worker.pid, os.WNOHANG)  # already reaped: no zombie, no orphan left running
+    started: list[forked.ForkedWork] = []
+    with pytest.raises(RuntimeError), forked.Tasks(lambda task: time.sleep(60), 4, 3) as tasks:
+        started.extend(worker for worker, _ in tasks._workers)
+        raise RuntimeError("the parent's own work failed")
+    assert len(started) == 2
+    for worker in started:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(worker.pid, os.WNOHANG)  # already reaped: no zombie, no orphan left running
 
 
 def test_chunks_keep_order_and_balance() -> None:

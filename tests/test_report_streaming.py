@@ -132,10 +132,10 @@ def test_write_chunks_atomic_in_place_for_non_regular_files(tmp_path: Path) -> N
         os.close(reader)
 
 
-def test_a_large_table_is_rendered_in_this_process_as_rich_tree_would(reports: dict[str, Report],
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """No fork for the table (FastTree made it cheaper than a second process), and FastTree's trees print
-    the text of Rich's own Tree, narrow (trees alone) and wide (trees in panels)."""
+def test_a_large_table_is_rendered_in_two_processes_as_rich_tree_would(reports: dict[str, Report],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long table's renderables are printed alternately by a forked child (forked.alternately), and
+    FastTree's trees print the text of Rich's own Tree, narrow (trees alone) and wide (trees in panels)."""
     import rich.tree
 
     from nhiaudit import forked
@@ -144,7 +144,13 @@ def test_a_large_table_is_rendered_in_this_process_as_rich_tree_would(reports: d
     report = reports["synthetic"]
     context = RenderContext()
     started = []
-    monkeypatch.setattr(forked.ForkedWork, "start", classmethod(lambda cls, work: started.append(1)))
+    start = forked.ForkedWork.start.__func__
+
+    def counted(cls, work):
+        started.append(work)
+        return start(cls, work)
+
+    monkeypatch.setattr(forked.ForkedWork, "start", classmethod(counted))
     monkeypatch.setenv("NHIAUDIT_JOBS", "2")
     for width in (80, 140):
         for color in (False, True):
@@ -152,4 +158,4 @@ def test_a_large_table_is_rendered_in_this_process_as_rich_tree_would(reports: d
             with monkeypatch.context() as rich_only:
                 rich_only.setattr(table, "FastTree", rich.tree.Tree)
                 assert table.TableReporter(width=width, color=color).render(report, context) == fast
-    assert not started
+    assert started  # the narrow table is long enough to be printed in two processes

@@ -440,13 +440,12 @@ class Evaluator:
         allows = tuple(g for s in stmts if (g := self._b.grant(s, u)) is not None)
         denies = tuple(s for s in stmts if s.effect == "Deny" and self._deny_relevant(s, u))
         c = _contribution_of(allows, denies)
-        if self._policies[policy_id].kind != "inline":
-            if len(self._parts) < _CACHE_LIMIT:
-                self._parts[key] = c
-        else:
+        if self._policies[policy_id].kind == "inline":
             if len(self._inline_parts) >= _INLINE_PARTS_LIMIT:
                 self._inline_parts.clear()
             self._inline_parts[key] = c
+        elif len(self._parts) < _CACHE_LIMIT:
+            self._parts[key] = c
         return c
 
     def _contribution(self, policy_id: str, p: str, u: Universe, ask: _Ask) -> _Contribution:
