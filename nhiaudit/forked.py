@@ -19,6 +19,7 @@ import pickle
 import signal
 import struct
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -54,6 +55,11 @@ def requested_jobs() -> int:
 
 def can_fork() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork")
+
+
+def only_thread() -> bool:
+    """No other thread runs (forking while one does is unsafe: it may hold a lock the child then needs)."""
+    return threading.active_count() == 1
 
 
 @dataclass
@@ -304,6 +310,32 @@ def run_tasks(do: Callable[[int], T], count: int, jobs: int,
     """Every `do(i)`, i < count, in this process and `jobs - 1` forked children (Tasks); results in task order."""
     with Tasks(do, count, jobs, encode, decode) as tasks:
         return tasks.finish()
+
+
+@contextlib.contextmanager
+def beside(work: Callable[[], T], worth_forking: bool) -> Iterator[Callable[[], T]]:
+    """`work()` in a forked child while the block runs, so that it takes the other core; yields the function
+    that returns its value (or raises its error). Without fork, with another thread running (the status line's:
+    forking then is unsafe) or when not `worth_forking`, `work()` runs here, before the block, as if it had not
+    been moved. A child lost without a result (killed) has its work redone here: `work` must not depend on
+    what the block changes."""
+    if not (worth_forking and requested_jobs() > 1 and can_fork() and only_thread()):
+        value = work()
+        yield lambda: value
+        return
+    child = ForkedWork.start(work)
+
+    @functools.cache
+    def result() -> T:
+        try:
+            return child.result()
+        except WorkerLost:
+            return work()
+
+    try:
+        yield result
+    finally:
+        child.stop()
 
 
 MIN_ALTERNATE_PARTS = 8  # below this, a report's list is written faster than a child process is forked

@@ -78,3 +78,18 @@ def collect(tmp_path: Path, *imports: str) -> tuple[Any, Snapshot | None]:
     out = tmp_path / "snap.json"
     result = run("collect", *imports, "-o", str(out))
     return result, (load_snapshot(out) if out.exists() else None)
+
+
+def shape_checks_in_a_child(monkeypatch: Any) -> list[int]:
+    """Make every import's shape check run in a forked child (as a large export's does); the list returned
+    gains an element per child started."""
+    from nhiaudit import forked
+    from nhiaudit.connectors import interface
+
+    started: list[int] = []
+    real_start = forked.ForkedWork.start
+    monkeypatch.setattr(forked.ForkedWork, "start", staticmethod(lambda work: started.append(1) or real_start(work)))
+    monkeypatch.setattr(interface, "SHAPE_CHECK_FORK_SIZE", 0)
+    monkeypatch.setattr(forked, "only_thread", lambda: True)  # whatever other tests left running
+    monkeypatch.setenv(forked.JOBS_ENV, "2")
+    return started

@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from scan_support import collect, run
+from scan_support import collect, run, shape_checks_in_a_child
 
+from nhiaudit import forked
 from nhiaudit.connectors.gcp import export_shapes
 from nhiaudit.connectors.imports import read_export
 from nhiaudit.connectors.interface import ExportFile
@@ -179,7 +180,12 @@ def test_empty_lists(tmp_path):
     assert result.exit_code == 0, result.output
 
 
-def test_malformed_export_is_located(tmp_path):
+@pytest.mark.parametrize("checked", ["here", "in another process"])
+def test_malformed_export_is_located(tmp_path, monkeypatch, checked):
+    if checked != "here":
+        if not forked.can_fork():
+            pytest.skip("forks: Linux only")
+        started = shape_checks_in_a_child(monkeypatch)
     keys = json.loads((FIXTURES / "keys-batch-scorer.json").read_text())
     keys[0]["validAfterTime"] = 12
     bad = tmp_path / "keys.json"
@@ -189,6 +195,7 @@ def test_malformed_export_is_located(tmp_path):
     assert result.exit_code == 2
     assert f"keys.json:{line}:" in result.output
     assert "[0].validAfterTime: expected a string, got integer 12" in result.output
+    assert checked == "here" or started == [1]
 
 
 def test_bad_timestamp_and_bad_binding_are_located(tmp_path):

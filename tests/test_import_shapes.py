@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
+from scan_support import shape_checks_in_a_child
 from typer.testing import CliRunner
 
+from nhiaudit import forked
 from nhiaudit.cli import build_app
 from nhiaudit.connectors.aws import export_shapes
 from nhiaudit.jsonlocate import first_too_deep, locate, lone_surrogate_escape
@@ -151,6 +153,20 @@ def test_wrong_shape_is_located(tmp_path, name, mutate, token, delta, words):
     path.write_text(text)
     result = run("collect", "--import", str(path))
     assert_located(result, path, line_of(text, token, delta), words)
+
+
+@pytest.mark.parametrize(
+    "name, mutate, token, delta, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_wrong_shape_checked_in_another_process_is_located_the_same(tmp_path, monkeypatch, name, mutate, token,
+                                                                   delta, words):
+    """A large export's shape is checked in a forked child while this process transforms the file: the
+    transform then meets the malformed value first, and whatever it makes of it, the shape error wins."""
+    if not forked.can_fork():
+        pytest.skip("forks: Linux only")
+    started = shape_checks_in_a_child(monkeypatch)
+    test_wrong_shape_is_located(tmp_path, name, mutate, token, delta, words)
+    assert started == [1]
 
 
 def test_every_problem_of_a_file_is_reported(tmp_path):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from nhiaudit import forked
 from nhiaudit.errors import InputError, InputProblem, SourceLocation
 from nhiaudit.inventory.snapshot import Snapshot
 from nhiaudit.limits import MAX_REPORTED_PROBLEMS
@@ -66,6 +67,41 @@ def shape_error(file: ExportFile, kind: str, found: Sequence[ShapeProblem]) -> I
         more = len(found) - MAX_REPORTED_PROBLEMS
         problems.append(InputProblem(problems[-1].location, f"... and {more} more problem(s) in this file"))
     return InputError(problems)
+
+
+T = TypeVar("T")
+ShapeCheck = Callable[[str, ExportFile], "Sequence[ShapeProblem]"]  # (kind, file) -> its shape problems
+SHAPE_CHECK_FORK_SIZE = 1 << 20  # bytes of JSON from which checking in another process pays for forking it
+
+
+def built_when_shaped(files: Sequence[tuple[str, ExportFile]], problems: ShapeCheck, build: Callable[[], T]) -> T:
+    """`build()` of `files`, provided every value the transforms read has the type they expect: else the
+    InputError locating each problem of the first file with any. A megabyte of JSON or more is checked in another
+    process while this one builds (the check of a large export takes a fifth of its loading), and a shape
+    problem then wins over whatever the build made of the malformed data, result or error; less is checked
+    first. Either way, a malformed file gives the same error."""
+
+    def first_problem() -> tuple[int, Sequence[ShapeProblem]] | None:
+        for index, (kind, file) in enumerate(files):
+            found = problems(kind, file)
+            if found:
+                return index, found
+        return None
+
+    def raise_problem(problem: tuple[int, Sequence[ShapeProblem]] | None) -> None:
+        if problem is not None:
+            kind, file = files[problem[0]]
+            raise shape_error(file, kind, problem[1])
+
+    size = sum(len(file.text) for _, file in files if file.is_json)
+    with forked.beside(first_problem, size >= SHAPE_CHECK_FORK_SIZE) as problem:
+        try:
+            built = build()
+        except Exception:
+            raise_problem(problem())
+            raise
+        raise_problem(problem())
+    return built
 
 
 def import_detail(files: Sequence[str], lacking: Sequence[str]) -> str:

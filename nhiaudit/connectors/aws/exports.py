@@ -25,11 +25,17 @@ from nhiaudit.connectors.aws.roles import session_limits
 from nhiaudit.connectors.aws.transform_credentials import ReportRow, parse_credential_report
 from nhiaudit.connectors.aws.transform_iam import DETAIL_LISTS, merge_authorization_pages
 from nhiaudit.connectors.aws.workloads_eks import EKS_SERVICE_ACCOUNT
-from nhiaudit.connectors.interface import ExportFile, ExportImporter, import_detail, location_in, shape_error
+from nhiaudit.connectors.interface import (
+    ExportFile,
+    ExportImporter,
+    built_when_shaped,
+    import_detail,
+    location_in,
+)
 from nhiaudit.errors import InputError, InputProblem
 from nhiaudit.inventory.model import Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
-from nhiaudit.jsonshape import JsonPath
+from nhiaudit.jsonshape import JsonPath, ShapeProblem
 
 GAAD = "aws-authorization-details"
 REPORT = "aws-credential-report"
@@ -127,115 +133,115 @@ class AwsExportImporter(ExportImporter):
         return exports_workloads.detect(data) or detect_audit(file) or detect_resource_export(data)
 
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
-        accounts: dict[str, RawAccount] = {}
-        names: dict[str, list[str]] = {}  # account -> imported file names
-        gaad_files: dict[str, list[ExportFile]] = {}  # account -> its authorization-details files
-
-        def account(acct: str, file: ExportFile) -> RawAccount:
-            names.setdefault(acct, [])
-            if str(file.path) not in names[acct]:
-                names[acct].append(str(file.path))
-            return accounts.setdefault(acct, RawAccount(account=acct))
-
         org_files = [(kind, file) for kind, file in files if kind in org_exports.KINDS]
         files = [(kind, file) for kind, file in files if kind not in org_exports.KINDS]
-        for kind, file in files:  # every file's shape first: all problems of all files in one run
-            _check_shape(kind, file)
-        # Keys need known users.
-        order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, ECS: 3, AGENT: 3, NOTEBOOK: 3, KEYS: 4, ORGANIZATION: 5,
-                 LIST_ROLES: 5, **dict.fromkeys(RESOURCE_KINDS, 6), **AUDIT_ORDER}
-        # S3 bucket owners default to the one account whose authorization details are imported.
-        resources = ResourceImports(lambda: sorted(a for a, r in accounts.items() if r.authorization_details))
-        org_ids: dict[str, str] = {}  # account -> its organisation id (list-accounts: names no other data)
-        empty: list[tuple[str, ExportFile]] = []  # (workload kind, file) of listings with nothing in them
-        later = exports_workloads.WorkloadFiles()  # knowledge bases, EKS, SageMaker endpoints: after the others
-        audit_files: list[tuple[str, ExportFile]] = []  # trails, their status and selectors, Bedrock logging
-        for kind, file in sorted(files, key=lambda f: order.get(f[0], 3)):
-            try:
-                if kind == GAAD:
-                    owner = _add_gaad(file, account)
-                    gaad_files.setdefault(owner, []).append(file)
-                    accounts[owner].listed.add(EKS_SERVICE_ACCOUNT)  # IRSA: from the trust policies
-                elif kind == REPORT:
-                    for acct, rows in _report_rows(file).items():
-                        raw = account(acct, file)
-                        raw.report_rows = (raw.report_rows or []) + rows
-                elif kind == LAMBDA:
-                    for fn in file.data["Functions"]:
-                        raw = account(account_of(str(fn["FunctionArn"])), file)
-                        raw.lambda_functions.append(fn)
-                        raw.listed.add("lambda")
-                    if not file.data["Functions"]:
-                        empty.append(("lambda", file))
-                elif kind == EC2:
-                    for reservation in file.data["Reservations"]:
-                        raw = account(str(reservation["OwnerId"]), file)
-                        raw.ec2_reservations.append((None, reservation))
-                        raw.listed.add("ec2_instance")
-                    if not file.data["Reservations"]:
-                        empty.append(("ec2_instance", file))
-                elif kind == ECS:
-                    task = file.data["taskDefinition"]
-                    raw = account(account_of(str(task["taskDefinitionArn"])), file)
-                    # One family's describe is not a listing of the account: `listed` stays as it is.
-                    raw.ecs_task_definitions.append(task)
-                elif kind == AGENT:  # a describe, not a listing (as for ECS)
-                    agent = file.data["agent"]
-                    account(account_of(str(agent["agentArn"])), file).bedrock_agents.append(agent)
-                elif kind == NOTEBOOK:
-                    notebook = file.data
-                    account(account_of(str(notebook["NotebookInstanceArn"])), file).sagemaker_notebooks.append(notebook)
-                elif kind == LIST_ROLES:
-                    for role_arn, seconds in session_limits(file.data["Roles"]).items():
-                        account(account_of(role_arn), file).role_sessions[role_arn] = seconds
-                elif kind == ORGANIZATION:
-                    org_ids.update(_organization_ids(file))
-                elif kind in exports_workloads.SHAPES:
-                    later.add(kind, file)
-                elif kind in RESOURCE_KINDS:
-                    resources.add(kind, file)
-                elif kind in AUDIT_ORDER:
-                    audit_files.append((kind, file))
-                else:
-                    _add_keys(file, accounts, account)
-            except _DATA_ERRORS as exc:
-                raise _file_error(file, kind, exc) from None
+        return built_when_shaped(files, _shape_problems, lambda: _accounts(files)) + org_exports.build(org_files)
+
+
+def _accounts(files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
+    """One snapshot per account of the (shape-checked) files other than the organisation's."""
+    accounts: dict[str, RawAccount] = {}
+    names: dict[str, list[str]] = {}  # account -> imported file names
+    gaad_files: dict[str, list[ExportFile]] = {}  # account -> its authorization-details files
+
+    def account(acct: str, file: ExportFile) -> RawAccount:
+        names.setdefault(acct, [])
+        if str(file.path) not in names[acct]:
+            names[acct].append(str(file.path))
+        return accounts.setdefault(acct, RawAccount(account=acct))
+
+    # Keys need known users.
+    order = {GAAD: 0, REPORT: 1, LAMBDA: 2, EC2: 3, ECS: 3, AGENT: 3, NOTEBOOK: 3, KEYS: 4, ORGANIZATION: 5,
+             LIST_ROLES: 5, **dict.fromkeys(RESOURCE_KINDS, 6), **AUDIT_ORDER}
+    # S3 bucket owners default to the one account whose authorization details are imported.
+    resources = ResourceImports(lambda: sorted(a for a, r in accounts.items() if r.authorization_details))
+    org_ids: dict[str, str] = {}  # account -> its organisation id (list-accounts: names no other data)
+    empty: list[tuple[str, ExportFile]] = []  # (workload kind, file) of listings with nothing in them
+    later = exports_workloads.WorkloadFiles()  # knowledge bases, EKS, SageMaker endpoints: after the others
+    audit_files: list[tuple[str, ExportFile]] = []  # trails, their status and selectors, Bedrock logging
+    for kind, file in sorted(files, key=lambda f: order.get(f[0], 3)):
         try:
-            later.apply(accounts, account)
+            if kind == GAAD:
+                owner = _add_gaad(file, account)
+                gaad_files.setdefault(owner, []).append(file)
+                accounts[owner].listed.add(EKS_SERVICE_ACCOUNT)  # IRSA: from the trust policies
+            elif kind == REPORT:
+                for acct, rows in _report_rows(file).items():
+                    raw = account(acct, file)
+                    raw.report_rows = (raw.report_rows or []) + rows
+            elif kind == LAMBDA:
+                for fn in file.data["Functions"]:
+                    raw = account(account_of(str(fn["FunctionArn"])), file)
+                    raw.lambda_functions.append(fn)
+                    raw.listed.add("lambda")
+                if not file.data["Functions"]:
+                    empty.append(("lambda", file))
+            elif kind == EC2:
+                for reservation in file.data["Reservations"]:
+                    raw = account(str(reservation["OwnerId"]), file)
+                    raw.ec2_reservations.append((None, reservation))
+                    raw.listed.add("ec2_instance")
+                if not file.data["Reservations"]:
+                    empty.append(("ec2_instance", file))
+            elif kind == ECS:
+                task = file.data["taskDefinition"]
+                raw = account(account_of(str(task["taskDefinitionArn"])), file)
+                # One family's describe is not a listing of the account: `listed` stays as it is.
+                raw.ecs_task_definitions.append(task)
+            elif kind == AGENT:  # a describe, not a listing (as for ECS)
+                agent = file.data["agent"]
+                account(account_of(str(agent["agentArn"])), file).bedrock_agents.append(agent)
+            elif kind == NOTEBOOK:
+                notebook = file.data
+                account(account_of(str(notebook["NotebookInstanceArn"])), file).sagemaker_notebooks.append(notebook)
+            elif kind == LIST_ROLES:
+                for role_arn, seconds in session_limits(file.data["Roles"]).items():
+                    account(account_of(role_arn), file).role_sessions[role_arn] = seconds
+            elif kind == ORGANIZATION:
+                org_ids.update(_organization_ids(file))
+            elif kind in exports_workloads.SHAPES:
+                later.add(kind, file)
+            elif kind in RESOURCE_KINDS:
+                resources.add(kind, file)
+            elif kind in AUDIT_ORDER:
+                audit_files.append((kind, file))
+            else:
+                _add_keys(file, accounts, account)
         except _DATA_ERRORS as exc:
-            raise InputError.single(later.files[0][1].path, f"not a valid export: {exc}") from None
-        for workload_kind, file in empty:
-            _add_empty_listing(workload_kind, file, accounts, account)
-        for owner, policy, policy_files in resources.raws():
-            owned = names.setdefault(owner, [])
-            owned.extend(name for name in policy_files if name not in owned)
-            accounts.setdefault(owner, RawAccount(account=owner)).resource_policies.append(policy)
-        add_audit_files(audit_files, accounts, account)
-        snapshots = []
-        for acct, raw in sorted(accounts.items()):
-            source = SourceInfo(
-                provider=Provider.AWS,
-                account=acct,
-                method="import",
-                collected_at=None,  # unknown for a file: the report stays the same bytes on every run
-                detail=_detail(raw, names[acct]),
-                organization_id=org_ids.get(acct),
-            )
-            try:
-                snapshots.append(assemble_account(raw, source))
-            except _DATA_ERRORS as exc:  # e.g. a malformed policy document
-                raise _account_error(acct, names[acct], gaad_files.get(acct, []), exc) from None
-        return snapshots + org_exports.build(org_files)
+            raise _file_error(file, kind, exc) from None
+    try:
+        later.apply(accounts, account)
+    except _DATA_ERRORS as exc:
+        raise InputError.single(later.files[0][1].path, f"not a valid export: {exc}") from None
+    for workload_kind, file in empty:
+        _add_empty_listing(workload_kind, file, accounts, account)
+    for owner, policy, policy_files in resources.raws():
+        owned = names.setdefault(owner, [])
+        owned.extend(name for name in policy_files if name not in owned)
+        accounts.setdefault(owner, RawAccount(account=owner)).resource_policies.append(policy)
+    add_audit_files(audit_files, accounts, account)
+    snapshots = []
+    for acct, raw in sorted(accounts.items()):
+        source = SourceInfo(
+            provider=Provider.AWS,
+            account=acct,
+            method="import",
+            collected_at=None,  # unknown for a file: the report stays the same bytes on every run
+            detail=_detail(raw, names[acct]),
+            organization_id=org_ids.get(acct),
+        )
+        try:
+            snapshots.append(assemble_account(raw, source))
+        except _DATA_ERRORS as exc:  # e.g. a malformed policy document
+            raise _account_error(acct, names[acct], gaad_files.get(acct, []), exc) from None
+    return snapshots
 
 
-def _check_shape(kind: str, file: ExportFile) -> None:
-    """Every value the transforms read has the type they expect, or an InputError locates each one."""
+def _shape_problems(kind: str, file: ExportFile) -> list[ShapeProblem]:
+    """Every value of the file the transforms read that does not have the type they expect."""
     if not file.is_json or kind in RESOURCE_KINDS:
-        return  # the CSV credential report is checked row by row when parsed; resource exports when read
-    found = export_shapes.problems(_SHAPES[kind], file.data)
-    if not found:
-        return
-    raise shape_error(file, kind, found)
+        return []  # the CSV credential report is checked row by row when parsed; resource exports when read
+    return export_shapes.problems(_SHAPES[kind], file.data)
 
 
 def _file_error(file: ExportFile, kind: str, exc: Exception) -> InputError:

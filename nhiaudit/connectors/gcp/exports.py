@@ -15,11 +15,11 @@ from nhiaudit.connectors.gcp.export_routes import Router
 from nhiaudit.connectors.gcp.raw import RawPolicy, RawProject
 from nhiaudit.connectors.gcp.transform_accounts import KEY_ACTIVITY
 from nhiaudit.connectors.gcp.transform_common import GcpDataError
-from nhiaudit.connectors.interface import ExportFile, ExportImporter, import_detail, location_in, shape_error
+from nhiaudit.connectors.interface import ExportFile, ExportImporter, built_when_shaped, import_detail, location_in
 from nhiaudit.errors import InputError, InputProblem
 from nhiaudit.inventory.model import Provider, SourceInfo
 from nhiaudit.inventory.snapshot import Snapshot
-from nhiaudit.jsonshape import JsonPath
+from nhiaudit.jsonshape import JsonPath, ShapeProblem
 
 _DATA_ERRORS = (GcpDataError, KeyError, TypeError, ValueError, AttributeError)
 _POLICY_KEYS = frozenset({"bindings", "etag", "version", "auditConfigs"})
@@ -111,31 +111,34 @@ class GcpExportImporter(ExportImporter):
         return None
 
     def build(self, files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
-        for kind, file in files:  # every file's shape first: all problems of all files in one run
-            _check_shape(kind, file)
-        router = Router()
-        ordered = sorted(files, key=lambda f: (_ORDER.get(f[0], 9), str(f[1].path)))
-        for kind, file in ordered:
-            try:
-                router.learn(kind, _items(kind, file.data), file.target)
-            except _DATA_ERRORS as exc:
-                raise _file_error(file, kind, exc) from None
-        for kind, file in ordered:
-            try:
-                _add(router, kind, file)
-            except _DATA_ERRORS as exc:
-                raise _file_error(file, kind, exc) from None
-        router.finish()
-        snapshots = []
-        for project_id, raw in sorted(router.projects.items()):
-            names = router.files[project_id]
-            source = SourceInfo(provider=Provider.GCP, account=project_id, method="import", collected_at=None,
-                                detail=_detail(raw, names))
-            try:
-                snapshots.append(assemble_project(raw, source))
-            except _DATA_ERRORS as exc:
-                raise InputError.single(names[0], f"project {project_id}: {exc}") from None
-        return snapshots
+        return built_when_shaped(files, _shape_problems, lambda: _projects(files))
+
+
+def _projects(files: list[tuple[str, ExportFile]]) -> list[Snapshot]:
+    """One snapshot per project of the (shape-checked) files."""
+    router = Router()
+    ordered = sorted(files, key=lambda f: (_ORDER.get(f[0], 9), str(f[1].path)))
+    for kind, file in ordered:
+        try:
+            router.learn(kind, _items(kind, file.data), file.target)
+        except _DATA_ERRORS as exc:
+            raise _file_error(file, kind, exc) from None
+    for kind, file in ordered:
+        try:
+            _add(router, kind, file)
+        except _DATA_ERRORS as exc:
+            raise _file_error(file, kind, exc) from None
+    router.finish()
+    snapshots = []
+    for project_id, raw in sorted(router.projects.items()):
+        names = router.files[project_id]
+        source = SourceInfo(provider=Provider.GCP, account=project_id, method="import", collected_at=None,
+                            detail=_detail(raw, names))
+        try:
+            snapshots.append(assemble_project(raw, source))
+        except _DATA_ERRORS as exc:
+            raise InputError.single(names[0], f"project {project_id}: {exc}") from None
+    return snapshots
 
 
 # They reveal project numbers: read first.
@@ -240,16 +243,12 @@ def _add_item(router: Router, kind: str, item: Mapping[str, Any], file: ExportFi
                 raise exc.within(*path) from None
 
 
-def _check_shape(kind: str, file: ExportFile) -> None:
+def _shape_problems(kind: str, file: ExportFile) -> list[ShapeProblem]:
     data = file.data
     if isinstance(data, Mapping) and kind != shapes.IAM_POLICY and _envelope_key(data) is not None:
-        found = [replace(p, path=(*path, *p.path)) for item, path in _located_items(kind, data)
-                 for p in shapes.problems(kind, item)]  # each item of the envelope, with its path in the file
-    else:
-        found = shapes.problems(kind, data)
-    if not found:
-        return
-    raise shape_error(file, kind, found)
+        return [replace(p, path=(*path, *p.path)) for item, path in _located_items(kind, data)
+                for p in shapes.problems(kind, item)]  # each item of the envelope, with its path in the file
+    return shapes.problems(kind, data)
 
 
 def _file_error(file: ExportFile, kind: str, exc: Exception) -> InputError:
