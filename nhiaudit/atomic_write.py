@@ -2,20 +2,26 @@
 
 The text goes to a temporary file beside the target (piece by piece, when it comes in pieces), is flushed
 to disk, then renamed over the target. A failure at any step removes the temporary file and leaves the
-target as it was.
+target as it was. Text in several pieces is written by a thread while the next piece is made: a write call
+lets the interpreter run, so a large streamed report costs about its rendering time, not rendering plus
+writing (418 MB of JSON: 0.3-1 s of writes, depending on the disk's backlog).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
+import queue
 import stat
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _BUFFER = 1 << 20  # pieces of a streamed report are small; write to the disk in large blocks
+_QUEUED = 4  # encoded pieces waiting for the writing thread: what is rendered ahead stays a few pieces
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -45,8 +51,7 @@ def write_chunks_atomic(path: Path, chunks: Iterable[str]) -> None:
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb", buffering=_BUFFER) as fh:
-            for chunk in chunks:
-                fh.write(chunk.encode("utf-8"))
+            write_pieces(fh.write, chunks)
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp creates 0600; give the file the mode a plain write would (kept when replacing).
@@ -63,12 +68,51 @@ def _write_in_place(path: Path, chunks: Iterable[str]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
     try:
         os.set_blocking(fd, True)
-        for chunk in chunks:
-            view = memoryview(chunk.encode("utf-8"))
+
+        def write(data: bytes) -> None:
+            view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+
+        write_pieces(write, chunks)
     finally:
         os.close(fd)
+
+
+def write_pieces(write: Callable[[bytes], object], chunks: Iterable[str]) -> None:
+    """Each chunk, UTF-8 encoded, through `write`, in order. With more than one chunk, a thread writes while
+    this one makes the next (the thread only writes: a process forked meanwhile, such as a report renderer's,
+    needs none of its locks). The first exception from `chunks` or from `write` (a full disk) is raised here,
+    after the thread has stopped; nothing is written after a failed write."""
+    iterator = iter(chunks)
+    first, second = next(iterator, None), next(iterator, None)
+    if second is None:
+        if first is not None:
+            write(first.encode("utf-8"))
+        return
+    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (data := pending.get()) is not None:
+            if not failed:
+                try:
+                    write(data)
+                except BaseException as exc:  # raised in the calling thread
+                    failed.append(exc)
+
+    writer = threading.Thread(target=drain, name="nhiaudit-writer", daemon=True)
+    writer.start()
+    try:
+        for chunk in itertools.chain((first, second), iterator):
+            if failed:
+                break
+            pending.put(chunk.encode("utf-8"))
+    finally:
+        pending.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
 
 
 def _umask() -> int:

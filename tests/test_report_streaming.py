@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
+import threading
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 import report_factory
 
-from nhiaudit.atomic_write import write_chunks_atomic
+from nhiaudit.atomic_write import write_chunks_atomic, write_pieces
 from nhiaudit.cli.outputs import write_output
 from nhiaudit.inventory.snapshot import load_snapshot
 from nhiaudit.report import Report
@@ -130,6 +133,46 @@ def test_write_chunks_atomic_in_place_for_non_regular_files(tmp_path: Path) -> N
         assert os.read(reader, 100) == "abcé".encode()
     finally:
         os.close(reader)
+
+
+def test_pieces_are_written_while_the_next_ones_are_made() -> None:
+    made_third = threading.Event()
+    written: list[bytes] = []
+
+    def write(data: bytes) -> None:
+        # Written in this thread, the first piece would wait here for a piece not yet asked for.
+        assert made_third.wait(10), "the first piece was written before the next ones were made"
+        written.append(data)
+
+    def pieces() -> Iterator[str]:
+        yield "a"
+        yield "é"
+        made_third.set()
+        yield "c"
+
+    write_pieces(write, pieces())
+    assert b"".join(written) == "aéc".encode()
+    assert not [t for t in threading.enumerate() if t.name == "nhiaudit-writer"]  # the writer has ended
+
+
+def test_one_piece_is_written_by_the_calling_thread() -> None:
+    writers: list[threading.Thread] = []
+    write_pieces(lambda data: writers.append(threading.current_thread()), iter(["whole"]))
+    assert writers == [threading.current_thread()]
+
+
+def test_a_failed_write_is_raised_here_and_stops_the_pieces() -> None:
+    made: list[int] = []
+
+    def pieces() -> Iterator[str]:
+        for n in range(1000):
+            made.append(n)
+            yield "x" * 1000
+
+    with pytest.raises(OSError) as raised:
+        write_chunks_atomic(Path("/dev/full"), pieces())  # a device: written in place, every write fails
+    assert raised.value.errno == errno.ENOSPC
+    assert len(made) <= 10  # at most what was queued when the first write failed, and the next one
 
 
 def test_a_large_table_is_rendered_in_two_processes_as_rich_tree_would(reports: dict[str, Report],
