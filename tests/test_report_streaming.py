@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -173,6 +175,35 @@ def test_a_failed_write_is_raised_here_and_stops_the_pieces() -> None:
         write_chunks_atomic(Path("/dev/full"), pieces())  # a device: written in place, every write fails
     assert raised.value.errno == errno.ENOSPC
     assert len(made) <= 10  # at most what was queued when the first write failed, and the next one
+
+
+def test_a_narrow_table_builds_trees_and_blocks_in_the_process_printing_them(reports: dict[str, Report],
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two processes printing a long table share the building of its trees and finding blocks, and get
+    blocks alike (a block and its blank line are one renderable): each builds about half of each kind."""
+    from nhiaudit.reporters import table
+
+    built: Counter[str] = Counter()
+    for name in ("_path_tree", "finding_block"):
+        original = getattr(table, name)
+        monkeypatch.setattr(table, name, functools.partial(_counted, built, name, original))
+    text: dict[str, str] = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("NHIAUDIT_JOBS", jobs)
+        built.clear()
+        text[jobs] = table.TableReporter(width=80, color=False).render(reports["synthetic"], RenderContext())
+        counts = dict(built)  # in this process only: a forked child's count stays in the child
+        if jobs == "1":
+            every = counts
+    assert text["1"] == text["2"]
+    assert every["_path_tree"] > 20 and every["finding_block"] > 20
+    for name, count in counts.items():
+        assert every[name] / 3 < count < every[name] * 2 / 3, (name, count, every[name])
+
+
+def _counted(built: Counter[str], name: str, original: Callable[..., object], *args: object) -> object:
+    built[name] += 1
+    return original(*args)
 
 
 def test_a_large_table_is_rendered_in_two_processes_as_rich_tree_would(reports: dict[str, Report],

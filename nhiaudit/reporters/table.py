@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 
 from rich.console import Group
 from rich.panel import Panel
@@ -112,10 +113,26 @@ def finding_block(f: Finding, note: str = "") -> Group:
     return Group(*lines, FastPadding(Group(*details), (0, 0, 0, 2), expand=False))  # Padding, faster
 
 
+def _block_and_blank_line(f: Finding) -> Group:
+    return Group(finding_block(f), Text(""))
+
+
+class _Deferred:
+    """A renderable built when it is printed: by whichever of the two processes printing a long table
+    alternately (render_text) prints it, so building is shared as printing is."""
+
+    def __init__(self, build: Callable[..., object], *args: object) -> None:
+        self._build, self._args = build, args
+
+    def __rich__(self) -> object:
+        return self._build(*self._args)
+
+
 def _other_findings_blocks(findings: list[Finding]) -> list:
     parts: list = [Rule(Text("Other findings", style="bold"), align="left")]
-    for f in findings[:MAX_ROWS]:
-        parts += [finding_block(f), Text("")]
+    # A block and its blank line are one renderable: printed alternately by two processes (render_text), the
+    # blocks would otherwise all fall to one of them.
+    parts += [_Deferred(_block_and_blank_line, f) for f in findings[:MAX_ROWS]]
     more = _more(findings)
     if more:
         parts.append(Text(more, style="dim"))
@@ -156,12 +173,14 @@ class TableReporter(Reporter):
         out: list = [self._summary(report)]
         for integration, paths in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
             title = rich_text(f"integration: {integration}" if integration else "undeclared AI access (shadow AI)")
-            trees = [_path_tree(p, by_path.get((p.integration, p.identity), []), wide) for p in paths[:MAX_ROWS]]
+            trees = [(p, by_path.get((p.integration, p.identity), [])) for p in paths[:MAX_ROWS]]
             border = "magenta" if integration is None else "blue"
             if wide:
-                out.append(Panel(Group(*trees), title=title, title_align="left", border_style=border))
+                out.append(Panel(Group(*(_path_tree(p, found, wide) for p, found in trees)), title=title,
+                                 title_align="left", border_style=border))
             else:  # a panel's border and padding cost 4 of 80 columns: a heading rule instead
-                out += [Rule(title, align="left", style=border), *trees]
+                out += [Rule(title, align="left", style=border),
+                        *(_Deferred(_path_tree, p, found, wide) for p, found in trees)]
         integration_only = [f for f in report.findings if f.fingerprint not in placed]
         if integration_only:
             if wide:
