@@ -187,17 +187,18 @@ def test_a_narrow_table_builds_trees_and_blocks_in_the_process_printing_them(rep
     for name in ("_path_tree", "finding_block"):
         original = getattr(table, name)
         monkeypatch.setattr(table, name, functools.partial(_counted, built, name, original))
-    text: dict[str, str] = {}
-    for jobs in ("1", "2"):
+
+    def render(jobs: str) -> tuple[str, dict[str, int]]:
+        """The table and what this process built for it (a forked child's count stays in the child)."""
         monkeypatch.setenv("NHIAUDIT_JOBS", jobs)
         built.clear()
-        text[jobs] = table.TableReporter(width=80, color=False).render(reports["synthetic"], RenderContext())
-        counts = dict(built)  # in this process only: a forked child's count stays in the child
-        if jobs == "1":
-            every = counts
-    assert text["1"] == text["2"]
+        text = table.TableReporter(width=80, color=False).render(reports["synthetic"], RenderContext())
+        return text, dict(built)
+
+    (serial, every), (parallel, here) = render("1"), render("2")
+    assert serial == parallel
     assert every["_path_tree"] > 20 and every["finding_block"] > 20
-    for name, count in counts.items():
+    for name, count in here.items():
         assert every[name] / 3 < count < every[name] * 2 / 3, (name, count, every[name])
 
 
